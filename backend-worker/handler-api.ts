@@ -1,0 +1,70 @@
+// The contract between the worker and a model handler, built-in or shipped in an archive
+// (docs/archives.md). One handler instance serves one loaded model; `handle` gets a whole batch.
+import type { Manifest } from '../protocol/manifest.js';
+
+export interface HandlerContext {
+  modelName: string;
+  modelDir: string;
+  manifest: Manifest;
+  batchSize: number;
+  /** GPU index, or null on CPU. */
+  gpuId: number | null;
+  /** MMS's names, for handlers ported from Python. */
+  system_properties: {
+    model_dir: string;
+    gpu_id: number | null;
+    batch_size: number;
+    server_name: string;
+    server_version: string;
+  };
+  /** Settings the server passes to every handler (e.g. ORT thread counts). */
+  options: WorkerOptions;
+}
+
+export interface WorkerOptions {
+  intraOpThreads: number;
+  interOpThreads: number;
+  executionProviders: string[];
+}
+
+export interface InputPart {
+  contentType: string;
+  value: Buffer;
+}
+
+export interface InferenceInput {
+  requestId: string;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** Named inputs: the raw body is `body`; form fields keep their names. */
+  params: Record<string, InputPart>;
+}
+
+export interface InferenceResult {
+  body: Buffer | string | unknown;
+  status?: number;
+  reason?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** An item answer: a full result, an Error (fails only this request), or a plain value as the body. */
+export type InferenceOutput = InferenceResult | Error | Buffer | string | unknown;
+
+export interface Handler {
+  initialize?(context: HandlerContext): Promise<void> | void;
+  handle(batch: InferenceInput[], context: HandlerContext): Promise<InferenceOutput[]> | InferenceOutput[];
+  close?(): Promise<void> | void;
+}
+
+/** An error a handler throws (or returns for one item) to choose the HTTP status and error type. */
+export class HandlerError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = status < 500 ? 'BadRequestException' : 'InternalServerException',
+  ) {
+    super(message);
+    this.name = 'HandlerError';
+  }
+}

@@ -1,0 +1,88 @@
+// The model a worker process has loaded: reads the manifest, builds the context, loads the handler
+// once, and turns a decoded batch into reply items. Several connections (slots) may share one host.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MANIFEST_PATH, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
+import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.js';
+import { HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
+import { loadHandler } from './handler-loader.js';
+
+export const SERVER_VERSION = '1.1.11';
+
+export class ModelHost {
+  private constructor(
+    readonly handler: Handler,
+    readonly context: HandlerContext,
+  ) {}
+
+  static async load(req: LoadRequest, runtime: Runtime, options: WorkerOptions): Promise<ModelHost> {
+    const modelDir = path.resolve(req.modelPath);
+    const manifest = await readManifest(modelDir, req.modelName);
+    const gpuId = req.gpuId >= 0 ? req.gpuId : null;
+    const context: HandlerContext = {
+      modelName: req.modelName,
+      modelDir,
+      manifest,
+      batchSize: req.batchSize,
+      gpuId,
+      system_properties: { model_dir: modelDir, gpu_id: gpuId, batch_size: req.batchSize, server_name: 'MMS', server_version: SERVER_VERSION },
+      options,
+    };
+    const handler = await loadHandler(runtime, req.handler, modelDir);
+    await handler.initialize?.(context);
+    return new ModelHost(handler, context);
+  }
+
+  /** Runs one batch. Throws only when the handler fails as a whole; per-item errors become items. */
+  async predict(batch: RequestItem[]): Promise<ReplyItem[]> {
+    const inputs = batch.map(toInput);
+    const outputs = await this.handler.handle(inputs, this.context);
+    if (!Array.isArray(outputs)) throw new HandlerError(503, 'Invalid model predict output');
+    if (outputs.length !== batch.length) throw new HandlerError(503, 'number of batch response mismatched');
+    return outputs.map((o, i) => toReplyItem(batch[i].requestId, o));
+  }
+}
+
+async function readManifest(modelDir: string, modelName: string): Promise<Manifest> {
+  try {
+    return validateManifest(JSON.parse(await readFile(path.join(modelDir, MANIFEST_PATH), 'utf8')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { runtime: 'onnx', model: { modelName } };
+    throw err;
+  }
+}
+
+function toInput(item: RequestItem): InferenceInput {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of item.headers) headers[k] = v;
+  const params: InferenceInput['params'] = {};
+  for (const p of item.parameters) params[p.name] = { contentType: p.contentType, value: p.value };
+  return { requestId: item.requestId, headers, params };
+}
+
+function toReplyItem(requestId: string, out: InferenceOutput): ReplyItem {
+  if (out instanceof Error) {
+    const status = out instanceof HandlerError ? out.status : 500;
+    const type = out instanceof HandlerError ? out.type : 'InternalServerException';
+    return {
+      requestId, status, reason: '', contentType: 'application/json', headers: [],
+      body: Buffer.from(JSON.stringify({ code: status, type, message: out.message })),
+    };
+  }
+  const result = isResult(out) ? out : { body: out };
+  const headers = Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)] as [string, string]);
+  let contentType = result.contentType ?? '';
+  let body: Buffer;
+  if (Buffer.isBuffer(result.body)) body = result.body;
+  else if (result.body instanceof Uint8Array) body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
+  else if (typeof result.body === 'string') body = Buffer.from(result.body);
+  else {
+    body = Buffer.from(JSON.stringify(result.body, null, 2));
+    contentType ||= 'application/json';
+  }
+  return { requestId, status: result.status ?? 200, reason: result.reason ?? '', contentType, headers, body };
+}
+
+function isResult(v: unknown): v is { body: unknown; status?: number; reason?: string; contentType?: string; headers?: Record<string, string> } {
+  return typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && 'body' in v;
+}

@@ -1,0 +1,66 @@
+// One frontend connection (one worker slot): read frame → decode → load or predict → encode → write.
+// Frames are handled strictly in order; the first must be Load.
+import type { Socket } from 'node:net';
+import { decodeRequest, encodeReply } from '../protocol/codec.js';
+import { FrameReader } from '../protocol/frame-reader.js';
+import { StatusCode, loadedMessage, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { HandlerError } from './handler-api.js';
+import type { ModelHost } from './model-host.js';
+
+export type LoadModel = (req: Extract<WorkerRequest, { kind: 'load' }>) => Promise<ModelHost>;
+
+/** Generous: the frontend bounds what it sends by max_request_size already. */
+const MAX_FIELD = 2 ** 31 - 1;
+
+export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void): Promise<void> {
+  let host: ModelHost | undefined;
+  let chain = Promise.resolve();
+
+  const send = (reply: WorkerReply) => {
+    socket.cork();
+    for (const part of encodeReply(reply)) socket.write(part);
+    socket.uncork();
+  };
+
+  const handle = async (req: WorkerRequest): Promise<void> => {
+    if (req.kind === 'load') {
+      try {
+        host = await loadModel(req);
+        send({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
+      } catch (err) {
+        log(`load failed: ${(err as Error).stack ?? err}`);
+        const oom = err instanceof RangeError && /memory/i.test(err.message);
+        send({ code: oom ? StatusCode.outOfResources : StatusCode.internalError, message: `Failed to load model: ${(err as Error).message}`, items: [] });
+        socket.end();
+      }
+      return;
+    }
+    if (!host) {
+      send({ code: StatusCode.internalError, message: 'Model is not loaded.', items: [] });
+      return;
+    }
+    try {
+      send({ code: StatusCode.ok, message: 'Prediction success', items: await host.predict(req.batch) });
+    } catch (err) {
+      const code = err instanceof HandlerError ? err.status : StatusCode.internalError;
+      send({ code, message: (err as Error).message || 'Prediction failed', items: [] });
+    }
+  };
+
+  const reader = new FrameReader(decodeRequest, (req) => {
+    chain = chain.then(() => handle(req));
+  }, MAX_FIELD);
+
+  return new Promise((resolve) => {
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        log(`corrupt frame from frontend: ${(err as Error).message}`);
+        socket.destroy();
+      }
+    });
+    socket.on('error', (err) => log(`socket error: ${err.message}`));
+    socket.on('close', () => resolve());
+  });
+}

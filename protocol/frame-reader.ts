@@ -1,0 +1,160 @@
+// Incremental framing for the MMS wire format. MMS frames carry no total length: they are a run of
+// nested length-prefixed fields, so a frame is complete only when its decoder reaches the end. The
+// reader keeps socket chunks as they arrive (no concatenation), lets the decoder walk them with a
+// cursor, and on a short read remembers how many bytes it needs so that it does not retry until they
+// are there. Fields that lie inside one chunk are returned as views, not copies.
+
+/** Thrown by a decoder for malformed input; the connection carrying it cannot be trusted further. */
+export class FrameError extends Error {
+  override name = 'FrameError';
+}
+
+/** Internal signal: the frame is not complete yet; `needed` is the total byte count required. */
+const EMPTY = Buffer.alloc(0);
+
+class NeedMore {
+  constructor(readonly needed: number) {}
+}
+
+export class ByteCursor {
+  private chunk = 0; // index of the chunk holding `pos`
+  private offset = 0; // position inside that chunk
+  private pos = 0;
+
+  constructor(
+    private readonly chunks: readonly Buffer[],
+    private readonly total: number,
+    private readonly maxLength: number,
+  ) {}
+
+  get position(): number {
+    return this.pos;
+  }
+
+  private require(n: number): void {
+    if (this.pos + n > this.total) throw new NeedMore(this.pos + n);
+  }
+
+  u8(): number {
+    this.require(1);
+    const v = this.chunks[this.chunk][this.offset];
+    this.advance(1);
+    return v;
+  }
+
+  i32(): number {
+    this.require(4);
+    const c = this.chunks[this.chunk];
+    if (this.offset + 4 <= c.length) {
+      const v = c.readInt32BE(this.offset);
+      this.advance(4);
+      return v;
+    }
+    return this.take(4).readInt32BE(0);
+  }
+
+  /** A length field: -1 (the end marker) or 0..maxLength; anything else is a corrupt frame. */
+  length(): number {
+    const n = this.i32();
+    if (n < -1 || n > this.maxLength) throw new FrameError(`invalid length ${n}`);
+    return n;
+  }
+
+  /** A length-prefixed byte string; -1 is not allowed here. */
+  bytes(): Buffer {
+    const n = this.length();
+    if (n === -1) throw new FrameError('unexpected end marker');
+    return this.take(n);
+  }
+
+  string(): string {
+    return this.bytes().toString('utf8');
+  }
+
+  /** The next `n` bytes: a view when they sit in one chunk, else one copy. */
+  take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    this.require(n);
+    const c = this.chunks[this.chunk];
+    if (this.offset + n <= c.length) {
+      const view = c.subarray(this.offset, this.offset + n);
+      this.advance(n);
+      return view;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const cur = this.chunks[this.chunk];
+      const k = Math.min(n - filled, cur.length - this.offset);
+      cur.copy(out, filled, this.offset, this.offset + k);
+      filled += k;
+      this.advance(k);
+    }
+    return out;
+  }
+
+  private advance(n: number): void {
+    this.pos += n;
+    this.offset += n;
+    while (this.chunk < this.chunks.length && this.offset >= this.chunks[this.chunk].length) {
+      this.offset -= this.chunks[this.chunk].length;
+      this.chunk++;
+    }
+  }
+}
+
+export type Decoder<T> = (cursor: ByteCursor) => T;
+
+export class FrameReader<T> {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private needed = 1;
+
+  constructor(
+    private readonly decode: Decoder<T>,
+    private readonly onFrame: (message: T) => void,
+    private readonly maxLength: number,
+  ) {}
+
+  /** Bytes received but not yet part of a whole frame. */
+  get buffered(): number {
+    return this.total;
+  }
+
+  /** Feed one socket chunk; calls onFrame for each frame it completes. Throws FrameError. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+    while (this.total >= this.needed) {
+      const cursor = new ByteCursor(this.chunks, this.total, this.maxLength);
+      let message: T;
+      try {
+        message = this.decode(cursor);
+      } catch (err) {
+        if (err instanceof NeedMore) {
+          this.needed = err.needed;
+          return;
+        }
+        throw err;
+      }
+      this.consume(cursor.position);
+      this.needed = 1;
+      this.onFrame(message);
+    }
+  }
+
+  private consume(n: number): void {
+    this.total -= n;
+    while (n > 0) {
+      const first = this.chunks[0];
+      if (first.length <= n) {
+        n -= first.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}

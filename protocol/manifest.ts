@@ -1,0 +1,81 @@
+// The archive manifest (MAR-INF/MANIFEST.json): model-archiver writes it, the frontend validates it,
+// the worker hands it to the handler. MMS's schema 1.0 plus our fields (docs/archives.md).
+
+export const RUNTIMES = ['onnx', 'node'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export interface ManifestModel {
+  modelName?: string;
+  /** Built-in handler name (e.g. `onnx`) or, with runtime `node`, a JS module path inside the archive. */
+  handler?: string;
+  modelVersion?: string;
+  description?: string;
+  /** ONNX file inside the archive used by the built-in handlers; default `model.onnx`. */
+  modelFile?: string;
+  /** Dynamic batching defaults; registration parameters override them. */
+  batchSize?: number;
+  maxBatchDelay?: number;
+  extensions?: Record<string, unknown>;
+}
+
+export interface Manifest {
+  createdOn?: string;
+  runtime: Runtime;
+  model: ManifestModel;
+  archiverVersion?: string;
+  engine?: { engineName: string; engineVersion?: string };
+  license?: string;
+  description?: string;
+  modelServerVersion?: string;
+  implementationVersion?: string;
+  specificationVersion?: string;
+  userData?: unknown;
+}
+
+export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
+export const DEFAULT_MODEL_FILE = 'model.onnx';
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+const STRING_FIELDS = ['modelName', 'handler', 'modelVersion', 'description', 'modelFile'] as const;
+const INT_FIELDS = ['batchSize', 'maxBatchDelay'] as const;
+
+/** Checks a parsed JSON value against the schema; throws ManifestError naming the bad field. */
+export function validateManifest(raw: unknown): Manifest {
+  if (!isObject(raw)) throw new ManifestError('Manifest must be a JSON object.');
+  const runtime = raw.runtime ?? 'onnx';
+  if (typeof runtime !== 'string' || !(RUNTIMES as readonly string[]).includes(runtime)) {
+    throw new ManifestError(`Invalid runtime in manifest: ${JSON.stringify(runtime)} (expected one of ${RUNTIMES.join(', ')}).`);
+  }
+  if (!isObject(raw.model)) throw new ManifestError('Missing Model entry in manifest file.');
+  const model = raw.model;
+  for (const key of STRING_FIELDS) {
+    if (model[key] !== undefined && typeof model[key] !== 'string') {
+      throw new ManifestError(`Manifest field model.${key} must be a string.`);
+    }
+  }
+  for (const key of INT_FIELDS) {
+    const v = model[key];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) {
+      throw new ManifestError(`Manifest field model.${key} must be a non-negative integer.`);
+    }
+  }
+  if (model.extensions !== undefined && !isObject(model.extensions)) {
+    throw new ManifestError('Manifest field model.extensions must be an object.');
+  }
+  if (raw.engine !== undefined && !(isObject(raw.engine) && typeof raw.engine.engineName === 'string')) {
+    throw new ManifestError('engineName is required in <engine>.');
+  }
+  for (const key of ['createdOn', 'archiverVersion', 'license', 'description'] as const) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string') {
+      throw new ManifestError(`Manifest field ${key} must be a string.`);
+    }
+  }
+  return { ...(raw as object), runtime: runtime as Runtime, model: model as ManifestModel } as Manifest;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

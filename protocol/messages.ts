@@ -1,0 +1,86 @@
+// The messages that cross the frontend ↔ worker socket. Both sides import these types, so the
+// wire table exists once. Layouts follow MMS 1.1.x (docs/protocol.md); the codec is in codec.ts.
+
+/** First byte of every frontend → worker frame. */
+export const Command = {
+  load: 0x4c, // 'L'
+  predict: 0x49, // 'I'
+} as const;
+
+export interface LoadRequest {
+  kind: 'load';
+  modelName: string;
+  /** Absolute path of the extracted model directory. */
+  modelPath: string;
+  batchSize: number;
+  handler: string;
+  /** -1 = CPU. */
+  gpuId: number;
+  /** Opaque per-connection token; MMS names its log pipes with it, we use it as the slot id. */
+  ioDescriptor: string;
+}
+
+/** One named input of one request: a form field, a file part, or the raw body (`body`). */
+export interface RequestParameter {
+  name: string;
+  /** Empty string = no content type. */
+  contentType: string;
+  value: Buffer;
+}
+
+export interface RequestItem {
+  requestId: string;
+  /** Request headers, lower-case names, one value each. */
+  headers: Array<[string, string]>;
+  parameters: RequestParameter[];
+}
+
+export interface PredictRequest {
+  kind: 'predict';
+  batch: RequestItem[];
+}
+
+export type WorkerRequest = LoadRequest | PredictRequest;
+
+export interface ReplyItem {
+  requestId: string;
+  /** Empty string = none. */
+  contentType: string;
+  status: number;
+  /** Empty string = none. */
+  reason: string;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+/** A worker's answer to one request frame. Load replies carry no items. */
+export interface WorkerReply {
+  code: number;
+  message: string;
+  items: ReplyItem[];
+}
+
+export const StatusCode = {
+  ok: 200,
+  badRequest: 400,
+  internalError: 500,
+  predictionFailed: 503,
+  outOfResources: 507,
+} as const;
+
+/** Body of an error-form reply item (protocol.md §5). */
+export const ERROR_ITEM_BODY = Buffer.from('error');
+
+/** Worker stdout line that tells the frontend the socket is listening. */
+export const WORKER_READY_LINE = 'MMS worker started.';
+export const WORKER_PID_PREFIX = '[PID] ';
+
+/** Load-reply message; the frontend reads the worker pid back from `[PID]:`. */
+export function loadedMessage(modelName: string, pid: number): string {
+  return `loaded model ${modelName}. [PID]:${pid}`;
+}
+
+export function parseLoadedPid(message: string): number | undefined {
+  const m = /\[PID\]:(\d+)/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
