@@ -62,7 +62,7 @@ try {
   // no stale socket
 }
 server.listen(sockName, () => {
-  process.stdout.write(`${WORKER_PID_PREFIX}${process.pid}\n${WORKER_READY_LINE}\nNode runtime: ${process.versions.node}\n`);
+  process.stdout.write(`${WORKER_PID_PREFIX}${process.pid}\n${WORKER_READY_LINE}\n`);
 });
 server.on('error', (err) => {
   log(`cannot listen on ${sockName}: ${err.message}`);

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// `multi-model-server`: --start (in the background unless --foreground) and --stop, as MMS's launcher.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isAlive, readPid, removePid } from './pid-file.js';
+import { runServer, type StartMessage } from './main.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('multi-model-server')
+  .usage('$0 [--start | --stop] [options]')
+  .option('start', { type: 'boolean', describe: 'Start the model server (the default action)' })
+  .option('stop', { type: 'boolean', describe: 'Stop the running model server' })
+  .conflicts('start', 'stop')
+  .option('models', { type: 'array', string: true, describe: 'Models to load at start-up: [name=]location ..., or ALL' })
+  .option('model-store', { type: 'string', describe: 'Directory that model locations are relative to' })
+  .option('mms-config', { type: 'string', describe: 'config.properties file' })
+  .option('log-config', { type: 'string', describe: 'JSON logging options: {"level","pretty","file"}' })
+  .option('foreground', { type: 'boolean', default: false, describe: 'Run in this process instead of the background' })
+  .help()
+  .alias('h', 'help')
+  .strict()
+  .parse();
+
+function die(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+if (argv.stop) await stop();
+else await start();
+
+async function start(): Promise<void> {
+  const pid = readPid();
+  if (pid !== undefined && pid !== process.pid) {
+    if (isAlive(pid)) die('Model server is already running, please use multi-model-server --stop to stop MMS.');
+    removePid();
+  }
+  if (argv['log-config'] && !existsSync(argv['log-config'])) die(`--log-config file not found: ${argv['log-config']}`);
+  if (argv['mms-config'] && !existsSync(argv['mms-config'])) die(`--mms-config file not found: ${argv['mms-config']}`);
+  const store = argv['model-store'];
+  if (store && !(existsSync(store) && statSync(store).isDirectory())) die(`--model-store directory not found: ${store}`);
+  const models = argv.models?.join(',');
+  if (models && !store && !process.env.MMS_CONFIG_FILE && !argv['mms-config']) {
+    const local = argv.models!.some((m) => m.toUpperCase() !== 'ALL' && !/^([^=]+=)?https?:\/\//i.test(m));
+    if (local) die('--model-store is required to load model locally.');
+  }
+  if (argv.foreground) {
+    await runServer({ configFile: argv['mms-config'], modelStore: store && path.resolve(store), models, logConfig: argv['log-config'] });
+    return;
+  }
+  await launchInBackground();
+}
+
+/** Re-runs this CLI with --foreground as a detached child and waits for it to report. */
+async function launchInBackground(): Promise<void> {
+  const logDir = path.resolve(process.env.LOG_LOCATION ?? 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, 'mms_log.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--foreground'], {
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  const outcome = await new Promise<StartMessage>((resolve) => {
+    child.once('message', (m) => resolve(m as StartMessage));
+    child.once('exit', (code) => resolve({ type: 'failed', message: `Model server exited during start-up (code ${code}); see ${logFile}` }));
+  });
+  if (outcome.type === 'failed') die(outcome.message);
+  child.unref();
+  child.disconnect?.();
+  process.stdout.write(`Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\nManagement API: ${outcome.management}\nLogs: ${logFile}\n`);
+  process.exit(0);
+}
+
+async function stop(): Promise<void> {
+  const pid = readPid();
+  if (pid === undefined) {
+    process.stdout.write('Model server is not currently running.\n');
+    return;
+  }
+  if (!isAlive(pid)) {
+    removePid();
+    process.stdout.write('Model server already stopped.\n');
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  // Nothing to await across processes but the pid itself: poll it, then force the whole group.
+  const deadline = Date.now() + 60_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  removePid();
+  process.stdout.write('Model server stopped.\n');
+}

@@ -1,0 +1,29 @@
+// Listener address syntax (config.md §2): http://host[:port], https://host[:port], unix:/path.
+
+export type Address =
+  | { kind: 'tcp'; scheme: 'http' | 'https'; host: string; port: number }
+  | { kind: 'unix'; scheme: 'http'; path: string };
+
+export function parseAddress(text: string, defaultPort = 80): Address {
+  if (text.startsWith('unix:')) {
+    const path = text.slice(5);
+    if (!path) throw new Error(`Invalid binding address: ${text}`);
+    return { kind: 'unix', scheme: 'http', path };
+  }
+  const m = /^(https?):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/i.exec(text);
+  if (!m) throw new Error(`Invalid binding address: ${text}`);
+  const scheme = m[1].toLowerCase() as 'http' | 'https';
+  const port = m[3] !== undefined ? Number(m[3]) : scheme === 'https' ? 443 : defaultPort;
+  if (port > 65535) throw new Error(`Invalid port in binding address: ${text}`);
+  return { kind: 'tcp', scheme, host: m[2].replace(/^\[|\]$/g, ''), port };
+}
+
+export function formatAddress(a: Address): string {
+  if (a.kind === 'unix') return `unix:${a.path}`;
+  const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+  return `${a.scheme}://${host}:${a.port}`;
+}
+
+export function sameAddress(a: Address, b: Address): boolean {
+  return formatAddress(a) === formatAddress(b);
+}

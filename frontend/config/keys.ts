@@ -1,0 +1,53 @@
+// Every config.properties key we read: its kind, default and whether MMS_* env vars may override it
+// (spec: config.md §2–3). Keys that only tune MMS's JVM are accepted and reported as ignored.
+
+export type Kind = 'string' | 'int' | 'bool' | 'address' | 'regex' | 'list';
+
+export interface KeySpec {
+  kind: Kind;
+  default?: string;
+  env?: boolean;
+  min?: number;
+}
+
+export const KEYS = {
+  inference_address: { kind: 'address', default: 'http://127.0.0.1:8080', env: true },
+  management_address: { kind: 'address', default: 'http://127.0.0.1:8081', env: true },
+  model_store: { kind: 'string', env: true },
+  load_models: { kind: 'string', env: true },
+  default_workers_per_model: { kind: 'int', default: '0', env: true, min: 0 },
+  number_of_gpu: { kind: 'int', env: true, min: 0 },
+  job_queue_size: { kind: 'int', default: '100', env: true, min: 1 },
+  default_response_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  default_response_timeout_seconds: { kind: 'int', default: '-1', env: true, min: -1 },
+  unregister_model_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  max_request_size: { kind: 'int', default: '6553500', env: true, min: 1 },
+  max_response_size: { kind: 'int', default: '6553500', env: true, min: 1 },
+  preload_model: { kind: 'bool', default: 'false', env: true },
+  default_service_handler: { kind: 'string', env: true },
+  decode_input_request: { kind: 'bool', default: 'true', env: true },
+  blacklist_env_vars: { kind: 'regex', env: true },
+  cors_allowed_origin: { kind: 'string', env: true },
+  cors_allowed_methods: { kind: 'string', env: true },
+  cors_allowed_headers: { kind: 'string', env: true },
+  keystore: { kind: 'string', env: true },
+  keystore_pass: { kind: 'string', default: 'changeit', env: true },
+  keystore_type: { kind: 'string', default: 'PKCS12', env: true },
+  private_key_file: { kind: 'string', env: true },
+  certificate_file: { kind: 'string', env: true },
+  enable_envvars_config: { kind: 'bool', default: 'false' },
+  debug: { kind: 'bool', default: 'false', env: true },
+  metric_time_interval: { kind: 'int', default: '60', min: 1 },
+  // Ours (docs/configuration.md).
+  onnx_intra_op_threads: { kind: 'int', default: '0', env: true, min: 0 },
+  allowed_urls: { kind: 'list', env: true },
+  worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+} satisfies Record<string, KeySpec>;
+
+export type Key = keyof typeof KEYS;
+
+/** MMS keys that tune the JVM, Netty or log4j: accepted for compatibility, no effect here. */
+export const IGNORED_KEYS = new Set([
+  'vmargs', 'plugins_path', 'model_server_home', 'use_native_io', 'io_ratio', 'number_of_netty_threads',
+  'netty_client_threads', 'async_logging', 'prefer_direct_buffer',
+]);

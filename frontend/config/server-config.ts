@@ -1,0 +1,165 @@
+// config.properties + CLI flags + MMS_* env vars → one typed, validated ServerConfig, built once at
+// start and passed down (no global). Precedence, low to high: default < file < CLI < env (config.md §1).
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { propertiesReader } from 'properties-reader';
+import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
+import { parseAddress, type Address } from './address.js';
+
+export interface ServerConfig {
+  inferenceAddress: Address;
+  managementAddress: Address;
+  modelStore?: string;
+  loadModels?: string;
+  defaultWorkersPerModel: number;
+  numberOfGpu: number;
+  jobQueueSize: number;
+  /** Seconds a worker may take to answer a batch (or to load). */
+  responseTimeout: number;
+  unregisterModelTimeout: number;
+  maxRequestSize: number;
+  maxResponseSize: number;
+  preloadModel: boolean;
+  defaultServiceHandler?: string;
+  decodeInputRequest: boolean;
+  blacklistEnvVars?: RegExp;
+  cors: { origin?: string; methods?: string; headers?: string };
+  tls: { keystore?: string; keystorePass: string; keystoreType: string; privateKeyFile?: string; certificateFile?: string };
+  debug: boolean;
+  metricTimeInterval: number;
+  /** 0 = automatic (cores / workers of the model, at least 1). */
+  onnxIntraOpThreads: number;
+  allowedUrls: RegExp[];
+  workerStartTimeout: number;
+  /** Where the settings came from, for the start-up log. */
+  configFile?: string;
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  /** `--mms-config`. */
+  configFile?: string;
+  /** `--model-store`, `--models` (already joined with ','). */
+  modelStore?: string;
+  models?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Extra key=value pairs that beat the file (tests, presets). */
+  overrides?: Partial<Record<Key, string>>;
+}
+
+export function loadConfig(sources: ConfigSources = {}): ServerConfig {
+  const env = sources.env ?? process.env;
+  const file = env.MMS_CONFIG_FILE || sources.configFile || (existsSync('config.properties') ? 'config.properties' : undefined);
+  const raw: Record<string, string> = {};
+  const warnings: string[] = [];
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
+    const props = propertiesReader({ sourceFile: file }).getAllProperties();
+    for (const [key, value] of Object.entries(props)) {
+      if (IGNORED_KEYS.has(key)) warnings.push(`config key ${key} is MMS/JVM-specific and has no effect here`);
+      else if (!(key in KEYS)) warnings.push(`unknown config key ${key} ignored`);
+      else raw[key] = substituteEnv(key, String(value), env);
+    }
+  }
+  Object.assign(raw, sources.overrides);
+  if (sources.modelStore !== undefined) raw.model_store = sources.modelStore;
+  if (sources.models !== undefined) raw.load_models = sources.models;
+  if (parse('enable_envvars_config', raw.enable_envvars_config) === true) {
+    for (const [key, spec] of Object.entries(KEYS) as Array<[Key, KeySpec]>) {
+      const value = env[`MMS_${key.toUpperCase()}`];
+      if (spec.env && value !== undefined) raw[key] = value;
+    }
+  }
+  const get = <T>(key: Key) => parse(key, raw[key] ?? (KEYS[key] as KeySpec).default) as T;
+  const timeoutSeconds = get<number>('default_response_timeout_seconds');
+  return {
+    inferenceAddress: get('inference_address'),
+    managementAddress: get('management_address'),
+    modelStore: get('model_store'),
+    loadModels: get('load_models'),
+    defaultWorkersPerModel: get('default_workers_per_model'),
+    numberOfGpu: get<number | undefined>('number_of_gpu') ?? 0,
+    jobQueueSize: get('job_queue_size'),
+    // MMS 1.1.11: the seconds key wins when set; the older key is read as minutes (config.md §2).
+    responseTimeout: timeoutSeconds >= 0 ? timeoutSeconds : get<number>('default_response_timeout') * 60,
+    unregisterModelTimeout: get('unregister_model_timeout'),
+    maxRequestSize: get('max_request_size'),
+    maxResponseSize: get('max_response_size'),
+    preloadModel: get('preload_model'),
+    defaultServiceHandler: get('default_service_handler'),
+    decodeInputRequest: get('decode_input_request'),
+    blacklistEnvVars: get('blacklist_env_vars'),
+    cors: { origin: get('cors_allowed_origin'), methods: get('cors_allowed_methods'), headers: get('cors_allowed_headers') },
+    tls: {
+      keystore: get('keystore'),
+      keystorePass: get('keystore_pass'),
+      keystoreType: get('keystore_type'),
+      privateKeyFile: get('private_key_file'),
+      certificateFile: get('certificate_file'),
+    },
+    debug: get('debug'),
+    metricTimeInterval: get('metric_time_interval'),
+    onnxIntraOpThreads: get('onnx_intra_op_threads'),
+    allowedUrls: get<string[] | undefined>('allowed_urls')?.map((p) => compileRegex('allowed_urls', `^(?:${p})$`, 'i')) ?? [],
+    workerStartTimeout: get('worker_start_timeout'),
+    configFile: file,
+    warnings,
+  };
+}
+
+function substituteEnv(key: string, value: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(/\$\$([A-Za-z0-9_]+)\$\$/g, (_, name: string) => {
+    const v = env[name];
+    if (v === undefined) throw new ConfigError(`Invalid Environment Variable ${name} (in ${key})`);
+    return v;
+  });
+}
+
+function parse(key: Key, value: string | undefined): unknown {
+  if (value === undefined) return undefined;
+  const spec: KeySpec = KEYS[key];
+  const v = value.trim();
+  switch (spec.kind) {
+    case 'string':
+      return v === '' ? undefined : v;
+    case 'int': {
+      if (!/^-?\d+$/.test(v)) throw new ConfigError(`${key} must be an integer, got "${value}"`);
+      const n = Number(v);
+      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${key} must be at least ${spec.min}, got ${n}`);
+      return n;
+    }
+    case 'bool':
+      if (!/^(true|false)$/i.test(v)) throw new ConfigError(`${key} must be true or false, got "${value}"`);
+      return v.toLowerCase() === 'true';
+    case 'address':
+      try {
+        return parseAddress(v);
+      } catch (err) {
+        throw new ConfigError(`${key}: ${(err as Error).message}`);
+      }
+    case 'regex':
+      return v === '' ? undefined : compileRegex(key, `^(?:${v})$`);
+    case 'list':
+      return v === '' ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+function compileRegex(key: string, source: string, flags = ''): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch (err) {
+    throw new ConfigError(`${key} is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** Default worker count for start-up models (config.md §6). */
+export function defaultWorkerCount(config: ServerConfig): number {
+  if (config.debug) return 1;
+  if (config.defaultWorkersPerModel > 0) return config.defaultWorkersPerModel;
+  if (config.numberOfGpu > 0) return config.numberOfGpu;
+  return os.availableParallelism();
+}

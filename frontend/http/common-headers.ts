@@ -1,0 +1,28 @@
+// Headers MMS puts on every response (api.md §0): a fresh request id, no-cache headers, and CORS
+// when configured.
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { ServerConfig } from '../config/server-config.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string;
+  }
+}
+
+export function commonHeaders(config: ServerConfig): Middleware {
+  const cors: Array<[string, string]> = [];
+  if (config.cors.origin) cors.push(['Access-Control-Allow-Origin', config.cors.origin]);
+  if (config.cors.methods) cors.push(['Access-Control-Allow-Methods', config.cors.methods]);
+  if (config.cors.headers) cors.push(['Access-Control-Allow-Headers', config.cors.headers]);
+  return async (ctx, next) => {
+    const requestId = randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('x-request-id', requestId);
+    ctx.set('Pragma', 'no-cache');
+    ctx.set('Cache-Control', 'no-cache; no-store, must-revalidate, private');
+    ctx.set('Expires', 'Thu, 01 Jan 1970 00:00:00 UTC');
+    await next();
+    for (const [k, v] of cors) if (!ctx.response.get(k)) ctx.set(k, v);
+  };
+}

@@ -1,0 +1,34 @@
+// Typed errors with an HTTP status and MMS's error `type` (its exception class name). Thrown anywhere
+// on the request path; error-middleware.ts is the one place that turns them into responses.
+
+export class ServerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: number; type: string; message: string } {
+    return { code: this.status, type: this.type, message: this.message };
+  }
+}
+
+export const badRequest = (message: string) => new ServerError(400, 'BadRequestException', message);
+export const invalidModel = (message: string) => new ServerError(400, 'InvalidModelException', message);
+export const downloadFailed = (message: string) => new ServerError(400, 'DownloadModelException', message);
+export const modelNotFound = (message: string) => new ServerError(404, 'ModelNotFoundException', message);
+export const resourceNotFound = () =>
+  new ServerError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.');
+export const methodNotAllowed = () =>
+  new ServerError(405, 'MethodNotAllowedException', 'Requested method is not allowed, please refer to API document.');
+export const requestTimeout = (message: string) => new ServerError(408, 'RequestTimeoutException', message);
+export const conflict = (message: string) => new ServerError(409, 'ConflictStatusException', message);
+export const payloadTooLarge = (message: string) => new ServerError(413, 'RequestEntityTooLargeException', message);
+export const internal = (message: string, status = 500) => new ServerError(status, 'InternalServerException', message);
+export const serviceUnavailable = (message: string) => new ServerError(503, 'ServiceUnavailableException', message);
+
+export const workerDied = () => internal('Worker died.');
+export const noWorker = (model: string) =>
+  serviceUnavailable(`No worker is available to serve request for model: ${model}. Consider increasing job queue size.`);

@@ -1,0 +1,100 @@
+// Management API routes: register, list, describe, scale, unregister (api.md §2). Parameters come
+// from the query string or, with Content-Type application/json, from a JSON object.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { readWorkerMemory } from '../scheduling/worker-memory.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import { badRequest, methodNotAllowed } from './errors.js';
+import { readBody } from './read-body.js';
+import { sendJson } from './respond.js';
+import { Params } from './params.js';
+
+export function managementRoutes(registry: ModelRegistry): Router {
+  const router = new Router();
+
+  router.get('/models', (ctx) => {
+    const q = new Params(ctx.query);
+    let limit = q.int('limit') ?? 100;
+    if (limit > 100 || limit < 0) limit = 100;
+    const offset = Math.max(0, q.int('next_page_token') ?? 0);
+    const all = registry.list();
+    const page = all.slice(offset, offset + limit).map((m) => ({ modelName: m.name, modelUrl: m.url }));
+    const next = offset + limit <= all.length ? { nextPageToken: String(offset + limit) } : {};
+    sendJson(ctx, 200, { ...next, models: page });
+  });
+
+  router.post('/models', async (ctx) => {
+    const p = await params(ctx);
+    const url = p.string('url');
+    if (!url) throw badRequest('Parameter url is required.');
+    const outcome = await registry.register({
+      url,
+      modelName: p.string('model_name'),
+      handler: p.string('handler'),
+      runtime: p.string('runtime'),
+      batchSize: p.int('batch_size'),
+      maxBatchDelay: p.int('max_batch_delay'),
+      initialWorkers: p.int('initial_workers'),
+      synchronous: p.bool('synchronous') ?? true,
+      responseTimeout: p.int('response_timeout'),
+    });
+    sendJson(ctx, outcome.code, { status: outcome.status });
+  });
+
+  router.get('/models/:name', async (ctx) => {
+    const m = registry.get(ctx.params.name);
+    const memory = await readWorkerMemory(m.pool.workers.map((w) => w.pid));
+    sendJson(ctx, 200, {
+      modelName: m.name,
+      modelVersion: m.version,
+      modelUrl: m.url,
+      runtime: m.runtime,
+      minWorkers: m.pool.minWorkers,
+      maxWorkers: m.pool.maxWorkers,
+      batchSize: m.batchSize,
+      maxBatchDelay: m.maxBatchDelay,
+      loadedAtStartup: m.loadedAtStartup,
+      workers: m.pool.workers.map((w, i) => ({
+        id: w.id,
+        startTime: w.startTime.toISOString(),
+        status: w.state === 'BUSY' ? 'READY' : w.state,
+        gpu: false,
+        memoryUsage: memory[i],
+        pid: w.pid,
+      })),
+    });
+  });
+
+  router.put('/models/:name', async (ctx) => {
+    const p = await params(ctx);
+    const min = p.int('min_worker') ?? 1;
+    const max = p.int('max_worker') ?? min;
+    const outcome = await registry.scale(ctx.params.name, min, max, p.bool('synchronous') ?? false);
+    sendJson(ctx, outcome.code, { status: outcome.status });
+  });
+
+  router.delete('/models/:name', async (ctx) => {
+    const outcome = await registry.unregister(ctx.params.name);
+    sendJson(ctx, outcome.code, { status: outcome.status });
+  });
+
+  router.all(['/models', '/models/:name'], () => {
+    throw methodNotAllowed();
+  });
+
+  return router;
+}
+
+async function params(ctx: Context): Promise<Params> {
+  if (!ctx.is('application/json')) return new Params(ctx.query);
+  const body = await readBody(ctx, 1 << 20);
+  if (body.length === 0) return new Params(ctx.query);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`Malformed JSON body: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('JSON body must be an object.');
+  return new Params(parsed as Record<string, unknown>);
+}

@@ -1,0 +1,332 @@
+// OpenAPI 3.0.1 descriptions served by `OPTIONS /`, `/api-description` and `OPTIONS /predictions/{name}`
+// (api.md §4). Every path comes from the one ROUTES table below, so the document and SERVED_ROUTES
+// cannot disagree. Unlike MMS we emit typed defaults and the parameter names/values the server reads
+// (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
+
+type Json = Record<string, unknown>;
+type Listener = 'inference' | 'management';
+type Apis = { inference: boolean; management: boolean };
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
+const int = (extra: Json = {}): Json => ({ type: 'integer', ...extra });
+const bool = (extra: Json = {}): Json => ({ type: 'boolean', ...extra });
+const obj = (properties: Json, required: string[] = [], extra: Json = {}): Json => ({
+  type: 'object',
+  ...(required.length > 0 ? { required } : {}),
+  properties,
+  ...extra,
+});
+const arr = (items: Json): Json => ({ type: 'array', items });
+
+function param(name: string, where: 'path' | 'query' | 'header', schema: Json, description: string, required = false): Json {
+  return { name, in: where, description, required: where === 'path' ? true : required, schema };
+}
+const modelNameParam = (): Json => param('model_name', 'path', str(), 'Name of the model.');
+const jsonBody = (schema: Json, description: string, required = true): Json => ({
+  description,
+  required,
+  content: { 'application/json': { schema } },
+});
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Bad request (invalid parameters, archive or input).',
+  404: 'Resource or model not found.',
+  405: 'Method not allowed on this path.',
+  408: 'Timed out while cleaning resources.',
+  409: 'Model already registered.',
+  413: 'Request larger than max_request_size.',
+  500: 'Internal server error (e.g. worker died, failed to start workers).',
+  503: 'No worker available, queue full, or the handler failed.',
+  507: 'Out of resources.',
+};
+const ERROR_RESPONSE_NAME: Record<number, string> = {
+  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 408: 'RequestTimeout', 409: 'Conflict',
+  413: 'PayloadTooLarge', 500: 'InternalServerError', 503: 'ServiceUnavailable', 507: 'InsufficientStorage',
+};
+
+/** Success responses given as `code: [description, schema]`; error codes reference components.responses. */
+function responses(ok: Record<number, [string, Json]>, errors: number[] = []): Json {
+  const out: Json = {};
+  for (const [code, [description, schema]] of Object.entries(ok)) {
+    out[code] = { description, content: { 'application/json': { schema } } };
+  }
+  for (const code of errors) out[String(code)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAME[code]}` };
+  return out;
+}
+
+// ---- component schemas ----------------------------------------------------------------------------
+
+const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'];
+const shape = () => arr(int({ format: 'int64', minimum: -1 }));
+const tensorData = (): Json => ({
+  description: 'Tensor contents, row-major, flattened or nested. Omitted when sent as binary data.',
+  oneOf: [arr({}), { type: 'number' }, str(), bool()],
+});
+const REGISTER_FIELDS: Json = {
+  url: str({ description: 'Model archive: http(s) URL, or a path relative to model_store.' }),
+  model_name: str({ description: "Model name; overrides the manifest's modelName." }),
+  handler: str({ description: 'Handler; defaults to the manifest handler, else default_service_handler.' }),
+  runtime: str({ enum: ['onnx', 'node'], description: 'Runtime; defaults to the manifest runtime.' }),
+  batch_size: int({ default: 1, minimum: 1, description: 'Inference batch size.' }),
+  max_batch_delay: int({ default: 100, minimum: 0, description: 'Maximum batching delay in milliseconds.' }),
+  initial_workers: int({ minimum: 0, description: 'Workers to start; defaults to default_workers_per_model, else 0.' }),
+  synchronous: bool({ default: true, description: 'Wait for the initial workers to start.' }),
+  response_timeout: int({ minimum: 1, description: 'Worker response timeout in seconds; defaults to the server setting.' }),
+};
+
+const SCHEMAS: Json = {
+  ErrorResponse: obj(
+    { code: int({ description: 'HTTP status code.' }), type: str({ description: 'Error type.' }), message: str() },
+    ['code', 'type', 'message'],
+  ),
+  StatusResponse: obj({ status: str() }, ['status']),
+  PingResponse: obj({ status: str({ enum: ['Healthy', 'Partial Healthy', 'Unhealthy'] }) }, ['status']),
+  ApiDescription: obj({ openapi: str(), info: obj({}), paths: obj({}), components: obj({}) }, ['openapi', 'info', 'paths']),
+  RequestInput: obj(
+    { name: str(), shape: shape(), datatype: str({ enum: DATATYPES }), data: tensorData(), parameters: ref('Parameters') },
+    ['name', 'shape', 'datatype'],
+  ),
+  RequestOutput: obj({ name: str(), parameters: ref('Parameters') }, ['name']),
+  Parameters: obj(
+    {
+      binary_data: bool({ default: false, description: 'Tensor sent as binary data after the JSON header.' }),
+      binary_data_size: int({ description: 'Byte size of the binary tensor data.' }),
+    },
+    [],
+    { additionalProperties: true },
+  ),
+  InferenceRequest: obj(
+    { id: str(), parameters: ref('Parameters'), inputs: arr(ref('RequestInput')), outputs: arr(ref('RequestOutput')) },
+    ['inputs'],
+    { description: 'Open Inference Protocol (KServe v2) JSON tensor request.' },
+  ),
+  ResponseOutput: obj(
+    { name: str(), datatype: str({ enum: DATATYPES }), shape: shape(), data: tensorData(), parameters: ref('Parameters') },
+    ['name', 'datatype', 'shape'],
+  ),
+  InferenceResponse: obj(
+    { model_name: str(), model_version: str(), id: str(), parameters: ref('Parameters'), outputs: arr(ref('ResponseOutput')) },
+    ['model_name', 'outputs'],
+  ),
+  RegisterModelRequest: obj(REGISTER_FIELDS, ['url']),
+  Worker: obj({
+    id: str(),
+    startTime: str({ description: "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'" }),
+    status: str({ enum: ['READY', 'UNLOADING'] }),
+    gpu: bool(),
+    memoryUsage: int({ format: 'int64', description: 'Worker RSS in bytes.' }),
+    pid: int(),
+  }),
+  DescribeModelResponse: obj(
+    {
+      modelName: str(), modelVersion: str(), modelUrl: str(), runtime: str(), minWorkers: int(), maxWorkers: int(),
+      batchSize: int(), maxBatchDelay: int(), loadedAtStartup: bool(), workers: arr(ref('Worker')),
+    },
+    ['modelName', 'modelUrl', 'minWorkers', 'maxWorkers', 'batchSize', 'maxBatchDelay', 'loadedAtStartup', 'workers'],
+  ),
+  ListModelsResponse: obj(
+    {
+      nextPageToken: str({ description: 'Offset of the next page; present while more models may follow.' }),
+      models: arr(obj({ modelName: str(), modelUrl: str() }, ['modelName', 'modelUrl'])),
+    },
+    ['models'],
+  ),
+};
+
+function components(): Json {
+  const errorResponses: Json = {};
+  for (const [code, name] of Object.entries(ERROR_RESPONSE_NAME)) {
+    errorResponses[name] = { description: ERROR_TEXT[Number(code)], content: { 'application/json': { schema: ref('ErrorResponse') } } };
+  }
+  return { schemas: structuredClone(SCHEMAS), responses: errorResponses };
+}
+
+// ---- operations -----------------------------------------------------------------------------------
+
+function apiDescriptionOp(deprecated = false): Json {
+  return {
+    operationId: 'apiDescription',
+    summary: 'OpenAPI description of the APIs served on this listener.',
+    ...(deprecated ? { deprecated: true } : {}),
+    responses: responses({ 200: ['OpenAPI 3.0.1 document.', ref('ApiDescription')] }, [500]),
+  };
+}
+
+function inferenceBody(): Json {
+  const binary = { type: 'string', format: 'binary' };
+  return {
+    description: 'Model input. Open Inference Protocol JSON, its binary-data extension, form fields, or raw bytes.',
+    required: true,
+    content: {
+      'application/json': { schema: ref('InferenceRequest') },
+      'application/octet-stream': {
+        schema: { ...binary, description: 'JSON InferenceRequest header of Inference-Header-Content-Length bytes, then the binary tensor data.' },
+      },
+      'multipart/form-data': {
+        schema: { type: 'object', additionalProperties: binary, description: 'Every form field becomes a named input.' },
+      },
+      '*/*': { schema: { ...binary, description: 'Raw body handed to the handler as the input named "body".' } },
+    },
+  };
+}
+
+function inferenceOp(operationId: string, params: Json[], summary: string): Json {
+  const ok = {
+    description: 'Inference result: v2 JSON for tensor requests, otherwise whatever the handler returns.',
+    content: {
+      'application/json': { schema: ref('InferenceResponse') },
+      'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      '*/*': { schema: { type: 'string', format: 'binary' } },
+    },
+  };
+  const headerLength = param('Inference-Header-Content-Length', 'header', int({ minimum: 0 }),
+    'Binary-data extension: byte length of the JSON header at the start of an application/octet-stream body.');
+  return {
+    operationId,
+    summary,
+    parameters: [...params, headerLength],
+    requestBody: inferenceBody(),
+    responses: { 200: ok, ...responses({}, [400, 404, 413, 500, 503]) },
+  };
+}
+
+const versionParam = () => param('model_version', 'path', str(), 'Version of the model.');
+const workerUpdate = (): Record<number, [string, Json]> => ({
+  200: ['Workers scaled, or model registered without workers.', ref('StatusResponse')],
+  202: ['Accepted; worker updates are processing.', ref('StatusResponse')],
+  210: ['Partial success; workers are still starting.', ref('StatusResponse')],
+});
+
+const OPS = {
+  ping: (): Json => ({
+    operationId: 'ping',
+    summary: 'Health of the model workers.',
+    responses: responses({ 200: ['Health status.', ref('PingResponse')] }, [500]),
+  }),
+  predictions: () => inferenceOp('predictions', [modelNameParam()], 'Run inference on a model.'),
+  versionPredictions: () =>
+    inferenceOp('versionPredictions', [modelNameParam(), versionParam()], 'Run inference on a model version.'),
+  predictionsApi: (): Json => ({
+    operationId: 'predictionsApi',
+    summary: 'OpenAPI description of one model.',
+    parameters: [modelNameParam()],
+    responses: responses({ 200: ['OpenAPI 3.0.1 document for the model.', ref('ApiDescription')] }, [404, 500]),
+  }),
+  invocations: () =>
+    inferenceOp('invocations', [param('model_name', 'query', str(),
+      'Model to use; may be omitted when exactly one model was loaded at startup.')], 'SageMaker-style inference.'),
+  invoke: () => inferenceOp('invocations', [modelNameParam()], 'SageMaker-style inference on a named model.'),
+  listModels: (): Json => ({
+    operationId: 'listModels',
+    summary: 'List registered models, sorted by name.',
+    parameters: [
+      param('limit', 'query', int({ default: 100, minimum: 0, maximum: 100 }), 'Page size; out-of-range values become 100.'),
+      param('next_page_token', 'query', str(), 'Offset returned as nextPageToken by the previous page.'),
+    ],
+    responses: responses({ 200: ['Page of models.', ref('ListModelsResponse')] }, [400, 500]),
+  }),
+  registerModel: (): Json => ({
+    operationId: 'registerModel',
+    summary: 'Register a model; fields come from the query string or an application/json body.',
+    parameters: Object.entries(REGISTER_FIELDS).map(([name, schema]) => {
+      const { description, ...rest } = schema as Json;
+      return param(name, 'query', rest, String(description), name === 'url');
+    }),
+    requestBody: jsonBody(ref('RegisterModelRequest'), 'Same fields as the query parameters (the query is then ignored).', false),
+    responses: responses(workerUpdate(), [400, 404, 409, 500, 507]),
+  }),
+  describeModel: (): Json => ({
+    operationId: 'describeModel',
+    summary: 'Describe a model and its workers.',
+    parameters: [modelNameParam()],
+    responses: responses({ 200: ['Model description.', ref('DescribeModelResponse')] }, [404, 500]),
+  }),
+  setAutoScale: (): Json => ({
+    operationId: 'setAutoScale',
+    summary: "Scale a model's workers.",
+    parameters: [
+      modelNameParam(),
+      param('min_worker', 'query', int({ default: 1, minimum: 0 }), 'Minimum number of workers.'),
+      param('max_worker', 'query', int({ minimum: 0 }), 'Maximum number of workers; defaults to min_worker.'),
+      param('number_gpu', 'query', int({ default: 0, minimum: 0 }), 'Number of GPU workers (accepted, ignored).'),
+      param('synchronous', 'query', bool({ default: false }), 'Wait for the workers to start.'),
+      param('timeout', 'query', int({ default: -1 }), 'Seconds to wait (accepted, ignored).'),
+    ],
+    responses: responses(workerUpdate(), [400, 404, 500, 507]),
+  }),
+  unregisterModel: (): Json => ({
+    operationId: 'unregisterModel',
+    summary: 'Unregister a model and stop its workers.',
+    parameters: [modelNameParam()],
+    responses: responses({ 200: ['Model unregistered.', ref('StatusResponse')] }, [404, 408, 500]),
+  }),
+};
+
+interface Route {
+  method: 'get' | 'put' | 'post' | 'delete' | 'options';
+  path: string;
+  on: readonly Listener[];
+  op: () => Json;
+}
+const BOTH: readonly Listener[] = ['inference', 'management'];
+const INF: readonly Listener[] = ['inference'];
+const MGMT: readonly Listener[] = ['management'];
+
+/** The single source of truth for what each listener serves (and describes). */
+const ROUTES: readonly Route[] = [
+  { method: 'options', path: '/', on: BOTH, op: () => apiDescriptionOp() },
+  { method: 'get', path: '/api-description', on: BOTH, op: () => apiDescriptionOp(true) },
+  { method: 'get', path: '/ping', on: INF, op: OPS.ping },
+  { method: 'post', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },
+  { method: 'put', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },
+  { method: 'options', path: '/predictions/{model_name}', on: INF, op: OPS.predictionsApi },
+  { method: 'post', path: '/predictions/{model_name}/{model_version}', on: INF, op: OPS.versionPredictions },
+  { method: 'put', path: '/predictions/{model_name}/{model_version}', on: INF, op: OPS.versionPredictions },
+  { method: 'post', path: '/invocations', on: INF, op: OPS.invocations },
+  { method: 'post', path: '/models/{model_name}/invoke', on: INF, op: OPS.invoke },
+  { method: 'get', path: '/models', on: MGMT, op: OPS.listModels },
+  { method: 'post', path: '/models', on: MGMT, op: OPS.registerModel },
+  { method: 'get', path: '/models/{model_name}', on: MGMT, op: OPS.describeModel },
+  { method: 'put', path: '/models/{model_name}', on: MGMT, op: OPS.setAutoScale },
+  { method: 'delete', path: '/models/{model_name}', on: MGMT, op: OPS.unregisterModel },
+];
+
+const routeList = (l: Listener) =>
+  ROUTES.filter((r) => r.on.includes(l)).map((r) => ({ method: r.method.toUpperCase(), path: r.path }));
+
+/** Routes per listener, OpenAPI path syntax, upper-case HTTP methods. A shared listener serves the union. */
+export const SERVED_ROUTES: {
+  inference: Array<{ method: string; path: string }>;
+  management: Array<{ method: string; path: string }>;
+} = { inference: routeList('inference'), management: routeList('management') };
+
+function document(title: string, description: string, paths: Json): Json {
+  return { openapi: '3.0.1', info: { title, description, version: '1.0.0' }, paths, components: components() };
+}
+
+/** The listener's OpenAPI document (`OPTIONS /`, `/api-description`); both flags set gives the union. */
+export function apiDescription(apis: Apis): Record<string, unknown> {
+  const paths: Record<string, Json> = {};
+  for (const r of ROUTES) {
+    if (!r.on.some((l) => apis[l])) continue;
+    (paths[r.path] ??= {})[r.method] = r.op();
+  }
+  const which = [apis.inference ? 'inference' : '', apis.management ? 'management' : ''].filter(Boolean).join(' and ');
+  return document(
+    'Model Server APIs',
+    `Model server ${which || 'no'} APIs (MMS-compatible). Errors use the ErrorResponse schema.`,
+    paths,
+  );
+}
+
+/** Per-model document for `OPTIONS /predictions/{name}`: a single concrete post operation. */
+export function modelApiDescription(model: { name: string; version?: string }): Record<string, unknown> {
+  const op = inferenceOp(model.name, [], `Run inference on model ${model.name}.`);
+  const version = model.version !== undefined ? ` version ${model.version}` : '';
+  return document(
+    `RESTful API for: ${model.name}`,
+    `Inference API for model ${model.name}${version}.`,
+    { [`/predictions/${encodeURIComponent(model.name)}`]: { post: op } },
+  );
+}

@@ -1,0 +1,36 @@
+// Typed access to Management API parameters from a query string or JSON object. Lenient like MMS
+// (quoted numbers and booleans are accepted) but a value that is not what the parameter needs is a
+// 400 naming it, never a silent default.
+import { badRequest } from './errors.js';
+
+export class Params {
+  constructor(private readonly source: Record<string, unknown>) {}
+
+  private raw(name: string): unknown {
+    const v = this.source[name];
+    return Array.isArray(v) ? v[v.length - 1] : v;
+  }
+
+  string(name: string): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') throw badRequest(`Parameter ${name} must be a string.`);
+    return v;
+  }
+
+  int(name: string): number | undefined {
+    const v = this.raw(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n)) throw badRequest(`Parameter ${name} must be an integer, got ${JSON.stringify(v)}.`);
+    return n;
+  }
+
+  bool(name: string): boolean | undefined {
+    const v = this.raw(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+    throw badRequest(`Parameter ${name} must be true or false, got ${JSON.stringify(v)}.`);
+  }
+}

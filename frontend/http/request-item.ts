@@ -1,0 +1,49 @@
+// An HTTP request → the RequestItem a worker receives (protocol.md §4): every header, then named
+// parameters: query values (SageMaker routes only), form fields and file parts, or the raw `body`.
+import busboy from 'busboy';
+import { Readable } from 'node:stream';
+import type { Context } from 'koa';
+import type { RequestItem, RequestParameter } from '../../protocol/messages.js';
+import { badRequest } from './errors.js';
+
+export async function toRequestItem(ctx: Context, body: Buffer, withQuery: boolean): Promise<RequestItem> {
+  const headers: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(ctx.headers)) {
+    if (value !== undefined) headers.push([name, Array.isArray(value) ? value[value.length - 1] : value]);
+  }
+  const parameters: RequestParameter[] = [];
+  if (withQuery) {
+    for (const [name, value] of new URLSearchParams(ctx.querystring)) parameters.push({ name, contentType: '', value: Buffer.from(value) });
+  }
+  const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
+  } else if (type === 'multipart/form-data') {
+    parameters.push(...(await parseMultipart(ctx.get('content-type'), body)));
+  } else {
+    parameters.push({ name: 'body', contentType: type, value: body });
+  }
+  return { requestId: ctx.state.requestId, headers, parameters };
+}
+
+function parseMultipart(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+  return new Promise((resolve, reject) => {
+    const out: RequestParameter[] = [];
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: { 'content-type': contentType } });
+    } catch (err) {
+      reject(badRequest(`Invalid multipart request: ${(err as Error).message}`));
+      return;
+    }
+    parser.on('field', (name, value) => out.push({ name, contentType: '', value: Buffer.from(value) }));
+    parser.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => out.push({ name, contentType: info.mimeType, value: Buffer.concat(chunks) }));
+    });
+    parser.on('error', (err: Error) => reject(badRequest(`Invalid multipart request: ${err.message}`)));
+    parser.on('close', () => resolve(out));
+    Readable.from([body]).pipe(parser);
+  });
+}

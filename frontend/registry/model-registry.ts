@@ -1,0 +1,214 @@
+// The registered models by name, and the operations on them that both the Management API and
+// start-up use: register, scale, unregister, describe, list.
+import os from 'node:os';
+import type { Manifest, Runtime } from '../../protocol/manifest.js';
+import { RUNTIMES } from '../../protocol/manifest.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { WorkerPool } from '../scheduling/worker-pool.js';
+import type { WorkerSpec } from '../scheduling/worker.js';
+import { resolveModelUrl } from './model-resolver.js';
+
+export const MAX_WORKERS = 256;
+
+export interface RegisterParams {
+  url: string;
+  modelName?: string;
+  handler?: string;
+  runtime?: string;
+  batchSize?: number;
+  maxBatchDelay?: number;
+  initialWorkers?: number;
+  synchronous: boolean;
+  /** Seconds. */
+  responseTimeout?: number;
+  loadedAtStartup?: boolean;
+}
+
+export interface Model {
+  name: string;
+  version?: string;
+  url: string;
+  manifest: Manifest;
+  modelDir: string;
+  runtime: Runtime;
+  handler: string;
+  batchSize: number;
+  maxBatchDelay: number;
+  responseTimeout: number;
+  loadedAtStartup: boolean;
+  pool: WorkerPool;
+  cleanup: () => Promise<void>;
+}
+
+/** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
+export interface Outcome {
+  code: number;
+  status: string;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, Model>();
+
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  get(name: string): Model {
+    const model = this.models.get(name);
+    if (!model) throw modelNotFound(`Model not found: ${name}`);
+    return model;
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  list(): Model[] {
+    return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async register(p: RegisterParams): Promise<Outcome> {
+    if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
+      throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
+    }
+    const workers = p.initialWorkers ?? this.config.defaultWorkersPerModel;
+    checkWorkerCount('initial_workers', workers);
+    const resolved = await resolveModelUrl(p.url, this.config.modelStore);
+    let model: Model;
+    try {
+      model = this.createModel(p, resolved.manifest, resolved.modelDir, resolved.cleanup);
+      if (this.models.has(model.name)) throw conflict(`Model ${model.name} is already registered.`);
+    } catch (err) {
+      await resolved.cleanup();
+      throw err;
+    }
+    this.models.set(model.name, model);
+    this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
+    if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered` };
+    return this.scaleModel(model, workers, workers, p.synchronous, true);
+  }
+
+  async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
+    checkWorkerCount('min_worker', min);
+    checkWorkerCount('max_worker', max);
+    if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
+    return this.scaleModel(this.get(name), min, max, synchronous, false);
+  }
+
+  async unregister(name: string): Promise<Outcome> {
+    const model = this.get(name);
+    this.models.delete(name);
+    const timeoutMs = this.config.unregisterModelTimeout * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const result = await Promise.race([model.pool.close(), timedOut]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.models.set(name, model);
+      throw requestTimeout(`Timed out while cleaning resources: ${name}`);
+    }
+    await model.cleanup();
+    this.log.info({ model: name }, 'model unregistered');
+    return { code: 200, status: `Model "${name}" unregistered` };
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.models.keys()].map((name) => this.unregister(name).catch(() => undefined)));
+  }
+
+  /** Ping rule (api.md §1): compare running workers with the sum of minimums. */
+  health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
+    let scaled = 0;
+    let working = 0;
+    for (const m of this.models.values()) {
+      scaled += m.pool.minWorkers;
+      working += m.pool.running;
+    }
+    if (scaled > 0 && working === 0) return 'Unhealthy';
+    if (working > 0 && working < scaled) return 'Partial Healthy';
+    return 'Healthy';
+  }
+
+  private async scaleModel(model: Model, min: number, max: number, synchronous: boolean, registering: boolean): Promise<Outcome> {
+    const done = model.pool.scale(min, max);
+    if (!synchronous) {
+      done.catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'));
+      return { code: 202, status: 'Processing worker updates...' };
+    }
+    try {
+      await done;
+    } catch (err) {
+      if (registering && this.models.get(model.name) === model) {
+        await this.unregister(model.name).catch(() => undefined);
+      }
+      const e = err as ServerError;
+      throw new ServerError(e.status ?? 500, 'InternalServerException', `Failed to start workers: ${e.message}`);
+    }
+    if (model.pool.running >= min) return { code: 200, status: 'Workers scaled' };
+    return { code: 210, status: 'Workers scaling in progress...' };
+  }
+
+  private createModel(p: RegisterParams, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
+    const name = p.modelName || manifest.model.modelName;
+    if (!name) throw invalidModel('Model name is not defined.');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
+      throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
+    }
+    const runtime = (p.runtime ?? manifest.runtime) as Runtime;
+    const handler = p.handler || manifest.model.handler || this.config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
+    if (!handler) throw invalidModel('Model handler is not defined.');
+    const batchSize = Math.max(1, p.batchSize ?? manifest.model.batchSize ?? 1);
+    const maxBatchDelay = Math.max(0, p.maxBatchDelay ?? manifest.model.maxBatchDelay ?? 100);
+    const responseTimeout = p.responseTimeout ?? this.config.responseTimeout;
+    const model: Model = {
+      name, version: manifest.model.modelVersion, url: p.url, manifest, modelDir, runtime, handler, batchSize, maxBatchDelay,
+      responseTimeout, loadedAtStartup: p.loadedAtStartup ?? false, cleanup,
+      pool: new WorkerPool({
+        modelName: name,
+        queueSize: this.config.jobQueueSize,
+        batchSize,
+        maxBatchDelay,
+        spec: (pool) => this.workerSpec(model, pool),
+        log: this.log.child({ model: name }),
+      }),
+    };
+    return model;
+  }
+
+  private workerSpec(model: Model, pool: WorkerPool): WorkerSpec {
+    const cores = os.availableParallelism();
+    const intra = this.config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, pool.minWorkers)));
+    return {
+      modelName: model.name,
+      modelDir: model.modelDir,
+      handler: model.handler,
+      runtime: model.runtime,
+      batchSize: model.batchSize,
+      gpuId: -1,
+      intraOpThreads: intra,
+      responseTimeoutMs: model.responseTimeout * 1000,
+      startTimeoutMs: this.config.workerStartTimeout * 1000,
+      maxResponseSize: this.config.maxResponseSize,
+      env: this.workerEnv(),
+    };
+  }
+
+  private workerEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (!this.config.blacklistEnvVars?.test(k)) env[k] = v;
+    }
+    env.MMS_DECODE_INPUT_REQUEST = String(this.config.decodeInputRequest);
+    return env;
+  }
+}
+
+function checkWorkerCount(name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_WORKERS) {
+    throw badRequest(`${name} must be an integer between 0 and ${MAX_WORKERS}, got ${n}.`);
+  }
+}
+

@@ -1,0 +1,57 @@
+// Models named by load_models / --models, registered before the ports open (config.md §5).
+// A model that fails is logged and skipped; the server still starts.
+import { readdir } from 'node:fs/promises';
+import type { ServerConfig } from '../config/server-config.js';
+import { defaultWorkerCount } from '../config/server-config.js';
+import type { Logger } from '../logging/logger.js';
+import type { ModelRegistry } from './model-registry.js';
+import { defaultModelName } from './model-resolver.js';
+
+export interface StartupEntry {
+  name?: string;
+  location: string;
+}
+
+export async function startupEntries(config: ServerConfig, log: Logger): Promise<StartupEntry[]> {
+  const spec = config.loadModels?.trim();
+  if (!spec) return [];
+  if (spec.toUpperCase() === 'ALL') {
+    if (!config.modelStore) {
+      log.warn('load_models=ALL but no model_store is configured; no models loaded');
+      return [];
+    }
+    const entries = await readdir(config.modelStore, { withFileTypes: true }).catch(() => []);
+    return entries
+      .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || /\.(mar|model|tar\.gz|tgz|zip)$/i.test(e.name)))
+      .map((e) => ({ location: e.name }));
+  }
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const eq = s.indexOf('=');
+      return eq > 0 ? { name: s.slice(0, eq), location: s.slice(eq + 1) } : { location: s };
+    })
+    .filter((e) => e.location);
+}
+
+/** Registers every start-up model; returns the names that loaded. */
+export async function loadStartupModels(registry: ModelRegistry, config: ServerConfig, log: Logger): Promise<string[]> {
+  const entries = await startupEntries(config, log);
+  const workers = defaultWorkerCount(config);
+  const loaded: string[] = [];
+  await Promise.all(
+    entries.map(async (e) => {
+      const name = e.name ?? defaultModelName(e.location);
+      log.info({ model: name, url: e.location, workers }, 'loading start-up model');
+      try {
+        await registry.register({ url: e.location, modelName: e.name, initialWorkers: workers, synchronous: true, loadedAtStartup: true });
+        loaded.push(e.name ?? registry.list().find((m) => m.url === e.location)?.name ?? name);
+      } catch (err) {
+        log.error({ model: name, err: (err as Error).message }, 'start-up model failed to load; skipped');
+      }
+    }),
+  );
+  return loaded;
+}

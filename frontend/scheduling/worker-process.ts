@@ -1,0 +1,95 @@
+// Starts one backend-worker process with child_process and watches it: readiness on stdout, its log
+// lines, its exit. The process gets a pipe on stdin and exits when that closes, so a frontend that
+// dies (even by SIGKILL) takes its workers with it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
+import type { Logger } from '../logging/logger.js';
+
+const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
+
+export interface SpawnOptions {
+  socketPath: string;
+  runtime: string;
+  intraOpThreads: number;
+  executionProviders: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  startTimeoutMs: number;
+  log: Logger;
+}
+
+export class WorkerProcess {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private constructor(readonly child: ChildProcess) {
+    this.exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves once the worker listens on its socket; rejects (and kills it) on early exit or timeout. */
+  static async start(o: SpawnOptions): Promise<WorkerProcess> {
+    const child = spawn(
+      process.execPath,
+      [
+        WORKER_MAIN,
+        '--sock-name', o.socketPath,
+        '--runtime', o.runtime,
+        '--intra-op-threads', String(o.intraOpThreads),
+        '--execution-providers', o.executionProviders.join(','),
+      ],
+      { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const proc = new WorkerProcess(child);
+    const stderr = createInterface({ input: child.stderr! });
+    stderr.on('line', (line) => o.log.warn({ stream: 'stderr' }, line));
+    const stdout = createInterface({ input: child.stdout! });
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('Backend worker startup time out.')), o.startTimeoutMs);
+      stdout.on('line', (line) => {
+        if (line === WORKER_READY_LINE) {
+          clearTimeout(timer);
+          resolve();
+        } else if (!line.startsWith(WORKER_PID_PREFIX)) {
+          o.log.info({ stream: 'stdout' }, line);
+        }
+      });
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      void proc.exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`Backend worker exited during start-up (code ${code}, signal ${signal}).`));
+      });
+    });
+    try {
+      await ready;
+    } catch (err) {
+      proc.kill();
+      throw err;
+    }
+    return proc;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** Asks the worker to exit (stdin closes), then kills it if it has not within graceMs. */
+  async stop(graceMs = 2000): Promise<void> {
+    if (!this.alive) return;
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,147 @@
+// One worker as the API counts them: a slot that owns a connection to a worker process. Today each
+// slot has its own process; a process could host several slots sharing one model (one connection each).
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StatusCode, parseLoadedPid, type ReplyItem, type RequestItem, type WorkerReply } from '../../protocol/messages.js';
+import { ServerError, internal, workerDied } from '../http/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { WorkerConnection } from './worker-connection.js';
+import { WorkerProcess } from './worker-process.js';
+
+export type WorkerState = 'STARTING' | 'READY' | 'BUSY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
+
+/** What a worker needs to know about its model; filled by the registry. */
+export interface WorkerSpec {
+  modelName: string;
+  modelDir: string;
+  handler: string;
+  runtime: string;
+  batchSize: number;
+  gpuId: number;
+  intraOpThreads: number;
+  responseTimeoutMs: number;
+  startTimeoutMs: number;
+  maxResponseSize: number;
+  env: NodeJS.ProcessEnv;
+}
+
+export class Worker {
+  readonly id: string;
+  readonly startTime = new Date();
+  state: WorkerState = 'STARTING';
+  private process?: WorkerProcess;
+  private connection?: WorkerConnection;
+  /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
+  readonly ended: Promise<void>;
+  private end!: () => void;
+
+  constructor(
+    readonly slot: number,
+    private readonly spec: WorkerSpec,
+    private readonly log: Logger,
+  ) {
+    this.id = `${spec.modelName}-${slot}-${randomBytes(4).toString('hex')}`;
+    this.ended = new Promise((resolve) => (this.end = resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get idle(): boolean {
+    return this.state === 'READY';
+  }
+
+  /** Spawns, connects and loads the model. Throws a ServerError with the worker's reason on failure. */
+  async start(): Promise<void> {
+    const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${this.id}`);
+    const log = this.log.child({ worker: this.id });
+    try {
+      this.process = await WorkerProcess.start({
+        socketPath,
+        runtime: this.spec.runtime,
+        intraOpThreads: this.spec.intraOpThreads,
+        executionProviders: ['cpu'],
+        cwd: this.spec.modelDir,
+        env: this.spec.env,
+        startTimeoutMs: this.spec.startTimeoutMs,
+        log,
+      });
+      void this.process.exited.then(({ code, signal }) => this.onExit(`process exited (code ${code}, signal ${signal})`));
+      this.connection = await WorkerConnection.connect(socketPath, this.spec.maxResponseSize);
+      void this.connection.closed.then((reason) => this.onExit(reason.message));
+      const reply = await this.withTimeout(
+        this.connection.send({
+          kind: 'load',
+          modelName: this.spec.modelName,
+          modelPath: this.spec.modelDir,
+          batchSize: this.spec.batchSize,
+          handler: this.spec.handler,
+          gpuId: this.spec.gpuId,
+          ioDescriptor: this.id,
+        }),
+        this.spec.startTimeoutMs,
+      );
+      if (reply.code !== StatusCode.ok) throw new ServerError(reply.code, 'InternalServerException', reply.message);
+      log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
+      if (this.state === 'STARTING') this.state = 'READY';
+    } catch (err) {
+      this.state = 'ERROR';
+      this.kill();
+      if (err instanceof ServerError) throw err;
+      throw internal(`Failed to start worker: ${(err as Error).message}`);
+    }
+  }
+
+  /** Sends one batch and waits for its reply, bounded by the response timeout. */
+  async run(batch: RequestItem[]): Promise<WorkerReply> {
+    if (this.state !== 'READY' || !this.connection) throw workerDied();
+    this.state = 'BUSY';
+    try {
+      return await this.withTimeout(this.connection.send({ kind: 'predict', batch }), this.spec.responseTimeoutMs);
+    } catch (err) {
+      this.log.warn({ worker: this.id, err: (err as Error).message }, 'worker failed a batch; replacing it');
+      this.kill();
+      throw workerDied();
+    } finally {
+      if (this.state === 'BUSY') this.state = 'READY';
+    }
+  }
+
+  /** Removes the worker on purpose (scale-down, unregister, shutdown). */
+  async stop(): Promise<void> {
+    this.state = 'SCALED_DOWN';
+    this.connection?.close();
+    await this.process?.stop();
+    this.end();
+  }
+
+  private kill(): void {
+    this.connection?.close();
+    this.process?.kill();
+  }
+
+  private onExit(reason: string): void {
+    if (this.state === 'SCALED_DOWN' || this.state === 'STOPPED') return;
+    if (this.state !== 'ERROR' && this.state !== 'STARTING') this.log.warn({ worker: this.id, reason }, 'worker stopped');
+    if (this.state !== 'ERROR') this.state = 'STOPPED';
+    this.kill();
+    this.end();
+  }
+
+  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+      p.then(
+        (v) => { clearTimeout(timer); resolve(v); },
+        (e) => { clearTimeout(timer); reject(e); },
+      );
+    });
+  }
+}
+
+/** Index of a reply's items by request id, to answer each job from its own item. */
+export function itemsById(reply: WorkerReply): Map<string, ReplyItem> {
+  return new Map(reply.items.map((item) => [item.requestId, item]));
+}

@@ -1,0 +1,115 @@
+// Wires the server together: registry, start-up models, one Koa app per listener (one shared app when
+// both addresses are equal, as SageMaker runs it), and an orderly close.
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { ServerConfig } from './config/server-config.js';
+import { formatAddress, sameAddress, type Address } from './config/address.js';
+import type { Logger } from './logging/logger.js';
+import { ModelRegistry } from './registry/model-registry.js';
+import { loadStartupModels } from './registry/startup-models.js';
+import { commonHeaders } from './http/common-headers.js';
+import { errorMiddleware } from './http/error-middleware.js';
+import { methodNotAllowed } from './http/errors.js';
+import { inferenceRoutes } from './http/inference-app.js';
+import { managementRoutes } from './http/management-app.js';
+import { apiDescription } from './http/openapi.js';
+import { sendJson } from './http/respond.js';
+
+export interface RunningServer {
+  inferenceUrl: string;
+  managementUrl: string;
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const registry = new ModelRegistry(config, log.child({ component: 'registry' }));
+  const startup = await loadStartupModels(registry, config, log);
+  const startupModels = () => startup.filter((n) => registry.has(n));
+
+  const shared = sameAddress(config.inferenceAddress, config.managementAddress);
+  const listeners: Array<{ address: Address; apis: { inference: boolean; management: boolean } }> = shared
+    ? [{ address: config.inferenceAddress, apis: { inference: true, management: true } }]
+    : [
+        { address: config.inferenceAddress, apis: { inference: true, management: false } },
+        { address: config.managementAddress, apis: { inference: false, management: true } },
+      ];
+
+  const servers: Array<http.Server> = [];
+  const urls: string[] = [];
+  try {
+    for (const l of listeners) {
+      const app = buildApp(config, log, l.apis, registry, startupModels);
+      const server = createHttpServer(l.address, config, app.callback());
+      servers.push(server);
+      urls.push(await listen(server, l.address));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await registry.closeAll();
+    throw err;
+  }
+  log.info({ inference: urls[0], management: urls[urls.length - 1] }, 'listening');
+
+  return {
+    inferenceUrl: urls[0],
+    managementUrl: urls[urls.length - 1],
+    registry,
+    async close() {
+      await Promise.all(servers.map((s) => {
+        const closed = once(s, 'close');
+        s.close();
+        s.closeIdleConnections();
+        return closed;
+      }));
+      await registry.closeAll();
+    },
+  };
+}
+
+function buildApp(
+  config: ServerConfig,
+  log: Logger,
+  apis: { inference: boolean; management: boolean },
+  registry: ModelRegistry,
+  startupModels: () => string[],
+): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const root = new Router();
+  root.options('/', (ctx) => sendJson(ctx, 200, apiDescription(apis)));
+  root.all('/', () => {
+    throw methodNotAllowed();
+  });
+  root.all('/api-description', (ctx) => sendJson(ctx, 200, apiDescription(apis)));
+  app.use(commonHeaders(config));
+  app.use(errorMiddleware(log));
+  app.use(root.routes());
+  if (apis.inference) app.use(inferenceRoutes(registry, config, startupModels).routes());
+  if (apis.management) app.use(managementRoutes(registry).routes());
+  return app;
+}
+
+function createHttpServer(address: Address, config: ServerConfig, handler: http.RequestListener): http.Server {
+  if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const { tls } = config;
+  if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass }, handler);
+  if (tls.privateKeyFile && tls.certificateFile) {
+    return https.createServer({ key: readFileSync(tls.privateKeyFile), cert: readFileSync(tls.certificateFile) }, handler);
+  }
+  throw new Error('https addresses need keystore, or private_key_file and certificate_file');
+}
+
+async function listen(server: http.Server, address: Address): Promise<string> {
+  const done = Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+  if (address.kind === 'unix') server.listen(address.path);
+  else server.listen(address.port, address.host);
+  await done;
+  if (address.kind === 'unix') return formatAddress(address);
+  const bound = server.address();
+  return formatAddress({ ...address, port: typeof bound === 'object' && bound ? bound.port : address.port });
+}

@@ -1,0 +1,123 @@
+// Tiny real ONNX models for tests, built with onnx-proto (protobufjs) so no Python is needed.
+// Opset 13, IR version 8: onnxruntime-node 1.30 loads them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+const IR_VERSION = 8;
+const OPSET = 13;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+/** A dimension: a number is fixed, a string is a symbolic (dynamic) dimension. */
+type Dim = number | string;
+
+function valueInfo(name: string, elemType: number, shape: Dim[]): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+function writeModel(
+  dir: string,
+  file: string,
+  graph: {
+    name: string;
+    nodes: InstanceType<typeof onnx.NodeProto>[];
+    inputs: InstanceType<typeof onnx.ValueInfoProto>[];
+    outputs: InstanceType<typeof onnx.ValueInfoProto>[];
+    initializers?: InstanceType<typeof onnx.TensorProto>[];
+  },
+): string {
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'mms-node-tests',
+    producerVersion: '1',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: graph.name,
+      node: graph.nodes,
+      input: graph.inputs,
+      output: graph.outputs,
+      initializer: graph.initializers ?? [],
+    },
+  });
+  const bytes = onnx.ModelProto.encode(model).finish();
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, file);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** `y = x * 2`: input `x` float32 [batch, 4], output `y` float32 [batch, 4]. Returns the file path. */
+export function writeScaleModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'scale',
+    nodes: [onnx.NodeProto.create({ name: 'mul', opType: 'Mul', input: ['x', 'two'], output: ['y'] })],
+    inputs: [valueInfo('x', FLOAT, ['batch', 4])],
+    outputs: [valueInfo('y', FLOAT, ['batch', 4])],
+    initializers: [onnx.TensorProto.create({ name: 'two', dataType: FLOAT, dims: [], floatData: [2] })],
+  });
+}
+
+/** `sum = a + b`: inputs `a`, `b` int64 [n], output `sum` int64 [n]. Returns the file path. */
+export function writeAddModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'add',
+    nodes: [onnx.NodeProto.create({ name: 'add', opType: 'Add', input: ['a', 'b'], output: ['sum'] })],
+    inputs: [valueInfo('a', INT64, ['n']), valueInfo('b', INT64, ['n'])],
+    outputs: [valueInfo('sum', INT64, ['n'])],
+  });
+}
+
+/** `y = Identity(x)`: input `x` float32 [n], output `y` float32 [n]. Returns the file path. */
+export function writeIdentityModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'identity',
+    nodes: [onnx.NodeProto.create({ name: 'id', opType: 'Identity', input: ['x'], output: ['y'] })],
+    inputs: [valueInfo('x', FLOAT, ['n'])],
+    outputs: [valueInfo('y', FLOAT, ['n'])],
+  });
+}
+
+/** Garbage bytes that onnxruntime refuses to load. Returns the file path. */
+export function writeBadModel(dir: string, file = 'model.onnx'): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, file);
+  writeFileSync(path, Buffer.from('this is not an onnx model \xff\xfe\x00\x01 garbage', 'latin1'));
+  return path;
+}
+
+export interface ModelDirOptions {
+  /** Manifest `model.modelName`. */
+  name: string;
+  /** Manifest `model.handler`; default `onnx`. */
+  handler?: string;
+  /** Manifest `runtime`; default `onnx`. */
+  runtime?: string;
+  /** Writes the model file(s) into the directory; default writes the scale model as `model.onnx`. */
+  build?: (dir: string) => unknown;
+}
+
+/**
+ * Creates `dir` (recursively) as an extracted model directory: `MAR-INF/MANIFEST.json` plus whatever
+ * `build` writes (by default `model.onnx` = the scale model). Returns `dir`.
+ */
+export function writeModelDir(dir: string, options: ModelDirOptions): string {
+  mkdirSync(join(dir, 'MAR-INF'), { recursive: true });
+  const manifest = {
+    runtime: options.runtime ?? 'onnx',
+    model: { modelName: options.name, handler: options.handler ?? 'onnx', modelVersion: '1.0' },
+  };
+  writeFileSync(join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify(manifest, null, 2));
+  (options.build ?? ((d: string) => writeScaleModel(d, 'model.onnx')))(dir);
+  return dir;
+}
