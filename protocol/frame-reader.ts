@@ -146,15 +146,10 @@ export class FrameReader<T> {
 
   private consume(n: number): void {
     this.total -= n;
-    while (n > 0) {
-      const first = this.chunks[0];
-      if (first.length <= n) {
-        n -= first.length;
-        this.chunks.shift();
-      } else {
-        this.chunks[0] = first.subarray(n);
-        n = 0;
-      }
-    }
+    let whole = 0;
+    while (whole < this.chunks.length && this.chunks[whole].length <= n) n -= this.chunks[whole++].length;
+    // One splice, not a shift per chunk: a frame that came in many small chunks stays linear.
+    if (whole > 0) this.chunks.splice(0, whole);
+    if (n > 0) this.chunks[0] = this.chunks[0].subarray(n);
   }
 }

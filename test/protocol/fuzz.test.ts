@@ -19,7 +19,14 @@ const TEST_TIMEOUT_MS = 4000;
 
 class Rng {
   private s: number;
-  constructor(seed: number) {
+  /**
+   * @param small keep generated strings and values short (for mutation tests, where long values
+   *   only make mutations land in payload bytes)
+   */
+  constructor(
+    seed: number,
+    readonly small = false,
+  ) {
     this.s = seed >>> 0;
   }
   /** mulberry32: uniform in [0, 2^32). */
@@ -49,7 +56,10 @@ class Rng {
   }
   bytes(n: number): Buffer {
     const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    for (let i = 0; i < n; i += 4) {
+      const v = this.u32();
+      for (let k = 0; k < 4 && i + k < n; k++) b[i + k] = (v >>> (8 * k)) & 0xff;
+    }
     return b;
   }
 }
@@ -60,10 +70,11 @@ const ALPHABET = ['a', 'b', 'Z', '0', '9', '-', '_', '/', ' ', ':', 'é', '€',
 
 function randLength(rng: Rng): number {
   const r = rng.int(100);
+  if (rng.small) return r < 70 ? rng.int(6) : rng.int(40);
   if (r < 60) return rng.int(8);
   if (r < 90) return rng.int(64);
   if (r < 97) return rng.range(1020, 1030); // around FrameWriter's inline limit
-  return rng.int(5000);
+  return rng.int(3000);
 }
 
 function randString(rng: Rng): string {
@@ -132,7 +143,8 @@ function randReply(rng: Rng): WorkerReply {
 
 /** Splits `b` into random pieces (copies, so no piece aliases another). */
 function randChunks(rng: Rng, b: Buffer): Buffer[] {
-  const mode = rng.int(5);
+  // One byte at a time costs a re-decode per byte; keep that mode for inputs of modest size.
+  const mode = b.length > 1500 ? rng.range(2, 4) : rng.int(5);
   const out: Buffer[] = [];
   let i = 0;
   while (i < b.length) {
@@ -263,7 +275,7 @@ function interestingLength(rng: Rng): number {
 }
 
 function mutate(rng: Rng, input: Buffer): Buffer {
-  let b = Buffer.from(input);
+  let b: Buffer = Buffer.from(input);
   for (let k = rng.range(1, 3); k > 0; k--) {
     const op = rng.int(8);
     if (b.length === 0) {
@@ -312,7 +324,7 @@ function randFrame(rng: Rng, kind: 'request' | 'reply'): { message: unknown; byt
 describe('protocol fuzz', { timeout: TEST_TIMEOUT_MS }, () => {
   it('random valid streams round-trip under random chunking', () => {
     const rng = new Rng(0xc0ffee);
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 300; i++) {
       const kind = i % 2 === 0 ? 'request' : 'reply';
       const frames = Array.from({ length: rng.range(1, 4) }, () => randFrame(rng, kind));
       const input = Buffer.concat(frames.map((f) => f.bytes));
@@ -325,7 +337,7 @@ describe('protocol fuzz', { timeout: TEST_TIMEOUT_MS }, () => {
 
   it('proper prefixes of valid frames never emit or throw, and the rest completes them', () => {
     const rng = new Rng(0x5eed);
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 400; i++) {
       const kind = i % 2 === 0 ? 'request' : 'reply';
       const whole = Array.from({ length: rng.int(3) }, () => randFrame(rng, kind));
       const last = randFrame(rng, kind);
@@ -365,10 +377,10 @@ describe('protocol fuzz', { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it('mutated frames decode or throw FrameError, independent of chunking', () => {
-    const rng = new Rng(0xdecaf);
+    const rng = new Rng(0xdecaf, true);
     let errors = 0;
     let decoded = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 2000; i++) {
       const source = rng.chance(0.5) ? 'request' : 'reply';
       const input = mutate(rng, randFrame(rng, source).bytes);
       // Feed it to both decoders: a reply parsed as a request (and vice versa) is also garbage.
@@ -380,16 +392,18 @@ describe('protocol fuzz', { timeout: TEST_TIMEOUT_MS }, () => {
     }
     // The fuzzer must actually reach both outcomes, or it tests nothing.
     assert.ok(errors > 1000, `only ${errors} FrameErrors`);
-    assert.ok(decoded > 500, `only ${decoded} frames decoded`);
+    assert.ok(decoded > 150, `only ${decoded} frames decoded`);
   });
 
   it('every int32 position of valid frames overwritten with boundary lengths', () => {
-    const rng = new Rng(7);
+    const rng = new Rng(7, true);
     const values = [-1, -2, -0x80000000, 0, 1, 0x7fffffff, MAX_LENGTH, MAX_LENGTH + 1];
-    for (let i = 0; i < 16; i++) {
+    let frames = 0;
+    for (let i = 0; frames < 8; i++) {
       const kind = i % 2 === 0 ? 'request' : 'reply';
       const { bytes } = randFrame(rng, kind);
-      if (bytes.length > 300) continue;
+      if (bytes.length < 20 || bytes.length > 120) continue;
+      frames++;
       for (let at = 0; at + 4 <= bytes.length; at++) {
         for (const v of values) {
           const b = Buffer.from(bytes);
@@ -401,7 +415,7 @@ describe('protocol fuzz', { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it('random bytes decode or throw FrameError', () => {
-    const rng = new Rng(0xbadf00d);
+    const rng = new Rng(0xbadf00d, true);
     for (let i = 0; i < 1500; i++) {
       const b = rng.bytes(rng.int(200));
       // Bias toward the real command bytes and small lengths, so decoding gets past the first field.

@@ -1,0 +1,99 @@
+// Starts a real server (real listeners on free ports, real worker processes) for a test, and small
+// HTTP helpers to talk to it.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../frontend/config/server-config.js';
+import type { Key } from '../../frontend/config/keys.js';
+import { startServer, type RunningServer } from '../../frontend/server.js';
+
+export interface TestServer extends RunningServer {
+  store: string;
+}
+
+export async function startTestServer(overrides: Partial<Record<Key, string>> = {}, store?: string): Promise<TestServer> {
+  const modelStore = store ?? mkdtempSync(path.join(os.tmpdir(), 'mms-store-'));
+  const config = loadConfig({
+    env: {},
+    configFile: undefined,
+    overrides: {
+      inference_address: 'http://127.0.0.1:0',
+      management_address: 'http://127.0.0.1:0',
+      model_store: modelStore,
+      ...overrides,
+    },
+  });
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const server = await startServer(config, log);
+  return {
+    ...server,
+    store: modelStore,
+    async close() {
+      await server.close();
+      if (!store) rmSync(modelStore, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function request<T = any>(url: string, init: RequestInit = {}): Promise<JsonResponse<T>> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: any = text;
+  if ((res.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body };
+}
+
+export function postJson<T = any>(url: string, value: unknown): Promise<JsonResponse<T>> {
+  return request<T>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+}
+
+/** A KServe v2 JSON request for a single FP32 input. */
+export function v2Request(name: string, shape: number[], data: number[]): unknown {
+  return { inputs: [{ name, shape, datatype: 'FP32', data }] };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Re-checks a condition until it holds. For state owned by another process (a pid's exit, a worker's
+ * restart after its back-off) there is no event in this process to await.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Pids of this process's direct children (worker processes), from /proc. */
+export function childPids(parent = process.pid): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
