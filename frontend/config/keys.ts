@@ -42,6 +42,11 @@ export const KEYS = {
   onnx_intra_op_threads: { kind: 'int', default: '0', env: true, min: 0 },
   allowed_urls: { kind: 'list', env: true },
   worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  work_dir: { kind: 'string', env: true },
+  max_download_size: { kind: 'int', default: '4294967296', env: true, min: 1 },
+  download_timeout: { kind: 'int', default: '300', env: true, min: 1 },
+  max_extracted_size: { kind: 'int', default: '8589934592', env: true, min: 1 },
+  max_archive_entries: { kind: 'int', default: '10000', env: true, min: 1 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -2,6 +2,7 @@
 // start and passed down (no global). Precedence, low to high: default < file < CLI < env (config.md §1).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { propertiesReader } from 'properties-reader';
 import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
@@ -31,6 +32,9 @@ export interface ServerConfig {
   onnxIntraOpThreads: number;
   allowedUrls: RegExp[];
   workerStartTimeout: number;
+  /** Where archives are unpacked, one directory per registration. */
+  workDir: string;
+  archive: { maxDownloadSize: number; downloadTimeout: number; maxExtractedSize: number; maxEntries: number };
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -106,6 +110,13 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     onnxIntraOpThreads: get('onnx_intra_op_threads'),
     allowedUrls: get<string[] | undefined>('allowed_urls')?.map((p) => compileRegex('allowed_urls', `^(?:${p})$`, 'i')) ?? [],
     workerStartTimeout: get('worker_start_timeout'),
+    workDir: get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models'),
+    archive: {
+      maxDownloadSize: get('max_download_size'),
+      downloadTimeout: get('download_timeout'),
+      maxExtractedSize: get('max_extracted_size'),
+      maxEntries: get('max_archive_entries'),
+    },
     configFile: file,
     warnings,
   };

@@ -1,6 +1,8 @@
 // The registered models by name, and the operations on them that both the Management API and
 // start-up use: register, scale, unregister, describe, list.
+import { realpath } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
 import { RUNTIMES } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -8,7 +10,7 @@ import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, Serv
 import type { Logger } from '../logging/logger.js';
 import { WorkerPool } from '../scheduling/worker-pool.js';
 import type { WorkerSpec } from '../scheduling/worker.js';
-import { resolveModelUrl } from './model-resolver.js';
+import { ArchiveStore } from '../archive/archive-store.js';
 
 export const MAX_WORKERS = 256;
 
@@ -24,6 +26,8 @@ export interface RegisterParams {
   /** Seconds. */
   responseTimeout?: number;
   loadedAtStartup?: boolean;
+  /** Start-up models only: the name when neither model_name nor the manifest gives one. */
+  defaultName?: string;
 }
 
 export interface Model {
@@ -48,13 +52,20 @@ export interface Outcome {
   status: string;
 }
 
+export interface RegisterOutcome extends Outcome {
+  model: string;
+}
+
 export class ModelRegistry {
   private readonly models = new Map<string, Model>();
+  private readonly archives: ArchiveStore;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.archives = new ArchiveStore(config, log.child({ component: 'archive' }));
+  }
 
   get(name: string): Model {
     const model = this.models.get(name);
@@ -70,25 +81,26 @@ export class ModelRegistry {
     return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async register(p: RegisterParams): Promise<Outcome> {
+  async register(p: RegisterParams): Promise<RegisterOutcome> {
     if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
       throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
     }
     const workers = p.initialWorkers ?? this.config.defaultWorkersPerModel;
     checkWorkerCount('initial_workers', workers);
-    const resolved = await resolveModelUrl(p.url, this.config.modelStore);
+    const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
       model = this.createModel(p, resolved.manifest, resolved.modelDir, resolved.cleanup);
       if (this.models.has(model.name)) throw conflict(`Model ${model.name} is already registered.`);
+      if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
     } catch (err) {
       await resolved.cleanup();
       throw err;
     }
     this.models.set(model.name, model);
     this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
-    if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered` };
-    return this.scaleModel(model, workers, workers, p.synchronous, true);
+    if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
+    return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
@@ -152,7 +164,7 @@ export class ModelRegistry {
   }
 
   private createModel(p: RegisterParams, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
-    const name = p.modelName || manifest.model.modelName;
+    const name = p.modelName || manifest.model.modelName || p.defaultName;
     if (!name) throw invalidModel('Model name is not defined.');
     if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
       throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
@@ -204,6 +216,15 @@ export class ModelRegistry {
     env.MMS_DECODE_INPUT_REQUEST = String(this.config.decodeInputRequest);
     return env;
   }
+}
+
+/** A custom handler must be a file inside the model directory (links followed). */
+async function checkHandlerFile(modelDir: string, handler: string): Promise<void> {
+  const file = handler.split(':')[0];
+  const root = await realpath(modelDir);
+  const full = await realpath(path.resolve(modelDir, file)).catch(() => undefined);
+  if (!full) throw invalidModel(`Handler file not found in the model archive: ${file}`);
+  if (!full.startsWith(root + path.sep)) throw invalidModel(`Handler path is outside the model directory: ${handler}`);
 }
 
 function checkWorkerCount(name: string, n: number): void {

@@ -5,7 +5,6 @@ import type { ServerConfig } from '../config/server-config.js';
 import { defaultWorkerCount } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
 import type { ModelRegistry } from './model-registry.js';
-import { defaultModelName } from './model-resolver.js';
 
 export interface StartupEntry {
   name?: string;
@@ -46,12 +45,21 @@ export async function loadStartupModels(registry: ModelRegistry, config: ServerC
       const name = e.name ?? defaultModelName(e.location);
       log.info({ model: name, url: e.location, workers }, 'loading start-up model');
       try {
-        await registry.register({ url: e.location, modelName: e.name, initialWorkers: workers, synchronous: true, loadedAtStartup: true });
-        loaded.push(e.name ?? registry.list().find((m) => m.url === e.location)?.name ?? name);
+        const { model } = await registry.register({
+          url: e.location, modelName: e.name, defaultName: name, initialWorkers: workers, synchronous: true, loadedAtStartup: true,
+        });
+        loaded.push(model);
       } catch (err) {
         log.error({ model: name, err: (err as Error).message }, 'start-up model failed to load; skipped');
       }
     }),
   );
   return loaded;
+}
+
+/** Name for a start-up model with none given: last path segment, extension cut, non-word chars → '_'. */
+export function defaultModelName(location: string): string {
+  let base = location.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? location;
+  if (/\.(mar|model|tar\.gz|tgz|zip)$/i.test(base)) base = base.replace(/\.(tar\.gz|[^.]+)$/i, '');
+  return base.replace(/\W/g, '_');
 }

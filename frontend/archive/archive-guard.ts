@@ -1,0 +1,83 @@
+// The checks every archive entry passes before anything is written: a relative path that stays in
+// the target dir, no writing through a link made by this archive, links that point inside, and caps
+// on entry count, total bytes and compression ratio (archive bombs).
+import path from 'node:path';
+
+export class ArchiveError extends Error {
+  override name = 'ArchiveError';
+}
+
+export interface ArchiveLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/** Expansion beyond this ratio (after a small floor) marks a bomb; model weights barely compress. */
+export const MAX_RATIO = 200;
+const RATIO_FLOOR = 16 * 1024 * 1024;
+
+export class ArchiveGuard {
+  private entries = 0;
+  private bytes = 0;
+  private readonly links = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    private readonly limits: ArchiveLimits,
+    private readonly archiveBytes: number,
+  ) {}
+
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  get entryCount(): number {
+    return this.entries;
+  }
+
+  /** Validates an entry name; returns its absolute destination. */
+  entry(name: string): string {
+    if (++this.entries > this.limits.maxEntries) {
+      throw new ArchiveError(`Archive has more than ${this.limits.maxEntries} entries (max_archive_entries).`);
+    }
+    const rel = normalise(name);
+    for (let dir = path.posix.dirname(rel); dir !== '.'; dir = path.posix.dirname(dir)) {
+      if (this.links.has(dir)) throw new ArchiveError(`Archive entry "${name}" would be written through a link.`);
+    }
+    return path.join(this.root, rel);
+  }
+
+  /** Validates a symlink or hard link; `relativeToEntry` for symlinks, archive-root-relative for hard links. */
+  link(name: string, target: string, relativeToEntry: boolean): void {
+    if (target === '' || path.isAbsolute(target) || /^[A-Za-z]:/.test(target)) {
+      throw new ArchiveError(`Archive link "${name}" points to an absolute path: ${target}`);
+    }
+    const rel = normalise(name);
+    const base = relativeToEntry ? path.posix.dirname(rel) : '.';
+    const resolved = path.posix.normalize(path.posix.join(base, target.replace(/\\/g, '/')));
+    if (resolved === '..' || resolved.startsWith('../')) {
+      throw new ArchiveError(`Archive link "${name}" points outside the model directory: ${target}`);
+    }
+    this.links.add(rel);
+  }
+
+  /** Counts bytes as they are written (declared sizes may lie). */
+  add(n: number): void {
+    this.bytes += n;
+    if (this.bytes > this.limits.maxBytes) {
+      throw new ArchiveError(`Archive expands to more than ${this.limits.maxBytes} bytes (max_extracted_size).`);
+    }
+    if (this.bytes > RATIO_FLOOR && this.bytes > this.archiveBytes * MAX_RATIO) {
+      throw new ArchiveError(`Archive expands more than ${MAX_RATIO}× its size; refused as a possible archive bomb.`);
+    }
+  }
+}
+
+function normalise(name: string): string {
+  const unix = name.replace(/\\/g, '/');
+  if (unix.startsWith('/') || /^[A-Za-z]:/.test(unix)) throw new ArchiveError(`Archive entry has an absolute path: ${name}`);
+  if (unix.split('/').includes('..')) throw new ArchiveError(`Archive entry escapes the model directory: ${name}`);
+  const rel = path.posix.normalize(unix).replace(/\/$/, '');
+  if (rel === '' || rel === '.') throw new ArchiveError(`Archive entry has an empty name: ${JSON.stringify(name)}`);
+  return rel;
+}

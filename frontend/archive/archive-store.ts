@@ -1,0 +1,139 @@
+// Registration `url` → a model directory with a validated manifest (archive.md §5–7, with
+// TorchServe's safety additions). Directories in the model store are used in place; archive files,
+// local or downloaded, are unpacked into their own directory under work_dir, removed again on
+// unregister. Where a model may come from is decided before anything is read or fetched.
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../protocol/manifest.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { ServerError, invalidModel, modelNotFound } from '../http/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { ArchiveError, ArchiveGuard } from './archive-guard.js';
+import { detectFormat } from './archive-format.js';
+import { download, notAllowed } from './download.js';
+import { extractTgz } from './extract-tgz.js';
+import { extractZip } from './extract-zip.js';
+
+export interface ResolvedModel {
+  modelDir: string;
+  manifest: Manifest;
+  /** Removes what resolving created; the model store's own files are never touched. */
+  cleanup: () => Promise<void>;
+}
+
+const REMOTE = /^https?:\/\//i;
+
+export class ArchiveStore {
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  async resolve(url: string): Promise<ResolvedModel> {
+    if (REMOTE.test(url)) return this.fromRemote(url);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw modelNotFound(`Invalid model url: ${url}`);
+    const local = /^file:\/\//i.test(url) ? fileURLToPath(url) : url;
+    if (local.split(/[\\/]/).includes('..')) throw modelNotFound(`Relative path is not allowed in url: ${url}`);
+    const full = this.localPath(url, local);
+    const info = await stat(full).catch(() => undefined);
+    if (!info) throw modelNotFound(`Model not found in model store: ${url}`);
+    if (info.isDirectory()) return { modelDir: full, manifest: await readManifest(full, false), cleanup: async () => {} };
+    return this.unpack(full, path.basename(full));
+  }
+
+  private localPath(url: string, local: string): string {
+    const store = this.config.modelStore && path.resolve(this.config.modelStore);
+    if (path.isAbsolute(local)) {
+      if (store && (local === store || local.startsWith(store + path.sep))) return local;
+      if (this.allowed(`file://${local}`)) return local;
+      // MMS joins absolute paths under the store (SageMaker: model_store=/ and /opt/ml/models/...).
+      if (!store) throw notAllowed(url);
+    }
+    if (!store) throw modelNotFound('Model store has not been configured.');
+    return path.join(store, local);
+  }
+
+  private allowed(url: string): boolean {
+    return this.config.allowedUrls.some((re) => re.test(url));
+  }
+
+  private async fromRemote(url: string): Promise<ResolvedModel> {
+    if (!this.allowed(url)) throw notAllowed(url);
+    await mkdir(this.config.workDir, { recursive: true });
+    const tmp = await mkdtemp(path.join(this.config.workDir, 'download-'));
+    const file = path.join(tmp, 'archive');
+    try {
+      this.log.info({ url }, 'downloading model');
+      await download(url, file, {
+        maxBytes: this.config.archive.maxDownloadSize,
+        timeoutMs: this.config.archive.downloadTimeout * 1000,
+        isAllowed: (u) => this.allowed(u),
+        log: this.log,
+      });
+      return await this.unpack(file, new URL(url).pathname.split('/').pop() || 'model');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private async unpack(file: string, label: string): Promise<ResolvedModel> {
+    const format = await detectFormat(file);
+    if (!format) throw invalidModel(`Unsupported model archive ${label}: expected a zip (.mar) or tar.gz file.`);
+    await mkdir(this.config.workDir, { recursive: true });
+    const dir = await mkdtemp(path.join(this.config.workDir, `${label.replace(/[^\w.-]/g, '_')}-`));
+    const cleanup = () => rm(dir, { recursive: true, force: true });
+    try {
+      const { size } = await stat(file);
+      const guard = new ArchiveGuard(dir, { maxEntries: this.config.archive.maxEntries, maxBytes: this.config.archive.maxExtractedSize }, size);
+      const started = Date.now();
+      let lastReport = started;
+      const progress = (done: number, total: number) => {
+        if (Date.now() - lastReport < 1000 && done !== total) return;
+        lastReport = Date.now();
+        this.log.info({ archive: label, done, total, bytes: guard.totalBytes }, 'extracting model');
+      };
+      if (format === 'zip') await extractZip(file, guard, progress);
+      else await extractTgz(file, guard, progress);
+      const modelDir = await findModelRoot(dir);
+      return { modelDir, manifest: await readManifest(modelDir, true), cleanup };
+    } catch (err) {
+      await cleanup();
+      if (err instanceof ArchiveError) throw invalidModel(`${err.message} (${label})`);
+      if (err instanceof ServerError) throw err;
+      throw invalidModel(`Cannot unpack ${label}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** The manifest may sit at the top or inside one top-level folder (tgz archives prefix the name). */
+async function findModelRoot(dir: string): Promise<string> {
+  if (await exists(path.join(dir, MANIFEST_PATH))) return dir;
+  const entries = await readdir(dir, { withFileTypes: true });
+  if (entries.length === 1 && entries[0].isDirectory()) {
+    const inner = path.join(dir, entries[0].name);
+    if (await exists(path.join(inner, MANIFEST_PATH))) return inner;
+  }
+  return dir;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+/** Archives must carry a manifest; a plain directory may go without (MMS serves it with defaults). */
+export async function readManifest(modelDir: string, required: boolean): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(path.join(modelDir, MANIFEST_PATH), 'utf8');
+  } catch {
+    if (required) throw invalidModel(`Model archive has no ${MANIFEST_PATH}.`);
+    return { runtime: 'onnx', model: {} };
+  }
+  try {
+    return validateManifest(JSON.parse(text));
+  } catch (err) {
+    if (err instanceof ManifestError) throw invalidModel(`Invalid ${MANIFEST_PATH}: ${err.message}`);
+    throw invalidModel(`Invalid ${MANIFEST_PATH}: malformed JSON (${(err as Error).message})`);
+  }
+}
