@@ -4,18 +4,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from './handler-api.js';
 import { OnnxTensorHandler } from './handlers/default-onnx.js';
-import type { Runtime } from '../protocol/manifest.js';
+import { BUILT_IN_HANDLERS, type Runtime } from '../protocol/manifest.js';
 
-const BUILT_IN: Record<string, () => Handler> = {
+const BUILT_IN: Record<(typeof BUILT_IN_HANDLERS)[number], () => Handler> = {
   onnx: () => new OnnxTensorHandler(),
   tensor: () => new OnnxTensorHandler(),
 };
 
-export const BUILT_IN_HANDLERS = Object.keys(BUILT_IN);
-
 export async function loadHandler(runtime: Runtime, handler: string, modelDir: string): Promise<Handler> {
   if (runtime === 'onnx') {
-    const make = BUILT_IN[handler || 'onnx'];
+    const make = BUILT_IN[(handler || 'onnx') as keyof typeof BUILT_IN];
     if (!make) throw new Error(`Unknown built-in handler "${handler}" (known: ${BUILT_IN_HANDLERS.join(', ')}).`);
     return make();
   }

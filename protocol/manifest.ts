@@ -32,6 +32,9 @@ export interface Manifest {
   userData?: unknown;
 }
 
+/** Handlers built into the worker, chosen by the manifest's `handler` with runtime `onnx`. */
+export const BUILT_IN_HANDLERS = ['onnx', 'tensor'] as const;
+
 export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
 export const DEFAULT_MODEL_FILE = 'model.onnx';
 

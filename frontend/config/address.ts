@@ -4,7 +4,13 @@ export type Address =
   | { kind: 'tcp'; scheme: 'http' | 'https'; host: string; port: number }
   | { kind: 'unix'; scheme: 'http'; path: string };
 
-export function parseAddress(text: string, defaultPort = 80): Address {
+/** Default ports when an address names none: MMS uses 80/443 for inference, 8081/8444 for management. */
+export interface DefaultPorts {
+  http: number;
+  https: number;
+}
+
+export function parseAddress(text: string, defaults: DefaultPorts = { http: 80, https: 443 }): Address {
   if (text.startsWith('unix:')) {
     const path = text.slice(5);
     if (!path) throw new Error(`Invalid binding address: ${text}`);
@@ -13,7 +19,7 @@ export function parseAddress(text: string, defaultPort = 80): Address {
   const m = /^(https?):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/i.exec(text);
   if (!m) throw new Error(`Invalid binding address: ${text}`);
   const scheme = m[1].toLowerCase() as 'http' | 'https';
-  const port = m[3] !== undefined ? Number(m[3]) : scheme === 'https' ? 443 : defaultPort;
+  const port = m[3] !== undefined ? Number(m[3]) : defaults[scheme];
   if (port > 65535) throw new Error(`Invalid port in binding address: ${text}`);
   return { kind: 'tcp', scheme, host: m[2].replace(/^\[|\]$/g, ''), port };
 }

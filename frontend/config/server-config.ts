@@ -148,7 +148,7 @@ function parse(key: Key, value: string | undefined): unknown {
       return v.toLowerCase() === 'true';
     case 'address':
       try {
-        return parseAddress(v);
+        return parseAddress(v, key === 'management_address' ? { http: 8081, https: 8444 } : undefined);
       } catch (err) {
         throw new ConfigError(`${key}: ${(err as Error).message}`);
       }
