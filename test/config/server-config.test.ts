@@ -373,7 +373,7 @@ describe('parseAddress', () => {
   it('parses http with and without a port', () => {
     assert.deepEqual(parseAddress('http://127.0.0.1:8080'), { kind: 'tcp', scheme: 'http', host: '127.0.0.1', port: 8080 });
     assert.deepEqual(parseAddress('http://example.com'), { kind: 'tcp', scheme: 'http', host: 'example.com', port: 80 });
-    assert.deepEqual(parseAddress('http://example.com', 8081), { kind: 'tcp', scheme: 'http', host: 'example.com', port: 8081 });
+    assert.deepEqual(parseAddress('http://example.com', { http: 8081, https: 8444 }), { kind: 'tcp', scheme: 'http', host: 'example.com', port: 8081 });
     assert.deepEqual(parseAddress('http://0.0.0.0:0'), { kind: 'tcp', scheme: 'http', host: '0.0.0.0', port: 0 });
   });
 
