@@ -68,3 +68,9 @@ export class HandlerError extends Error {
     this.name = 'HandlerError';
   }
 }
+
+/** Status an error asks for: a HandlerError's, or any error's numeric `status` (400–599), else 500. */
+export function errorStatus(err: unknown): number {
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { StatusCode, loadedMessage, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
-import { HandlerError } from './handler-api.js';
+import { errorStatus } from './handler-api.js';
 import type { ModelHost } from './model-host.js';
 
 export type LoadModel = (req: Extract<WorkerRequest, { kind: 'load' }>) => Promise<ModelHost>;
@@ -42,7 +42,7 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
     try {
       send({ code: StatusCode.ok, message: 'Prediction success', items: await host.predict(req.batch) });
     } catch (err) {
-      const code = err instanceof HandlerError ? err.status : StatusCode.internalError;
+      const code = errorStatus(err);
       send({ code, message: (err as Error).message || 'Prediction failed', items: [] });
     }
   };
