@@ -3,19 +3,15 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from './handler-api.js';
-import { OnnxTensorHandler } from './handlers/default-onnx.js';
-import { BUILT_IN_HANDLERS, type Runtime } from '../protocol/manifest.js';
-
-const BUILT_IN: Record<(typeof BUILT_IN_HANDLERS)[number], () => Handler> = {
-  onnx: () => new OnnxTensorHandler(),
-  tensor: () => new OnnxTensorHandler(),
-};
+import { BUILT_IN } from './handlers/built-in.js';
+import { BUILT_IN_HANDLERS, type BuiltInHandler, type Runtime } from '../protocol/manifest.js';
 
 export async function loadHandler(runtime: Runtime, handler: string, modelDir: string): Promise<Handler> {
   if (runtime === 'onnx') {
-    const make = BUILT_IN[(handler || 'onnx') as keyof typeof BUILT_IN];
+    const name = handler || 'onnx';
+    const make = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name as BuiltInHandler] : undefined;
     if (!make) throw new Error(`Unknown built-in handler "${handler}" (known: ${BUILT_IN_HANDLERS.join(', ')}).`);
-    return make();
+    return await make();
   }
   const [file, fn = 'handle'] = handler.split(':');
   const full = path.resolve(modelDir, file);

@@ -33,7 +33,18 @@ export interface Manifest {
 }
 
 /** Handlers built into the worker, chosen by the manifest's `handler` with runtime `onnx`. */
-export const BUILT_IN_HANDLERS = ['onnx', 'tensor'] as const;
+export const BUILT_IN_HANDLERS = [
+  'onnx',
+  'tensor',
+  'ocr',
+  'image_classifier',
+  'text_embedding',
+  'sentence_embedding',
+  'sequence_classification',
+  'token_classification',
+  'question_answering',
+] as const;
+export type BuiltInHandler = (typeof BUILT_IN_HANDLERS)[number];
 
 export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
 export const DEFAULT_MODEL_FILE = 'model.onnx';

@@ -20,7 +20,7 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
     const version = ctx.params.version;
     if (version !== undefined && version !== model.version) throw modelNotFound(`Model version not found: ${model.name}/${version}`);
     if (ctx.method === 'OPTIONS') return sendJson(ctx, 200, modelApiDescription({ name: model.name, version: model.version }));
-    await predict(ctx, model, false);
+    await predict(ctx, model);
   });
 
   router.all('/invocations', async (ctx) => {
@@ -30,14 +30,14 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
       if (startup.length !== 1) throw badRequest('Parameter model_name is required.');
       name = startup[0];
     }
-    await predict(ctx, registry.get(name), true);
+    await predict(ctx, registry.get(name));
   });
 
-  router.all('/models/:model/invoke', async (ctx) => predict(ctx, registry.get(ctx.params.model), true));
+  router.all('/models/:model/invoke', async (ctx) => predict(ctx, registry.get(ctx.params.model)));
 
-  async function predict(ctx: Context, model: Model, withQuery: boolean): Promise<void> {
+  async function predict(ctx: Context, model: Model): Promise<void> {
     const body = await readBody(ctx, config.maxRequestSize);
-    const item = await toRequestItem(ctx, body, withQuery);
+    const item = await toRequestItem(ctx, body);
     const reply = await model.pool.submit(item);
     ctx.status = reply.status;
     if (reply.reason) ctx.message = reply.reason;

@@ -1,20 +1,19 @@
 // An HTTP request → the RequestItem a worker receives (protocol.md §4): every header, then named
-// parameters: query values (SageMaker routes only), form fields and file parts, or the raw `body`.
+// parameters: query values (on every inference route; MMS only on SageMaker's), form fields and file
+// parts, or the raw `body`.
 import busboy from 'busboy';
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { RequestItem, RequestParameter } from '../../protocol/messages.js';
 import { badRequest } from './errors.js';
 
-export async function toRequestItem(ctx: Context, body: Buffer, withQuery: boolean): Promise<RequestItem> {
+export async function toRequestItem(ctx: Context, body: Buffer): Promise<RequestItem> {
   const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(ctx.headers)) {
     if (value !== undefined) headers.push([name, Array.isArray(value) ? value[value.length - 1] : value]);
   }
   const parameters: RequestParameter[] = [];
-  if (withQuery) {
-    for (const [name, value] of new URLSearchParams(ctx.querystring)) parameters.push({ name, contentType: '', value: Buffer.from(value) });
-  }
+  for (const [name, value] of new URLSearchParams(ctx.querystring)) parameters.push({ name, contentType: '', value: Buffer.from(value) });
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
     for (const [name, value] of new URLSearchParams(body.toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });

@@ -4,7 +4,7 @@ import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
-import { RUNTIMES } from '../../protocol/manifest.js';
+import { BUILT_IN_HANDLERS, RUNTIMES } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -93,6 +93,9 @@ export class ModelRegistry {
       model = this.createModel(p, resolved.manifest, resolved.modelDir, resolved.cleanup);
       if (this.models.has(model.name)) throw conflict(`Model ${model.name} is already registered.`);
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
+      else if (!(BUILT_IN_HANDLERS as readonly string[]).includes(model.handler)) {
+        throw invalidModel(`Unknown handler "${model.handler}" for runtime onnx (built-in: ${BUILT_IN_HANDLERS.join(', ')}).`);
+      }
     } catch (err) {
       await resolved.cleanup();
       throw err;
