@@ -72,9 +72,9 @@ export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]
   return { id: typeof doc.id === 'string' ? doc.id : undefined, feeds, ...parseOutputs(doc) };
 }
 
+/** Without a raw body: the first typed part (a multipart upload), query values having no type. */
 function firstParam(item: InferenceInput): Buffer | undefined {
-  for (const key in item.params) return item.params[key].value;
-  return undefined;
+  return Object.values(item.params).find((p) => p.contentType !== '')?.value;
 }
 
 function checkShape(name: string, shape: unknown, spec: InputSpec): number[] {

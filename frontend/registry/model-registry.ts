@@ -87,6 +87,9 @@ export class ModelRegistry {
     }
     const workers = p.initialWorkers ?? this.config.defaultWorkersPerModel;
     checkWorkerCount('initial_workers', workers);
+    if (p.responseTimeout !== undefined && p.responseTimeout <= 0) throw badRequest('response_timeout must be a positive number of seconds.');
+    if (p.batchSize !== undefined && (p.batchSize < 1 || p.batchSize > 1024)) throw badRequest('batch_size must be between 1 and 1024.');
+    if (p.maxBatchDelay !== undefined && p.maxBatchDelay < 0) throw badRequest('max_batch_delay must not be negative.');
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {

@@ -60,10 +60,14 @@ export class WorkerPool {
     this.minWorkers = min;
     this.maxWorkers = max;
     while (this.workers.length > max) this.retire(this.workers[this.workers.length - 1]);
-    const starts = Array.from({ length: Math.max(0, min - this.workers.length) }, () => this.startWorker());
+    const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
     const results = await Promise.allSettled(starts);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) {
+      // Keep trying with back-off, as MMS does; a synchronous registration that fails closes the pool.
+      for (let i = results.filter((r) => r.status === 'rejected').length; i > 0; i--) this.scheduleRestart();
+      throw failed.reason;
+    }
   }
 
   /** Stops every worker and fails what is still queued. */
@@ -146,14 +150,14 @@ export class WorkerPool {
   private scheduleRestart(): void {
     if (this.workers.length + this.restarts.size >= this.minWorkers) return;
     const delay = restartDelayMs(this.crashes++);
-    this.o.log.info({ model: this.o.modelName, delayMs: delay }, 'restarting worker after back-off');
+    this.o.log.info({ delayMs: delay }, 'restarting worker after back-off');
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       if (this.closed || this.workers.length >= this.minWorkers) return;
       this.startWorker().then(
         () => (this.crashes = 0),
         (err: Error) => {
-          this.o.log.error({ model: this.o.modelName, err: err.message }, 'worker restart failed');
+          this.o.log.error({ err: err.message }, 'worker restart failed');
           this.scheduleRestart();
         },
       );

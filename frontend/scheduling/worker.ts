@@ -26,6 +26,8 @@ export interface WorkerSpec {
   env: NodeJS.ProcessEnv;
 }
 
+let socketCounter = 0;
+
 export class Worker {
   readonly id: string;
   readonly startTime = new Date();
@@ -55,7 +57,8 @@ export class Worker {
 
   /** Spawns, connects and loads the model. Throws a ServerError with the worker's reason on failure. */
   async start(): Promise<void> {
-    const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${this.id}`);
+    // Unix socket paths are limited to ~107 bytes: keep the name short whatever the model is called.
+    const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${++socketCounter}`);
     const log = this.log.child({ worker: this.id });
     try {
       this.process = await WorkerProcess.start({
@@ -89,6 +92,7 @@ export class Worker {
     } catch (err) {
       this.state = 'ERROR';
       this.kill();
+      await this.process?.exited; // the caller may report failure only once nothing is left running
       if (err instanceof ServerError) throw err;
       throw internal(`Failed to start worker: ${(err as Error).message}`);
     }
@@ -101,8 +105,8 @@ export class Worker {
     try {
       return await this.withTimeout(this.connection.send({ kind: 'predict', batch }), this.spec.responseTimeoutMs);
     } catch (err) {
-      this.log.warn({ worker: this.id, err: (err as Error).message }, 'worker failed a batch; replacing it');
-      this.kill();
+      // Marked stopped at once, so no further batch is handed to it while it is being killed.
+      this.onExit(`failed a batch: ${(err as Error).message}`);
       throw workerDied();
     } finally {
       if (this.state === 'BUSY') this.state = 'READY';
@@ -124,7 +128,7 @@ export class Worker {
 
   private onExit(reason: string): void {
     if (this.state === 'SCALED_DOWN' || this.state === 'STOPPED') return;
-    if (this.state !== 'ERROR' && this.state !== 'STARTING') this.log.warn({ worker: this.id, reason }, 'worker stopped');
+    if (this.state !== 'ERROR' && this.state !== 'STARTING') this.log.warn({ worker: this.id, reason }, 'worker stopped; replacing it');
     if (this.state !== 'ERROR') this.state = 'STOPPED';
     this.kill();
     this.end();
