@@ -74,3 +74,8 @@ export function errorStatus(err: unknown): number {
   const status = (err as { status?: unknown })?.status;
   return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
 }
+
+/** A compact JSON answer (plain objects returned by a handler are indented, as MMS does). */
+export function jsonResult(value: unknown, status?: number): InferenceResult {
+  return { body: Buffer.from(JSON.stringify(value)), contentType: 'application/json', status };
+}

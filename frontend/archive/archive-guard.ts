@@ -35,6 +35,14 @@ export class ArchiveGuard {
     return this.entries;
   }
 
+  /** Checks what a zip's central directory declares, before anything is written (it may lie; add() still counts). */
+  declared(entries: number, bytes: number): void {
+    if (entries > this.limits.maxEntries) {
+      throw new ArchiveError(`Archive has ${entries} entries, more than ${this.limits.maxEntries} (max_archive_entries).`);
+    }
+    this.check(bytes);
+  }
+
   /** Validates an entry name; returns its absolute destination. */
   entry(name: string): string {
     if (++this.entries > this.limits.maxEntries) {
@@ -64,10 +72,14 @@ export class ArchiveGuard {
   /** Counts bytes as they are written (declared sizes may lie). */
   add(n: number): void {
     this.bytes += n;
-    if (this.bytes > this.limits.maxBytes) {
+    this.check(this.bytes);
+  }
+
+  private check(bytes: number): void {
+    if (bytes > this.limits.maxBytes) {
       throw new ArchiveError(`Archive expands to more than ${this.limits.maxBytes} bytes (max_extracted_size).`);
     }
-    if (this.bytes > RATIO_FLOOR && this.bytes > this.archiveBytes * MAX_RATIO) {
+    if (bytes > RATIO_FLOOR && bytes > this.archiveBytes * MAX_RATIO) {
       throw new ArchiveError(`Archive expands more than ${MAX_RATIO}× its size; refused as a possible archive bomb.`);
     }
   }

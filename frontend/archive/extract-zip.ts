@@ -20,6 +20,7 @@ export async function extractZip(file: string, guard: ArchiveGuard, progress: (d
     throw new ArchiveError(`Invalid or truncated zip archive: ${(err as Error).message}`);
   }
   const total = directory.files.length;
+  guard.declared(total, directory.files.reduce((a, f) => a + f.uncompressedSize, 0));
   let done = 0;
   for (const entry of directory.files) {
     const dest = guard.entry(entry.path);

@@ -439,15 +439,3 @@ describe('address default ports', () => {
     assert.equal(s.managementAddress.kind === 'tcp' && s.managementAddress.port, 8444);
   });
 });
-
-// Where we differ from config.md on purpose (docs/configuration.md): kept as records, not failures.
-describe('spec divergences (todo)', () => {
-
-  it('ports must be below 32767', { todo: 'config.md §2: parseAddress accepts up to 65535' }, () => {
-    assert.throws(() => parseAddress('http://127.0.0.1:40000'));
-  });
-
-  it('a missing MMS_CONFIG_FILE is not an error: defaults apply', { todo: 'config.md §1: loadConfig throws "config file not found"' }, () => {
-    assert.equal(loadConfig({ env: { MMS_CONFIG_FILE: path.join(dir, 'nope.properties') } }).jobQueueSize, 100);
-  });
-});

@@ -1,0 +1,122 @@
+// PaddleOCR's three stages over one decoded image: detect text boxes, classify each crop's direction
+// (0° or 180°, turning upside-down crops round), recognise the text, and order it into lines.
+import { ort, type Session } from '../../onnx-session.js';
+import { ctcDecode } from './ctc-decode.js';
+import { DB_DEFAULTS, detectBoxes } from './db-postprocess.js';
+import { corners, type Point } from './geometry.js';
+import { cropAffine, resize, rotate180, toChw, type RawImage } from './raw-image.js';
+import { toLines, type Line, type Word } from './text-lines.js';
+import { withWordSpaces } from './word-gaps.js';
+
+export interface OcrModels {
+  det: Session;
+  cls: Session;
+  rec: Session;
+  charset: string[];
+}
+
+export interface OcrOptions {
+  /** Longest side the detector sees (PaddleOCR's det_limit_side_len). */
+  detLimit: number;
+  /** Minimum classifier score to turn a crop round. */
+  clsThresh: number;
+  /** Crops recognised per ORT run. */
+  recBatch: number;
+}
+
+export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9, recBatch: 8 };
+
+const DET_MEAN = [0.485, 0.456, 0.406];
+const DET_STD = [0.229, 0.224, 0.225];
+const HALF = [0.5, 0.5, 0.5];
+const CLS_SHAPE = [48, 192] as const;
+const REC_HEIGHT = 48;
+const REC_MIN_WIDTH = 320;
+
+interface Crop {
+  image: RawImage;
+  box: Point[];
+}
+
+export async function readText(img: RawImage, m: OcrModels, o: OcrOptions = OCR_DEFAULTS): Promise<{ lines: Line[]; upsideDown: boolean }> {
+  const crops = await detect(img, m.det, o.detLimit);
+  if (crops.length === 0) return { lines: [], upsideDown: false };
+  const flipped = await classify(crops, m.cls, o.clsThresh);
+  const words = await recognise(crops, m.rec, m.charset, o.recBatch);
+  const upsideDown = flipped * 2 > crops.length;
+  return { lines: toLines(words, upsideDown), upsideDown };
+}
+
+async function detect(img: RawImage, det: Session, limit: number): Promise<Crop[]> {
+  const scale = Math.min(1, limit / Math.max(img.width, img.height));
+  const dw = Math.max(32, Math.round((img.width * scale) / 32) * 32);
+  const dh = Math.max(32, Math.round((img.height * scale) / 32) * 32);
+  const input = await resize(img, dw, dh);
+  const data = new Float32Array(3 * dw * dh);
+  toChw(input, DET_MEAN, DET_STD, data, 0, dw, true);
+  const out = await det.run({ [det.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, dh, dw]) });
+  const prob = out[det.outputNames[0]].data as Float32Array;
+  const sx = img.width / dw;
+  const sy = img.height / dh;
+  return detectBoxes(prob, dw, dh, DB_DEFAULTS).map((r) => {
+    const box = corners(r).map(([x, y]) => [clamp(x * sx, img.width), clamp(y * sy, img.height)] as Point);
+    const u: Point = [box[1][0] - box[0][0], box[1][1] - box[0][1]];
+    const v: Point = [box[3][0] - box[0][0], box[3][1] - box[0][1]];
+    const w = Math.max(1, Math.round(Math.hypot(...u)));
+    const h = Math.max(1, Math.round(Math.hypot(...v)));
+    return { image: cropAffine(img, box[0], u, v, w, h), box };
+  });
+}
+
+/** Turns crops the classifier reads as 180° round; returns how many it turned. */
+async function classify(crops: Crop[], cls: Session, thresh: number): Promise<number> {
+  const [h, w] = CLS_SHAPE;
+  const data = new Float32Array(crops.length * 3 * h * w);
+  for (let i = 0; i < crops.length; i++) {
+    const c = crops[i].image;
+    const rw = Math.min(w, Math.max(1, Math.ceil((h * c.width) / c.height)));
+    toChw(await resize(c, rw, h), HALF, HALF, data, i * 3 * h * w, w, true);
+  }
+  const out = await cls.run({ [cls.inputNames[0]]: new ort.Tensor('float32', data, [crops.length, 3, h, w]) });
+  const probs = out[cls.outputNames[0]].data as Float32Array;
+  let flipped = 0;
+  for (let i = 0; i < crops.length; i++) {
+    if (probs[i * 2 + 1] > probs[i * 2] && probs[i * 2 + 1] >= thresh) {
+      crops[i].image = rotate180(crops[i].image);
+      // The text's own top-left is now the box's bottom-right corner.
+      crops[i].box = [crops[i].box[2], crops[i].box[3], crops[i].box[0], crops[i].box[1]];
+      flipped++;
+    }
+  }
+  return flipped;
+}
+
+async function recognise(crops: Crop[], rec: Session, charset: string[], batch: number): Promise<Word[]> {
+  const words: Word[] = [];
+  for (let start = 0; start < crops.length; start += batch) {
+    const group = crops.slice(start, start + batch);
+    const ratio = Math.max(...group.map((c) => c.image.width / c.image.height));
+    const width = Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * ratio));
+    const data = new Float32Array(group.length * 3 * REC_HEIGHT * width);
+    for (let i = 0; i < group.length; i++) {
+      const c = group[i].image;
+      const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * c.width) / c.height)));
+      toChw(await resize(c, rw, REC_HEIGHT), HALF, HALF, data, i * 3 * REC_HEIGHT * width, width, true);
+    }
+    const out = (await rec.run({ [rec.inputNames[0]]: new ort.Tensor('float32', data, [group.length, 3, REC_HEIGHT, width]) }))[rec.outputNames[0]];
+    const [, steps, classes] = out.dims;
+    for (let i = 0; i < group.length; i++) {
+      const crop = group[i].image;
+      const decoded = ctcDecode(out.data as Float32Array, steps, classes, i, charset);
+      // Time step → column of the crop: the input was `width` wide, the crop filled `rw` of it.
+      const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * crop.width) / crop.height)));
+      const xs = decoded.steps.map((t) => (((t + 0.5) * width) / steps) * (crop.width / rw));
+      const text = withWordSpaces(decoded.chars, xs, crop);
+      words.push({ text, confidence: decoded.confidence, box: group[i].box.map(([x, y]) => [round1(x), round1(y)] as Point) });
+    }
+  }
+  return words;
+}
+
+const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
+const round1 = (v: number) => Math.round(v * 10) / 10;
