@@ -37,7 +37,7 @@ export async function runServer(o: RunOptions): Promise<void> {
     return fail(`Failed to start the model server: ${(err as Error).message}`);
   }
   writePid();
-  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\n`);
+  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
   send({ type: 'ready', inference: server.inferenceUrl, management: server.managementUrl });
 
   let stopping = false;

@@ -1,5 +1,6 @@
 // Wires the server together: registry, start-up models, one Koa app per listener (one shared app when
-// both addresses are equal, as SageMaker runs it), and an orderly close.
+// both addresses are equal, as SageMaker runs it), the metrics listener, and a graceful close that
+// stops accepting, lets in-flight requests finish up to a deadline, then stops the workers.
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import Router from '@koa/router';
 import type { ServerConfig } from './config/server-config.js';
 import { formatAddress, sameAddress, type Address } from './config/address.js';
 import type { Logger } from './logging/logger.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { ModelRegistry } from './registry/model-registry.js';
+import { accessLog } from './http/access-log.js';
 import { loadStartupModels } from './registry/startup-models.js';
 import { commonHeaders } from './http/common-headers.js';
 import { errorMiddleware } from './http/error-middleware.js';
@@ -22,14 +25,19 @@ import { sendJson } from './http/respond.js';
 export interface RunningServer {
   inferenceUrl: string;
   managementUrl: string;
+  metricsUrl: string;
   registry: ModelRegistry;
   close(): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
-  const registry = new ModelRegistry(config, log.child({ component: 'registry' }));
-  const startup = await loadStartupModels(registry, config, log);
-  const startupModels = () => startup.filter((n) => registry.has(n));
+  let registry: ModelRegistry | undefined;
+  const metrics = new ServerMetrics(() => registry);
+  registry = new ModelRegistry(config, log.child({ component: 'registry' }), metrics);
+  const models = registry;
+  const startup = await loadStartupModels(models, config, log);
+  const startupModels = () => startup.filter((n) => models.has(n));
+  const drain = { active: false };
 
   const shared = sameAddress(config.inferenceAddress, config.managementAddress);
   const listeners: Array<{ address: Address; apis: { inference: boolean; management: boolean } }> = shared
@@ -43,31 +51,59 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const urls: string[] = [];
   try {
     for (const l of listeners) {
-      const app = buildApp(config, log, l.apis, registry, startupModels);
+      const app = buildApp(config, log, l.apis, models, startupModels, metrics, drain);
       const server = createHttpServer(l.address, config, app.callback());
       servers.push(server);
       urls.push(await listen(server, l.address));
     }
+    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics));
+    servers.push(metricsServer);
+    urls.push(await listen(metricsServer, config.metricsAddress));
   } catch (err) {
     for (const s of servers) s.close();
-    await registry.closeAll();
+    await models.closeAll();
     throw err;
   }
-  log.info({ inference: urls[0], management: urls[urls.length - 1] }, 'listening');
+  const [inferenceUrl, managementUrl = inferenceUrl] = urls.slice(0, listeners.length);
+  const metricsUrl = urls[urls.length - 1];
+  log.info({ inference: inferenceUrl, management: managementUrl, metrics: metricsUrl }, 'listening');
 
   return {
-    inferenceUrl: urls[0],
-    managementUrl: urls[urls.length - 1],
-    registry,
+    inferenceUrl,
+    managementUrl,
+    metricsUrl,
+    registry: models,
     async close() {
-      await Promise.all(servers.map((s) => {
-        const closed = once(s, 'close');
+      drain.active = true;
+      const closed = Promise.all(servers.map((s) => {
+        const done = once(s, 'close');
         s.close();
         s.closeIdleConnections();
-        return closed;
+        return done;
       }));
-      await registry.closeAll();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.gracefulShutdownTimeout * 1000)));
+      if ((await Promise.race([closed, deadline])) === 'late') {
+        log.warn('graceful shutdown deadline passed; closing open connections');
+        for (const s of servers) s.closeAllConnections();
+        await closed;
+      }
+      clearTimeout(timer);
+      await models.closeAll();
     },
+  };
+}
+
+function metricsHandler(metrics: ServerMetrics): http.RequestListener {
+  return (req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":404,"type":"ResourceNotFoundException","message":"Only GET /metrics is served here."}\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
   };
 }
 
@@ -77,6 +113,8 @@ function buildApp(
   apis: { inference: boolean; management: boolean },
   registry: ModelRegistry,
   startupModels: () => string[],
+  metrics: ServerMetrics,
+  drain: { active: boolean },
 ): Koa {
   const app = new Koa();
   app.silent = true;
@@ -87,6 +125,11 @@ function buildApp(
   });
   root.all('/api-description', (ctx) => sendJson(ctx, 200, apiDescription(apis)));
   app.use(commonHeaders(config));
+  app.use(accessLog(log.child({ component: 'access' }), metrics));
+  app.use(async (ctx, next) => {
+    await next();
+    if (drain.active) ctx.set('Connection', 'close'); // a stopping server lets no connection linger
+  });
   app.use(errorMiddleware(log));
   app.use(root.routes());
   if (apis.inference) app.use(inferenceRoutes(registry, config, startupModels).routes());

@@ -15,6 +15,10 @@ export interface ManifestModel {
   /** Dynamic batching defaults; registration parameters override them. */
   batchSize?: number;
   maxBatchDelay?: number;
+  /** Send the requests of a worker that died once more to another worker (default true). */
+  retryOnWorkerDeath?: boolean;
+  /** An example request each new worker runs before it takes traffic. */
+  warmup?: { file: string; contentType?: string };
   extensions?: Record<string, unknown>;
 }
 
@@ -75,6 +79,13 @@ export function validateManifest(raw: unknown): Manifest {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) {
       throw new ManifestError(`Manifest field model.${key} must be a non-negative integer.`);
     }
+  }
+  if (model.retryOnWorkerDeath !== undefined && typeof model.retryOnWorkerDeath !== 'boolean') {
+    throw new ManifestError('Manifest field model.retryOnWorkerDeath must be a boolean.');
+  }
+  const w = model.warmup;
+  if (w !== undefined && !(isObject(w) && typeof w.file === 'string' && (w.contentType === undefined || typeof w.contentType === 'string'))) {
+    throw new ManifestError('Manifest field model.warmup must be {"file": string, "contentType"?: string}.');
   }
   if (model.extensions !== undefined && !isObject(model.extensions)) {
     throw new ManifestError('Manifest field model.extensions must be an object.');

@@ -42,6 +42,8 @@ export const KEYS = {
   onnx_intra_op_threads: { kind: 'int', default: '0', env: true, min: 0 },
   allowed_urls: { kind: 'list', env: true },
   worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  metrics_address: { kind: 'address', default: 'http://127.0.0.1:8082', env: true },
+  graceful_shutdown_timeout: { kind: 'int', default: '30', env: true, min: 0 },
   work_dir: { kind: 'string', env: true },
   max_download_size: { kind: 'int', default: '4294967296', env: true, min: 1 },
   download_timeout: { kind: 'int', default: '300', env: true, min: 1 },

@@ -10,6 +10,9 @@ import { parseAddress, type Address } from './address.js';
 export interface ServerConfig {
   inferenceAddress: Address;
   managementAddress: Address;
+  metricsAddress: Address;
+  /** Seconds a stopping server waits for in-flight requests. */
+  gracefulShutdownTimeout: number;
   modelStore?: string;
   loadModels?: string;
   defaultWorkersPerModel: number;
@@ -83,6 +86,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   return {
     inferenceAddress: get('inference_address'),
     managementAddress: get('management_address'),
+    metricsAddress: get('metrics_address'),
+    gracefulShutdownTimeout: get('graceful_shutdown_timeout'),
     modelStore: get('model_store'),
     loadModels: get('load_models'),
     defaultWorkersPerModel: get('default_workers_per_model'),
@@ -130,6 +135,11 @@ function substituteEnv(key: string, value: string, env: NodeJS.ProcessEnv): stri
   });
 }
 
+const DEFAULT_PORTS: Partial<Record<Key, { http: number; https: number }>> = {
+  management_address: { http: 8081, https: 8444 },
+  metrics_address: { http: 8082, https: 8445 },
+};
+
 function parse(key: Key, value: string | undefined): unknown {
   if (value === undefined) return undefined;
   const spec: KeySpec = KEYS[key];
@@ -148,7 +158,7 @@ function parse(key: Key, value: string | undefined): unknown {
       return v.toLowerCase() === 'true';
     case 'address':
       try {
-        return parseAddress(v, key === 'management_address' ? { http: 8081, https: 8444 } : undefined);
+        return parseAddress(v, DEFAULT_PORTS[key]);
       } catch (err) {
         throw new ConfigError(`${key}: ${(err as Error).message}`);
       }

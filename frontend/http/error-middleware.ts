@@ -14,6 +14,7 @@ export function errorMiddleware(log: Logger): Middleware {
       const e = toServerError(err);
       if (e.status >= 500) log.error({ err, path: ctx.path }, e.message);
       sendJson(ctx, e.status, e.toJSON());
+      for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }
     if (ctx.status >= 400) ctx.set('Connection', 'close');
   };

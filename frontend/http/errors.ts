@@ -6,6 +6,8 @@ export class ServerError extends Error {
     readonly status: number,
     readonly type: string,
     message: string,
+    /** Extra response headers, e.g. Retry-After on 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -30,5 +32,12 @@ export const internal = (message: string, status = 500) => new ServerError(statu
 export const serviceUnavailable = (message: string) => new ServerError(503, 'ServiceUnavailableException', message);
 
 export const workerDied = () => internal('Worker died.');
+
+/** A batch's worker went away: crashed or exceeded the response timeout (then the worker is killed). */
+export class WorkerLostError extends ServerError {
+  constructor(readonly timedOut: boolean) {
+    super(500, 'InternalServerException', 'Worker died.');
+  }
+}
 export const noWorker = (model: string) =>
-  serviceUnavailable(`No worker is available to serve request for model: ${model}. Consider increasing job queue size.`);
+  new ServerError(503, 'ServiceUnavailableException', `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`, { 'Retry-After': '1' });

@@ -36,6 +36,7 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
   router.all('/models/:model/invoke', async (ctx) => predict(ctx, registry.get(ctx.params.model)));
 
   async function predict(ctx: Context, model: Model): Promise<void> {
+    ctx.state.model = model.name;
     const body = await readBody(ctx, config.maxRequestSize);
     const item = await toRequestItem(ctx, body);
     const reply = await model.pool.submit(item);

@@ -1,13 +1,15 @@
 // The registered models by name, and the operations on them that both the Management API and
 // start-up use: register, scale, unregister, describe, list.
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
+import type { RequestItem } from '../../protocol/messages.js';
 import { BUILT_IN_HANDLERS, RUNTIMES } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { WorkerPool } from '../scheduling/worker-pool.js';
 import type { WorkerSpec } from '../scheduling/worker.js';
 import { ArchiveStore } from '../archive/archive-store.js';
@@ -42,6 +44,7 @@ export interface Model {
   maxBatchDelay: number;
   responseTimeout: number;
   loadedAtStartup: boolean;
+  warmup?: RequestItem;
   pool: WorkerPool;
   cleanup: () => Promise<void>;
 }
@@ -63,6 +66,7 @@ export class ModelRegistry {
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
+    private readonly metrics?: ServerMetrics,
   ) {
     this.archives = new ArchiveStore(config, log.child({ component: 'archive' }));
   }
@@ -99,6 +103,7 @@ export class ModelRegistry {
       else if (!(BUILT_IN_HANDLERS as readonly string[]).includes(model.handler)) {
         throw invalidModel(`Unknown handler "${model.handler}" for runtime onnx (built-in: ${BUILT_IN_HANDLERS.join(', ')}).`);
       }
+      if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
     } catch (err) {
       await resolved.cleanup();
       throw err;
@@ -189,8 +194,10 @@ export class ModelRegistry {
         queueSize: this.config.jobQueueSize,
         batchSize,
         maxBatchDelay,
+        retryOnWorkerDeath: manifest.model.retryOnWorkerDeath !== false,
         spec: (pool) => this.workerSpec(model, pool),
         log: this.log.child({ model: name }),
+        observer: this.metrics?.observer(name),
       }),
     };
     return model;
@@ -211,6 +218,7 @@ export class ModelRegistry {
       startTimeoutMs: this.config.workerStartTimeout * 1000,
       maxResponseSize: this.config.maxResponseSize,
       env: this.workerEnv(),
+      warmup: model.warmup,
     };
   }
 
@@ -222,6 +230,19 @@ export class ModelRegistry {
     env.MMS_DECODE_INPUT_REQUEST = String(this.config.decodeInputRequest);
     return env;
   }
+}
+
+/** The manifest's example request, read once at registration. */
+async function readWarmup(modelDir: string, warmup: { file: string; contentType?: string }): Promise<RequestItem> {
+  const root = await realpath(modelDir);
+  const full = await realpath(path.resolve(modelDir, warmup.file)).catch(() => undefined);
+  if (!full || !full.startsWith(root + path.sep)) throw invalidModel(`Warm-up file not found in the model directory: ${warmup.file}`);
+  const contentType = warmup.contentType ?? '';
+  return {
+    requestId: 'warmup',
+    headers: contentType ? [['content-type', contentType]] : [],
+    parameters: [{ name: 'body', contentType, value: await readFile(full) }],
+  };
 }
 
 /** A custom handler must be a file inside the model directory (links followed). */

@@ -1,5 +1,7 @@
-// Forms batches from a model's queue: a batch goes when it is full or when its oldest job has waited
-// maxBatchDelay ms; until then a timer wakes the pool. batchSize 1 never waits.
+// Forms batches from a model's queue: a batch goes when it is full, when its oldest job has waited
+// maxBatchDelay ms, or at once when the model has nothing in flight (waiting could not gather more
+// than what arrives meanwhile, and an idle server should not hold a lone request back). Until then
+// a timer wakes the pool. batchSize 1 never waits.
 import type { Job, RequestQueue } from './request-queue.js';
 
 export class Batcher {
@@ -13,11 +15,11 @@ export class Batcher {
   ) {}
 
   /** The next batch to send now, or undefined (a timer is armed when jobs are waiting). */
-  next(now = performance.now()): Job[] | undefined {
+  next(modelIdle: boolean, now = performance.now()): Job[] | undefined {
     const oldest = this.queue.peek();
     if (!oldest) return undefined;
     const waited = now - oldest.enqueuedAt;
-    if (this.batchSize <= 1 || this.queue.length >= this.batchSize || waited >= this.maxBatchDelay) {
+    if (modelIdle || this.batchSize <= 1 || this.queue.length >= this.batchSize || waited >= this.maxBatchDelay) {
       this.cancel();
       return this.queue.take(Math.max(1, this.batchSize));
     }

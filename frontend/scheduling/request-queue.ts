@@ -4,6 +4,8 @@ import type { ReplyItem, RequestItem } from '../../protocol/messages.js';
 export interface Job {
   item: RequestItem;
   enqueuedAt: number;
+  /** Times this job was sent to a worker that then died. */
+  attempts: number;
   resolve: (reply: ReplyItem) => void;
   reject: (err: Error) => void;
 }

@@ -1,21 +1,34 @@
-// A model's workers: scaling to min/max, picking an idle worker for each batch the batcher forms,
-// answering each job from its own reply item, and restarting workers that die with back-off.
+// A model's workers: scaling to min/max, handing each batch the batcher forms to an idle worker,
+// answering each job from its own reply item, retrying the jobs of a worker that died once on
+// another, restarting dead workers with back-off, and marking a model whose workers keep failing.
 import { StatusCode, type ReplyItem, type RequestItem } from '../../protocol/messages.js';
-import { ServerError, internal, noWorker } from '../http/errors.js';
+import { ServerError, WorkerLostError, internal, noWorker, serviceUnavailable } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
 import { Batcher } from './batcher.js';
-import { RequestQueue } from './request-queue.js';
+import { RequestQueue, type Job } from './request-queue.js';
 import { Worker, itemsById, type WorkerSpec } from './worker.js';
+
+/** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
+export const UNHEALTHY_AFTER = 3;
+
+/** What the pool reports as it works (metrics hook in here). */
+export interface PoolObserver {
+  batch(size: number, queueWaitMs: number[], inferenceMs: number): void;
+  restart(): void;
+}
 
 export interface PoolOptions {
   modelName: string;
   queueSize: number;
   batchSize: number;
   maxBatchDelay: number;
+  /** Requests of a worker that died are sent once more to another (inference is stateless). */
+  retryOnWorkerDeath: boolean;
   /** Called for each new worker, so settings reflect the pool size at that moment. */
   spec: (pool: WorkerPool) => WorkerSpec;
   log: Logger;
+  observer?: PoolObserver;
 }
 
 export class WorkerPool {
@@ -24,6 +37,8 @@ export class WorkerPool {
   readonly batcher: Batcher;
   minWorkers = 0;
   maxWorkers = 0;
+  /** Worker failures since the last successful batch. */
+  failures = 0;
   private nextSlot = 0;
   private crashes = 0;
   private closed = false;
@@ -40,11 +55,15 @@ export class WorkerPool {
     return this.workers.filter((w) => w.state === 'READY' || w.state === 'BUSY').length;
   }
 
+  get healthy(): boolean {
+    return this.failures < UNHEALTHY_AFTER;
+  }
+
   /** Queues one request; resolves with its reply item or rejects with a ServerError. */
   submit(item: RequestItem): Promise<ReplyItem> {
     if (this.closed || (this.workers.length === 0 && this.restarts.size === 0)) return Promise.reject(noWorker(this.o.modelName));
     return new Promise((resolve, reject) => {
-      if (!this.queue.offer({ item, enqueuedAt: performance.now(), resolve, reject })) {
+      if (!this.queue.offer({ item, enqueuedAt: performance.now(), attempts: 0, resolve, reject })) {
         reject(noWorker(this.o.modelName));
         return;
       }
@@ -62,11 +81,11 @@ export class WorkerPool {
     while (this.workers.length > max) this.retire(this.workers[this.workers.length - 1]);
     const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
     const results = await Promise.allSettled(starts);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) {
       // Keep trying with back-off, as MMS does; a synchronous registration that fails closes the pool.
-      for (let i = results.filter((r) => r.status === 'rejected').length; i > 0; i--) this.scheduleRestart();
-      throw failed.reason;
+      for (let i = 0; i < failed.length; i++) this.scheduleRestart();
+      throw failed[0].reason;
     }
   }
 
@@ -87,15 +106,18 @@ export class WorkerPool {
     for (;;) {
       const worker = this.workers.find((w) => w.idle);
       if (!worker) return;
-      const jobs = this.batcher.next();
+      const jobs = this.batcher.next(!this.workers.some((w) => w.state === 'BUSY'));
       if (!jobs) return;
       void this.runBatch(worker, jobs);
     }
   }
 
-  private async runBatch(worker: Worker, jobs: Array<{ item: RequestItem; resolve: (r: ReplyItem) => void; reject: (e: Error) => void }>): Promise<void> {
+  private async runBatch(worker: Worker, jobs: Job[]): Promise<void> {
+    const sent = performance.now();
     try {
       const reply = await worker.run(jobs.map((j) => j.item));
+      this.failures = 0;
+      this.o.observer?.batch(jobs.length, jobs.map((j) => sent - j.enqueuedAt), performance.now() - sent);
       if (reply.code !== StatusCode.ok) {
         const err = new ServerError(reply.code, 'InternalServerException', reply.message);
         for (const j of jobs) j.reject(err);
@@ -108,13 +130,30 @@ export class WorkerPool {
         }
       }
     } catch (err) {
-      for (const j of jobs) j.reject(err as Error);
+      this.settleLost(jobs, err as Error);
     }
     if (this.retiring.has(worker)) {
       this.retiring.delete(worker);
       void worker.stop();
     }
     this.dispatch();
+  }
+
+  /** Jobs whose worker died: back to the front of the queue once, unless it timed out on them. */
+  private settleLost(jobs: Job[], err: Error): void {
+    const timedOut = err instanceof WorkerLostError && err.timedOut;
+    const retry: Job[] = [];
+    for (const j of jobs) {
+      if (!timedOut && this.o.retryOnWorkerDeath && j.attempts === 0 && !this.closed) {
+        j.attempts++;
+        retry.push(j);
+      } else if (timedOut || !(err instanceof WorkerLostError)) j.reject(err);
+      else j.reject(serviceUnavailable(`Worker died while serving the request for model: ${this.o.modelName}.`));
+    }
+    if (retry.length) {
+      this.o.log.warn({ requests: retry.length }, 'retrying the requests of a worker that died');
+      this.queue.unshift(retry);
+    }
   }
 
   private async startWorker(): Promise<Worker> {
@@ -124,6 +163,7 @@ export class WorkerPool {
       await worker.start();
     } catch (err) {
       this.remove(worker);
+      this.failures++;
       throw err;
     }
     if (this.closed || !this.workers.includes(worker)) {
@@ -144,13 +184,15 @@ export class WorkerPool {
   private onEnded(worker: Worker): void {
     const wasMember = this.remove(worker);
     if (!wasMember || this.closed || worker.state === 'SCALED_DOWN') return;
+    this.failures++;
     this.scheduleRestart();
   }
 
   private scheduleRestart(): void {
-    if (this.workers.length + this.restarts.size >= this.minWorkers) return;
+    if (this.closed || this.workers.length + this.restarts.size >= this.minWorkers) return;
     const delay = restartDelayMs(this.crashes++);
-    this.o.log.info({ delayMs: delay }, 'restarting worker after back-off');
+    this.o.observer?.restart();
+    this.o.log.info({ delayMs: delay, unhealthy: !this.healthy }, 'restarting worker after back-off');
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       if (this.closed || this.workers.length >= this.minWorkers) return;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StatusCode, parseLoadedPid, type ReplyItem, type RequestItem, type WorkerReply } from '../../protocol/messages.js';
-import { ServerError, internal, workerDied } from '../http/errors.js';
+import { ServerError, WorkerLostError, internal, workerDied } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
 import { WorkerProcess } from './worker-process.js';
@@ -24,9 +24,13 @@ export interface WorkerSpec {
   startTimeoutMs: number;
   maxResponseSize: number;
   env: NodeJS.ProcessEnv;
+  /** Example request run after loading, before the worker takes traffic. */
+  warmup?: RequestItem;
 }
 
 let socketCounter = 0;
+
+class TimeoutError extends Error {}
 
 export class Worker {
   readonly id: string;
@@ -87,6 +91,7 @@ export class Worker {
         this.spec.startTimeoutMs,
       );
       if (reply.code !== StatusCode.ok) throw new ServerError(reply.code, 'InternalServerException', reply.message);
+      if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
       log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
       if (this.state === 'STARTING') this.state = 'READY';
     } catch (err) {
@@ -95,6 +100,15 @@ export class Worker {
       await this.process?.exited; // the caller may report failure only once nothing is left running
       if (err instanceof ServerError) throw err;
       throw internal(`Failed to start worker: ${(err as Error).message}`);
+    }
+  }
+
+  private async warmUp(connection: WorkerConnection, item: RequestItem): Promise<void> {
+    const reply = await this.withTimeout(connection.send({ kind: 'predict', batch: [item] }), this.spec.responseTimeoutMs);
+    const status = reply.code === StatusCode.ok ? (reply.items[0]?.status ?? 500) : reply.code;
+    if (status >= 400) {
+      const detail = reply.items[0]?.body.toString('utf8', 0, 300) || reply.message;
+      throw internal(`Warm-up request failed with status ${status}: ${detail}`);
     }
   }
 
@@ -107,7 +121,7 @@ export class Worker {
     } catch (err) {
       // Marked stopped at once, so no further batch is handed to it while it is being killed.
       this.onExit(`failed a batch: ${(err as Error).message}`);
-      throw workerDied();
+      throw new WorkerLostError(err instanceof TimeoutError);
     } finally {
       if (this.state === 'BUSY') this.state = 'READY';
     }
@@ -136,7 +150,7 @@ export class Worker {
 
   private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+      const timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
       p.then(
         (v) => { clearTimeout(timer); resolve(v); },
         (e) => { clearTimeout(timer); reject(e); },

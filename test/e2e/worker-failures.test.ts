@@ -32,18 +32,31 @@ describe('worker failures', () => {
     assert.equal(again.body.pid, ok.body.pid, 'the worker stayed up');
   });
 
-  it('a worker that dies mid-request answers 500 "Worker died." and is restarted', async () => {
-    const [before] = await workers('echo');
+  const ready = (model: string) => eventually(async () => (await workers(model)).find((w) => w.status === 'READY'));
+
+  it('a request whose worker dies is retried once on another worker and answered', async () => {
+    const before = await ready('echo');
+    const marker = path.join(server.store, `crash-once-${Date.now()}`);
+    const r = await echo('echo', `crash-once:${marker}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.echo, `crash-once:${marker}`);
+    assert.notEqual(r.body.pid, before.pid, 'answered by the replacement worker');
+    assert.ok(!isAlive(before.pid));
+  });
+
+  it('a request that kills every worker it reaches gets 503 after one retry; the model recovers', async () => {
+    const before = await ready('echo');
     const r = await echo('echo', 'crash');
-    assert.equal(r.status, 500);
-    assert.equal(r.body.message, 'Worker died.');
+    assert.equal(r.status, 503);
+    assert.equal(r.body.type, 'ServiceUnavailableException');
+    assert.match(r.body.message, /Worker died while serving the request/);
     const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid));
     assert.ok(isAlive(replacement.pid));
     assert.equal((await echo('echo', 'back')).status, 200);
   });
 
   it('a worker killed from outside is restarted', async () => {
-    const [before] = await workers('echo');
+    const before = await ready('echo');
     process.kill(before.pid, 'SIGKILL');
     const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid));
     assert.notEqual(replacement.id, before.id);
@@ -51,7 +64,7 @@ describe('worker failures', () => {
   });
 
   it('a request past response_timeout gets 500 and the worker is replaced', async () => {
-    const [before] = await workers('slow');
+    const before = await ready('slow');
     const r = await echo('slow', 'hang');
     assert.equal(r.status, 500);
     assert.equal(r.body.message, 'Worker died.');

@@ -1,0 +1,27 @@
+// One log line per request with its latency, and the request counters and latency histogram of the
+// metrics (inference routes put the model name in ctx.state.model).
+import type { Middleware } from 'koa';
+import type { Logger } from '../logging/logger.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    model?: string;
+  }
+}
+
+export function accessLog(log: Logger, metrics?: ServerMetrics): Middleware {
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const ms = performance.now() - start;
+      const model = ctx.state.model;
+      if (model) metrics?.request(model, ctx.status, ms / 1000);
+      if (log.isLevelEnabled('info')) {
+        log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100, requestId: ctx.state.requestId, model }, 'request');
+      }
+    }
+  };
+}
