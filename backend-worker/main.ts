@@ -16,6 +16,7 @@ const { values } = parseArgs({
     'intra-op-threads': { type: 'string', default: '1' },
     'inter-op-threads': { type: 'string', default: '1' },
     'execution-providers': { type: 'string', default: 'cpu' },
+    'max-response-size': { type: 'string', default: String(6553500) },
   },
 });
 
@@ -41,7 +42,7 @@ let open = 0;
 const server = net.createServer((socket) => {
   open++;
   socket.setNoDelay(true);
-  void serveConnection(socket, loadModel, log).then(() => {
+  void serveConnection(socket, loadModel, log, Number(values['max-response-size'])).then(() => {
     if (--open === 0) shutdown(0);
   });
 });

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { StatusCode, loadedMessage, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { StatusCode, loadedMessage, type ReplyItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import { errorStatus } from './handler-api.js';
 import type { ModelHost } from './model-host.js';
 
@@ -12,7 +12,7 @@ export type LoadModel = (req: Extract<WorkerRequest, { kind: 'load' }>) => Promi
 /** Generous: the frontend bounds what it sends by max_request_size already. */
 const MAX_FIELD = 2 ** 31 - 1;
 
-export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void): Promise<void> {
+export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void, maxResponseSize: number): Promise<void> {
   let host: ModelHost | undefined;
   let chain = Promise.resolve();
 
@@ -40,7 +40,8 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
       return;
     }
     try {
-      send({ code: StatusCode.ok, message: 'Prediction success', items: await host.predict(req.batch) });
+      const items = (await host.predict(req.batch)).map((item) => (item.body.length > maxResponseSize ? tooLarge(item, maxResponseSize) : item));
+      send({ code: StatusCode.ok, message: 'Prediction success', items });
     } catch (err) {
       const code = errorStatus(err);
       send({ code, message: (err as Error).message || 'Prediction failed', items: [] });
@@ -63,4 +64,13 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
     socket.on('error', (err) => log(`socket error: ${err.message}`));
     socket.on('close', () => resolve());
   });
+}
+
+/** An answer over max_response_size becomes that request's error; the frontend would refuse the frame. */
+function tooLarge(item: ReplyItem, max: number): ReplyItem {
+  const message = `Response of ${item.body.length} bytes exceeds max_response_size (${max} bytes).`;
+  return {
+    requestId: item.requestId, contentType: 'application/json', status: 500, reason: '', headers: [],
+    body: Buffer.from(JSON.stringify({ code: 500, type: 'InternalServerException', message })),
+  };
 }

@@ -13,7 +13,11 @@ import { sendJson } from './respond.js';
 export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, startupModels: () => string[]): Router {
   const router = new Router();
 
-  router.all('/ping', (ctx) => sendJson(ctx, 200, { status: registry.health() }));
+  router.all('/ping', (ctx) => {
+    // MMS's body, plus per-model detail on request (?detail=true).
+    const detail = ctx.query.detail === 'true' ? { models: registry.modelHealth() } : {};
+    sendJson(ctx, 200, { status: registry.health(), ...detail });
+  });
 
   router.all('/predictions/:model{/:version}{/*rest}', async (ctx) => {
     const model = registry.get(ctx.params.model);

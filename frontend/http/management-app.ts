@@ -54,6 +54,8 @@ export function managementRoutes(registry: ModelRegistry): Router {
       batchSize: m.batchSize,
       maxBatchDelay: m.maxBatchDelay,
       loadedAtStartup: m.loadedAtStartup,
+      status: m.pool.healthy ? 'Healthy' : 'Unhealthy',
+      queueDepth: m.pool.queue.length,
       workers: m.pool.workers.map((w, i) => ({
         id: w.id,
         startTime: w.startTime.toISOString(),

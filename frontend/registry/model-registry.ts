@@ -142,6 +142,15 @@ export class ModelRegistry {
     await Promise.all([...this.models.keys()].map((name) => this.unregister(name).catch(() => undefined)));
   }
 
+  /** Per model: whether its workers keep failing, and how many run of how many wanted. */
+  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> {
+    const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
+    for (const m of this.list()) {
+      out[m.name] = { status: m.pool.healthy ? 'Healthy' : 'Unhealthy', workers: m.pool.running, minWorkers: m.pool.minWorkers };
+    }
+    return out;
+  }
+
   /** Ping rule (api.md §1): compare running workers with the sum of minimums. */
   health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
     let scaled = 0;

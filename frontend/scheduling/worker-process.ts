@@ -15,6 +15,7 @@ export interface SpawnOptions {
   runtime: string;
   intraOpThreads: number;
   executionProviders: string[];
+  maxResponseSize: number;
   cwd: string;
   env: NodeJS.ProcessEnv;
   startTimeoutMs: number;
@@ -45,6 +46,7 @@ export class WorkerProcess {
         '--runtime', o.runtime,
         '--intra-op-threads', String(o.intraOpThreads),
         '--execution-providers', o.executionProviders.join(','),
+        '--max-response-size', String(o.maxResponseSize),
       ],
       { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'] },
     );

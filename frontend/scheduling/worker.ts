@@ -70,6 +70,7 @@ export class Worker {
         runtime: this.spec.runtime,
         intraOpThreads: this.spec.intraOpThreads,
         executionProviders: ['cpu'],
+        maxResponseSize: this.spec.maxResponseSize,
         cwd: this.spec.modelDir,
         env: this.spec.env,
         startTimeoutMs: this.spec.startTimeoutMs,

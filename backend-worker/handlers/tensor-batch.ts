@@ -1,0 +1,60 @@
+// Dynamic batching inside the worker: requests whose inputs differ only in the first dimension are
+// joined along it into one session.run, and each output is cut back into per-request views.
+import { ort, type InputSpec } from '../onnx-session.js';
+import type { V2Request } from './kserve-v2.js';
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** Whether a model can take joined inputs: every input's first dimension is symbolic. */
+export function batchable(specs: readonly InputSpec[]): boolean {
+  return specs.length > 0 && specs.every((s) => s.shape !== undefined && s.shape.length > 0 && typeof s.shape[0] !== 'number');
+}
+
+/** Requests that can share one run: same inputs, types, trailing dims and requested outputs. */
+export function groupKey(r: V2Request): string | undefined {
+  const parts: string[] = [];
+  const rows = Object.values(r.feeds)[0]?.dims[0];
+  for (const name of Object.keys(r.feeds).sort()) {
+    const t = r.feeds[name];
+    if (t.type === 'string' || t.dims.length === 0 || t.dims[0] !== rows) return undefined;
+    parts.push(`${name}:${t.type}:${t.dims.slice(1).join('x')}`);
+  }
+  parts.push(`out:${r.outputs?.map((o) => o.name).join(',') ?? '*'}`);
+  return parts.join('|');
+}
+
+export function joinFeeds(requests: readonly V2Request[]): Feeds {
+  const joined: Feeds = {};
+  for (const name of Object.keys(requests[0].feeds)) {
+    const parts = requests.map((r) => r.feeds[name]);
+    const first = parts[0];
+    const length = parts.reduce((a, t) => a + (t.data as ArrayLike<unknown>).length, 0);
+    const Ctor = (first.data as unknown as { constructor: new (n: number) => { set(a: ArrayLike<unknown>, o: number): void } }).constructor;
+    const data = new Ctor(length);
+    let offset = 0;
+    for (const t of parts) {
+      data.set(t.data as ArrayLike<unknown>, offset);
+      offset += (t.data as ArrayLike<unknown>).length;
+    }
+    const rows = parts.reduce((a, t) => a + t.dims[0], 0);
+    joined[name] = new ort.Tensor(first.type as 'float32', data as unknown as Float32Array, [rows, ...first.dims.slice(1)]);
+  }
+  return joined;
+}
+
+/** Cuts joined outputs back per request (views, no copies); undefined when an output was not batched by row. */
+export function splitResults(results: Feeds, rows: readonly number[]): Feeds[] | undefined {
+  const total = rows.reduce((a, b) => a + b, 0);
+  const out: Feeds[] = rows.map(() => ({}));
+  for (const [name, t] of Object.entries(results)) {
+    if (t.dims[0] !== total || t.type === 'string') return undefined;
+    const perRow = t.dims.slice(1).reduce((a, b) => a * b, 1);
+    const data = t.data as unknown as { subarray(a: number, b: number): ArrayLike<unknown> };
+    let row = 0;
+    rows.forEach((n, i) => {
+      out[i][name] = new ort.Tensor(t.type as 'float32', data.subarray(row * perRow, (row + n) * perRow) as Float32Array, [n, ...t.dims.slice(1)]);
+      row += n;
+    });
+  }
+  return out;
+}
