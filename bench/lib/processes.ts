@@ -1,0 +1,59 @@
+// Child processes of the benchmark: start one, wait for a line it prints, read its memory, stop it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const DIST = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Started {
+  child: ChildProcess;
+  match: RegExpExecArray;
+  /** Every stdout line up to the ready line. */
+  lines: string[];
+}
+
+/** Spawns `node script args` and resolves at the first stdout line matching `ready`. */
+export async function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const reader = createInterface({ input: child.stdout! });
+  const lines: string[] = [];
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    reader.on('line', (line) => {
+      lines.push(line);
+      const m = ready.exec(line);
+      if (m) resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+  return { child, match, lines };
+}
+
+/** Runs `node script args` to completion and parses its last stdout line as JSON. */
+export async function runNodeJson<T>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resident set size in bytes, from /proc. */
+export function rss(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
