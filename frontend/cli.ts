@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `multi-model-server`: --start (in the background unless --foreground) and --stop, as MMS's launcher.
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isAlive, readPid, removePid } from './pid-file.js';
-import { runServer, type StartMessage } from './main.js';
+import type { RunOptions, StartMessage } from './main.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('multi-model-server')
@@ -24,6 +25,8 @@ const argv = await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .strict()
   .parse();
+
+const SERVER_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 function die(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -48,27 +51,41 @@ async function start(): Promise<void> {
     const local = argv.models!.some((m) => m.toUpperCase() !== 'ALL' && !/^([^=]+=)?https?:\/\//i.test(m));
     if (local) die('--model-store is required to load model locally.');
   }
-  if (argv.foreground) {
-    await runServer({ configFile: argv['mms-config'], modelStore: store && path.resolve(store), models, logConfig: argv['log-config'] });
-    return;
-  }
-  await launchInBackground();
+  const options: RunOptions = {
+    configFile: argv['mms-config'],
+    modelStore: store && path.resolve(store),
+    models,
+    logConfig: argv['log-config'],
+    pretty: argv.foreground && process.stdout.isTTY,
+  };
+  await launch(options, argv.foreground);
 }
 
-/** Re-runs this CLI with --foreground as a detached child and waits for it to report. */
-async function launchInBackground(): Promise<void> {
-  const logDir = path.resolve(process.env.LOG_LOCATION ?? 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, 'mms_log.log');
-  const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--foreground'], {
-    detached: true,
-    stdio: ['ignore', out, out, 'ipc'],
-  });
+/**
+ * Starts the server process and waits for it to report. In the foreground this process stays as its
+ * parent, passing signals on; otherwise the server is detached, logging to a file, and we exit.
+ */
+async function launch(options: RunOptions, foreground: boolean): Promise<void> {
+  let logFile = '';
+  let stdio: StdioOptions = ['inherit', 'inherit', 'inherit', 'ipc'];
+  if (!foreground) {
+    const logDir = path.resolve(process.env.LOG_LOCATION ?? 'logs');
+    mkdirSync(logDir, { recursive: true });
+    logFile = path.join(logDir, 'mms_log.log');
+    const out = openSync(logFile, 'a');
+    stdio = ['ignore', out, out, 'ipc'];
+  }
+  const child = spawn(process.execPath, [SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
   const outcome = await new Promise<StartMessage>((resolve) => {
     child.once('message', (m) => resolve(m as StartMessage));
-    child.once('exit', (code) => resolve({ type: 'failed', message: `Model server exited during start-up (code ${code}); see ${logFile}` }));
+    child.once('exit', (code) => resolve({ type: 'failed', message: `Model server exited during start-up (code ${code})${logFile ? `; see ${logFile}` : ''}` }));
   });
+  if (foreground) {
+    if (outcome.type === 'failed') process.exit(1); // the server printed why
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    process.exit(code ?? 1);
+  }
   if (outcome.type === 'failed') die(outcome.message);
   child.unref();
   child.disconnect?.();

@@ -1,7 +1,8 @@
-// Runs the server in this process until SIGTERM/SIGINT: config → logger → server → pid file.
-// Used by `multi-model-server --start --foreground` and by the background child the CLI launches.
+// The server process: config → logger → server → pid file, until SIGTERM/SIGINT. The CLI (cli.ts)
+// launches it as a child, in the foreground or detached, passing its options as one JSON argument,
+// so the long-running process carries none of the launcher's code.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig, type ConfigSources } from './config/server-config.js';
 import { createLogger, type LogOptions } from './logging/logger.js';
 import { removePid, writePid } from './pid-file.js';
@@ -12,12 +13,21 @@ export const DEFAULT_STORE = fileURLToPath(new URL('../default-store', import.me
 
 export interface RunOptions extends ConfigSources {
   logConfig?: string;
+  /** Human-readable logs (a foreground run in a terminal). */
+  pretty?: boolean;
 }
 
 export type StartMessage = { type: 'ready'; inference: string; management: string } | { type: 'failed'; message: string };
 
 export async function runServer(o: RunOptions): Promise<void> {
-  const logOptions: LogOptions = o.logConfig ? JSON.parse(readFileSync(o.logConfig, 'utf8')) : { pretty: process.stdout.isTTY && !process.send };
+  let logOptions: LogOptions = { pretty: o.pretty };
+  try {
+    if (o.logConfig) logOptions = JSON.parse(readFileSync(o.logConfig, 'utf8')) as LogOptions;
+  } catch (err) {
+    process.stderr.write(`Invalid configuration: --log-config ${o.logConfig}: ${(err as Error).message}\n`);
+    send({ type: 'failed', message: `Invalid configuration: --log-config: ${(err as Error).message}` });
+    process.exit(1);
+  }
   const log = createLogger(logOptions);
   let config;
   try {
@@ -68,4 +78,8 @@ function send(message: StartMessage): void {
     process.send(message);
     process.disconnect();
   }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runServer(JSON.parse(process.argv[2] ?? '{}') as RunOptions);
 }

@@ -12,8 +12,6 @@ import type { Logger } from '../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';
 import { download, notAllowed } from './download.js';
-import { extractTgz } from './extract-tgz.js';
-import { extractZip } from './extract-zip.js';
 
 export interface ResolvedModel {
   modelDir: string;
@@ -93,8 +91,9 @@ export class ArchiveStore {
         lastReport = Date.now();
         this.log.info({ archive: label, done, total, bytes: guard.totalBytes }, 'extracting model');
       };
-      if (format === 'zip') await extractZip(file, guard, progress);
-      else await extractTgz(file, guard, progress);
+      // Loaded on first use: the extraction libraries are large and most servers never need them.
+      if (format === 'zip') await (await import('./extract-zip.js')).extractZip(file, guard, progress);
+      else await (await import('./extract-tgz.js')).extractTgz(file, guard, progress);
       const modelDir = await findModelRoot(dir);
       return { modelDir, manifest: await readManifest(modelDir, true), cleanup };
     } catch (err) {

@@ -1,7 +1,6 @@
 // An HTTP request → the RequestItem a worker receives (protocol.md §4): every header, then named
 // parameters: query values (on every inference route; MMS only on SageMaker's), form fields and file
 // parts, or the raw `body`.
-import busboy from 'busboy';
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { RequestItem, RequestParameter } from '../../protocol/messages.js';
@@ -25,10 +24,11 @@ export async function toRequestItem(ctx: Context, body: Buffer): Promise<Request
   return { requestId: ctx.state.requestId, headers, parameters };
 }
 
-function parseMultipart(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+async function parseMultipart(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+  const { default: busboy } = await import('busboy'); // loaded on the first multipart request
   return new Promise((resolve, reject) => {
     const out: RequestParameter[] = [];
-    let parser: busboy.Busboy;
+    let parser: ReturnType<typeof busboy>;
     try {
       parser = busboy({ headers: { 'content-type': contentType } });
     } catch (err) {

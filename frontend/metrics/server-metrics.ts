@@ -83,8 +83,9 @@ export class ServerMetrics {
       async collect() {
         this.reset();
         for (const m of models()?.list() ?? []) {
-          const rss = await readWorkerMemory(m.pool.workers.map((w) => w.pid));
-          m.pool.workers.forEach((w, i) => this.set({ model: m.name, worker: w.id }, rss[i]));
+          const workers = [...m.pool.workers]; // the pool may change while /proc is read
+          const rss = await readWorkerMemory(workers.map((w) => w.pid));
+          workers.forEach((w, i) => this.set({ model: m.name, worker: w.id }, rss[i]));
         }
       },
     });

@@ -68,7 +68,7 @@ export class ModelRegistry {
     private readonly log: Logger,
     private readonly metrics?: ServerMetrics,
   ) {
-    this.archives = new ArchiveStore(config, log.child({ component: 'archive' }));
+    this.archives = new ArchiveStore(config, log);
   }
 
   get(name: string): Model {

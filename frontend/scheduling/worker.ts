@@ -59,8 +59,14 @@ export class Worker {
     return this.state === 'READY';
   }
 
+  private starting?: Promise<void>;
+
   /** Spawns, connects and loads the model. Throws a ServerError with the worker's reason on failure. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return (this.starting ??= this.launch());
+  }
+
+  private async launch(): Promise<void> {
     // Unix socket paths are limited to ~107 bytes: keep the name short whatever the model is called.
     const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${++socketCounter}`);
     const log = this.log.child({ worker: this.id });
@@ -130,6 +136,8 @@ export class Worker {
 
   /** Removes the worker on purpose (scale-down, unregister, shutdown). */
   async stop(): Promise<void> {
+    // A worker still starting is stopped once it is up (or has failed), so nothing outlives stop().
+    await this.starting?.catch(() => undefined);
     this.state = 'SCALED_DOWN';
     this.connection?.close();
     await this.process?.stop();
