@@ -56,7 +56,8 @@ async function start(): Promise<void> {
     modelStore: store && path.resolve(store),
     models,
     logConfig: argv['log-config'],
-    pretty: argv.foreground && process.stdout.isTTY,
+    pretty: argv.foreground && process.stdout.isTTY ? true : undefined,
+    attached: argv.foreground,
   };
   await launch(options, argv.foreground);
 }
@@ -76,20 +77,24 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
     stdio = ['ignore', out, out, 'ipc'];
   }
   const child = spawn(process.execPath, [SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
+  // In the foreground, signals reach the server from the start, not only once it is up.
+  if (foreground) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   const outcome = await new Promise<StartMessage>((resolve) => {
     child.once('message', (m) => resolve(m as StartMessage));
     child.once('exit', (code) => resolve({ type: 'failed', message: `Model server exited during start-up (code ${code})${logFile ? `; see ${logFile}` : ''}` }));
   });
   if (foreground) {
     if (outcome.type === 'failed') process.exit(1); // the server printed why
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     const [code] = (await once(child, 'exit')) as [number | null];
     process.exit(code ?? 1);
   }
   if (outcome.type === 'failed') die(outcome.message);
   child.unref();
   child.disconnect?.();
-  process.stdout.write(`Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\nManagement API: ${outcome.management}\nLogs: ${logFile}\n`);
+  process.stdout.write(
+    `Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\nManagement API: ${outcome.management}\n` +
+      `Metrics: ${outcome.metrics}\nLogs: ${logFile}\n`,
+  );
   process.exit(0);
 }
 
@@ -105,8 +110,9 @@ async function stop(): Promise<void> {
     return;
   }
   process.kill(pid, 'SIGTERM');
-  // Nothing to await across processes but the pid itself: poll it, then force the whole group.
-  const deadline = Date.now() + 60_000;
+  // Nothing to await across processes but the pid itself: poll it, then force the whole group. The
+  // server drains for up to graceful_shutdown_timeout and then unregisters its models: allow for both.
+  const deadline = Date.now() + 10 * 60_000;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (isAlive(pid)) {
     try {

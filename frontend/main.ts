@@ -15,9 +15,11 @@ export interface RunOptions extends ConfigSources {
   logConfig?: string;
   /** Human-readable logs (a foreground run in a terminal). */
   pretty?: boolean;
+  /** The launcher stays our parent (foreground): when it goes away, so do we. */
+  attached?: boolean;
 }
 
-export type StartMessage = { type: 'ready'; inference: string; management: string } | { type: 'failed'; message: string };
+export type StartMessage = { type: 'ready'; inference: string; management: string; metrics: string } | { type: 'failed'; message: string };
 
 export async function runServer(o: RunOptions): Promise<void> {
   let logOptions: LogOptions = { pretty: o.pretty };
@@ -48,7 +50,7 @@ export async function runServer(o: RunOptions): Promise<void> {
   }
   writePid();
   process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
-  send({ type: 'ready', inference: server.inferenceUrl, management: server.managementUrl });
+  send({ type: 'ready', inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` }, o.attached);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -63,6 +65,8 @@ export async function runServer(o: RunOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A foreground launcher that dies (even by SIGKILL) closes the IPC channel: stop with it.
+  if (o.attached) process.once('disconnect', () => void stop('launcher gone'));
 
   function fail(message: string): never {
     log.error(message);
@@ -73,10 +77,10 @@ export async function runServer(o: RunOptions): Promise<void> {
   }
 }
 
-function send(message: StartMessage): void {
+function send(message: StartMessage, keepChannel = false): void {
   if (process.send) {
     process.send(message);
-    process.disconnect();
+    if (!keepChannel) process.disconnect();
   }
 }
 
