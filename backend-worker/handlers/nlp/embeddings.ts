@@ -3,44 +3,24 @@
 // tokens (attention-masked, i.e. padding never counts) divided by its L2 norm, as
 // sentence-transformers' mean pooling + Normalize does; a graph whose output is already pooled
 // ([batch, hidden]) is only normalized.
-import { requireText } from './input.js';
 import { l2Normalize, meanRows, toRows } from './math.js';
-import type { Pipeline } from './model.js';
+import { singleText, type Pipeline } from './model.js';
 import { pickOutput } from './runner.js';
 
 const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
 const POOLED_OUTPUTS = ['sentence_embedding', 'sentence_embeddings', 'pooled_output'];
 
-export const textEmbedding: Pipeline = {
-  prepare(fields, model) {
-    const text = requireText(fields);
-    const enc = model.tokenizer.encode(text, fields.truncation ?? model.options.truncation);
-    return {
-      rows: [enc],
-      finish([out]) {
-        const t = pickOutput(out, model.outputNames, TOKEN_OUTPUTS);
-        const hidden = t.dims[t.dims.length - 1];
-        if (t.dims.length < 2) return { text, shape: [hidden], outputs: Array.from(t.data) };
-        const outputs = toRows(t.data, enc.ids.length, hidden);
-        return { text, shape: [enc.ids.length, hidden], outputs };
-      },
-    };
-  },
-};
+export const textEmbedding: Pipeline = singleText((text, enc, out, _fields, model) => {
+  const t = pickOutput(out, model.outputNames, TOKEN_OUTPUTS);
+  const hidden = t.dims[t.dims.length - 1];
+  if (t.dims.length < 2) return { text, shape: [hidden], outputs: Array.from(t.data) };
+  return { text, shape: [enc.ids.length, hidden], outputs: toRows(t.data, enc.ids.length, hidden) };
+});
 
-export const sentenceEmbedding: Pipeline = {
-  prepare(fields, model) {
-    const text = requireText(fields);
-    const enc = model.tokenizer.encode(text, fields.truncation ?? model.options.truncation);
-    return {
-      rows: [enc],
-      finish([out]) {
-        const pooledName = POOLED_OUTPUTS.find((n) => model.outputNames.includes(n));
-        const t = pooledName ? out[pooledName] : pickOutput(out, model.outputNames, TOKEN_OUTPUTS);
-        const hidden = t.dims[t.dims.length - 1];
-        const pooled = t.dims.length < 2 ? Array.from(t.data) : meanRows(toRows(t.data, enc.ids.length, hidden));
-        return { text, shape: [hidden], outputs: l2Normalize(pooled) };
-      },
-    };
-  },
-};
+export const sentenceEmbedding: Pipeline = singleText((text, enc, out, _fields, model) => {
+  const pooledName = POOLED_OUTPUTS.find((n) => model.outputNames.includes(n));
+  const t = pooledName ? out[pooledName] : pickOutput(out, model.outputNames, TOKEN_OUTPUTS);
+  const hidden = t.dims[t.dims.length - 1];
+  const pooled = t.dims.length < 2 ? Array.from(t.data) : meanRows(toRows(t.data, enc.ids.length, hidden));
+  return { text, shape: [hidden], outputs: l2Normalize(pooled) };
+});

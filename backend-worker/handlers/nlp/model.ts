@@ -6,8 +6,8 @@ import path from 'node:path';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { HandlerContext } from '../../handler-api.js';
 import { createSession, type Session } from '../../onnx-session.js';
-import { maxLengthOf, NlpTokenizer } from './encoding.js';
-import { optionalStrategy, type AggregationStrategy, type RequestFields } from './input.js';
+import { maxLengthOf, NlpTokenizer, type Encoding } from './encoding.js';
+import { optionalStrategy, requireText, type AggregationStrategy, type RequestFields } from './input.js';
 import { BatchRunner, type Row, type RowOutputs } from './runner.js';
 
 export interface NlpOptions {
@@ -37,6 +37,17 @@ export interface Prepared {
 
 export interface Pipeline {
   prepare(fields: RequestFields, model: NlpModel): Prepared;
+}
+
+/** A pipeline over one text: tokenized once (truncated if asked), one row, answered from its outputs. */
+export function singleText(answer: (text: string, enc: Encoding, out: RowOutputs, fields: RequestFields, model: NlpModel) => unknown): Pipeline {
+  return {
+    prepare(fields, model) {
+      const text = requireText(fields);
+      const enc = model.tokenizer.encode(text, fields.truncation ?? model.options.truncation);
+      return { rows: [enc], finish: ([out]) => answer(text, enc, out, fields, model) };
+    },
+  };
 }
 
 export interface LoadedModel {

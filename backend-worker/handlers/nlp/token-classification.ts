@@ -3,9 +3,9 @@
 // groups B-/I- runs of the same tag, `first`/`average`/`max` first fuse the tokens of each word
 // (subwords detected as transformers does) and then group; entities labelled O are dropped.
 import type { Encoding } from './encoding.js';
-import { requireText, type AggregationStrategy } from './input.js';
+import type { AggregationStrategy } from './input.js';
 import { argmax, softmax } from './math.js';
-import { labelOf, type NlpModel, type Pipeline } from './model.js';
+import { labelOf, singleText, type NlpModel, type Pipeline } from './model.js';
 import { pickOutput } from './runner.js';
 
 interface PreEntity {
@@ -36,26 +36,15 @@ export interface EntityGroup {
 
 const IGNORE_LABELS = ['O'];
 
-export const tokenClassification: Pipeline = {
-  prepare(fields, model) {
-    const text = requireText(fields);
-    const strategy = fields.aggregationStrategy ?? model.options.aggregationStrategy;
-    const enc = model.tokenizer.encode(text, fields.truncation ?? model.options.truncation);
-    return {
-      rows: [enc],
-      finish([out]) {
-        const t = pickOutput(out, model.outputNames, ['logits']);
-        const classes = t.dims[t.dims.length - 1];
-        const scores = enc.ids.map((_, i) => softmax(t.data.subarray(i * classes, (i + 1) * classes)));
-        const pre = preEntities(text, enc, scores, model);
-        const entities = aggregate(pre, strategy, model).filter(
-          (e) => !IGNORE_LABELS.includes('entity' in e ? e.entity : e.entity_group),
-        );
-        return { text, aggregation_strategy: strategy, entities };
-      },
-    };
-  },
-};
+export const tokenClassification: Pipeline = singleText((text, enc, out, fields, model) => {
+  const strategy = fields.aggregationStrategy ?? model.options.aggregationStrategy;
+  const t = pickOutput(out, model.outputNames, ['logits']);
+  const classes = t.dims[t.dims.length - 1];
+  const scores = enc.ids.map((_, i) => softmax(t.data.subarray(i * classes, (i + 1) * classes)));
+  const pre = preEntities(text, enc, scores, model);
+  const entities = aggregate(pre, strategy, model).filter((e) => !IGNORE_LABELS.includes('entity' in e ? e.entity : e.entity_group));
+  return { text, aggregation_strategy: strategy, entities };
+});
 
 /** gather_pre_entities: one entry per non-special token, with the word it was cut from. */
 function preEntities(text: string, enc: Encoding, scores: number[][], model: NlpModel): PreEntity[] {
