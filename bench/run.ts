@@ -1,18 +1,27 @@
 // `npm run bench`: one run on this machine measures our server and its peers side by side and writes
 // docs/performance.{json,md,svg}. Peers: the in-process ORT loop (the limit), a naive one-process
 // Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor).
-// Flags: --duration S (per point, default 5), --device (the many-core run: cls only, N-1 workers).
+// Flags: --duration S (per point, default 5), --device (the many-core run: cls only, N-1 workers),
+// --out DIR (default docs), --report-only.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLS_FILE } from './lib/cls-input.js';
-import type { LoadSpec } from './lib/load-worker.js';
+import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, rss, runNodeJson, startNode, stop } from './lib/processes.js';
 import { markdown, svg, type Goal, type Point, type Results, type Series } from './lib/report.js';
 
-const { values: flags } = parseArgs({ options: { duration: { type: 'string', default: '5' }, device: { type: 'boolean', default: false }, out: { type: 'string', default: 'docs' } } });
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    device: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'docs' },
+    // Rewrites performance.md from the JSON results already in --out (e.g. after copying in a device run).
+    'report-only': { type: 'boolean', default: false },
+  },
+});
 const duration = Number(flags.duration);
 const cores = os.availableParallelism();
 const CONCURRENCY = flags.device ? [64, 256] : [1, 8, 64];
@@ -22,7 +31,7 @@ const script = (p: string) => path.join(DIST, 'bench', p);
 async function load(url: string, connections: number, body: LoadSpec['body']): Promise<Point> {
   const spec: LoadSpec = { url, connections, duration, body, workers: loadThreads };
   await runNodeJson(script('lib/load-worker.js'), [JSON.stringify({ ...spec, duration: 1 })]); // warm-up
-  const r = await runNodeJson<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }>(script('lib/load-worker.js'), [JSON.stringify(spec)]);
+  const r = await runNodeJson<LoadResult>(script('lib/load-worker.js'), [JSON.stringify(spec)]);
   process.stderr.write(`  c=${connections}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors || r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
   return { concurrency: connections, ...r };
 }
@@ -118,6 +127,11 @@ function goals(r: Omit<Results, 'goals'>): Goal[] {
   const clsRss = Math.max(...r.series.filter((s) => s.model === 'cls' && s.name.startsWith('ours')).map((s) => s.workerRssMB ?? 0));
   out.push({ goal: 'cls worker RSS ≤ 120 MB', measured: `${Math.round(clsRss)} MB`, met: clsRss <= 120 });
   return out;
+}
+
+if (flags['report-only']) {
+  writeFileSync(path.join(flags.out!, 'performance.md'), performanceDoc(flags.out!));
+  process.exit(0);
 }
 
 const store = makeStore();

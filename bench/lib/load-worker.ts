@@ -1,5 +1,8 @@
-// Runs autocannon in its own process (so the load generator never shares an event loop with what it
-// measures) and prints one JSON line: requests/s, latency percentiles, errors and non-2xx counts.
+// Runs the load in its own process (so the load generator never shares an event loop with what it
+// measures) and prints one JSON line: requests/s, latency percentiles (ms), errors, non-2xx.
+// Concurrency 1 is a plain keep-alive request loop timed with the high-resolution clock, since
+// autocannon reports whole milliseconds and c=1 comparisons are about fractions of one.
+import http from 'node:http';
 import autocannon from 'autocannon';
 import { clsRequest } from './cls-input.js';
 
@@ -12,24 +15,64 @@ export interface LoadSpec {
   workers?: number;
 }
 
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-const req = spec.body === 'cls' ? clsRequest() : { body: Buffer.alloc(0), headers: {} };
-const result = await autocannon({
-  url: spec.url,
-  method: 'POST',
-  connections: spec.connections,
-  duration: spec.duration,
-  ...(spec.workers && spec.workers > 1 ? { workers: spec.workers } : {}),
-  headers: req.headers,
-  body: req.body,
-});
-process.stdout.write(
-  `${JSON.stringify({
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    total: result.requests.total,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  })}\n`,
-);
+const req = spec.body === 'cls' ? clsRequest() : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
+const result = spec.connections === 1 ? await sequential() : await cannon();
+process.stdout.write(`${JSON.stringify(result)}\n`);
+
+async function cannon(): Promise<LoadResult> {
+  const r = await autocannon({
+    url: spec.url,
+    method: 'POST',
+    connections: spec.connections,
+    duration: spec.duration,
+    ...(spec.workers && spec.workers > 1 ? { workers: spec.workers } : {}),
+    headers: req.headers,
+    body: req.body,
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+async function sequential(): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(spec.url);
+  const times: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const end = performance.now() + spec.duration * 1000;
+  const started = performance.now();
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    try {
+      const status = await post(agent, url);
+      if (status < 200 || status >= 300) non2xx++;
+      times.push(performance.now() - t0);
+    } catch {
+      errors++;
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round((times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0) * 1000) / 1000;
+  return { rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx };
+}
+
+function post(agent: http.Agent, url: URL): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(url, { method: 'POST', agent, headers: { ...req.headers, 'content-length': req.body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    r.on('error', reject);
+    r.end(req.body);
+  });
+}

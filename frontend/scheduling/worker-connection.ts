@@ -1,5 +1,6 @@
-// The frontend's end of one worker socket: the only place that knows frames. One request in flight
-// at a time (MMS's strict request/reply); the pool sees only send(), close() and the closed promise.
+// The frontend's end of one worker socket: the only place that knows frames. Replies come back in
+// the order requests were sent (the worker handles frames one after another), so the next batch can
+// be written while one runs; the pool sees only send(), inFlight, close() and the closed promise.
 import net from 'node:net';
 import { once } from 'node:events';
 import { decodeReply, encodeRequest } from '../../protocol/codec.js';
@@ -11,7 +12,7 @@ export class ConnectionClosedError extends Error {
 }
 
 export class WorkerConnection {
-  private pending?: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+  private readonly pending: Array<{ resolve: (r: WorkerReply) => void; reject: (e: Error) => void }> = [];
   private closeReason?: Error;
   readonly closed: Promise<Error>;
 
@@ -40,14 +41,14 @@ export class WorkerConnection {
     return new WorkerConnection(socket, maxResponseSize);
   }
 
-  get busy(): boolean {
-    return this.pending !== undefined;
+  /** Requests sent whose replies have not come back yet. */
+  get inFlight(): number {
+    return this.pending.length;
   }
 
   send(request: WorkerRequest): Promise<WorkerReply> {
     if (this.closeReason) return Promise.reject(this.closeReason);
-    if (this.pending) return Promise.reject(new Error('worker connection is busy'));
-    const reply = new Promise<WorkerReply>((resolve, reject) => (this.pending = { resolve, reject }));
+    const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.push({ resolve, reject }));
     this.socket.cork();
     for (const part of encodeRequest(request)) this.socket.write(part);
     this.socket.uncork();
@@ -59,20 +60,17 @@ export class WorkerConnection {
   }
 
   private onReply(reply: WorkerReply): void {
-    const pending = this.pending;
+    const pending = this.pending.shift();
     if (!pending) {
       this.fail(new ConnectionClosedError('unsolicited reply from worker'));
       return;
     }
-    this.pending = undefined;
     pending.resolve(reply);
   }
 
   private fail(err: Error): void {
     this.closeReason ??= err;
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.reject(err);
+    for (const p of this.pending.splice(0)) p.reject(err);
     this.socket.destroy();
   }
 }

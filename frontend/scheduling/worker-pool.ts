@@ -12,6 +12,9 @@ import { Worker, itemsById, type WorkerSpec } from './worker.js';
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
 
+/** Batches a worker may hold: one running and one waiting, so it never waits on the frontend. */
+export const PIPELINE_DEPTH = 2;
+
 /** What the pool reports as it works (metrics hook in here). */
 export interface PoolObserver {
   batch(size: number, queueWaitMs: number[], inferenceMs: number): void;
@@ -104,7 +107,7 @@ export class WorkerPool {
 
   dispatch(): void {
     for (;;) {
-      const worker = this.workers.find((w) => w.idle);
+      const worker = this.workers.find((w) => w.idle) ?? this.workers.find((w) => w.accepts(PIPELINE_DEPTH));
       if (!worker) return;
       const jobs = this.batcher.next(!this.workers.some((w) => w.state === 'BUSY'));
       if (!jobs) return;
@@ -132,7 +135,7 @@ export class WorkerPool {
     } catch (err) {
       this.settleLost(jobs, err as Error);
     }
-    if (this.retiring.has(worker)) {
+    if (this.retiring.has(worker) && worker.idle) {
       this.retiring.delete(worker);
       void worker.stop();
     }

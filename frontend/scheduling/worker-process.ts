@@ -41,6 +41,8 @@ export class WorkerProcess {
     const child = spawn(
       process.execPath,
       [
+        // Extra node flags for workers (e.g. --cpu-prof, --max-old-space-size), which NODE_OPTIONS cannot all carry.
+        ...(o.env.MMS_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
         WORKER_MAIN,
         '--sock-name', o.socketPath,
         '--runtime', o.runtime,

@@ -55,9 +55,17 @@ export class Worker {
     return this.process?.pid;
   }
 
+  /** Nothing in flight. */
   get idle(): boolean {
     return this.state === 'READY';
   }
+
+  /** Loaded and with fewer than `depth` batches sent to it (one running, the rest waiting in its socket). */
+  accepts(depth: number): boolean {
+    return (this.state === 'READY' || this.state === 'BUSY') && this.inFlight < depth;
+  }
+
+  private inFlight = 0;
 
   private starting?: Promise<void>;
 
@@ -121,16 +129,19 @@ export class Worker {
 
   /** Sends one batch and waits for its reply, bounded by the response timeout. */
   async run(batch: RequestItem[]): Promise<WorkerReply> {
-    if (this.state !== 'READY' || !this.connection) throw workerDied();
+    if (!this.accepts(Infinity) || !this.connection) throw workerDied();
+    // A batch queued behind others gets their share of time too.
+    const timeout = this.spec.responseTimeoutMs * (this.inFlight + 1);
+    this.inFlight++;
     this.state = 'BUSY';
     try {
-      return await this.withTimeout(this.connection.send({ kind: 'predict', batch }), this.spec.responseTimeoutMs);
+      return await this.withTimeout(this.connection.send({ kind: 'predict', batch }), timeout);
     } catch (err) {
       // Marked stopped at once, so no further batch is handed to it while it is being killed.
       this.onExit(`failed a batch: ${(err as Error).message}`);
       throw new WorkerLostError(err instanceof TimeoutError);
     } finally {
-      if (this.state === 'BUSY') this.state = 'READY';
+      if (--this.inFlight === 0 && this.state === 'BUSY') this.state = 'READY';
     }
   }
 

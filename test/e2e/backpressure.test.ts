@@ -30,39 +30,49 @@ describe('back-pressure', () => {
 
   it('a full queue answers 503 with Retry-After at once; other models keep serving; the queued ones are answered', async () => {
     const release = path.join(server.store, 'release-busy');
-    // The only worker of "busy" is held until the file exists.
-    const blocker = probe('busy', `wait:${release}`);
-    await eventually(() => pool('busy').workers[0].state === 'BUSY');
-    const queued: Array<Promise<JsonResponse>> = [];
-    for (const text of ['q1', 'q2']) {
-      queued.push(probe('busy', text));
-      await eventually(() => pool('busy').queue.length === queued.length);
-    }
+    // Frees the held worker on the way out too, so a failed assertion does not leave requests hanging.
+    try {
+      // The only worker of "busy" is held until the file exists.
+      const blocker = probe('busy', `wait:${release}`);
+      await eventually(() => pool('busy').workers[0].state === 'BUSY');
+      // A worker holds two batches (one running, one waiting in its socket) and batch_size is 1: of
+      // the next three, whichever arrives first is sent behind the blocker at once, the other two
+      // fill the queue (job_queue_size 2). Nothing leaves the queue while the blocker is held.
+      const texts = ['q1', 'q2', 'q3'];
+      const queued = texts.map((text) => probe('busy', text));
+      await eventually(() => pool('busy').queue.length === 2);
+      const described = await request(`${server.managementUrl}/models/busy`);
+      assert.equal(described.status, 200);
+      assert.equal(described.body.queueDepth, 2, 'describe reports the full queue');
 
-    // Refused while the worker is still held: it was not queued behind it.
-    for (let i = 0; i < 3; i++) {
-      const r = await probe('busy', 'one too many');
-      assert.equal(r.status, 503, JSON.stringify(r.body));
-      assert.match(r.headers.get('retry-after') ?? '', /^\d+$/, 'Retry-After is a number of seconds');
-      assert.match(r.headers.get('content-type') ?? '', /application\/json/);
-      assert.equal(r.body.code, 503);
-      assert.equal(r.body.type, 'ServiceUnavailableException');
-      assert.match(r.body.message, /busy/);
-    }
-    assert.equal(pool('busy').queue.length, 2, 'refused requests take no queue slot');
-    assert.equal(pool('busy').workers[0].state, 'BUSY');
+      // Refused while the worker is still held: it was not queued behind it.
+      for (let i = 0; i < 3; i++) {
+        const r = await probe('busy', 'one too many');
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.match(r.headers.get('retry-after') ?? '', /^\d+$/, 'Retry-After is a number of seconds');
+        assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+        assert.equal(r.body.code, 503);
+        assert.equal(r.body.type, 'ServiceUnavailableException');
+        assert.match(r.body.message, /busy/);
+      }
+      assert.equal(pool('busy').queue.length, 2, 'refused requests take no queue slot');
+      assert.equal(pool('busy').workers[0].state, 'BUSY');
 
-    // Another model on the same server is not affected by the full queue.
-    for (let i = 0; i < 3; i++) {
-      const r = await probe('other', `other ${i}`);
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.equal(r.body.text, `other ${i}`);
-    }
+      // Another model on the same server is not affected by the full queue.
+      for (let i = 0; i < 3; i++) {
+        const r = await probe('other', `other ${i}`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.text, `other ${i}`);
+      }
 
-    writeFileSync(release, '');
-    const done = await Promise.all([blocker, ...queued]);
-    assert.deepEqual(done.map((r) => r.status), [200, 200, 200]);
-    assert.deepEqual(done.map((r) => r.body.text), [`wait:${release}`, 'q1', 'q2']);
+      writeFileSync(release, '');
+      const done = await Promise.all([blocker, ...queued]);
+      assert.deepEqual(done.map((r) => r.status), [200, 200, 200, 200]);
+      assert.deepEqual(done.map((r) => r.body.text), [`wait:${release}`, ...texts]);
+      assert.equal(new Set(done.map((r) => r.body.pid)).size, 1, 'all served by the one worker of "busy"');
+    } finally {
+      writeFileSync(release, '');
+    }
 
     // Room again.
     const again = await probe('busy', 'after');

@@ -1,7 +1,9 @@
 // Batches form in the frontend, per model: at once on an idle model, full when enough requests wait,
-// partial once the oldest has waited max_batch_delay while another batch runs. Observed from the
-// worker's side (the batch-probe handler reports the batch it was handed), and with the default ONNX
-// handler, where one bad item of a joined batch fails alone and joined runs answer like single ones.
+// partial once the oldest has waited max_batch_delay while another batch runs. A worker is pipelined:
+// it holds up to two batches (one running, one waiting in its socket), so requests stay in the queue
+// only once every worker holds two. Observed from the worker's side (the batch-probe handler reports
+// the batch it was handed), and with the default ONNX handler, where one bad item of a joined batch
+// fails alone and joined runs answer like single ones.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -34,21 +36,40 @@ describe('batching', () => {
   /** A fresh file path; a 'wait:<path>' request holds its worker until the file is written. */
   const marker = () => path.join(server.store, `release-${++markers}`);
 
+  /** Every marker written on the way out, so a failed test leaves no request held. */
+  const releases: Array<() => void> = [];
+
   /**
    * Sends a request that holds the model's (only idle) worker until release() is called, and waits
-   * until that worker is busy with it.
+   * until that worker is busy with it. The worker still has room for a second batch behind it.
    */
   async function holdWorker(model: string) {
     const file = marker();
+    const release = () => writeFileSync(file, '');
+    releases.push(release);
     const idleBefore = pool(model).workers.filter((w) => w.state === 'READY').length;
     const reply = probe(model, `wait:${file}`);
     const worker = await eventually(() => busyWorker(model));
     assert.equal(pool(model).workers.filter((w) => w.state === 'READY').length, idleBefore - 1);
-    return {
-      pid: worker.pid,
-      reply,
-      release: () => writeFileSync(file, ''),
-    };
+    return { pid: worker.pid, file, reply, release };
+  }
+
+  /**
+   * Holds a model's only worker fully: a held batch running and a second held batch waiting behind it
+   * in the worker's socket. Requests sent after this stay in the queue until release().
+   */
+  async function fillWorker(model: string) {
+    assert.equal(pool(model).workers.length, 1);
+    const held = await holdWorker(model);
+    assert.equal(pool(model).queue.length, 0);
+    const second = probe(model, `wait:${held.file}#2`);
+    // The model is busy and 1 < batch_size, so the second request waits in the queue for
+    // max_batch_delay (this check runs before the batcher's timer, which is due later), then goes
+    // to the worker, which takes one more batch.
+    await eventually(() => pool(model).queue.length === 1);
+    await eventually(() => pool(model).queue.length === 0);
+    assert.equal(busyWorker(model)?.pid, held.pid);
+    return { pid: held.pid, replies: [held.reply, second], release: held.release };
   }
 
   before(async () => {
@@ -60,7 +81,10 @@ describe('batching', () => {
     await register('url=probe&model_name=probe2&initial_workers=2&batch_size=4&max_batch_delay=1000');
     await register('url=scale&model_name=scale&initial_workers=1&batch_size=8&max_batch_delay=100');
   });
-  after(() => server.close());
+  after(async () => {
+    for (const release of releases) release();
+    await server.close();
+  });
 
   describe('as the worker sees them', () => {
     it('a lone request on an idle model is sent at once as a batch of 1', async () => {
@@ -72,14 +96,16 @@ describe('batching', () => {
     });
 
     it('batch_size requests that queue behind a busy worker go as one full batch', async () => {
-      const held = await holdWorker('probe');
+      const held = await fillWorker('probe');
       const texts = ['a', 'b', 'c', 'd'];
       const replies = texts.map((t) => probe('probe', t));
       await eventually(() => pool('probe').queue.length === 4);
       held.release();
-      const blocker = await held.reply;
-      assert.equal(blocker.status, 200);
-      assert.equal(blocker.body.batch, 1);
+      for (const blocker of await Promise.all(held.replies)) {
+        assert.equal(blocker.status, 200);
+        assert.equal(blocker.body.batch, 1);
+        assert.equal(blocker.body.pid, held.pid);
+      }
       const rs = await Promise.all(replies);
       for (const [i, r] of rs.entries()) {
         assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -93,7 +119,7 @@ describe('batching', () => {
     });
 
     it('more than batch_size queued requests are split into full batches, oldest first', async () => {
-      const held = await holdWorker('probe');
+      const held = await fillWorker('probe');
       const texts = ['1', '2', '3', '4', '5', '6'];
       const replies: Array<Promise<JsonResponse<Probe>>> = [];
       // One at a time into the queue, so the queue order is known.
@@ -110,11 +136,11 @@ describe('batching', () => {
       assert.equal(new Set(rs.slice(0, 4).map((r) => r.body.t)).size, 1);
       assert.equal(new Set(rs.slice(4).map((r) => r.body.t)).size, 1);
       assert.ok(rs[4].body.t >= rs[0].body.t, 'the second batch ran after the first');
-      assert.equal((await held.reply).status, 200);
+      assert.deepEqual((await Promise.all(held.replies)).map((r) => r.status), [200, 200]);
     });
 
     it('fewer than batch_size requests queued behind the busy worker come back together', async () => {
-      const held = await holdWorker('probe');
+      const held = await fillWorker('probe');
       const replies = ['x', 'y'].map((t) => probe('probe', t));
       await eventually(() => pool('probe').queue.length === 2);
       held.release();
@@ -125,7 +151,7 @@ describe('batching', () => {
         assert.equal(r.body.t, rs[0].body.t);
       }
       assert.deepEqual(rs.map((r) => r.body.text), ['x', 'y']);
-      assert.equal((await held.reply).status, 200);
+      assert.deepEqual((await Promise.all(held.replies)).map((r) => r.status), [200, 200]);
     });
 
     it('while a batch runs, a partial batch goes to another idle worker once max_batch_delay has passed', async () => {
@@ -168,17 +194,27 @@ describe('batching', () => {
       return { batches: value('mms_batch_size_count'), items: value('mms_batch_size_sum') };
     };
 
-    /** Freezes the scale worker (SIGSTOP) with one request in it, so the next ones queue up. */
+    /**
+     * Freezes the scale worker (SIGSTOP) with two requests in it (one it would be running, one waiting
+     * in its socket: all a worker takes), so the next ones queue up.
+     */
     async function freezeWorker() {
       const worker = pool('scale').workers[0];
       assert.equal(worker.state, 'READY');
+      assert.equal(pool('scale').queue.length, 0);
       const pid = worker.pid!;
       process.kill(pid, 'SIGSTOP');
       try {
-        const plug = postJson(url(), v2Request('x', [1, 4], [1, 2, 3, 4]));
+        const plug = () => postJson(url(), v2Request('x', [1, 4], [1, 2, 3, 4]));
+        const first = plug();
         await eventually(() => worker.state === 'BUSY');
+        const second = plug();
+        // Alone behind a busy batch, the second plug waits max_batch_delay in the queue (this check
+        // runs before the batcher's timer, which is due later), then goes to the worker.
+        await eventually(() => pool('scale').queue.length === 1);
+        await eventually(() => pool('scale').queue.length === 0);
         return {
-          plug,
+          plugs: [first, second],
           thaw: () => process.kill(pid, 'SIGCONT'),
         };
       } catch (err) {
@@ -197,12 +233,13 @@ describe('batching', () => {
       } finally {
         frozen.thaw();
       }
-      const plug = await frozen.plug;
-      assert.equal(plug.status, 200);
-      assert.deepEqual(plug.body.outputs[0].data, [2, 4, 6, 8]);
+      for (const plug of await Promise.all(frozen.plugs)) {
+        assert.equal(plug.status, 200);
+        assert.deepEqual(plug.body.outputs[0].data, [2, 4, 6, 8]);
+      }
       const rs = await Promise.all(replies);
-      // The plug went alone, then everything queued went as one batch.
-      assert.deepEqual(await batchCounts(), { batches: before.batches + 2, items: before.items + 1 + bodies.length });
+      // Each plug went alone, then everything queued went as one batch.
+      assert.deepEqual(await batchCounts(), { batches: before.batches + 3, items: before.items + 2 + bodies.length });
       return rs;
     }
 
