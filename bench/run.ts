@@ -28,10 +28,21 @@ const CONCURRENCY = flags.device ? [64, 256] : [1, 8, 64];
 const loadThreads = flags.device ? Math.max(2, Math.floor(cores / 4)) : 1;
 const script = (p: string) => path.join(DIST, 'bench', p);
 
+/** One point: after a 1 s warm-up, `loadThreads` load processes share the connections; their rates add up. */
 async function load(url: string, connections: number, body: LoadSpec['body']): Promise<Point> {
-  const spec: LoadSpec = { url, connections, duration, body, workers: loadThreads };
-  await runNodeJson(script('lib/load-worker.js'), [JSON.stringify({ ...spec, duration: 1 })]); // warm-up
-  const r = await runNodeJson<LoadResult>(script('lib/load-worker.js'), [JSON.stringify(spec)]);
+  const procs = connections > 1 ? Math.min(loadThreads, connections) : 1;
+  const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
+  const run = (d: number) =>
+    Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script('lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
+  await run(1);
+  const parts = await run(duration);
+  const r: LoadResult = {
+    rps: parts.reduce((a, p) => a + p.rps, 0),
+    p50: parts.reduce((a, p) => a + p.p50, 0) / parts.length, // each part sees the same server: their mean
+    p99: Math.max(...parts.map((p) => p.p99)),
+    errors: parts.reduce((a, p) => a + p.errors, 0),
+    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+  };
   process.stderr.write(`  c=${connections}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors || r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
   return { concurrency: connections, ...r };
 }

@@ -6,6 +6,7 @@ import { FrameWriter } from './frame-writer.js';
 import {
   Command,
   type LoadRequest,
+  type OutgoingValue,
   type PredictRequest,
   type ReplyItem,
   type RequestItem,
@@ -28,7 +29,7 @@ export function encodeLoad(m: LoadRequest): Buffer[] {
     .finish();
 }
 
-export function encodePredict(m: PredictRequest): Buffer[] {
+export function encodePredict(m: PredictRequest<OutgoingValue>): Buffer[] {
   const w = new FrameWriter(1024).u8(Command.predict);
   for (const item of m.batch) {
     w.string(item.requestId);
@@ -40,7 +41,7 @@ export function encodePredict(m: PredictRequest): Buffer[] {
   return w.i32(END).finish();
 }
 
-export function encodeRequest(m: WorkerRequest): Buffer[] {
+export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue>): Buffer[] {
   return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
 }
 

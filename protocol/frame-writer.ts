@@ -35,7 +35,17 @@ export class FrameWriter {
     return this;
   }
 
-  bytes(b: Buffer): this {
+  /** A length-prefixed value, given whole or in pieces (sent back to back, not joined). */
+  bytes(value: Buffer | readonly Buffer[]): this {
+    if (!Buffer.isBuffer(value)) {
+      const pieces = value as readonly Buffer[];
+      if (pieces.length === 1) return this.bytes(pieces[0]);
+      this.i32(pieces.reduce((a, p) => a + p.length, 0));
+      this.cut();
+      for (const p of pieces) if (p.length) this.parts.push(p);
+      return this;
+    }
+    const b = value;
     this.i32(b.length);
     if (b.length >= INLINE_LIMIT) {
       this.cut();

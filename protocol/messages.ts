@@ -20,24 +20,33 @@ export interface LoadRequest {
   ioDescriptor: string;
 }
 
+/**
+ * A parameter value as the frontend sends it: one buffer, or the pieces a body arrived in (written
+ * one after another, never joined). Decoded on the worker side it is always one Buffer.
+ */
+export type OutgoingValue = Buffer | readonly Buffer[];
+
 /** One named input of one request: a form field, a file part, or the raw body (`body`). */
-export interface RequestParameter {
+export interface RequestParameter<V extends OutgoingValue = Buffer> {
   name: string;
   /** Empty string = no content type. */
   contentType: string;
-  value: Buffer;
+  value: V;
 }
 
-export interface RequestItem {
+export interface RequestItem<V extends OutgoingValue = Buffer> {
   requestId: string;
   /** Request headers, lower-case names, one value each. */
   headers: Array<[string, string]>;
-  parameters: RequestParameter[];
+  parameters: Array<RequestParameter<V>>;
 }
 
-export interface PredictRequest {
+/** A request item on the frontend's side. */
+export type OutgoingItem = RequestItem<OutgoingValue>;
+
+export interface PredictRequest<V extends OutgoingValue = Buffer> {
   kind: 'predict';
-  batch: RequestItem[];
+  batch: Array<RequestItem<V>>;
 }
 
 export type WorkerRequest = LoadRequest | PredictRequest;

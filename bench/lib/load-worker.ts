@@ -11,8 +11,6 @@ export interface LoadSpec {
   connections: number;
   duration: number;
   body: 'cls' | 'empty';
-  /** autocannon worker threads (a many-core host needs more than one load thread). */
-  workers?: number;
 }
 
 export interface LoadResult {
@@ -34,7 +32,6 @@ async function cannon(): Promise<LoadResult> {
     method: 'POST',
     connections: spec.connections,
     duration: spec.duration,
-    ...(spec.workers && spec.workers > 1 ? { workers: spec.workers } : {}),
     headers: req.headers,
     body: req.body,
   });

@@ -6,7 +6,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { Model, ModelRegistry } from '../registry/model-registry.js';
 import { badRequest, modelNotFound } from './errors.js';
 import { modelApiDescription } from './openapi.js';
-import { readBody } from './read-body.js';
+import { readBodyPieces } from './read-body.js';
 import { toRequestItem } from './request-item.js';
 import { sendJson } from './respond.js';
 
@@ -41,8 +41,7 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
 
   async function predict(ctx: Context, model: Model): Promise<void> {
     ctx.state.model = model.name;
-    const body = await readBody(ctx, config.maxRequestSize);
-    const item = await toRequestItem(ctx, body);
+    const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize));
     const reply = await model.pool.submit(item);
     ctx.status = reply.status;
     if (reply.reason) ctx.message = reply.reason;

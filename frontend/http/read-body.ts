@@ -4,10 +4,16 @@ import type { Context } from 'koa';
 import { payloadTooLarge } from './errors.js';
 
 export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
+  const pieces = await readBodyPieces(ctx, limit);
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+}
+
+/** The body as the chunks it arrived in: a raw inference body is sent on to the worker unjoined. */
+export async function readBodyPieces(ctx: Context, limit: number): Promise<Buffer[]> {
   const declared = Number(ctx.get('content-length') || NaN);
   const tooLarge = () => payloadTooLarge(`Request body exceeds max_request_size (${limit} bytes).`);
   if (declared > limit) throw tooLarge();
-  if (declared === 0 || ctx.req.readableEnded) return EMPTY;
+  if (declared === 0 || ctx.req.readableEnded) return [];
   // Plain events rather than an async iterator: this runs for every request.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -24,9 +30,8 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)));
+    req.once('end', () => resolve(chunks));
     req.once('error', reject);
   });
 }
 
-const EMPTY = Buffer.alloc(0);

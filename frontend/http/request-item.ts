@@ -3,23 +3,24 @@
 // parts, or the raw `body`.
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
-import type { RequestItem, RequestParameter } from '../../protocol/messages.js';
+import type { OutgoingItem, RequestParameter } from '../../protocol/messages.js';
 import { badRequest } from './errors.js';
 
-export async function toRequestItem(ctx: Context, body: Buffer): Promise<RequestItem> {
+export async function toRequestItem(ctx: Context, pieces: Buffer[]): Promise<OutgoingItem> {
   const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(ctx.headers)) {
     if (value !== undefined) headers.push([name, Array.isArray(value) ? value[value.length - 1] : value]);
   }
-  const parameters: RequestParameter[] = [];
+  const parameters: OutgoingItem['parameters'] = [];
+  const whole = () => (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
   for (const [name, value] of new URLSearchParams(ctx.querystring)) parameters.push({ name, contentType: '', value: Buffer.from(value) });
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
-    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
+    for (const [name, value] of new URLSearchParams(whole().toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
   } else if (type === 'multipart/form-data') {
-    parameters.push(...(await parseMultipart(ctx.get('content-type'), body)));
+    parameters.push(...(await parseMultipart(ctx.get('content-type'), whole())));
   } else {
-    parameters.push({ name: 'body', contentType: type, value: body });
+    parameters.push({ name: 'body', contentType: type, value: pieces });
   }
   return { requestId: ctx.state.requestId, headers, parameters };
 }

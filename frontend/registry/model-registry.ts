@@ -4,7 +4,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
-import type { RequestItem } from '../../protocol/messages.js';
+import type { OutgoingItem } from '../../protocol/messages.js';
 import { BUILT_IN_HANDLERS, RUNTIMES } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
@@ -44,7 +44,7 @@ export interface Model {
   maxBatchDelay: number;
   responseTimeout: number;
   loadedAtStartup: boolean;
-  warmup?: RequestItem;
+  warmup?: OutgoingItem;
   pool: WorkerPool;
   cleanup: () => Promise<void>;
 }
@@ -242,7 +242,7 @@ export class ModelRegistry {
 }
 
 /** The manifest's example request, read once at registration. */
-async function readWarmup(modelDir: string, warmup: { file: string; contentType?: string }): Promise<RequestItem> {
+async function readWarmup(modelDir: string, warmup: { file: string; contentType?: string }): Promise<OutgoingItem> {
   const root = await realpath(modelDir);
   const full = await realpath(path.resolve(modelDir, warmup.file)).catch(() => undefined);
   if (!full || !full.startsWith(root + path.sep)) throw invalidModel(`Warm-up file not found in the model directory: ${warmup.file}`);

@@ -1,8 +1,8 @@
 // A model's bounded queue of inference jobs. Full → the caller answers 503 at once.
-import type { ReplyItem, RequestItem } from '../../protocol/messages.js';
+import type { ReplyItem, OutgoingItem } from '../../protocol/messages.js';
 
 export interface Job {
-  item: RequestItem;
+  item: OutgoingItem;
   enqueuedAt: number;
   /** Times this job was sent to a worker that then died. */
   attempts: number;

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { decodeReply, encodeRequest } from '../../protocol/codec.js';
 import { FrameReader } from '../../protocol/frame-reader.js';
-import type { WorkerReply, WorkerRequest } from '../../protocol/messages.js';
+import type { LoadRequest, OutgoingValue, PredictRequest, WorkerReply } from '../../protocol/messages.js';
 
 export class ConnectionClosedError extends Error {
   override name = 'ConnectionClosedError';
@@ -46,7 +46,7 @@ export class WorkerConnection {
     return this.pending.length;
   }
 
-  send(request: WorkerRequest): Promise<WorkerReply> {
+  send(request: LoadRequest | PredictRequest<OutgoingValue>): Promise<WorkerReply> {
     if (this.closeReason) return Promise.reject(this.closeReason);
     const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.push({ resolve, reject }));
     this.socket.cork();

@@ -1,7 +1,7 @@
 // A model's workers: scaling to min/max, handing each batch the batcher forms to an idle worker,
 // answering each job from its own reply item, retrying the jobs of a worker that died once on
 // another, restarting dead workers with back-off, and marking a model whose workers keep failing.
-import { StatusCode, type ReplyItem, type RequestItem } from '../../protocol/messages.js';
+import { StatusCode, type ReplyItem, type OutgoingItem } from '../../protocol/messages.js';
 import { ServerError, WorkerLostError, internal, noWorker, serviceUnavailable } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
@@ -63,7 +63,7 @@ export class WorkerPool {
   }
 
   /** Queues one request; resolves with its reply item or rejects with a ServerError. */
-  submit(item: RequestItem): Promise<ReplyItem> {
+  submit(item: OutgoingItem): Promise<ReplyItem> {
     if (this.closed || (this.workers.length === 0 && this.restarts.size === 0)) return Promise.reject(noWorker(this.o.modelName));
     return new Promise((resolve, reject) => {
       if (!this.queue.offer({ item, enqueuedAt: performance.now(), attempts: 0, resolve, reject })) {

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StatusCode, parseLoadedPid, type ReplyItem, type RequestItem, type WorkerReply } from '../../protocol/messages.js';
+import { StatusCode, parseLoadedPid, type ReplyItem, type OutgoingItem, type WorkerReply } from '../../protocol/messages.js';
 import { ServerError, WorkerLostError, internal, workerDied } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -25,7 +25,7 @@ export interface WorkerSpec {
   maxResponseSize: number;
   env: NodeJS.ProcessEnv;
   /** Example request run after loading, before the worker takes traffic. */
-  warmup?: RequestItem;
+  warmup?: OutgoingItem;
 }
 
 let socketCounter = 0;
@@ -118,7 +118,7 @@ export class Worker {
     }
   }
 
-  private async warmUp(connection: WorkerConnection, item: RequestItem): Promise<void> {
+  private async warmUp(connection: WorkerConnection, item: OutgoingItem): Promise<void> {
     const reply = await this.withTimeout(connection.send({ kind: 'predict', batch: [item] }), this.spec.responseTimeoutMs);
     const status = reply.code === StatusCode.ok ? (reply.items[0]?.status ?? 500) : reply.code;
     if (status >= 400) {
@@ -128,7 +128,7 @@ export class Worker {
   }
 
   /** Sends one batch and waits for its reply, bounded by the response timeout. */
-  async run(batch: RequestItem[]): Promise<WorkerReply> {
+  async run(batch: OutgoingItem[]): Promise<WorkerReply> {
     if (!this.accepts(Infinity) || !this.connection) throw workerDied();
     // A batch queued behind others gets their share of time too.
     const timeout = this.spec.responseTimeoutMs * (this.inFlight + 1);

@@ -670,3 +670,14 @@ describe('corrupt frames', () => {
     assert.deepEqual(frames, [specLoadReply, specPredictReply]);
   });
 });
+
+describe('values sent in pieces', () => {
+  it('encode exactly as the joined value, without copying the pieces', () => {
+    const pieces = [Buffer.alloc(70_000, 1), Buffer.alloc(40_000, 2), Buffer.alloc(0), Buffer.from('tail')];
+    const item = (value: Buffer | readonly Buffer[]) => ({ requestId: 'r', headers: [] as Array<[string, string]>, parameters: [{ name: 'body', contentType: 'application/octet-stream', value }] });
+    const split = encodePredict({ kind: 'predict', batch: [item(pieces)] });
+    const joined = encodePredict({ kind: 'predict', batch: [item(Buffer.concat(pieces))] });
+    assert.deepEqual(Buffer.concat(split), Buffer.concat(joined));
+    assert.ok(split.includes(pieces[0]) && split.includes(pieces[1]), 'large pieces are referenced, not copied');
+  });
+});
