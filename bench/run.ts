@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { CLS_FILE } from './lib/cls-input.js';
 import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
-import { DIST, rss, runNodeJson, startNode, stop } from './lib/processes.js';
+import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
 import { markdown, svg, type Goal, type Point, type Results, type Series } from './lib/report.js';
 
 const { values: flags } = parseArgs({
@@ -29,13 +29,16 @@ const loadThreads = flags.device ? Math.max(2, Math.floor(cores / 4)) : 1;
 const script = (p: string) => path.join(DIST, 'bench', p);
 
 /** One point: after a 1 s warm-up, `loadThreads` load processes share the connections; their rates add up. */
-async function load(url: string, connections: number, body: LoadSpec['body']): Promise<Point> {
+async function load(url: string, connections: number, body: LoadSpec['body'], frontendPid?: number): Promise<Point> {
   const procs = connections > 1 ? Math.min(loadThreads, connections) : 1;
   const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
   const run = (d: number) =>
     Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script('lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
   await run(1);
+  const cpu0 = frontendPid ? cpuSeconds(frontendPid) : 0;
+  const t0 = performance.now();
   const parts = await run(duration);
+  const frontendCores = frontendPid ? (cpuSeconds(frontendPid) - cpu0) / ((performance.now() - t0) / 1000) : undefined;
   const r: LoadResult = {
     rps: parts.reduce((a, p) => a + p.rps, 0),
     p50: parts.reduce((a, p) => a + p.p50, 0) / parts.length, // each part sees the same server: their mean
@@ -43,8 +46,9 @@ async function load(url: string, connections: number, body: LoadSpec['body']): P
     errors: parts.reduce((a, p) => a + p.errors, 0),
     non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
   };
+  const point: Point = { concurrency: connections, ...r, frontendCores };
   process.stderr.write(`  c=${connections}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors || r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
-  return { concurrency: connections, ...r };
+  return point;
 }
 
 async function peer(name: string, args: string[], model: Series['model']): Promise<Series> {
@@ -77,6 +81,8 @@ async function ours(store: string): Promise<{ series: Series[]; frontendRssMB: n
   const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: store });
   const management = server.match[1];
   const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
+  // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=store).
+  const serverPid = Number(readFileSync(path.join(store, '.model_server.pid'), 'utf8'));
   const series: Series[] = [];
   try {
     const plans = flags.device
@@ -89,12 +95,12 @@ async function ours(store: string): Promise<{ series: Series[]; frontendRssMB: n
       const reg = await fetch(`${management}/models?${q}`, { method: 'POST' });
       if (reg.status !== 200) throw new Error(`register ${p.model}: ${reg.status} ${await reg.text()}`);
       const points: Point[] = [];
-      for (const c of CONCURRENCY) points.push(await load(`${inference}/predictions/${p.model}`, c, p.model === 'cls' ? 'cls' : 'empty'));
+      for (const c of CONCURRENCY) points.push(await load(`${inference}/predictions/${p.model}`, c, p.model === 'cls' ? 'cls' : 'empty', serverPid));
       const described = (await (await fetch(`${management}/models/${p.model}`)).json()) as { workers: Array<{ memoryUsage: number }> };
       series.push({ name, model: p.model, points, workerRssMB: Math.max(...described.workers.map((w) => w.memoryUsage)) / 2 ** 20 });
       await fetch(`${management}/models/${p.model}`, { method: 'DELETE' });
     }
-    return { series, frontendRssMB: rss(server.child.pid!) / 2 ** 20 };
+    return { series, frontendRssMB: rss(serverPid) / 2 ** 20 };
   } finally {
     await stop(server.child);
   }
@@ -177,6 +183,11 @@ function performanceDoc(dir: string): string {
     '[1,3,48,192] FP32 tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers',
     'two bytes from a JS handler, so it measures the serving path alone. The server runs with log level warn.',
     '`npm run bench -- --device` is the many-core run (cls only, one worker per core but one).',
+    '',
+    'Reading the figures: "frontend cores" is the CPU the server process (HTTP, queues, sockets) used during',
+    'a point; near 1 it is the bottleneck, since its JavaScript runs on one event loop. On a 2-core machine the',
+    'load generator, the frontend and the workers share two cores, so no configuration there can reach the',
+    'in-process loop\'s rate per worker.',
     '',
     local ? markdown(local, 'Latest run') : '',
     local ? '![throughput](performance.svg)\n' : '',

@@ -9,6 +9,8 @@ export interface Point {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Cores the frontend process kept busy during the point (ours only). */
+  frontendCores?: number;
 }
 
 export interface Series {
@@ -44,12 +46,13 @@ export function markdown(r: Results, title: string): string {
     `Each point: autocannon in its own process for ${r.durationS} s. In-process ORT loop (1 thread): ${fmt(r.inProcessLoop.itemsPerSecond)} items/s` +
       (r.inProcessLoop.aggregate ? `; ${r.inProcessLoop.parallel} loops side by side: ${fmt(r.inProcessLoop.aggregate)} items/s.` : '.'),
     '',
-    '| configuration | c | req/s | p50 ms | p99 ms | errors | non-2xx |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| configuration | c | req/s | p50 ms | p99 ms | errors | non-2xx | frontend cores |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of r.series) {
     for (const p of s.points) {
-      lines.push(`| ${s.name} | ${p.concurrency} | ${fmt(p.rps)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} |`);
+      const cores = p.frontendCores === undefined ? '' : fmt(p.frontendCores, 2);
+      lines.push(`| ${s.name} | ${p.concurrency} | ${fmt(p.rps)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${cores} |`);
     }
   }
   lines.push('', '| goal | measured | met |', '|---|---|---|');
