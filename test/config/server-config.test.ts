@@ -1,41 +1,15 @@
 // loadConfig unit tests (config.md §1–3, §6): defaults, file values, $$VAR$$ substitution, precedence
 // default < file < CLI < MMS_* env (only with enable_envvars_config=true in the file), validation
-// errors naming the key, warnings for unknown / JVM-only keys, parseAddress forms, defaultWorkerCount.
+// errors naming the key, warnings for unknown / JVM-only keys, defaultWorkerCount.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { formatAddress, parseAddress, sameAddress } from '../../frontend/config/address.js';
+import { describe, it } from 'node:test';
 import { ConfigError, defaultWorkerCount, loadConfig, type ServerConfig } from '../../frontend/config/server-config.js';
+import { dir, fromFile, props, useTempConfigDir } from './helpers.js';
 
-let dir: string;
-let originalCwd: string;
-let counter = 0;
-
-before(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mms-config-'));
-  // loadConfig falls back to ./config.properties: run from an empty directory so the repo's cwd never leaks in.
-  originalCwd = process.cwd();
-  process.chdir(dir);
-});
-
-after(() => {
-  process.chdir(originalCwd);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Writes a fresh config.properties-style file and returns its absolute path. */
-function props(...lines: string[]): string {
-  const file = path.join(dir, `config-${++counter}.properties`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-/** loadConfig with just a file and an explicit (default empty) environment. */
-function fromFile(lines: string[], env: NodeJS.ProcessEnv = {}): ServerConfig {
-  return loadConfig({ configFile: props(...lines), env });
-}
+useTempConfigDir();
 
 /** Asserts that loading `lines` throws a ConfigError whose message names `key`. */
 function assertRejects(lines: string[], key: string, env: NodeJS.ProcessEnv = {}): void {
@@ -368,47 +342,6 @@ describe('loadConfig warnings', () => {
     assert.equal(c.warnings.length, 2);
   });
 });
-
-describe('parseAddress', () => {
-  it('parses http with and without a port', () => {
-    assert.deepEqual(parseAddress('http://127.0.0.1:8080'), { kind: 'tcp', scheme: 'http', host: '127.0.0.1', port: 8080 });
-    assert.deepEqual(parseAddress('http://example.com'), { kind: 'tcp', scheme: 'http', host: 'example.com', port: 80 });
-    assert.deepEqual(parseAddress('http://example.com', { http: 8081, https: 8444 }), { kind: 'tcp', scheme: 'http', host: 'example.com', port: 8081 });
-    assert.deepEqual(parseAddress('http://0.0.0.0:0'), { kind: 'tcp', scheme: 'http', host: '0.0.0.0', port: 0 });
-  });
-
-  it('parses https, defaulting to port 443', () => {
-    assert.deepEqual(parseAddress('https://0.0.0.0'), { kind: 'tcp', scheme: 'https', host: '0.0.0.0', port: 443 });
-    assert.deepEqual(parseAddress('https://localhost:8443'), { kind: 'tcp', scheme: 'https', host: 'localhost', port: 8443 });
-    assert.deepEqual(parseAddress('HTTPS://Host:8443/'), { kind: 'tcp', scheme: 'https', host: 'Host', port: 8443 });
-  });
-
-  it('parses unix: socket paths', () => {
-    assert.deepEqual(parseAddress('unix:/tmp/mms.sock'), { kind: 'unix', scheme: 'http', path: '/tmp/mms.sock' });
-  });
-
-  it('parses bracketed IPv6 hosts', () => {
-    const a = parseAddress('http://[::1]:9000');
-    assert.deepEqual(a, { kind: 'tcp', scheme: 'http', host: '::1', port: 9000 });
-    assert.equal(formatAddress(a), 'http://[::1]:9000');
-  });
-
-  it('rejects anything else with "Invalid binding address"', () => {
-    for (const bad of ['localhost:8080', 'ftp://h:21', 'http://', 'http://h:', 'http://h:port', 'http://h:80/path', 'unix:', '', 'tcp://h:1']) {
-      assert.throws(() => parseAddress(bad), /Invalid/, `accepted ${JSON.stringify(bad)}`);
-    }
-    assert.throws(() => parseAddress('http://h:70000'), /Invalid port/);
-  });
-
-  it('formats and compares addresses', () => {
-    assert.equal(formatAddress(parseAddress('unix:/tmp/x.sock')), 'unix:/tmp/x.sock');
-    assert.equal(formatAddress(parseAddress('https://h')), 'https://h:443');
-    assert.ok(sameAddress(parseAddress('http://127.0.0.1'), parseAddress('http://127.0.0.1:80/')));
-    assert.ok(!sameAddress(parseAddress('http://127.0.0.1:8080'), parseAddress('http://127.0.0.1:8081')));
-    assert.ok(!sameAddress(parseAddress('http://127.0.0.1:443'), parseAddress('https://127.0.0.1')));
-  });
-});
-
 describe('defaultWorkerCount', () => {
   const base = (): ServerConfig => loadConfig({ env: {} });
 
@@ -428,14 +361,5 @@ describe('defaultWorkerCount', () => {
 
   it('else the number of CPUs', () => {
     assert.equal(defaultWorkerCount(base()), os.availableParallelism());
-  });
-});
-
-describe('address default ports', () => {
-  it('management_address without a port defaults to 8081 (http) / 8444 (https)', () => {
-    const m = fromFile(['management_address=http://127.0.0.1', 'inference_address=http://127.0.0.1']);
-    assert.equal(m.managementAddress.kind === 'tcp' && m.managementAddress.port, 8081);
-    const s = fromFile(['management_address=https://127.0.0.1']);
-    assert.equal(s.managementAddress.kind === 'tcp' && s.managementAddress.port, 8444);
   });
 });
