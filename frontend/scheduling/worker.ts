@@ -38,6 +38,9 @@ export class Worker {
   state: WorkerState = 'STARTING';
   private process?: WorkerProcess;
   private connection?: WorkerConnection;
+  private starting?: Promise<void>;
+  /** Batches sent and not yet answered. */
+  private inFlight = 0;
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
@@ -64,10 +67,6 @@ export class Worker {
   accepts(depth: number): boolean {
     return (this.state === 'READY' || this.state === 'BUSY') && this.inFlight < depth;
   }
-
-  private inFlight = 0;
-
-  private starting?: Promise<void>;
 
   /** Spawns, connects and loads the model. Throws a ServerError with the worker's reason on failure. */
   start(): Promise<void> {
