@@ -16,34 +16,10 @@ export class ServerMetrics {
     labelNames: ['model', 'status'],
     registers: [this.registry],
   });
-  private readonly total = new client.Histogram({
-    name: 'mms_request_duration_seconds',
-    help: 'Inference request latency from arrival to response, in seconds',
-    labelNames: ['model'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly queueWait = new client.Histogram({
-    name: 'mms_queue_wait_seconds',
-    help: 'Time a request waited in its model queue before its batch was sent',
-    labelNames: ['model'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly inference = new client.Histogram({
-    name: 'mms_inference_duration_seconds',
-    help: 'Time from sending a batch to a worker to its reply',
-    labelNames: ['model'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly batchSize = new client.Histogram({
-    name: 'mms_batch_size',
-    help: 'Requests per batch sent to a worker',
-    labelNames: ['model'],
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
-    registers: [this.registry],
-  });
+  private readonly total = this.perModelHistogram('mms_request_duration_seconds', 'Inference request latency from arrival to response, in seconds');
+  private readonly queueWait = this.perModelHistogram('mms_queue_wait_seconds', 'Time a request waited in its model queue before its batch was sent');
+  private readonly inference = this.perModelHistogram('mms_inference_duration_seconds', 'Time from sending a batch to a worker to its reply');
+  private readonly batchSize = this.perModelHistogram('mms_batch_size', 'Requests per batch sent to a worker', [1, 2, 4, 8, 16, 32, 64, 128]);
   private readonly restarts = new client.Counter({
     name: 'mms_worker_restarts_total',
     help: 'Worker restarts after a crash, timeout or failed start',
@@ -89,6 +65,10 @@ export class ServerMetrics {
         }
       },
     });
+  }
+
+  private perModelHistogram(name: string, help: string, buckets = LATENCY_BUCKETS): client.Histogram<'model'> {
+    return new client.Histogram({ name, help, labelNames: ['model'], buckets, registers: [this.registry] });
   }
 
   observer(model: string): PoolObserver {
