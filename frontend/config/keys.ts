@@ -49,6 +49,14 @@ export const KEYS = {
   download_timeout: { kind: 'int', default: '300', env: true, min: 1 },
   max_extracted_size: { kind: 'int', default: '8589934592', env: true, min: 1 },
   max_archive_entries: { kind: 'int', default: '10000', env: true, min: 1 },
+  // Hardening (docs/configuration.md): request shape caps, management origin checks, tokens, code from URLs.
+  max_request_parameters: { kind: 'int', default: '1000', env: true, min: 1 },
+  allowed_hosts: { kind: 'list', env: true },
+  enable_token_auth: { kind: 'bool', default: 'false', env: true },
+  key_file: { kind: 'string', env: true },
+  allow_code_from_urls: { kind: 'bool', default: 'false', env: true },
+  worker_ping_interval_ms: { kind: 'int', default: '5000', env: true, min: 10 },
+  worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -38,6 +38,16 @@ export interface ServerConfig {
   /** Where archives are unpacked, one directory per registration. */
   workDir: string;
   archive: { maxDownloadSize: number; downloadTimeout: number; maxExtractedSize: number; maxEntries: number };
+  /** Query parameters, form fields and multipart parts one request may carry (413 past it). */
+  maxRequestParameters: number;
+  /** Host names (besides the listener's own address and loopback names) the Management API answers. */
+  allowedHosts: string[];
+  /** Bearer tokens on both APIs; the key file is written at start. */
+  tokenAuth: { enabled: boolean; keyFile?: string };
+  /** Whether archives that carry code (runtime node) may be registered from http(s) URLs. */
+  allowCodeFromUrls: boolean;
+  /** Liveness pings to each worker process: interval, and misses before it is killed as hung. */
+  workerPing: { intervalMs: number; misses: number };
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -122,6 +132,11 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       maxExtractedSize: get('max_extracted_size'),
       maxEntries: get('max_archive_entries'),
     },
+    maxRequestParameters: get('max_request_parameters'),
+    allowedHosts: get<string[] | undefined>('allowed_hosts') ?? [],
+    tokenAuth: { enabled: get('enable_token_auth'), keyFile: get('key_file') },
+    allowCodeFromUrls: get('allow_code_from_urls'),
+    workerPing: { intervalMs: get('worker_ping_interval_ms'), misses: get('worker_ping_misses') },
     configFile: file,
     warnings,
   };
