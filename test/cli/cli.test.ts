@@ -258,6 +258,19 @@ describe('multi-model-server CLI', () => {
     assert.ok(!existsSync(s.pidFile));
   });
 
+  it('(b) --stop with a pid file naming a process that is not a model server refuses and leaves it alive', async () => {
+    const s = sandbox();
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    children.add(sleeper);
+    writeFileSync(s.pidFile, `${sleeper.pid}\n`);
+    const r = await cli(s, ['--stop']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not a model server/);
+    assert.ok(!isGone(sleeper.pid!), 'the unrelated process was signalled');
+    assert.equal(sleeper.exitCode, null);
+    assert.equal(sleeper.signalCode, null);
+  });
+
   describe('(c) start errors exit non-zero with a message', () => {
     it('--model-store /nonexistent', async () => {
       const s = sandbox();
