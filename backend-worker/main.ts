@@ -2,9 +2,10 @@
 // connection as one slot. The process ends when the frontend goes away (stdin closes) or when its
 // last connection closes, so a crashed frontend never leaves workers behind.
 import net from 'node:net';
-import { unlinkSync } from 'node:fs';
+import { fstatSync, unlinkSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadRequest } from '../protocol/messages.js';
+import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadRequest } from '../protocol/messages.js';
 import { RUNTIMES, type Runtime } from '../protocol/manifest.js';
 import { ModelHost } from './model-host.js';
 import { serveConnection } from './serve-loop.js';
@@ -37,6 +38,14 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 // One loaded model per process, shared by every slot connected to it.
 let loading: Promise<ModelHost> | undefined;
 const loadModel = (req: LoadRequest) => (loading ??= ModelHost.load(req, runtime, options));
+
+// Pings are answered off the main thread; a worker started by hand may have no control channel.
+try {
+  fstatSync(WORKER_CONTROL_FD);
+  new Worker(new URL('./ping-responder.js', import.meta.url)).unref();
+} catch {
+  // no control channel: nobody pings
+}
 
 let open = 0;
 const server = net.createServer((socket) => {

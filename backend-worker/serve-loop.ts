@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { StatusCode, loadedMessage, type ReplyItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { PONG_REPLY, StatusCode, loadedMessage, type ReplyItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import { errorStatus } from './handler-api.js';
 import type { ModelHost } from './model-host.js';
 
@@ -23,6 +23,11 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   };
 
   const handle = async (req: WorkerRequest): Promise<void> => {
+    // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
+    if (req.kind === 'ping') {
+      send(PONG_REPLY);
+      return;
+    }
     if (req.kind === 'load') {
       try {
         host = await loadModel(req);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isAlive, readPid, removePid } from './pid-file.js';
+import { isAlive, isModelServer, pidFilePath, readPid, removePid } from './pid-file.js';
 import type { RunOptions, StartMessage } from './main.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -39,8 +39,8 @@ else await start();
 async function start(): Promise<void> {
   const pid = readPid();
   if (pid !== undefined && pid !== process.pid) {
-    if (isAlive(pid)) die('Model server is already running, please use multi-model-server --stop to stop MMS.');
-    removePid();
+    if (isModelServer(pid)) die('Model server is already running, please use multi-model-server --stop to stop MMS.');
+    removePid(); // stale: its server is gone (the pid may name another process by now)
   }
   if (argv['log-config'] && !existsSync(argv['log-config'])) die(`--log-config file not found: ${argv['log-config']}`);
   if (argv['mms-config'] && !existsSync(argv['mms-config'])) die(`--mms-config file not found: ${argv['mms-config']}`);
@@ -109,6 +109,8 @@ async function stop(): Promise<void> {
     process.stdout.write('Model server already stopped.\n');
     return;
   }
+  // The server may have died without removing the file, and its pid been reused: never signal that.
+  if (!isModelServer(pid)) die(`Process ${pid} named in ${pidFilePath()} is not a model server; not stopping it.`);
   process.kill(pid, 'SIGTERM');
   // Nothing to await across processes but the pid itself: poll it, then force the whole group. The
   // server drains for up to graceful_shutdown_timeout and then unregisters its models: allow for both.

@@ -1,5 +1,6 @@
-// The running server's pid, in <system temp dir>/.model_server.pid as MMS keeps it.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The running server's pid, in <system temp dir>/.model_server.pid as MMS keeps it, and whether a
+// pid names our server (the file may outlive the server, and its pid be reused by anything).
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,4 +30,21 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Whether `pid` is a live model server process: node running frontend/main.js, read from
+ * /proc/<pid>/cmdline. Where /proc does not exist, any live process counts.
+ */
+export function isModelServer(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  if (!existsSync('/proc/self/cmdline')) return true;
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return false;
+  }
+  const script = path.join('frontend', 'main.js');
+  return /node/i.test(path.basename(argv[0] ?? '')) && argv.slice(1).some((a) => a === script || a.endsWith(path.sep + script));
 }

@@ -14,6 +14,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { accessLog } from './http/access-log.js';
 import { loadStartupModels } from './registry/startup-models.js';
+import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { commonHeaders } from './http/common-headers.js';
 import { errorMiddleware } from './http/error-middleware.js';
 import { methodNotAllowed } from './http/errors.js';
@@ -35,6 +36,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const metrics = new ServerMetrics(() => registry);
   registry = new ModelRegistry(config, log.child({ component: 'registry' }), metrics);
   const models = registry;
+  await removeStaleWorkDirs(config.workDir, log);
   const startup = await loadStartupModels(models, config, log);
   const startupModels = () => startup.filter((n) => models.has(n));
   const drain = { active: false };

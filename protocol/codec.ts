@@ -7,6 +7,7 @@ import {
   Command,
   type LoadRequest,
   type OutgoingValue,
+  type PingRequest,
   type PredictRequest,
   type ReplyItem,
   type RequestItem,
@@ -41,7 +42,12 @@ export function encodePredict(m: PredictRequest<OutgoingValue>): Buffer[] {
   return w.i32(END).finish();
 }
 
-export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue>): Buffer[] {
+export function encodePing(): Buffer[] {
+  return new FrameWriter().u8(Command.ping).finish();
+}
+
+export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue> | PingRequest): Buffer[] {
+  if (m.kind === 'ping') return encodePing();
   return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
 }
 
@@ -75,6 +81,7 @@ export function decodeRequest(c: ByteCursor): WorkerRequest {
       ioDescriptor: c.string(),
     };
   }
+  if (command === Command.ping) return { kind: 'ping' };
   if (command !== Command.predict) throw new FrameError(`unknown command 0x${command.toString(16)}`);
   const batch: RequestItem[] = [];
   for (let requestId = stringOrEnd(c); requestId !== undefined; requestId = stringOrEnd(c)) {

@@ -5,6 +5,8 @@
 export const Command = {
   load: 0x4c, // 'L'
   predict: 0x49, // 'I'
+  /** Liveness check on the worker's control channel (docs/protocol.md "Pings"). */
+  ping: 0x50, // 'P'
 } as const;
 
 export interface LoadRequest {
@@ -49,7 +51,12 @@ export interface PredictRequest<V extends OutgoingValue = Buffer> {
   batch: Array<RequestItem<V>>;
 }
 
-export type WorkerRequest = LoadRequest | PredictRequest;
+/** Answered with PONG_REPLY by a thread of its own, so a busy event loop does not delay it. */
+export interface PingRequest {
+  kind: 'ping';
+}
+
+export type WorkerRequest = LoadRequest | PredictRequest | PingRequest;
 
 export interface ReplyItem {
   requestId: string;
@@ -77,12 +84,18 @@ export const StatusCode = {
   outOfResources: 507,
 } as const;
 
+/** The worker's answer to a ping. */
+export const PONG_REPLY: WorkerReply = { code: 200, message: 'pong', items: [] };
+
 /** Body of an error-form reply item (protocol.md §5). */
 export const ERROR_ITEM_BODY = Buffer.from('error');
 
 /** Worker stdout line that tells the frontend the socket is listening. */
 export const WORKER_READY_LINE = 'MMS worker started.';
 export const WORKER_PID_PREFIX = '[PID] ';
+
+/** The worker's control channel: a socket pair on this fd, for pings only (docs/protocol.md "Pings"). */
+export const WORKER_CONTROL_FD = 3;
 
 /** Load-reply message; the frontend reads the worker pid back from `[PID]:`. */
 export function loadedMessage(modelName: string, pid: number): string {

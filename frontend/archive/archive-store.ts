@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';
 import { download, notAllowed } from './download.js';
+import { workDirPrefix } from './work-dirs.js';
 
 export interface ResolvedModel {
   modelDir: string;
@@ -59,7 +60,7 @@ export class ArchiveStore {
   private async fromRemote(url: string): Promise<ResolvedModel> {
     if (!this.allowed(url)) throw notAllowed(url);
     await mkdir(this.config.workDir, { recursive: true });
-    const tmp = await mkdtemp(path.join(this.config.workDir, 'download-'));
+    const tmp = await mkdtemp(path.join(this.config.workDir, workDirPrefix('download')));
     const file = path.join(tmp, 'archive');
     try {
       this.log.info({ url }, 'downloading model');
@@ -79,7 +80,7 @@ export class ArchiveStore {
     const format = await detectFormat(file);
     if (!format) throw invalidModel(`Unsupported model archive ${label}: expected a zip (.mar) or tar.gz file.`);
     await mkdir(this.config.workDir, { recursive: true });
-    const dir = await mkdtemp(path.join(this.config.workDir, `${label.replace(/[^\w.-]/g, '_')}-`));
+    const dir = await mkdtemp(path.join(this.config.workDir, workDirPrefix(label)));
     const cleanup = () => rm(dir, { recursive: true, force: true });
     try {
       const { size } = await stat(file);

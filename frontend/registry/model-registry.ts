@@ -165,7 +165,8 @@ export class ModelRegistry {
   }
 
   private async scaleModel(model: Model, min: number, max: number, synchronous: boolean, registering: boolean): Promise<Outcome> {
-    const done = model.pool.scale(min, max);
+    // Wait for workers still starting from an earlier request too, as long as one start may take.
+    const done = model.pool.scale(min, max, this.config.workerStartTimeout * 1000);
     if (!synchronous) {
       done.catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'));
       return { code: 202, status: 'Processing worker updates...' };
@@ -226,6 +227,7 @@ export class ModelRegistry {
       responseTimeoutMs: model.responseTimeout * 1000,
       startTimeoutMs: this.config.workerStartTimeout * 1000,
       maxResponseSize: this.config.maxResponseSize,
+      ping: this.config.workerPing,
       env: this.workerEnv(),
       warmup: model.warmup,
     };

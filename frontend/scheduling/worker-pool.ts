@@ -12,6 +12,9 @@ import { Worker, itemsById, type WorkerSpec } from './worker.js';
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
 
+/** A worker that ran this long before it ended restarts at once again, as a first failure does. */
+export const STABLE_MS = 60_000;
+
 /** Batches a worker may hold: one running and one waiting, so it never waits on the frontend. */
 export const PIPELINE_DEPTH = 2;
 
@@ -47,6 +50,8 @@ export class WorkerPool {
   private closed = false;
   private readonly restarts = new Set<NodeJS.Timeout>();
   private readonly retiring = new Set<Worker>();
+  /** Called whenever a worker finished starting or went away (scale() waits on them). */
+  private readonly changes = new Set<() => void>();
 
   constructor(private readonly o: PoolOptions) {
     this.queue = new RequestQueue(o.queueSize);
@@ -76,9 +81,11 @@ export class WorkerPool {
 
   /**
    * Starts workers up to min, retires the newest down to max. Resolves when every new worker has
-   * loaded; rejects with the first failure (the failed workers are already gone).
+   * loaded and then, within waitMs, when min workers run or none is starting any more (workers an
+   * earlier scale started count too); rejects with the first failure of its own workers (those
+   * are already gone).
    */
-  async scale(min: number, max: number): Promise<void> {
+  async scale(min: number, max: number, waitMs = 0): Promise<void> {
     this.minWorkers = min;
     this.maxWorkers = max;
     while (this.workers.length > max) this.retire(this.workers[this.workers.length - 1]);
@@ -90,6 +97,26 @@ export class WorkerPool {
       for (let i = 0; i < failed.length; i++) this.scheduleRestart();
       throw failed[0].reason;
     }
+    await this.settled(min, waitMs);
+  }
+
+  private settled(min: number, waitMs: number): Promise<void> {
+    const done = () => this.closed || this.running >= min || !this.workers.some((w) => w.state === 'STARTING');
+    if (done() || waitMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.changes.delete(check);
+        resolve();
+      };
+      const check = () => done() && finish();
+      const timer = setTimeout(finish, waitMs);
+      this.changes.add(check);
+    });
+  }
+
+  private changed(): void {
+    for (const check of [...this.changes]) check();
   }
 
   /** Stops every worker and fails what is still queued. */
@@ -119,7 +146,9 @@ export class WorkerPool {
     const sent = performance.now();
     try {
       const reply = await worker.run(jobs.map((j) => j.item));
+      // A worker that answers ends a crash loop: the next failure restarts at once again.
       this.failures = 0;
+      this.crashes = 0;
       this.o.observer?.batch(jobs.length, jobs.map((j) => sent - j.enqueuedAt), performance.now() - sent);
       if (reply.code !== StatusCode.ok) {
         const err = new ServerError(reply.code, 'InternalServerException', reply.message);
@@ -167,8 +196,10 @@ export class WorkerPool {
     } catch (err) {
       this.remove(worker);
       this.failures++;
+      this.changed();
       throw err;
     }
+    this.changed();
     if (this.closed || !this.workers.includes(worker)) {
       await worker.stop();
       return worker;
@@ -188,6 +219,7 @@ export class WorkerPool {
     const wasMember = this.remove(worker);
     if (!wasMember || this.closed || worker.state === 'SCALED_DOWN') return;
     this.failures++;
+    if (Date.now() - worker.startTime.getTime() >= STABLE_MS) this.crashes = 0;
     this.scheduleRestart();
   }
 
@@ -199,8 +231,10 @@ export class WorkerPool {
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       if (this.closed || this.workers.length >= this.minWorkers) return;
+      // Only a completed batch or a long run resets the back-off: a worker that starts and dies at
+      // once, again and again, backs off.
       this.startWorker().then(
-        () => (this.crashes = 0),
+        () => undefined,
         (err: Error) => {
           this.o.log.error({ err: err.message }, 'worker restart failed');
           this.scheduleRestart();
@@ -214,6 +248,7 @@ export class WorkerPool {
     const i = this.workers.indexOf(worker);
     if (i < 0) return false;
     this.workers.splice(i, 1);
+    this.changed();
     return true;
   }
 }

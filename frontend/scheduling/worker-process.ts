@@ -1,11 +1,14 @@
 // Starts one backend-worker process with child_process and watches it: readiness on stdout, its log
 // lines, its exit. The process gets a pipe on stdin and exits when that closes, so a frontend that
-// dies (even by SIGKILL) takes its workers with it.
+// dies (even by SIGKILL) takes its workers with it; a socket pair on fd 3 carries pings. Its socket
+// file is removed here once it exits: a SIGKILLed or stopped worker cannot remove it itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
+import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
 import type { Logger } from '../logging/logger.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
@@ -24,8 +27,16 @@ export interface SpawnOptions {
 
 export class WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private constructor(readonly child: ChildProcess) {
-    this.exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+  private constructor(readonly child: ChildProcess, socketPath: string) {
+    this.exited = once(child, 'exit').then(([code, signal]) => {
+      rmSync(socketPath, { force: true });
+      return { code, signal };
+    });
+  }
+
+  /** The control channel (pings), the child's fd 3. */
+  get control(): Duplex {
+    return this.child.stdio[WORKER_CONTROL_FD] as Duplex;
   }
 
   get pid(): number {
@@ -50,9 +61,9 @@ export class WorkerProcess {
         '--execution-providers', o.executionProviders.join(','),
         '--max-response-size', String(o.maxResponseSize),
       ],
-      { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'] },
+      { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
     );
-    const proc = new WorkerProcess(child);
+    const proc = new WorkerProcess(child, o.socketPath);
     const stderr = createInterface({ input: child.stderr! });
     stderr.on('line', (line) => o.log.warn({ stream: 'stderr' }, line));
     const stdout = createInterface({ input: child.stdout! });

@@ -7,6 +7,7 @@ import { StatusCode, parseLoadedPid, type ReplyItem, type OutgoingItem, type Wor
 import { ServerError, WorkerLostError, internal, workerDied } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
+import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
 
 export type WorkerState = 'STARTING' | 'READY' | 'BUSY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
@@ -23,6 +24,8 @@ export interface WorkerSpec {
   responseTimeoutMs: number;
   startTimeoutMs: number;
   maxResponseSize: number;
+  /** Liveness pings on the control channel (worker_ping_interval_ms, worker_ping_misses). */
+  ping: PingOptions;
   env: NodeJS.ProcessEnv;
   /** Example request run after loading, before the worker takes traffic. */
   warmup?: OutgoingItem;
@@ -38,9 +41,12 @@ export class Worker {
   state: WorkerState = 'STARTING';
   private process?: WorkerProcess;
   private connection?: WorkerConnection;
+  private pinger?: WorkerPinger;
   private starting?: Promise<void>;
   /** Batches sent and not yet answered. */
   private inFlight = 0;
+  /** Settles when the last batch sent has its answer: the worker starts the next one then. */
+  private previous: Promise<unknown> = Promise.resolve();
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
@@ -107,7 +113,14 @@ export class Worker {
       if (reply.code !== StatusCode.ok) throw new ServerError(reply.code, 'InternalServerException', reply.message);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
       log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
-      if (this.state === 'STARTING') this.state = 'READY';
+      if (this.state === 'STARTING') {
+        this.state = 'READY';
+        this.pinger = new WorkerPinger(this.process.control, this.spec.ping, (reason) => {
+          log.warn({ reason }, 'worker does not answer pings; killing it');
+          this.onExit(reason);
+        });
+        this.pinger.start();
+      }
     } catch (err) {
       this.state = 'ERROR';
       this.kill();
@@ -129,12 +142,15 @@ export class Worker {
   /** Sends one batch and waits for its reply, bounded by the response timeout. */
   async run(batch: OutgoingItem[]): Promise<WorkerReply> {
     if (!this.accepts(Infinity) || !this.connection) throw workerDied();
-    // A batch queued behind others gets their share of time too.
-    const timeout = this.spec.responseTimeoutMs * (this.inFlight + 1);
     this.inFlight++;
     this.state = 'BUSY';
+    // The worker runs batches one after another: a batch queued behind another starts when that one
+    // is answered, and its response timeout counts from then.
+    const ahead = this.previous;
+    const reply = this.connection.send({ kind: 'predict', batch });
+    this.previous = reply.catch(() => undefined);
     try {
-      return await this.withTimeout(this.connection.send({ kind: 'predict', batch }), timeout);
+      return await this.withTimeout(reply, this.spec.responseTimeoutMs, ahead);
     } catch (err) {
       // Marked stopped at once, so no further batch is handed to it while it is being killed.
       this.onExit(`failed a batch: ${(err as Error).message}`);
@@ -149,12 +165,14 @@ export class Worker {
     // A worker still starting is stopped once it is up (or has failed), so nothing outlives stop().
     await this.starting?.catch(() => undefined);
     this.state = 'SCALED_DOWN';
+    this.pinger?.stop();
     this.connection?.close();
     await this.process?.stop();
     this.end();
   }
 
   private kill(): void {
+    this.pinger?.stop();
     this.connection?.close();
     this.process?.kill();
   }
@@ -167,12 +185,19 @@ export class Worker {
     this.end();
   }
 
-  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  /** `p`, or a TimeoutError `ms` after `startAfter` settles (at once by default). */
+  private withTimeout<T>(p: Promise<T>, ms: number, startAfter?: Promise<unknown>): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (!settled) timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
+      };
+      if (startAfter) void startAfter.then(arm);
+      else arm();
       p.then(
-        (v) => { clearTimeout(timer); resolve(v); },
-        (e) => { clearTimeout(timer); reject(e); },
+        (v) => { settled = true; clearTimeout(timer); resolve(v); },
+        (e) => { settled = true; clearTimeout(timer); reject(e); },
       );
     });
   }

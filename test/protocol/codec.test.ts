@@ -2,8 +2,8 @@
 // message type, and values sent in pieces.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeLoad, encodePredict, encodeReply, encodeRequest } from '../../protocol/codec.js';
-import { loadedMessage, parseLoadedPid } from '../../protocol/messages.js';
+import { encodeLoad, encodePing, encodePredict, encodeReply, encodeRequest } from '../../protocol/codec.js';
+import { PONG_REPLY, loadedMessage, parseLoadedPid } from '../../protocol/messages.js';
 import {
   BIG,
   loads,
@@ -134,5 +134,15 @@ describe('values sent in pieces', () => {
     const joined = encodePredict({ kind: 'predict', batch: [item(Buffer.concat(pieces))] });
     assert.deepEqual(Buffer.concat(split), Buffer.concat(joined));
     assert.ok(split.includes(pieces[0]) && split.includes(pieces[1]), 'large pieces are referenced, not copied');
+  });
+});
+
+describe('ping', () => {
+  it('is the one byte 0x50 and its pong a plain 200 reply', () => {
+    const frame = Buffer.concat(encodePing());
+    assert.deepEqual(frame, hex('50'));
+    assert.deepEqual(decodeOneRequest(frame), { kind: 'ping' });
+    assert.deepEqual(Buffer.concat(encodeRequest({ kind: 'ping' })), frame);
+    assert.deepEqual(decodeOneReply(Buffer.concat(encodeReply(PONG_REPLY))), PONG_REPLY);
   });
 });

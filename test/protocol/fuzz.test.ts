@@ -216,7 +216,7 @@ function checkShape(kind: 'request' | 'reply', m: unknown): void {
     const r = m as WorkerRequest;
     if (r.kind === 'load') {
       assert.ok([r.modelName, r.modelPath, r.handler, r.ioDescriptor].every(isStr) && isI32(r.batchSize) && isI32(r.gpuId));
-    } else {
+    } else if (r.kind !== 'ping') {
       assert.equal(r.kind, 'predict');
       for (const item of r.batch) {
         assert.ok(isStr(item.requestId) && item.headers.every(isPair));
