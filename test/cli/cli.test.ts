@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -351,6 +351,41 @@ describe('multi-model-server CLI', () => {
     assert.equal(code, 0, stderr);
     assert.deepEqual(await waitGone([...workers, serverPid]), [], 'server or workers left after SIGTERM');
     assert.ok(!existsSync(s.pidFile), 'pid file left after SIGTERM');
+  });
+
+  it('(d) Ctrl-C (SIGINT to the whole foreground process group) stops everything and leaves no socket files', async () => {
+    const s = sandbox();
+    // Its own process group, as a terminal's foreground job: the signal reaches launcher, server and workers.
+    const child = spawn(process.execPath, [CLI, '--start', '--foreground', ...startArgs(s)], {
+      cwd: s.cwd,
+      env: s.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      timeout: 30_000,
+    });
+    children.add(child);
+    pidsToKill.add(child.pid!);
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const lines = createInterface({ input: child.stdout! });
+    child.stderr!.resume();
+    const ready = new Promise<string>((resolve, reject) => {
+      let seen = '';
+      lines.on('line', (line) => {
+        seen += `${line}\n`;
+        if (/^Model server started\.$/m.test(seen) && /^Management API: /m.test(seen)) resolve(seen);
+      });
+      void exited.then(() => reject(new Error(`exited before start: ${seen}`)));
+    });
+    const urls = apiUrls(await ready);
+    const serverPid = readPidFile(s);
+    pidsToKill.add(serverPid);
+    const workers = await assertServes(urls);
+    assert.ok(readdirSync(s.tmp).some((f) => f.startsWith('.mms.sock.')), 'no worker socket files while running');
+
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    assert.deepEqual(await waitGone([...workers, serverPid]), [], 'server or workers left after SIGINT');
+    assert.deepEqual(readdirSync(s.tmp).filter((f) => f.startsWith('.mms.sock.')), [], 'socket files left after SIGINT');
   });
 
   it('(e) --help lists the options', async () => {
