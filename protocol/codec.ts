@@ -68,9 +68,30 @@ function stringOrEnd(c: ByteCursor): string | undefined {
   return n === END ? undefined : c.take(n).toString('utf8');
 }
 
+// The decoders below are resumable (see frame-reader.ts): what they have decoded lives in a state
+// object, and they commit after each field, so a short read resumes at the field it stopped in.
+// Each field is read whole and only then recorded and committed, so a retry never records it twice.
+
+interface RequestState {
+  command?: number;
+  batch: RequestItem[];
+  /** The batch item being decoded, and whether its headers have ended. */
+  item?: RequestItem;
+  inParameters: boolean;
+}
+
 export function decodeRequest(c: ByteCursor): WorkerRequest {
-  const command = c.u8();
-  if (command === Command.load) {
+  const s = c.state<RequestState>(() => ({ batch: [], inParameters: false }));
+  if (s.command === undefined) {
+    s.command = c.u8();
+    if (s.command === Command.ping) return { kind: 'ping' };
+    if (s.command !== Command.load && s.command !== Command.predict) {
+      throw new FrameError(`unknown command 0x${s.command.toString(16)}`);
+    }
+    c.commit();
+  }
+  if (s.command === Command.load) {
+    // A handful of fields: re-read from the command byte after a short read.
     return {
       kind: 'load',
       modelName: c.string(),
@@ -81,34 +102,68 @@ export function decodeRequest(c: ByteCursor): WorkerRequest {
       ioDescriptor: c.string(),
     };
   }
-  if (command === Command.ping) return { kind: 'ping' };
-  if (command !== Command.predict) throw new FrameError(`unknown command 0x${command.toString(16)}`);
-  const batch: RequestItem[] = [];
-  for (let requestId = stringOrEnd(c); requestId !== undefined; requestId = stringOrEnd(c)) {
-    const headers: Array<[string, string]> = [];
-    for (let name = stringOrEnd(c); name !== undefined; name = stringOrEnd(c)) headers.push([name, c.string()]);
-    const parameters: RequestParameter[] = [];
-    for (let name = stringOrEnd(c); name !== undefined; name = stringOrEnd(c)) {
-      parameters.push({ name, contentType: c.string(), value: c.bytes() });
+  for (;;) {
+    if (s.item === undefined) {
+      const requestId = stringOrEnd(c);
+      if (requestId === undefined) return { kind: 'predict', batch: s.batch };
+      s.item = { requestId, headers: [], parameters: [] };
+      s.inParameters = false;
+      c.commit();
     }
-    batch.push({ requestId, headers, parameters });
+    const item = s.item;
+    if (!s.inParameters) {
+      for (let name = stringOrEnd(c); name !== undefined; name = stringOrEnd(c)) {
+        item.headers.push([name, c.string()]);
+        c.commit();
+      }
+      s.inParameters = true;
+      c.commit();
+    }
+    for (let name = stringOrEnd(c); name !== undefined; name = stringOrEnd(c)) {
+      item.parameters.push({ name, contentType: c.string(), value: c.bytes() });
+      c.commit();
+    }
+    s.batch.push(item);
+    s.item = undefined;
+    c.commit();
   }
-  return { kind: 'predict', batch };
+}
+
+interface ReplyState {
+  head?: { code: number; message: string };
+  items: ReplyItem[];
+  /** The item being decoded (body still to come) and how many of its headers are left. */
+  item?: Omit<ReplyItem, 'body'>;
+  headersLeft: number;
 }
 
 export function decodeReply(c: ByteCursor): WorkerReply {
-  const code = c.i32();
-  const message = c.string();
-  const items: ReplyItem[] = [];
-  for (let requestId = stringOrEnd(c); requestId !== undefined; requestId = stringOrEnd(c)) {
-    const contentType = c.string();
-    const status = c.i32();
-    const reason = c.string();
-    const count = c.length();
-    if (count < 0) throw new FrameError(`invalid header count ${count}`);
-    const headers: Array<[string, string]> = [];
-    for (let i = 0; i < count; i++) headers.push([c.string(), c.string()]);
-    items.push({ requestId, contentType, status, reason, headers, body: c.bytes() });
+  const s = c.state<ReplyState>(() => ({ items: [], headersLeft: 0 }));
+  if (s.head === undefined) {
+    s.head = { code: c.i32(), message: c.string() };
+    c.commit();
   }
-  return { code, message, items };
+  for (;;) {
+    if (s.item === undefined) {
+      const requestId = stringOrEnd(c);
+      if (requestId === undefined) return { ...s.head, items: s.items };
+      const contentType = c.string();
+      const status = c.i32();
+      const reason = c.string();
+      const count = c.length();
+      if (count < 0) throw new FrameError(`invalid header count ${count}`);
+      s.item = { requestId, contentType, status, reason, headers: [] };
+      s.headersLeft = count;
+      c.commit();
+    }
+    const item = s.item;
+    while (s.headersLeft > 0) {
+      item.headers.push([c.string(), c.string()]);
+      s.headersLeft--;
+      c.commit();
+    }
+    s.items.push({ ...item, body: c.bytes() });
+    s.item = undefined;
+    c.commit();
+  }
 }

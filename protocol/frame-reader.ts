@@ -1,8 +1,11 @@
 // Incremental framing for the MMS wire format. MMS frames carry no total length: they are a run of
 // nested length-prefixed fields, so a frame is complete only when its decoder reaches the end. The
-// reader keeps socket chunks as they arrive (no concatenation), lets the decoder walk them with a
-// cursor, and on a short read remembers how many bytes it needs so that it does not retry until they
-// are there. Fields that lie inside one chunk are returned as views, not copies.
+// reader keeps socket chunks as they arrive (no concatenation) and lets the decoder walk them with a
+// cursor. Decoding is resumable: a decoder keeps what it has decoded so far in a per-frame state
+// (cursor.state) and calls cursor.commit() after each field; on a short read the reader drops the
+// committed bytes, remembers how many more it needs, and the next attempt resumes at the last commit.
+// So a frame arriving in many chunks costs work linear in its size, not a restart from the frame
+// start per chunk. Fields that lie inside one chunk are returned as views, not copies.
 
 /** Thrown by a decoder for malformed input; the connection carrying it cannot be trusted further. */
 export class FrameError extends Error {
@@ -16,19 +19,48 @@ class NeedMore {
   constructor(readonly needed: number) {}
 }
 
+/** Holds one frame's partial decoding between attempts; emptied when the frame completes. */
+interface FrameSlot {
+  state: object | undefined;
+}
+
 export class ByteCursor {
   private chunk = 0; // index of the chunk holding `pos`
   private offset = 0; // position inside that chunk
   private pos = 0;
+  private committedAt = 0;
 
   constructor(
     private readonly chunks: readonly Buffer[],
     private readonly total: number,
     private readonly maxLength: number,
+    private readonly slot: FrameSlot = { state: undefined },
   ) {}
 
+  /** Bytes read in this attempt. */
   get position(): number {
     return this.pos;
+  }
+
+  /** Bytes read in this attempt up to the last commit(); the next attempt starts after them. */
+  get committed(): number {
+    return this.committedAt;
+  }
+
+  /**
+   * The decoder's state for the current frame: created by `init` on the frame's first attempt and
+   * handed back unchanged on later ones. One reader runs one decoder, so the type is the decoder's.
+   */
+  state<S extends object>(init: () => S): S {
+    return (this.slot.state ??= init()) as S;
+  }
+
+  /**
+   * Marks everything read so far as recorded in the state: a short read after this point resumes
+   * here. Call it only once the state reflects every field read since the last commit.
+   */
+  commit(): void {
+    this.committedAt = this.pos;
   }
 
   private require(n: number): void {
@@ -109,6 +141,10 @@ export class FrameReader<T> {
   private chunks: Buffer[] = [];
   private total = 0;
   private needed = 1;
+  private scanned = 0;
+  /** Bytes of the current frame already decoded and dropped from `chunks`. */
+  private done = 0;
+  private readonly slot: FrameSlot = { state: undefined };
 
   constructor(
     private readonly decode: Decoder<T>,
@@ -118,7 +154,12 @@ export class FrameReader<T> {
 
   /** Bytes received but not yet part of a whole frame. */
   get buffered(): number {
-    return this.total;
+    return this.done + this.total;
+  }
+
+  /** Bytes the decoder has walked over so far, re-reads after short reads included (for tests). */
+  get scannedBytes(): number {
+    return this.scanned;
   }
 
   /** Feed one socket chunk; calls onFrame for each frame it completes. Throws FrameError. */
@@ -127,18 +168,25 @@ export class FrameReader<T> {
     this.chunks.push(chunk);
     this.total += chunk.length;
     while (this.total >= this.needed) {
-      const cursor = new ByteCursor(this.chunks, this.total, this.maxLength);
+      const cursor = new ByteCursor(this.chunks, this.total, this.maxLength, this.slot);
       let message: T;
       try {
         message = this.decode(cursor);
       } catch (err) {
+        this.scanned += cursor.position;
         if (err instanceof NeedMore) {
-          this.needed = err.needed;
+          // Keep only what the decoder has not recorded yet; `needed` counts from the same start.
+          this.consume(cursor.committed);
+          this.done += cursor.committed;
+          this.needed = err.needed - cursor.committed;
           return;
         }
         throw err;
       }
+      this.scanned += cursor.position;
       this.consume(cursor.position);
+      this.done = 0;
+      this.slot.state = undefined;
       this.needed = 1;
       this.onFrame(message);
     }

@@ -41,7 +41,7 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
 
   async function predict(ctx: Context, model: Model): Promise<void> {
     ctx.state.model = model.name;
-    const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize));
+    const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
     const reply = await model.pool.submit(item);
     ctx.status = reply.status;
     if (reply.reason) ctx.message = reply.reason;

@@ -1,37 +1,46 @@
-// An HTTP request → the RequestItem a worker receives (protocol.md §4): every header, then named
-// parameters: query values (on every inference route; MMS only on SageMaker's), form fields and file
-// parts, or the raw `body`.
+// An HTTP request → the RequestItem a worker receives (protocol.md, "Predict"): every header, then
+// named parameters: query values (on every inference route; MMS only on SageMaker's), form fields and
+// file parts, or the raw `body`; at most max_request_parameters of them (parameter-cap.ts).
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { OutgoingItem, RequestParameter } from '../../protocol/messages.js';
 import { badRequest } from './errors.js';
+import { countPairs, tooManyParameters } from './parameter-cap.js';
 
-export async function toRequestItem(ctx: Context, pieces: Buffer[]): Promise<OutgoingItem> {
+export async function toRequestItem(ctx: Context, pieces: Buffer[], maxParameters: number): Promise<OutgoingItem> {
   const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(ctx.headers)) {
     if (value !== undefined) headers.push([name, Array.isArray(value) ? value[value.length - 1] : value]);
   }
   const parameters: OutgoingItem['parameters'] = [];
   const whole = () => (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
+  // Counted before parsing, so an oversized form or query costs a byte scan, not 200k objects.
+  if (countPairs(ctx.querystring, maxParameters) > maxParameters) throw tooManyParameters(maxParameters);
   for (const [name, value] of new URLSearchParams(ctx.querystring)) parameters.push({ name, contentType: '', value: Buffer.from(value) });
+  const left = maxParameters - parameters.length;
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
-    for (const [name, value] of new URLSearchParams(whole().toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
+    const body = whole();
+    if (countPairs(body, left) > left) throw tooManyParameters(maxParameters);
+    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
   } else if (type === 'multipart/form-data') {
-    parameters.push(...(await parseMultipart(ctx.get('content-type'), whole())));
+    parameters.push(...(await parseMultipart(ctx.get('content-type'), whole(), left, maxParameters)));
   } else {
+    if (left < 1) throw tooManyParameters(maxParameters);
     parameters.push({ name: 'body', contentType: type, value: pieces });
   }
   return { requestId: ctx.state.requestId, headers, parameters };
 }
 
-async function parseMultipart(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+/** The parts as parameters; more than `left` parts → 413 (busboy skips the parts past its limit). */
+async function parseMultipart(contentType: string, body: Buffer, left: number, maxParameters: number): Promise<RequestParameter[]> {
   const { default: busboy } = await import('busboy'); // loaded on the first multipart request
   return new Promise((resolve, reject) => {
     const out: RequestParameter[] = [];
     let parser: ReturnType<typeof busboy>;
     try {
-      parser = busboy({ headers: { 'content-type': contentType } });
+      // partsLimit fires when the limit-th part ends: one more than allowed means too many.
+      parser = busboy({ headers: { 'content-type': contentType }, limits: { parts: left + 1 } });
     } catch (err) {
       reject(badRequest(`Invalid multipart request: ${(err as Error).message}`));
       return;
@@ -42,6 +51,7 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Reques
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => out.push({ name, contentType: info.mimeType, value: Buffer.concat(chunks) }));
     });
+    parser.on('partsLimit', () => reject(tooManyParameters(maxParameters)));
     parser.on('error', (err: Error) => reject(badRequest(`Invalid multipart request: ${err.message}`)));
     parser.on('close', () => resolve(out));
     Readable.from([body]).pipe(parser);
