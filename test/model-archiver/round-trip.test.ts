@@ -6,17 +6,16 @@
 // CLI failures print `ERROR - ...` and exit non-zero without writing anything.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import unzipper from 'unzipper';
+import { archiver, zipListing, type CliResult } from '../helpers/archiver.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
-const CLI = fileURLToPath(new URL('../../model-archiver/cli.js', import.meta.url));
 const DOCS_ARCHIVES = fileURLToPath(new URL('../../../docs/archives.md', import.meta.url));
 
 /** The `// handler.mjs` code block of docs/archives.md "Custom JS handlers". */
@@ -24,22 +23,6 @@ function docsHandlerExample(): string {
   const block = /```js\n(\/\/ handler\.mjs\n[\s\S]*?)```/.exec(readFileSync(DOCS_ARCHIVES, 'utf8'));
   assert.ok(block, 'docs/archives.md has a // handler.mjs example');
   return block[1];
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function archiver(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const status = (err as { code?: unknown } | null)?.code;
-      const code = !err ? 0 : typeof status === 'number' ? status : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 /** Every file (not directory) under `dir`, '/'-separated, sorted. */
@@ -51,13 +34,6 @@ function listFiles(dir: string, prefix = ''): string[] {
     else out.push(rel);
   }
   return out.sort();
-}
-
-async function zipListing(file: string): Promise<{ names: string[]; manifest: any }> {
-  const d = await unzipper.Open.file(file);
-  const m = d.files.find((f) => f.path === 'MAR-INF/MANIFEST.json');
-  assert.ok(m, 'the zip has MAR-INF/MANIFEST.json');
-  return { names: d.files.map((f) => f.path).sort(), manifest: JSON.parse((await m.buffer()).toString('utf8')) };
 }
 
 async function tgzListing(file: string): Promise<{ names: string[]; files: string[]; manifest: any }> {
