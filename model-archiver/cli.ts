@@ -7,7 +7,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, MANIFEST_PATH, MODEL_FIELDS, RUNTIMES, type Manifest } from '../protocol/manifest.js';
-import { selectFiles } from './file-selection.js';
+import { selectExtraFiles, selectFiles } from './file-selection.js';
 import { buildManifest, readJsonObject } from './manifest-options.js';
 import { outputPath, pack, type ArchiveFormat } from './pack.js';
 
@@ -31,6 +31,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('max-batch-delay', { type: 'number', describe: 'model.maxBatchDelay (ms) unless registration sets one' })
   .option('warmup-file', { type: 'string', describe: 'model.warmup.file: a file in the model path sent to each new worker before traffic' })
   .option('warmup-content-type', { type: 'string', describe: 'model.warmup.contentType' })
+  .option('extra-files', { type: 'string', describe: 'Comma-separated files or directories from anywhere, packed at the top level of the archive' })
   .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output' })
   .strict()
   .help()
@@ -90,6 +91,8 @@ if (runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(han
   die(`Unknown built-in handler "${handler}" (known: ${BUILT_IN_HANDLERS.join(', ')}); use --runtime node for a JS handler.`);
 }
 const files = await selectFiles(modelPath, [exportPath === modelPath ? out : '']);
+const extraPaths = (argv['extra-files'] ?? '').split(',').filter(Boolean);
+files.push(...(await selectExtraFiles(extraPaths, files).catch((err: Error) => die(err.message))));
 // Files the manifest names must be packed (not merely present: litter such as .pyc is skipped).
 const packed = new Set(files.map((f) => f.name));
 const packedName = (file: string) => path.relative(modelPath, path.resolve(modelPath, file)).split(path.sep).join('/');

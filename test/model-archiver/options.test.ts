@@ -1,5 +1,5 @@
 // model-archiver's handler options (docs/archives.md "Packaging a model"): --batch-size,
-// --max-batch-delay, --warmup-file, --config-file (JSON merged into manifest.model), and a
+// --max-batch-delay, --warmup-file, --config-file (JSON merged into manifest.model), --extra-files, and a
 // MAR-INF/MANIFEST.json already in the model path, merged with flags winning. Each archive is
 // registered on a real server, where the options take effect: describe shows the batching defaults,
 // the warm-up request reaches the worker before the first request, the handler sees the extensions.
@@ -122,6 +122,25 @@ describe('model-archiver handler options', () => {
     assert.deepEqual(p.body, { calls: 1, text: 'x', batchSize: 8, extensions: { a: 1, b: 2 } });
   });
 
+  it('--extra-files packs files and directories from outside the model path; the manifest may name them', async () => {
+    const dir = modelDir('extra');
+    const shared = path.join(root, 'shared');
+    mkdirSync(path.join(shared, 'vocab', '__pycache__'), { recursive: true });
+    writeFileSync(path.join(shared, 'vocab', 'words.txt'), 'a\nb\n');
+    writeFileSync(path.join(shared, 'vocab', '__pycache__', 'x.pyc'), 'litter');
+    writeFileSync(path.join(shared, 'sample.txt'), 'from outside');
+    const cli = await archiver([
+      '--model-name', 'extra', '--model-path', dir, '--export-path', store, '--runtime', 'node', '--handler', 'probe.mjs',
+      '--extra-files', `${path.join(shared, 'sample.txt')},${path.join(shared, 'vocab')}`, '--warmup-file', 'sample.txt',
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const { names, manifest } = await zipListing(path.join(store, 'extra.mar'));
+    assert.deepEqual(names, ['MAR-INF/MANIFEST.json', 'probe.mjs', 'sample.txt', 'vocab/words.txt', 'warmup.txt']);
+    assert.deepEqual(manifest.model.warmup, { file: 'sample.txt' });
+    await register('extra');
+    assert.equal((await predict('extra', 'y')).body.calls, 2, 'the warm-up from an extra file ran');
+  });
+
   it('bad options: ERROR - <reason>, exit 1, nothing written', async () => {
     const out = path.join(root, 'bad-out');
     mkdirSync(out);
@@ -135,6 +154,8 @@ describe('model-archiver handler options', () => {
       [[...node, 'e', '--batch-size', '-1'], /^ERROR - Manifest field model\.batchSize must be a non-negative integer/m],
       [[...node, 'f', '--warmup-file', 'missing.txt'], /^ERROR - Warm-up file missing\.txt is not in the model path/m],
       [[...node, 'g', '--warmup-content-type', 'text/plain'], /^ERROR - --warmup-content-type needs a warm-up file/m],
+      [[...node, 'j', '--extra-files', path.join(root, 'nope.txt')], /^ERROR - Extra file .*nope\.txt does not exist/m],
+      [[...node, 'k', '--extra-files', path.join(modelDir('clash'), 'warmup.txt')], /^ERROR - Extra file .*warmup\.txt would replace warmup\.txt of the model path/m],
       [['--model-name', 'h', '--model-path', modelDir('bad-json', '{"runtime": '), '--export-path', out], /^ERROR - Cannot read .*MAR-INF\/MANIFEST\.json/m],
       [['--model-name', 'i', '--model-path', modelDir('bad-runtime', { runtime: 'python', model: {} }), '--export-path', out], /^ERROR - .*Invalid runtime in manifest: "python"/m],
     ];
