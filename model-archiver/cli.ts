@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, MANIFEST_PATH, MODEL_FIELDS, RUNTIMES, type Manifest } from '../protocol/manifest.js';
+import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, MANIFEST_PATH, MODEL_FIELDS, RUNTIMES, validateManifest, type Manifest } from '../protocol/manifest.js';
 import { selectExtraFiles, selectFiles } from './file-selection.js';
 import { buildManifest, readJsonObject } from './manifest-options.js';
 import { outputPath, pack, type ArchiveFormat } from './pack.js';
@@ -60,7 +60,15 @@ const existingPath = path.join(modelPath, MANIFEST_PATH);
 let manifest: Manifest;
 try {
   const existing = existsSync(existingPath) ? await readJsonObject(existingPath, 'the manifest') : undefined;
-  if (existing) process.stderr.write(`INFO - merging ${existingPath} (--config-file and flags win)\n`);
+  if (existing) {
+    // Checked on its own first, so a broken field is reported against the file that holds it.
+    try {
+      validateManifest(existing);
+    } catch (err) {
+      throw new Error(`${existingPath}: ${(err as Error).message}`);
+    }
+    process.stderr.write(`INFO - merging ${existingPath} (--config-file and flags win)\n`);
+  }
   const config = argv['config-file'] ? await readJsonObject(path.resolve(argv['config-file']), 'config file') : undefined;
   const built = buildManifest(
     {

@@ -157,7 +157,8 @@ describe('model-archiver handler options', () => {
       [[...node, 'j', '--extra-files', path.join(root, 'nope.txt')], /^ERROR - Extra file .*nope\.txt does not exist/m],
       [[...node, 'k', '--extra-files', path.join(modelDir('clash'), 'warmup.txt')], /^ERROR - Extra file .*warmup\.txt would replace warmup\.txt of the model path/m],
       [['--model-name', 'h', '--model-path', modelDir('bad-json', '{"runtime": '), '--export-path', out], /^ERROR - Cannot read .*MAR-INF\/MANIFEST\.json/m],
-      [['--model-name', 'i', '--model-path', modelDir('bad-runtime', { runtime: 'python', model: {} }), '--export-path', out], /^ERROR - .*Invalid runtime in manifest: "python"/m],
+      [['--model-name', 'i', '--model-path', modelDir('bad-runtime', { runtime: 'python', model: {} }), '--export-path', out], /^ERROR - .*MAR-INF\/MANIFEST\.json: Invalid runtime in manifest: "python"/m],
+      [['--model-name', 'l', '--model-path', modelDir('bad-model', { runtime: 'node', model: 5 }), '--export-path', out], /^ERROR - .*MAR-INF\/MANIFEST\.json: Missing Model entry/m],
     ];
     const results = await Promise.all(cases.map(([args]) => archiver(args)));
     results.forEach((r, i) => {
