@@ -62,11 +62,17 @@ export class HandlerError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly type = status < 500 ? 'BadRequestException' : 'InternalServerException',
+    readonly type = errorType(status),
   ) {
     super(message);
     this.name = 'HandlerError';
   }
+}
+
+/** The error body's `type` for a status, as the frontend names it (docs/api.md "Common behaviour"). */
+export function errorType(status: number): string {
+  if (status === 413) return 'RequestEntityTooLargeException';
+  return status < 500 ? 'BadRequestException' : 'InternalServerException';
 }
 
 /** Status an error asks for: a HandlerError's, or any error's numeric `status` (400–599), else 500. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from './handler-api.js';
 import { BUILT_IN } from './handlers/built-in.js';
+import { resolveBareImportsFromServer } from './server-modules.js';
 import { BUILT_IN_HANDLERS, type BuiltInHandler, type Runtime } from '../protocol/manifest.js';
 
 export async function loadHandler(runtime: Runtime, handler: string, modelDir: string): Promise<Handler> {
@@ -16,6 +17,7 @@ export async function loadHandler(runtime: Runtime, handler: string, modelDir: s
   const [file, fn = 'handle'] = handler.split(':');
   const full = path.resolve(modelDir, file);
   if (!full.startsWith(modelDir + path.sep)) throw new Error(`Handler path is outside the model directory: ${handler}`);
+  resolveBareImportsFromServer();
   const mod = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
   return fromModule(mod, fn, handler);
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_PATH, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
 import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.js';
-import { HandlerError, errorStatus, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
+import { HandlerError, errorStatus, errorType, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
 
 export const SERVER_VERSION = '1.1.11';
@@ -63,7 +63,7 @@ function toInput(item: RequestItem): InferenceInput {
 function toReplyItem(requestId: string, out: InferenceOutput): ReplyItem {
   if (out instanceof Error) {
     const status = errorStatus(out);
-    const type = out instanceof HandlerError ? out.type : status < 500 ? 'BadRequestException' : 'InternalServerException';
+    const type = out instanceof HandlerError ? out.type : errorType(status);
     return {
       requestId, status, reason: '', contentType: 'application/json', headers: [],
       body: Buffer.from(JSON.stringify({ code: status, type, message: out.message })),

@@ -1,5 +1,5 @@
-// Which files of a model directory go into an archive (archive.md §2): everything but editor and
-// build litter, an old manifest, and other archives.
+// Which files of a model directory go into an archive (docs/archives.md "Packaging a model"):
+// everything but editor and build litter, an old manifest, and other archives; plus --extra-files.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -14,7 +14,8 @@ export interface SelectedFile {
 const SKIP_DIRS = new Set(['__MACOSX', '__pycache__', 'node_modules']);
 const SKIP_FILE = (name: string) => name === 'MANIFEST.json' || /\.(pyc|mar)$/.test(name) || name === '.DS_Store';
 
-export async function selectFiles(root: string, skip: string[] = []): Promise<SelectedFile[]> {
+/** The files under `root`, named relative to it, each name after `prefix/` when one is given. */
+export async function selectFiles(root: string, skip: string[] = [], prefix = ''): Promise<SelectedFile[]> {
   const out: SelectedFile[] = [];
   const skipped = new Set(skip.map((p) => path.resolve(p)));
   async function walk(dir: string, prefix: string): Promise<void> {
@@ -33,6 +34,29 @@ export async function selectFiles(root: string, skip: string[] = []): Promise<Se
       }
     }
   }
-  await walk(root, '');
+  await walk(root, prefix);
+  return out;
+}
+
+/**
+ * TorchServe's --extra-files: a file is packed at the archive's top level under its own name, a
+ * directory as a top-level directory of that name (with the same litter skipped). A name the model
+ * path (or an earlier extra file) already has is refused, since one would silently hide the other.
+ */
+export async function selectExtraFiles(paths: string[], taken: SelectedFile[]): Promise<SelectedFile[]> {
+  const names = new Set(taken.map((f) => f.name));
+  const out: SelectedFile[] = [];
+  for (const p of paths) {
+    const full = path.resolve(p);
+    const s = await stat(full).catch(() => undefined);
+    if (!s || !(s.isFile() || s.isDirectory())) throw new Error(`Extra file ${p} does not exist.`);
+    const base = path.basename(full);
+    const files = s.isFile() ? [{ name: base, full, size: s.size, mode: s.mode }] : await selectFiles(full, [], base);
+    for (const f of files) {
+      if (names.has(f.name)) throw new Error(`Extra file ${p} would replace ${f.name} of the model path or an earlier extra file.`);
+      names.add(f.name);
+      out.push(f);
+    }
+  }
   return out;
 }

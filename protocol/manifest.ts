@@ -22,6 +22,15 @@ export interface ManifestModel {
   extensions?: Record<string, unknown>;
 }
 
+/** Every `model` field above; others are kept but unknown to this server (model-archiver warns of them). */
+export const MODEL_FIELDS = [
+  'modelName', 'handler', 'modelVersion', 'description', 'modelFile', 'batchSize', 'maxBatchDelay',
+  'retryOnWorkerDeath', 'warmup', 'extensions',
+] as const satisfies readonly (keyof ManifestModel)[];
+// Compile-time check that the list names every field of ManifestModel.
+const allModelFields: Exclude<keyof ManifestModel, (typeof MODEL_FIELDS)[number]> extends never ? true : never = true;
+void allModelFields;
+
 export interface Manifest {
   createdOn?: string;
   runtime: Runtime;

@@ -5,11 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
 import type { Logger } from '../logging/logger.js';
+import { withServerNodePath } from './worker-node-path.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
 
@@ -61,7 +63,7 @@ export class WorkerProcess {
         '--execution-providers', o.executionProviders.join(','),
         '--max-response-size', String(o.maxResponseSize),
       ],
-      { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
+      { cwd: o.cwd, env: withServerNodePath(o.env, path.dirname(WORKER_MAIN)), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
     );
     const proc = new WorkerProcess(child, o.socketPath);
     const stderr = createInterface({ input: child.stderr! });

@@ -177,6 +177,8 @@ describe('NLP pipelines through the server', () => {
     const r = await predict('embed', { text: LONG });
     assert.equal(r.status, 413, JSON.stringify(r.body));
     assert.match(r.body.message, /maximum of 128/);
+    // docs/api.md "Common behaviour": a 413 is a RequestEntityTooLargeException, whichever layer refuses.
+    assert.deepEqual([r.body.code, r.body.type], [413, 'RequestEntityTooLargeException']);
     const cut = await predict('embed', { text: LONG, truncation: true });
     assert.equal(cut.status, 200, JSON.stringify(cut.body));
     assert.deepEqual(cut.body.shape, [128, 32]);
@@ -184,7 +186,8 @@ describe('NLP pipelines through the server', () => {
     assert.equal(cutByQuery.status, 200, JSON.stringify(cutByQuery.body));
 
     const question = 'Who made the model?';
-    assert.equal((await predict('qa', { question, context: LONG })).status, 413);
+    const qaLong = await predict('qa', { question, context: LONG });
+    assert.deepEqual([qaLong.status, qaLong.body.code, qaLong.body.type], [413, 413, 'RequestEntityTooLargeException']);
     const windows = await predict('qa', { question, context: LONG, truncation: true });
     assert.equal(windows.status, 200, JSON.stringify(windows.body));
     assert.equal(windows.body.answer, [...LONG].slice(windows.body.start, windows.body.end).join(''));

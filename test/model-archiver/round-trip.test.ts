@@ -1,39 +1,28 @@
 // The real `model-archiver` CLI → a real server: every archive format is packed from a model dir
 // (litter skipped), listed, registered over the Management API, served (KServe v2), unregistered,
 // and its extracted copy removed from work_dir (a no-archive dir is used in place and kept). Custom
-// JS handlers (ES module and CommonJS) that run onnxruntime-node themselves round-trip the same way.
+// JS handlers (ES module and CommonJS) that import onnxruntime-node by its bare name round-trip the
+// same way, though the extracted archive has no node_modules of its own.
 // CLI failures print `ERROR - ...` and exit non-zero without writing anything.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import unzipper from 'unzipper';
+import { archiver, zipListing, type CliResult } from '../helpers/archiver.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
-const CLI = fileURLToPath(new URL('../../model-archiver/cli.js', import.meta.url));
-const ORT_URL = pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href;
-const ORT_PATH = createRequire(import.meta.url).resolve('onnxruntime-node');
+const DOCS_ARCHIVES = fileURLToPath(new URL('../../../docs/archives.md', import.meta.url));
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function archiver(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const status = (err as { code?: unknown } | null)?.code;
-      const code = !err ? 0 : typeof status === 'number' ? status : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** The `// handler.mjs` code block of docs/archives.md "Custom JS handlers". */
+function docsHandlerExample(): string {
+  const block = /```js\n(\/\/ handler\.mjs\n[\s\S]*?)```/.exec(readFileSync(DOCS_ARCHIVES, 'utf8'));
+  assert.ok(block, 'docs/archives.md has a // handler.mjs example');
+  return block[1];
 }
 
 /** Every file (not directory) under `dir`, '/'-separated, sorted. */
@@ -45,13 +34,6 @@ function listFiles(dir: string, prefix = ''): string[] {
     else out.push(rel);
   }
   return out.sort();
-}
-
-async function zipListing(file: string): Promise<{ names: string[]; manifest: any }> {
-  const d = await unzipper.Open.file(file);
-  const m = d.files.find((f) => f.path === 'MAR-INF/MANIFEST.json');
-  assert.ok(m, 'the zip has MAR-INF/MANIFEST.json');
-  return { names: d.files.map((f) => f.path).sort(), manifest: JSON.parse((await m.buffer()).toString('utf8')) };
 }
 
 async function tgzListing(file: string): Promise<{ names: string[]; files: string[]; manifest: any }> {
@@ -171,28 +153,11 @@ describe('model-archiver round trip', () => {
     assert.ok(existsSync(path.join(modelPath, 'stale.pyc')) && !existsSync(path.join(modelPath, 'MAR-INF')));
   });
 
-  describe('custom JS handlers (runtime node) that run onnxruntime-node themselves', () => {
+  describe('custom JS handlers (runtime node) that import onnxruntime-node by its bare name', () => {
+    // The ES module is docs/archives.md's example, taken from the page, so the page shows what runs.
     const handlers: Record<string, string> = {
-      'handler.mjs': `import * as ns from ${JSON.stringify(ORT_URL)};
-import path from 'node:path';
-const ort = ns.InferenceSession ? ns : ns.default;
-let session;
-export async function initialize(context) {
-  session = await ort.InferenceSession.create(path.join(context.modelDir, 'model.onnx'));
-}
-export async function handle(batch) {
-  const out = [];
-  for (const item of batch) {
-    const { values } = JSON.parse(item.params.body.value.toString('utf8'));
-    const x = new ort.Tensor('float32', Float32Array.from(values), [1, values.length]);
-    const { y } = await session.run({ x });
-    const doubled = Array.from(y.data);
-    out.push({ body: { kind: 'esm', sum: doubled.reduce((a, b) => a + b, 0), doubled }, contentType: 'application/json' });
-  }
-  return out;
-}
-`,
-      'handler.cjs': `const ort = require(${JSON.stringify(ORT_PATH)});
+      'handler.mjs': docsHandlerExample(),
+      'handler.cjs': `const ort = require('onnxruntime-node');
 const path = require('node:path');
 let session;
 exports.initialize = async function initialize(context) {
@@ -200,14 +165,23 @@ exports.initialize = async function initialize(context) {
 };
 exports.handle = async function handle(batch) {
   return Promise.all(batch.map(async (item) => {
-    const { values } = JSON.parse(item.params.body.value.toString('utf8'));
-    const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.from(values), [1, values.length]) });
-    const doubled = Array.from(y.data);
-    return { body: { kind: 'cjs', sum: doubled.reduce((a, b) => a + b, 0), doubled }, contentType: 'application/json' };
+    const { values } = JSON.parse(item.params.body.value.toString());
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from(values), [1, values.length]) });
+    const y = Array.from(out.y.data);
+    return { body: { y, sum: y.reduce((a, b) => a + b, 0), kind: 'cjs' }, contentType: 'application/json' };
   }));
 };
 `,
     };
+    const expected: Record<string, unknown> = {
+      'handler.mjs': { y: [2, 4, 6, 9], sum: 21 },
+      'handler.cjs': { y: [2, 4, 6, 9], sum: 21, kind: 'cjs' },
+    };
+
+    it('the archive and its extracted copy have no node_modules to resolve onnxruntime-node from', () => {
+      const above = (dir: string): string[] => (path.dirname(dir) === dir ? [] : [dir, ...above(path.dirname(dir))]);
+      assert.ok(!above(workDir).some((d) => existsSync(path.join(d, 'node_modules', 'onnxruntime-node'))));
+    });
 
     for (const [file, source] of Object.entries(handlers)) {
       const kind = file.endsWith('.mjs') ? 'esm' : 'cjs';
@@ -227,7 +201,7 @@ exports.handle = async function handle(batch) {
         const p = await postJson(`${server.inferenceUrl}/predictions/${name}`, { values: [1, 2, 3, 4.5] });
         assert.equal(p.status, 200, JSON.stringify(p.body));
         assert.match(p.headers.get('content-type') ?? '', /application\/json/);
-        assert.deepEqual(p.body, { kind, sum: 21, doubled: [2, 4, 6, 9] });
+        assert.deepEqual(p.body, expected[file]);
         const d = await request(`${server.managementUrl}/models/${name}`, { method: 'DELETE' });
         assert.equal(d.status, 200);
         assert.deepEqual(workDirEntries(), []);
