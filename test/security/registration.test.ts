@@ -47,7 +47,7 @@ describe('registration hardening', () => {
       assert.deepEqual(codes, [200, ...Array(9).fill(409)], JSON.stringify(replies.map((r) => r.body)));
       for (const r of replies.filter((x) => x.status === 409)) assert.equal(r.body.message, 'Model racew is already registered.');
       const d = await request(`${server.managementUrl}/models/racew`);
-      assert.equal(d.body[0].workers.length, 1);
+      assert.equal(d.body.workers.length, 1);
       assert.equal(childPids().length, 1, 'one worker process');
       assert.equal(workDirEntries().length, 1, 'one extracted dir');
       assert.equal((await request(`${server.managementUrl}/models/racew`, { method: 'DELETE' })).status, 200);
