@@ -16,8 +16,11 @@ const chained = (file: string) => `../${DIRS}/up/../../${file}`;
 
 export type ChainTarget = 'manifest' | 'model';
 
-/** A zip whose manifest or model.onnx is a chained link to `<root>/<outsideFile>`. */
-export function writeZipChained(file: string, what: ChainTarget, outsideFile: string): string {
+/**
+ * A zip whose manifest or model.onnx is a chained link to `<root>/<outsideFile>`. `upLast` writes the
+ * `up` link after the link that passes through it, so only the check on disk can see the chain.
+ */
+export function writeZipChained(file: string, what: ChainTarget, outsideFile: string, upLast = false): string {
   const entries: ZipEntry[] = [{ name: `${DIRS}/up`, data: upTarget(0), mode: SYMLINK }];
   if (what === 'manifest') {
     entries.push({ name: 'MAR-INF/MANIFEST.json', data: chained(outsideFile), mode: SYMLINK });
@@ -27,11 +30,11 @@ export function writeZipChained(file: string, what: ChainTarget, outsideFile: st
     // model.onnx sits at the top: one `..` less than from MAR-INF/.
     entries.push({ name: 'model.onnx', data: chained(outsideFile).slice(3), mode: SYMLINK });
   }
-  return writeZip(file, entries);
+  return writeZip(file, upLast ? [...entries.slice(1), entries[0]] : entries);
 }
 
 /** The same in the archiver's tgz layout (everything under `h/`), as symlinks. */
-export function writeTgzChained(file: string, what: ChainTarget, outsideFile: string): string {
+export function writeTgzChained(file: string, what: ChainTarget, outsideFile: string, upLast = false): string {
   const entries: TarEntry[] = [{ name: `h/${DIRS}/up`, type: 'symlink', linkname: upTarget(1) }];
   if (what === 'manifest') {
     entries.push({ name: 'h/MAR-INF/MANIFEST.json', type: 'symlink', linkname: chained(outsideFile) });
@@ -40,7 +43,7 @@ export function writeTgzChained(file: string, what: ChainTarget, outsideFile: st
     entries.push({ name: 'h/MAR-INF/MANIFEST.json', data: manifestJson('h') });
     entries.push({ name: 'h/model.onnx', type: 'symlink', linkname: chained(outsideFile).slice(3) });
   }
-  return writeTgz(file, entries);
+  return writeTgz(file, upLast ? [...entries.slice(1), entries[0]] : entries);
 }
 
 /** A tgz whose model.onnx is a hard link (targets are archive-root relative) through the `up` link. */

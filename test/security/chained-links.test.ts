@@ -49,20 +49,24 @@ describe('chained and escaping links', () => {
     assert.deepEqual(workDirEntries(), [], `${url}: nothing left in work_dir`);
   };
 
-  const cases: Array<[string, (f: string, w: ChainTarget, o: string) => string, string]> = [
+  const cases: Array<[string, (f: string, w: ChainTarget, o: string, upLast: boolean) => string, string]> = [
     ['zip', writeZipChained, 'mar'],
     ['tgz', writeTgzChained, 'tar.gz'],
   ];
   for (const [kind, write, ext] of cases) {
-    it(`${kind}: a manifest reached through a chain of links is refused without echoing its bytes`, async () => {
-      write(path.join(store, `chain-manifest.${ext}`), 'manifest', secret);
-      await expectRefused(`chain-manifest.${ext}`, /link|outside the model directory/);
-    });
+    // `up` first: the archive guard sees a link passing through another; `up` last: only the walk on disk does.
+    for (const [upLast, message] of [[false, /passes through another link/], [true, /resolves outside the model directory/]] as const) {
+      const order = upLast ? 'the inner link last' : 'the inner link first';
+      it(`${kind}, ${order}: a manifest reached through a chain of links is refused without echoing its bytes`, async () => {
+        write(path.join(store, `chain-manifest.${ext}`), 'manifest', secret, upLast);
+        await expectRefused(`chain-manifest.${ext}`, message);
+      });
 
-    it(`${kind}: a model.onnx reached through a chain of links is refused and never loaded`, async () => {
-      write(path.join(store, `chain-model.${ext}`), 'model', outsideModel);
-      await expectRefused(`chain-model.${ext}`, /link|outside the model directory/);
-    });
+      it(`${kind}, ${order}: a model.onnx reached through a chain of links is refused and never loaded`, async () => {
+        write(path.join(store, `chain-model.${ext}`), 'model', outsideModel, upLast);
+        await expectRefused(`chain-model.${ext}`, message);
+      });
+    }
   }
 
   it('tgz: a hard link made through a link is refused and links nothing outside', async () => {
