@@ -1,5 +1,5 @@
-// Registration `url` → a model directory with a validated manifest (archive.md §5–7, with
-// TorchServe's safety additions). Directories in the model store are used in place; archive files,
+// Registration `url` → a model directory with a validated manifest (docs/archives.md, "Where models
+// may come from" and "Safety checks on archives"). Directories in the model store are used in place; archive files,
 // local or downloaded, are unpacked into their own directory under work_dir, removed again on
 // unregister. Where a model may come from is decided before anything is read or fetched.
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';

@@ -17,7 +17,7 @@ import { realPathInside } from '../archive/model-links.js';
 import { redactPaths, type PathLabels } from './redact-paths.js';
 
 export const MAX_WORKERS = 256;
-/** Model names are path segments, metric labels and worker ids: kept short (see docs/archives.md, Trust). */
+/** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
 export const MAX_NAME_LENGTH = 64;
 
 export interface RegisterParams {
@@ -158,13 +158,16 @@ export class ModelRegistry {
     const labels: PathLabels = [
       [path.resolve(this.config.workDir), '<work_dir>'],
       ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),
-      ...(modelDir ? [[modelDir, '.'] as [string, string]] : []),
     ];
+    // Files of the model read relative to it; then an absolute path or URL the user typed is kept as
+    // given (a short store name could match anywhere, so only those).
+    const keep = path.isAbsolute(url) || url.includes('://') ? url : undefined;
+    const clean = (m: string) => redactPaths(modelDir ? redactPaths(m, [[modelDir, '.']]) : m, labels, keep);
     if (err instanceof ServerError) {
-      err.message = redactPaths(err.message, labels, url);
+      err.message = clean(err.message);
       return err;
     }
-    return new ServerError(500, 'InternalServerException', redactPaths((err as Error)?.message ?? String(err), labels, url));
+    return new ServerError(500, 'InternalServerException', clean((err as Error)?.message ?? String(err)));
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
@@ -204,7 +207,7 @@ export class ModelRegistry {
     return out;
   }
 
-  /** Ping rule (api.md §1): compare running workers with the sum of minimums. */
+  /** Ping rule (docs/api.md, Inference API): compare running workers with the sum of minimums. */
   health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
     let scaled = 0;
     let working = 0;
