@@ -62,11 +62,30 @@ export class ArchiveGuard {
     }
     const rel = normalise(name);
     const base = relativeToEntry ? path.posix.dirname(rel) : '.';
-    const resolved = path.posix.normalize(path.posix.join(base, target.replace(/\\/g, '/')));
+    const unix = target.replace(/\\/g, '/');
+    const resolved = path.posix.normalize(path.posix.join(base, unix));
     if (resolved === '..' || resolved.startsWith('../')) {
       throw new ArchiveError(`Archive link "${name}" points outside the model directory: ${target}`);
     }
+    this.throughLink(name, base, unix);
     this.links.add(rel);
+  }
+
+  /**
+   * Text resolution equals the file system's only while no directory on the way is a link: `up/..`
+   * is `.` as text but the parent of wherever `up` points on disk. So a link whose target passes
+   * through a link made by this archive is refused (chained links escape that way).
+   */
+  private throughLink(name: string, base: string, target: string): void {
+    const parts = base === '.' ? [] : base.split('/');
+    const segments = target.split('/').filter((s) => s !== '' && s !== '.');
+    segments.forEach((seg, i) => {
+      if (seg === '..') return void parts.pop();
+      parts.push(seg);
+      if (i < segments.length - 1 && this.links.has(parts.join('/'))) {
+        throw new ArchiveError(`Archive link "${name}" passes through another link (${parts.join('/')}).`);
+      }
+    });
   }
 
   /** Counts bytes as they are written (declared sizes may lie). */

@@ -1,5 +1,5 @@
-// Registration `url` → a model directory with a validated manifest (archive.md §5–7, with
-// TorchServe's safety additions). Directories in the model store are used in place; archive files,
+// Registration `url` → a model directory with a validated manifest (docs/archives.md, "Where models
+// may come from" and "Safety checks on archives"). Directories in the model store are used in place; archive files,
 // local or downloaded, are unpacked into their own directory under work_dir, removed again on
 // unregister. Where a model may come from is decided before anything is read or fetched.
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -7,11 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { ServerError, invalidModel, modelNotFound } from '../http/errors.js';
+import { ServerError, badRequest, invalidModel, modelNotFound } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';
 import { download, notAllowed } from './download.js';
+import { checkModelLinks, realPathInside } from './model-links.js';
 import { workDirPrefix } from './work-dirs.js';
 
 export interface ResolvedModel {
@@ -19,9 +20,14 @@ export interface ResolvedModel {
   manifest: Manifest;
   /** Removes what resolving created; the model store's own files are never touched. */
   cleanup: () => Promise<void>;
+  /** Downloaded from an http(s) URL (code in it is a trust decision: allow_code_from_urls). */
+  remote: boolean;
 }
 
 const REMOTE = /^https?:\/\//i;
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+export const isRemoteUrl = (url: string): boolean => REMOTE.test(url);
 
 export class ArchiveStore {
   constructor(
@@ -30,14 +36,20 @@ export class ArchiveStore {
   ) {}
 
   async resolve(url: string): Promise<ResolvedModel> {
-    if (REMOTE.test(url)) return this.fromRemote(url);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw modelNotFound(`Invalid model url: ${url}`);
-    const local = /^file:\/\//i.test(url) ? fileURLToPath(url) : url;
+    if (REMOTE.test(url)) {
+      if (!URL.canParse(url)) throw badRequest(`Malformed model url: ${url}`);
+      return this.fromRemote(url);
+    }
+    const local = SCHEME.test(url) ? localFromUrl(url) : url;
     if (local.split(/[\\/]/).includes('..')) throw modelNotFound(`Relative path is not allowed in url: ${url}`);
     const full = this.localPath(url, local);
     const info = await stat(full).catch(() => undefined);
     if (!info) throw modelNotFound(`Model not found in model store: ${url}`);
-    if (info.isDirectory()) return { modelDir: full, manifest: await readManifest(full, false), cleanup: async () => {} };
+    if (info.isDirectory()) {
+      await checkModelLinks(full, { extracted: false });
+      return { modelDir: full, manifest: await readManifest(full, false), cleanup: async () => {}, remote: false };
+    }
+    if (!info.isFile()) throw invalidModel(`Model url is neither a file nor a directory: ${url}`);
     return this.unpack(full, path.basename(full));
   }
 
@@ -70,7 +82,7 @@ export class ArchiveStore {
         isAllowed: (u) => this.allowed(u),
         log: this.log,
       });
-      return await this.unpack(file, new URL(url).pathname.split('/').pop() || 'model');
+      return { ...(await this.unpack(file, new URL(url).pathname.split('/').pop() || 'model')), remote: true };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -96,7 +108,8 @@ export class ArchiveStore {
       if (format === 'zip') await (await import('./extract-zip.js')).extractZip(file, guard, progress);
       else await (await import('./extract-tgz.js')).extractTgz(file, guard, progress);
       const modelDir = await findModelRoot(dir);
-      return { modelDir, manifest: await readManifest(modelDir, true), cleanup };
+      await checkModelLinks(modelDir, { extracted: true });
+      return { modelDir, manifest: await readManifest(modelDir, true), cleanup, remote: false };
     } catch (err) {
       await cleanup();
       if (err instanceof ArchiveError) throw invalidModel(`${err.message} (${label})`);
@@ -123,10 +136,10 @@ async function exists(p: string): Promise<boolean> {
 
 /** Archives must carry a manifest; a plain directory may go without (MMS serves it with defaults). */
 export async function readManifest(modelDir: string, required: boolean): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(path.join(modelDir, MANIFEST_PATH), 'utf8');
-  } catch {
+  const real = await realPathInside(modelDir, MANIFEST_PATH, 'Manifest');
+  let text: string | undefined;
+  if (real) text = await readFile(real, 'utf8').catch(() => undefined);
+  if (text === undefined) {
     if (required) throw invalidModel(`Model archive has no ${MANIFEST_PATH}.`);
     return { runtime: 'onnx', model: {} };
   }
@@ -134,6 +147,26 @@ export async function readManifest(modelDir: string, required: boolean): Promise
     return validateManifest(JSON.parse(text));
   } catch (err) {
     if (err instanceof ManifestError) throw invalidModel(`Invalid ${MANIFEST_PATH}: ${err.message}`);
-    throw invalidModel(`Invalid ${MANIFEST_PATH}: malformed JSON (${(err as Error).message})`);
+    // V8's message quotes the file's first bytes: never echo them (the file may not be the model's).
+    throw invalidModel(`Invalid ${MANIFEST_PATH}: malformed JSON.`);
+  }
+}
+
+/** A `file://` URL as a local path; any other scheme, a host, or a malformed URL is a 400. */
+function localFromUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badRequest(`Malformed model url: ${url}`);
+  }
+  if (parsed.protocol !== 'file:') {
+    throw badRequest(`Unsupported scheme "${parsed.protocol.slice(0, -1)}" in model url: ${url} (use a model store path, file:/// or http(s)://).`);
+  }
+  if (parsed.hostname !== '' && parsed.hostname !== 'localhost') throw badRequest(`A file url must not name a host: ${url}`);
+  try {
+    return fileURLToPath(parsed);
+  } catch {
+    throw badRequest(`Malformed file url: ${url}`);
   }
 }

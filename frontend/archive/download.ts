@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../logging/logger.js';
-import { ServerError, downloadFailed } from '../http/errors.js';
+import { ServerError, downloadFailed, forbidden } from '../http/errors.js';
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -17,7 +17,7 @@ export interface DownloadOptions {
 const MAX_REDIRECTS = 5;
 
 export function notAllowed(url: string): ServerError {
-  return new ServerError(403, 'ForbiddenException', `Given URL ${url} does not match any allowed URL(s) (allowed_urls).`);
+  return forbidden(`Given URL ${url} does not match any allowed URL(s) (allowed_urls).`);
 }
 
 export async function download(url: string, dest: string, o: DownloadOptions): Promise<void> {

@@ -20,6 +20,7 @@ export class ServerError extends Error {
 export const badRequest = (message: string) => new ServerError(400, 'BadRequestException', message);
 export const invalidModel = (message: string) => new ServerError(400, 'InvalidModelException', message);
 export const downloadFailed = (message: string) => new ServerError(400, 'DownloadModelException', message);
+export const forbidden = (message: string) => new ServerError(403, 'ForbiddenException', message);
 export const modelNotFound = (message: string) => new ServerError(404, 'ModelNotFoundException', message);
 export const resourceNotFound = () =>
   new ServerError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.');

@@ -5,16 +5,20 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
 import type { OutgoingItem } from '../../protocol/messages.js';
-import { BUILT_IN_HANDLERS, RUNTIMES } from '../../protocol/manifest.js';
+import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, RUNTIMES } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { badRequest, conflict, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
+import { badRequest, conflict, forbidden, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { WorkerPool } from '../scheduling/worker-pool.js';
 import type { WorkerSpec } from '../scheduling/worker.js';
-import { ArchiveStore } from '../archive/archive-store.js';
+import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
+import { realPathInside } from '../archive/model-links.js';
+import { redactPaths, type PathLabels } from './redact-paths.js';
 
 export const MAX_WORKERS = 256;
+/** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
+export const MAX_NAME_LENGTH = 64;
 
 export interface RegisterParams {
   url: string;
@@ -61,6 +65,8 @@ export interface RegisterOutcome extends Outcome {
 
 export class ModelRegistry {
   private readonly models = new Map<string, Model>();
+  /** Names taken by registrations still in progress: a second one with the same name is a 409. */
+  private readonly pending = new Set<string>();
   private readonly archives: ArchiveStore;
 
   constructor(
@@ -86,6 +92,25 @@ export class ModelRegistry {
   }
 
   async register(p: RegisterParams): Promise<RegisterOutcome> {
+    const held: string[] = [];
+    try {
+      return await this.registerReserved(p, held);
+    } catch (err) {
+      throw this.redact(err, p.url);
+    } finally {
+      for (const name of held) this.pending.delete(name);
+    }
+  }
+
+  /** Reserves the name before anything awaits (or as soon as the manifest names it); `held` lists what to release. */
+  private async registerReserved(p: RegisterParams, held: string[]): Promise<RegisterOutcome> {
+    const reserve = (name: string) => {
+      checkName(name);
+      if (this.models.has(name) || this.pending.has(name)) throw conflict(`Model ${name} is already registered.`);
+      this.pending.add(name);
+      held.push(name);
+    };
+    if (p.modelName) reserve(p.modelName);
     if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
       throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
     }
@@ -94,24 +119,55 @@ export class ModelRegistry {
     if (p.responseTimeout !== undefined && p.responseTimeout <= 0) throw badRequest('response_timeout must be a positive number of seconds.');
     if (p.batchSize !== undefined && (p.batchSize < 1 || p.batchSize > 1024)) throw badRequest('batch_size must be between 1 and 1024.');
     if (p.maxBatchDelay !== undefined && p.maxBatchDelay < 0) throw badRequest('max_batch_delay must not be negative.');
+    if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
+      if (!p.modelName) {
+        const name = resolved.manifest.model.modelName || p.defaultName;
+        if (!name) throw invalidModel('Model name is not defined.');
+        reserve(name);
+      }
       model = this.createModel(p, resolved.manifest, resolved.modelDir, resolved.cleanup);
-      if (this.models.has(model.name)) throw conflict(`Model ${model.name} is already registered.`);
+      if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else if (!(BUILT_IN_HANDLERS as readonly string[]).includes(model.handler)) {
         throw invalidModel(`Unknown handler "${model.handler}" for runtime onnx (built-in: ${BUILT_IN_HANDLERS.join(', ')}).`);
+      } else {
+        await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       }
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
     } catch (err) {
       await resolved.cleanup();
-      throw err;
+      throw this.redact(err, p.url, resolved.modelDir);
     }
     this.models.set(model.name, model);
     this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
+  }
+
+  /** Archive code runs with the server's rights (docs/archives.md, Trust): from a URL only when allowed. */
+  private checkCodeFromUrl(url: string): void {
+    if (this.config.allowCodeFromUrls) return;
+    throw forbidden(`Model archive from ${url} carries code (runtime node); loading code from URLs is disabled (allow_code_from_urls).`);
+  }
+
+  /** The message without the server's absolute paths (model directory, work_dir, model_store). */
+  private redact(err: unknown, url: string, modelDir?: string): unknown {
+    const labels: PathLabels = [
+      [path.resolve(this.config.workDir), '<work_dir>'],
+      ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),
+    ];
+    // Files of the model read relative to it; then an absolute path or URL the user typed is kept as
+    // given (a short store name could match anywhere, so only those).
+    const keep = path.isAbsolute(url) || url.includes('://') ? url : undefined;
+    const clean = (m: string) => redactPaths(modelDir ? redactPaths(m, [[modelDir, '.']]) : m, labels, keep);
+    if (err instanceof ServerError) {
+      err.message = clean(err.message);
+      return err;
+    }
+    return new ServerError(500, 'InternalServerException', clean((err as Error)?.message ?? String(err)));
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
@@ -151,7 +207,7 @@ export class ModelRegistry {
     return out;
   }
 
-  /** Ping rule (api.md §1): compare running workers with the sum of minimums. */
+  /** Ping rule (docs/api.md, Inference API): compare running workers with the sum of minimums. */
   health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
     let scaled = 0;
     let working = 0;
@@ -178,7 +234,8 @@ export class ModelRegistry {
         await this.unregister(model.name).catch(() => undefined);
       }
       const e = err as ServerError;
-      throw new ServerError(e.status ?? 500, 'InternalServerException', `Failed to start workers: ${e.message}`);
+      const failed = new ServerError(e.status ?? 500, 'InternalServerException', `Failed to start workers: ${e.message}`);
+      throw this.redact(failed, model.url, model.modelDir);
     }
     if (model.pool.running >= min) return { code: 200, status: 'Workers scaled' };
     return { code: 210, status: 'Workers scaling in progress...' };
@@ -187,9 +244,6 @@ export class ModelRegistry {
   private createModel(p: RegisterParams, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
     const name = p.modelName || manifest.model.modelName || p.defaultName;
     if (!name) throw invalidModel('Model name is not defined.');
-    if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
-      throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
-    }
     const runtime = (p.runtime ?? manifest.runtime) as Runtime;
     const handler = p.handler || manifest.model.handler || this.config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
     if (!handler) throw invalidModel('Model handler is not defined.');
@@ -263,6 +317,16 @@ async function checkHandlerFile(modelDir: string, handler: string): Promise<void
   const full = await realpath(path.resolve(modelDir, file)).catch(() => undefined);
   if (!full) throw invalidModel(`Handler file not found in the model archive: ${file}`);
   if (!full.startsWith(root + path.sep)) throw invalidModel(`Handler path is outside the model directory: ${handler}`);
+}
+
+/** MMS's name rule, plus a length cap: an over-long name could be registered but not addressed. */
+function checkName(name: string): void {
+  if (name.length > MAX_NAME_LENGTH) {
+    throw badRequest(`Invalid model name "${name.slice(0, 16)}…" (${name.length} characters): a model name has at most ${MAX_NAME_LENGTH} characters.`);
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
+    throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
+  }
 }
 
 function checkWorkerCount(name: string, n: number): void {

@@ -1,0 +1,18 @@
+// Error bodies name no absolute path of the server machine: a message from deep inside (fs, ORT, a
+// worker) is rewritten so the model directory becomes relative and work_dir / model_store become
+// their key names. What the user typed (the url) is kept as given.
+import path from 'node:path';
+
+/** [absolute path, replacement]; the longest paths are replaced first. */
+export type PathLabels = Array<[string, string]>;
+
+export function redactPaths(message: string, labels: PathLabels, keep?: string): string {
+  if (keep && message.includes(keep)) return message.split(keep).map((part) => redactPaths(part, labels)).join(keep);
+  const sorted = labels.filter(([p]) => p.length > 1).sort((a, b) => b[0].length - a[0].length);
+  let out = message;
+  for (const [abs, label] of sorted) {
+    // The model directory's own files read best without a prefix: `model.onnx`, not `./model.onnx`.
+    out = out.split(abs + path.sep).join(label === '.' ? '' : label + path.sep).split(abs).join(label);
+  }
+  return out;
+}
