@@ -21,6 +21,8 @@ import { methodNotAllowed } from './http/errors.js';
 import { inferenceRoutes } from './http/inference-app.js';
 import { managementRoutes } from './http/management-app.js';
 import { apiDescription } from './http/openapi.js';
+import { hostGuard } from './http/host-guard.js';
+import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from './http/token-auth.js';
 import { sendJson } from './http/respond.js';
 
 export interface RunningServer {
@@ -52,8 +54,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const servers: Array<http.Server> = [];
   const urls: string[] = [];
   try {
+    const keys = config.tokenAuth.enabled ? createKeys(config, log) : undefined;
     for (const l of listeners) {
-      const app = buildApp(config, log, l.apis, models, startupModels, metrics, drain);
+      const guards = {
+        inference: keys ? [requireKey(keys.inference)] : [],
+        management: [hostGuard(l.address, config), ...(keys ? [requireKey(keys.management)] : [])],
+      };
+      const app = buildApp(config, log, l.apis, models, startupModels, metrics, drain, guards);
       const server = createHttpServer(l.address, config, app.callback());
       servers.push(server);
       urls.push(await listen(server, l.address));
@@ -96,6 +103,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   };
 }
 
+function createKeys(config: ServerConfig, log: Logger): ApiKeys {
+  const file = keyFilePath(config);
+  const keys = writeKeyFile(file);
+  log.info({ keyFile: file }, 'token authorization enabled: API keys written to the key file'); // never the keys
+  return keys;
+}
+
 function metricsHandler(metrics: ServerMetrics): http.RequestListener {
   return (req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
@@ -117,6 +131,7 @@ function buildApp(
   startupModels: () => string[],
   metrics: ServerMetrics,
   drain: { active: boolean },
+  guards: { inference: Koa.Middleware[]; management: Koa.Middleware[] },
 ): Koa {
   const app = new Koa();
   app.silent = true;
@@ -134,8 +149,8 @@ function buildApp(
   });
   app.use(errorMiddleware(log));
   app.use(root.routes());
-  if (apis.inference) app.use(inferenceRoutes(registry, config, startupModels).routes());
-  if (apis.management) app.use(managementRoutes(registry).routes());
+  if (apis.inference) app.use(inferenceRoutes(registry, config, startupModels, guards.inference).routes());
+  if (apis.management) app.use(managementRoutes(registry, guards.management).routes());
   return app;
 }
 

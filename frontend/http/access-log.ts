@@ -18,9 +18,10 @@ export function accessLog(log: Logger, metrics?: ServerMetrics): Middleware {
     } finally {
       const ms = performance.now() - start;
       const model = ctx.state.model;
-      if (model) metrics?.request(model, ctx.status, ms / 1000);
+      const status = ctx.state.clientClosed ? 499 : ctx.status;
+      if (model) metrics?.request(model, status, ms / 1000);
       if (log.isLevelEnabled('info')) {
-        log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100, requestId: ctx.state.requestId, model }, 'request');
+        log.info({ method: ctx.method, path: ctx.path, status, ms: Math.round(ms * 100) / 100, requestId: ctx.state.requestId, model }, 'request');
       }
     }
   };

@@ -2,7 +2,14 @@
 // paths end here as 404. Error responses close the connection, as MMS's do.
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
-import { ServerError, resourceNotFound } from './errors.js';
+import { ClientClosedError, ServerError, resourceNotFound } from './errors.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The client went away mid-request (access-log.ts logs it as 499). */
+    clientClosed?: boolean;
+  }
+}
 import { sendJson } from './respond.js';
 
 export function errorMiddleware(log: Logger): Middleware {
@@ -11,6 +18,12 @@ export function errorMiddleware(log: Logger): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw resourceNotFound();
     } catch (err) {
+      if (err instanceof ClientClosedError) {
+        // Nobody is left to answer and nothing failed here: no error line, no stack, no 500.
+        ctx.state.clientClosed = true;
+        log.debug({ path: ctx.path }, err.message);
+        return;
+      }
       const e = toServerError(err);
       if (e.status >= 500) log.error({ err, path: ctx.path }, e.message);
       sendJson(ctx, e.status, e.toJSON());

@@ -20,6 +20,8 @@ export class ServerError extends Error {
 export const badRequest = (message: string) => new ServerError(400, 'BadRequestException', message);
 export const invalidModel = (message: string) => new ServerError(400, 'InvalidModelException', message);
 export const downloadFailed = (message: string) => new ServerError(400, 'DownloadModelException', message);
+export const unauthorized = () =>
+  new ServerError(401, 'UnauthorizedException', 'Token authorization failed: send this API\'s key as "Authorization: Bearer <key>" (see the key file).', { 'WWW-Authenticate': 'Bearer' });
 export const forbidden = (message: string) => new ServerError(403, 'ForbiddenException', message);
 export const modelNotFound = (message: string) => new ServerError(404, 'ModelNotFoundException', message);
 export const resourceNotFound = () =>
@@ -42,3 +44,13 @@ export class WorkerLostError extends ServerError {
 }
 export const noWorker = (model: string) =>
   new ServerError(503, 'ServiceUnavailableException', `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`, { 'Retry-After': '1' });
+
+/**
+ * The client closed the connection before its request was complete: not a server failure. Nothing can
+ * be answered; error-middleware.ts marks the request and access-log.ts records status 499 (nginx's).
+ */
+export class ClientClosedError extends ServerError {
+  constructor() {
+    super(499, 'ClientClosedRequest', 'Client closed the connection before the request body was complete.');
+  }
+}

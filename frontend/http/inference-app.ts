@@ -1,7 +1,7 @@
 // Inference API routes: /ping, /predictions/:model[/:version], SageMaker's /invocations and
 // /models/:model/invoke. A request's life: read body → RequestItem → model's pool → reply item.
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Model, ModelRegistry } from '../registry/model-registry.js';
 import { badRequest, modelNotFound } from './errors.js';
@@ -10,7 +10,8 @@ import { readBodyPieces } from './read-body.js';
 import { toRequestItem } from './request-item.js';
 import { sendJson } from './respond.js';
 
-export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, startupModels: () => string[]): Router {
+/** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
+export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, startupModels: () => string[], guards: Middleware[] = []): Router {
   const router = new Router();
 
   router.all('/ping', (ctx) => {
@@ -18,6 +19,8 @@ export function inferenceRoutes(registry: ModelRegistry, config: ServerConfig, s
     const detail = ctx.query.detail === 'true' ? { models: registry.modelHealth() } : {};
     sendJson(ctx, 200, { status: registry.health(), ...detail });
   });
+  // Registered after /ping: a router runs its matched layers in order, and /ping answers without next().
+  if (guards.length) router.use(...guards);
 
   router.all('/predictions/:model{/:version}{/*rest}', async (ctx) => {
     const model = registry.get(ctx.params.model);

@@ -1,7 +1,7 @@
 // Management API routes: register, list, describe, scale, unregister (api.md §2). Parameters come
 // from the query string or, with Content-Type application/json, from a JSON object.
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from '../scheduling/worker-memory.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { badRequest, methodNotAllowed } from './errors.js';
@@ -9,8 +9,10 @@ import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
 import { Params } from './params.js';
 
-export function managementRoutes(registry: ModelRegistry): Router {
+/** `guards` run before every management route (host-guard.ts, token-auth.ts), never on other paths. */
+export function managementRoutes(registry: ModelRegistry, guards: Middleware[] = []): Router {
   const router = new Router();
+  if (guards.length) router.use(...guards);
 
   router.get('/models', (ctx) => {
     const q = new Params(ctx.query);

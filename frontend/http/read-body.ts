@@ -1,7 +1,8 @@
 // Reads a request body into one Buffer, refusing (413) anything over max_request_size before it is
-// buffered: by Content-Length when given, else as soon as the running total passes the limit.
+// buffered: by Content-Length when given, else as soon as the running total passes the limit. A
+// client that goes away mid-body ends it with ClientClosedError.
 import type { Context } from 'koa';
-import { payloadTooLarge } from './errors.js';
+import { ClientClosedError, payloadTooLarge } from './errors.js';
 
 export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   const pieces = await readBodyPieces(ctx, limit);
@@ -31,7 +32,9 @@ export async function readBodyPieces(ctx: Context, limit: number): Promise<Buffe
     };
     req.on('data', onData);
     req.once('end', () => resolve(chunks));
-    req.once('error', reject);
+    // A request stream only fails when its connection does (the client went away): not our error.
+    req.once('error', () => reject(new ClientClosedError()));
+    req.once('close', () => reject(new ClientClosedError())); // no-op once 'end' has resolved
   });
 }
 

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
 import type { Logger } from '../logging/logger.js';
 import { withServerNodePath } from './worker-node-path.js';
+import { groupLines } from '../logging/line-groups.js';
+
 
 const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
 
@@ -67,7 +69,7 @@ export class WorkerProcess {
     );
     const proc = new WorkerProcess(child, o.socketPath);
     const stderr = createInterface({ input: child.stderr! });
-    stderr.on('line', (line) => o.log.warn({ stream: 'stderr' }, line));
+    groupLines(stderr, (message) => o.log.warn({ stream: 'stderr' }, message));
     const stdout = createInterface({ input: child.stdout! });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('Backend worker startup time out.')), o.startTimeoutMs);

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../frontend/config/server-config.js';
 import type { Key } from '../../frontend/config/keys.js';
 import { startServer, type RunningServer } from '../../frontend/server.js';
@@ -12,7 +12,8 @@ export interface TestServer extends RunningServer {
   store: string;
 }
 
-export async function startTestServer(overrides: Partial<Record<Key, string>> = {}, store?: string): Promise<TestServer> {
+/** `log`: a logger of the test's own (e.g. captureLogs()) instead of a silent one. */
+export async function startTestServer(overrides: Partial<Record<Key, string>> = {}, store?: string, log?: Logger): Promise<TestServer> {
   const modelStore = store ?? mkdtempSync(path.join(os.tmpdir(), 'mms-store-'));
   const config = loadConfig({
     env: {},
@@ -25,8 +26,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       ...overrides,
     },
   });
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const server = await startServer(config, log);
+  const server = await startServer(config, log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {
     ...server,
     store: modelStore,
