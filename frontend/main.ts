@@ -19,7 +19,10 @@ export interface RunOptions extends ConfigSources {
   attached?: boolean;
 }
 
-export type StartMessage = { type: 'ready'; inference: string; management: string; metrics: string } | { type: 'failed'; message: string };
+export type StartMessage =
+  /** failedModels: one line per start-up model that did not load, for the launcher's terminal. */
+  | { type: 'ready'; inference: string; management: string; metrics: string; failedModels: string[] }
+  | { type: 'failed'; message: string };
 
 export async function runServer(o: RunOptions): Promise<void> {
   let logOptions: LogOptions = { pretty: o.pretty };
@@ -50,7 +53,11 @@ export async function runServer(o: RunOptions): Promise<void> {
   }
   writePid();
   process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
-  send({ type: 'ready', inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` }, o.attached);
+  // Not only in the log: a foreground run shows them on the terminal, a background launcher prints them.
+  const failedModels = server.startupFailures.map((f) => `Start-up model ${f.model} failed to load: ${f.error}`);
+  if (o.attached) for (const line of failedModels) process.stderr.write(`${line}\n`);
+  const ready = { inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` };
+  send({ type: 'ready', ...ready, failedModels }, o.attached);
 
   let stopping = false;
   const stop = async (signal: string) => {
