@@ -22,21 +22,30 @@ export function readPropertiesFile(file: string): Record<string, string> {
   return Object.fromEntries(Object.entries(reader.getAllProperties()).map(([k, v]) => [k, String(v)]));
 }
 
+export class PropertiesSyntaxError extends Error {
+  override name = 'PropertiesSyntaxError';
+}
+
 /** Decodes Java properties text into [key, value] pairs. */
 export function parseProperties(text: string): Array<[string, string]> {
   const entries: Array<[string, string]> = [];
-  for (const line of logicalLines(text)) {
+  for (const { line, number } of logicalLines(text)) {
     const [rawKey, rawValue] = splitKey(line);
-    entries.push([unescape(rawKey), unescape(rawValue)]);
+    try {
+      entries.push([unescape(rawKey), unescape(rawValue)]);
+    } catch (err) {
+      throw new PropertiesSyntaxError(`line ${number}: ${(err as Error).message}`);
+    }
   }
   return entries;
 }
 
-/** Comment and blank lines dropped, leading blanks cut, continuation lines joined. */
-function* logicalLines(text: string): Generator<string> {
+/** Comment and blank lines dropped, leading blanks cut, continuation lines joined; numbered from 1. */
+function* logicalLines(text: string): Generator<{ line: string; number: number }> {
   const lines = text.split(/\r\n|\r|\n/);
   for (let i = 0; i < lines.length; i++) {
     let line = trimStart(lines[i]);
+    const number = i + 1;
     if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
     // An odd number of trailing backslashes continues the line; an even number is escaped backslashes.
     while (trailingBackslashes(line) % 2 === 1) {
@@ -44,7 +53,7 @@ function* logicalLines(text: string): Generator<string> {
       if (++i >= lines.length) break;
       line += trimStart(lines[i]);
     }
-    yield line;
+    yield { line, number };
   }
 }
 
@@ -63,9 +72,11 @@ const ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', f: '\f' };
 
 /** \uXXXX, \t \n \r \f; any other escaped character stands for itself (\=, \:, \\, \ , \#). */
 function unescape(s: string): string {
-  return s.replace(/\\(u[0-9a-fA-F]{4}|.|$)/g, (_, c: string) => {
-    if (c.length === 5) return String.fromCharCode(parseInt(c.slice(1), 16));
-    return ESCAPES[c] ?? c;
+  return s.replace(/\\(u.{0,4}|.|$)/g, (_, c: string) => {
+    if (c[0] !== 'u') return ESCAPES[c] ?? c;
+    // java.util.Properties refuses these too (IllegalArgumentException).
+    if (!/^u[0-9a-fA-F]{4}$/.test(c)) throw new Error(`malformed \\uxxxx escape: \\${c}`);
+    return String.fromCharCode(parseInt(c.slice(1), 16));
   });
 }
 

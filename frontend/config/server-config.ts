@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
-import { readPropertiesFile } from './properties.js';
+import { PropertiesSyntaxError, readPropertiesFile } from './properties.js';
 
 export interface ServerConfig {
   inferenceAddress: Address;
@@ -76,7 +76,14 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const warnings: string[] = [];
   if (file) {
     if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
-    for (const [key, value] of Object.entries(readPropertiesFile(file))) {
+    let props: Record<string, string>;
+    try {
+      props = readPropertiesFile(file);
+    } catch (err) {
+      if (err instanceof PropertiesSyntaxError) throw new ConfigError(`${file}: ${err.message}`);
+      throw err;
+    }
+    for (const [key, value] of Object.entries(props)) {
       if (IGNORED_KEYS.has(key)) warnings.push(`config key ${key} is MMS/JVM-specific and has no effect here`);
       else if (!(key in KEYS)) warnings.push(`unknown config key ${key} ignored`);
       else raw[key] = substituteEnv(key, value, env);

@@ -2,6 +2,7 @@
 // precedence): every rule is checked through loadConfig on a real file.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError } from '../../frontend/config/server-config.js';
 import { fromFile, useTempConfigDir } from './helpers.js';
 
 useTempConfigDir();
@@ -49,6 +50,13 @@ describe('config.properties syntax', () => {
     assert.equal(c.modelStore, '/m\u00e9dels');
     assert.equal(c.jobQueueSize, 4);
     assert.equal(c.cors.origin, 'a\tb\\cqd');
+  });
+
+  it('refuses a malformed \\u escape, as Java does, naming the line', () => {
+    assert.throws(
+      () => fromFile(['job_queue_size=1', 'model_store=/a\\u00zz']),
+      (err: unknown) => err instanceof ConfigError && /\\u/.test(err.message) && /line 2/.test(err.message),
+    );
   });
 
   it('takes escaped =, : and blanks in a key as part of the key', () => {
