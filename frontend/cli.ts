@@ -2,7 +2,7 @@
 // `multi-model-server`: --start (in the background unless --foreground) and --stop, as MMS's launcher.
 import { spawn, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
@@ -19,8 +19,12 @@ const argv = await yargs(hideBin(process.argv))
   .option('models', { type: 'array', string: true, describe: 'Models to load at start-up: [name=]location ..., or ALL' })
   .option('model-store', { type: 'string', describe: 'Directory that model locations are relative to' })
   .option('mms-config', { type: 'string', describe: 'config.properties file' })
-  .option('log-config', { type: 'string', describe: 'JSON logging options: {"level","pretty","file"}' })
-  .option('foreground', { type: 'boolean', default: false, describe: 'Run in this process instead of the background' })
+  .option('log-config', { type: 'string', describe: 'JSON logging options: {"level","pretty","file"} (a log4j file is ignored with a warning)' })
+  .option('foreground', {
+    type: 'boolean',
+    default: false,
+    describe: 'Keep the server attached to this terminal (logs here, Ctrl+C stops it); without it the server runs in the background, logging to $LOG_LOCATION/mms_log.log',
+  })
   .help()
   .alias('h', 'help')
   .strict()
@@ -43,9 +47,12 @@ async function start(): Promise<void> {
     removePid(); // stale: its server is gone (the pid may name another process by now)
   }
   if (argv['log-config'] && !existsSync(argv['log-config'])) die(`--log-config file not found: ${argv['log-config']}`);
+  const logConfig = jsonLogConfig(argv['log-config']);
   if (argv['mms-config'] && !existsSync(argv['mms-config'])) die(`--mms-config file not found: ${argv['mms-config']}`);
   const store = argv['model-store'];
   if (store && !(existsSync(store) && statSync(store).isDirectory())) die(`--model-store directory not found: ${store}`);
+  // yargs gives [] for a bare --models; left alone that would serve the bundled default model.
+  if (argv.models && argv.models.every((m) => m.trim() === '')) die('--models needs a value: [name=]location ..., or ALL');
   const models = argv.models?.join(',');
   if (models && !store && !process.env.MMS_CONFIG_FILE && !argv['mms-config']) {
     const local = argv.models!.some((m) => m.toUpperCase() !== 'ALL' && !/^([^=]+=)?https?:\/\//i.test(m));
@@ -55,7 +62,7 @@ async function start(): Promise<void> {
     configFile: argv['mms-config'],
     modelStore: store && path.resolve(store),
     models,
-    logConfig: argv['log-config'],
+    logConfig,
     pretty: argv.foreground && process.stdout.isTTY ? true : undefined,
     attached: argv.foreground,
   };
@@ -95,7 +102,16 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
     `Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\nManagement API: ${outcome.management}\n` +
       `Metrics: ${outcome.metrics}\nLogs: ${logFile}\n`,
   );
-  process.exit(0);
+  // As MMS, the server keeps serving the models that loaded; the exit code tells scripts that one did not.
+  for (const line of outcome.failedModels) process.stderr.write(`${line}\n`);
+  process.exit(outcome.failedModels.length > 0 ? 1 : 0);
+}
+
+/** The --log-config file if it holds our JSON options; MMS users' log4j files are reported and skipped. */
+function jsonLogConfig(file: string | undefined): string | undefined {
+  if (!file || readFileSync(file, 'utf8').trimStart().startsWith('{')) return file;
+  process.stderr.write(`Warning: --log-config ${file} is not a JSON logging file ({"level","pretty","file"}); log4j configurations are not used, logging with the defaults.\n`);
+  return undefined;
 }
 
 async function stop(): Promise<void> {

@@ -19,7 +19,10 @@ export interface RunOptions extends ConfigSources {
   attached?: boolean;
 }
 
-export type StartMessage = { type: 'ready'; inference: string; management: string; metrics: string } | { type: 'failed'; message: string };
+export type StartMessage =
+  /** failedModels: one line per start-up model that did not load, for the launcher's terminal. */
+  | { type: 'ready'; inference: string; management: string; metrics: string; failedModels: string[] }
+  | { type: 'failed'; message: string };
 
 export async function runServer(o: RunOptions): Promise<void> {
   let logOptions: LogOptions = { pretty: o.pretty };
@@ -48,10 +51,8 @@ export async function runServer(o: RunOptions): Promise<void> {
   } catch (err) {
     return fail(`Failed to start the model server: ${(err as Error).message}`);
   }
-  writePid();
-  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
-  send({ type: 'ready', inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` }, o.attached);
-
+  // Handlers first: until a SIGTERM listener exists the signal kills the process outright, and the
+  // launcher or a user may send it as soon as the lines below appear.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -67,6 +68,14 @@ export async function runServer(o: RunOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // A foreground launcher that dies (even by SIGKILL) closes the IPC channel: stop with it.
   if (o.attached) process.once('disconnect', () => void stop('launcher gone'));
+
+  writePid();
+  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
+  // Not only in the log: a foreground run shows them on the terminal, a background launcher prints them.
+  const failedModels = server.startupFailures.map((f) => `Start-up model ${f.model} failed to load: ${f.error}`);
+  if (o.attached) for (const line of failedModels) process.stderr.write(`${line}\n`);
+  const ready = { inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` };
+  send({ type: 'ready', ...ready, failedModels }, o.attached);
 
   function fail(message: string): never {
     log.error(message);

@@ -13,7 +13,7 @@ import type { Logger } from './logging/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { accessLog } from './http/access-log.js';
-import { loadStartupModels } from './registry/startup-models.js';
+import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { commonHeaders } from './http/common-headers.js';
 import { errorMiddleware } from './http/error-middleware.js';
@@ -30,6 +30,8 @@ export interface RunningServer {
   managementUrl: string;
   metricsUrl: string;
   registry: ModelRegistry;
+  /** Start-up models that did not load (the server serves the others). */
+  startupFailures: StartupFailure[];
   close(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   registry = new ModelRegistry(config, log.child({ component: 'registry' }), metrics);
   const models = registry;
   await removeStaleWorkDirs(config.workDir, log);
-  const startup = await loadStartupModels(models, config, log);
+  const { loaded: startup, failed: startupFailures } = await loadStartupModels(models, config, log);
   const startupModels = () => startup.filter((n) => models.has(n));
   const drain = { active: false };
 
@@ -82,6 +84,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     managementUrl,
     metricsUrl,
     registry: models,
+    startupFailures,
     async close() {
       drain.active = true;
       const closed = Promise.all(servers.map((s) => {

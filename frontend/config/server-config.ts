@@ -1,11 +1,12 @@
 // config.properties + CLI flags + MMS_* env vars → one typed, validated ServerConfig, built once at
-// start and passed down (no global). Precedence, low to high: default < file < CLI < env (config.md §1).
+// start and passed down (no global). Precedence, low to high: default < file < CLI < env
+// (docs/configuration.md, Config file and precedence).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { propertiesReader } from 'properties-reader';
 import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
+import { PropertiesSyntaxError, readPropertiesFile } from './properties.js';
 
 export interface ServerConfig {
   inferenceAddress: Address;
@@ -75,11 +76,17 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const warnings: string[] = [];
   if (file) {
     if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
-    const props = propertiesReader({ sourceFile: file }).getAllProperties();
+    let props: Record<string, string>;
+    try {
+      props = readPropertiesFile(file);
+    } catch (err) {
+      if (err instanceof PropertiesSyntaxError) throw new ConfigError(`${file}: ${err.message}`);
+      throw err;
+    }
     for (const [key, value] of Object.entries(props)) {
       if (IGNORED_KEYS.has(key)) warnings.push(`config key ${key} is MMS/JVM-specific and has no effect here`);
       else if (!(key in KEYS)) warnings.push(`unknown config key ${key} ignored`);
-      else raw[key] = substituteEnv(key, String(value), env);
+      else raw[key] = substituteEnv(key, value, env);
     }
   }
   Object.assign(raw, sources.overrides);
@@ -103,8 +110,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     defaultWorkersPerModel: get('default_workers_per_model'),
     numberOfGpu: get<number | undefined>('number_of_gpu') ?? 0,
     jobQueueSize: get('job_queue_size'),
-    // MMS 1.1.11: the seconds key wins when set; the older key is read as minutes (config.md §2).
-    responseTimeout: timeoutSeconds >= 0 ? timeoutSeconds : get<number>('default_response_timeout') * 60,
+    // MMS 1.1.11: the seconds key wins when set; the older key is read as minutes (docs/configuration.md, Keys).
+    responseTimeout: timeoutSeconds > 0 ? timeoutSeconds : get<number>('default_response_timeout') * 60,
     unregisterModelTimeout: get('unregister_model_timeout'),
     maxRequestSize: get('max_request_size'),
     maxResponseSize: get('max_response_size'),
@@ -165,7 +172,10 @@ function parse(key: Key, value: string | undefined): unknown {
     case 'int': {
       if (!/^-?\d+$/.test(v)) throw new ConfigError(`${key} must be an integer, got "${value}"`);
       const n = Number(v);
-      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${key} must be at least ${spec.min}, got ${n}`);
+      if (n === spec.unset) return n;
+      const unset = spec.unset !== undefined ? ` (or ${spec.unset}: unset)` : '';
+      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${key} must be at least ${spec.min}${unset}, got ${n}`);
+      if (spec.max !== undefined && n > spec.max) throw new ConfigError(`${key} must be at most ${spec.max}, got ${n}`);
       return n;
     }
     case 'bool':
@@ -192,7 +202,7 @@ function compileRegex(key: string, source: string, flags = ''): RegExp {
   }
 }
 
-/** Default worker count for start-up models (config.md §6). */
+/** Default worker count for start-up models (docs/configuration.md, Start-up models). */
 export function defaultWorkerCount(config: ServerConfig): number {
   if (config.debug) return 1;
   if (config.defaultWorkersPerModel > 0) return config.defaultWorkersPerModel;

@@ -1,7 +1,8 @@
 // OpenAPI 3.0.1 descriptions served by `OPTIONS /`, `/api-description` and `OPTIONS /predictions/{name}`
-// (api.md §4). Every path comes from the one ROUTES table below, so the document and SERVED_ROUTES
+// (docs/api.md, API description). Every path comes from the one ROUTES table below, so the document and SERVED_ROUTES
 // cannot disagree. Unlike MMS we emit typed defaults and the parameter names/values the server reads
 // (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
 
 type Json = Record<string, unknown>;
 type Listener = 'inference' | 'management';
@@ -69,10 +70,10 @@ const REGISTER_FIELDS: Json = {
   handler: str({ description: 'Handler; defaults to the manifest handler, else default_service_handler.' }),
   runtime: str({ enum: ['onnx', 'node'], description: 'Runtime; defaults to the manifest runtime.' }),
   batch_size: int({ default: 1, minimum: 1, description: 'Inference batch size.' }),
-  max_batch_delay: int({ default: 100, minimum: 0, description: 'Maximum batching delay in milliseconds.' }),
+  max_batch_delay: int({ default: 100, minimum: 0, maximum: MAX_TIMER_MS, description: 'Maximum batching delay in milliseconds.' }),
   initial_workers: int({ minimum: 0, description: 'Workers to start; defaults to default_workers_per_model, else 0.' }),
   synchronous: bool({ default: true, description: 'Wait for the initial workers to start.' }),
-  response_timeout: int({ minimum: 1, description: 'Worker response timeout in seconds; defaults to the server setting.' }),
+  response_timeout: int({ minimum: 1, maximum: MAX_RESPONSE_TIMEOUT_S, description: 'Worker response timeout in seconds; defaults to the server setting.' }),
 };
 
 const SCHEMAS: Json = {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Manifest, Runtime } from '../../protocol/manifest.js';
 import type { OutgoingItem } from '../../protocol/messages.js';
 import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, RUNTIMES } from '../../protocol/manifest.js';
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, conflict, forbidden, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -116,9 +117,14 @@ export class ModelRegistry {
     }
     const workers = p.initialWorkers ?? this.config.defaultWorkersPerModel;
     checkWorkerCount('initial_workers', workers);
-    if (p.responseTimeout !== undefined && p.responseTimeout <= 0) throw badRequest('response_timeout must be a positive number of seconds.');
+    // Both become timer delays: past what a Node timer holds they would fire at once.
+    if (p.responseTimeout !== undefined && (p.responseTimeout <= 0 || p.responseTimeout > MAX_RESPONSE_TIMEOUT_S)) {
+      throw badRequest(`response_timeout must be between 1 and ${MAX_RESPONSE_TIMEOUT_S} seconds, got ${p.responseTimeout}.`);
+    }
     if (p.batchSize !== undefined && (p.batchSize < 1 || p.batchSize > 1024)) throw badRequest('batch_size must be between 1 and 1024.');
-    if (p.maxBatchDelay !== undefined && p.maxBatchDelay < 0) throw badRequest('max_batch_delay must not be negative.');
+    if (p.maxBatchDelay !== undefined && (p.maxBatchDelay < 0 || p.maxBatchDelay > MAX_TIMER_MS)) {
+      throw badRequest(`max_batch_delay must be between 0 and ${MAX_TIMER_MS} ms, got ${p.maxBatchDelay}.`);
+    }
     if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
@@ -249,6 +255,7 @@ export class ModelRegistry {
     if (!handler) throw invalidModel('Model handler is not defined.');
     const batchSize = Math.max(1, p.batchSize ?? manifest.model.batchSize ?? 1);
     const maxBatchDelay = Math.max(0, p.maxBatchDelay ?? manifest.model.maxBatchDelay ?? 100);
+    if (maxBatchDelay > MAX_TIMER_MS) throw invalidModel(`Manifest field model.maxBatchDelay must be at most ${MAX_TIMER_MS}.`);
     const responseTimeout = p.responseTimeout ?? this.config.responseTimeout;
     const model: Model = {
       name, version: manifest.model.modelVersion, url: p.url, manifest, modelDir, runtime, handler, batchSize, maxBatchDelay,

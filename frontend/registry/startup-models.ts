@@ -1,5 +1,5 @@
-// Models named by load_models / --models, registered before the ports open (config.md §5).
-// A model that fails is logged and skipped; the server still starts.
+// Models named by load_models / --models, registered before the ports open (docs/configuration.md,
+// Start-up models). A model that fails is logged and skipped; the server still starts and reports it.
 import { readdir } from 'node:fs/promises';
 import type { ServerConfig } from '../config/server-config.js';
 import { defaultWorkerCount } from '../config/server-config.js';
@@ -35,11 +35,21 @@ export async function startupEntries(config: ServerConfig, log: Logger): Promise
     .filter((e) => e.location);
 }
 
-/** Registers every start-up model; returns the names that loaded. */
-export async function loadStartupModels(registry: ModelRegistry, config: ServerConfig, log: Logger): Promise<string[]> {
+export interface StartupFailure {
+  model: string;
+  error: string;
+}
+
+/** Registers every start-up model; returns the names that loaded and those that failed. */
+export async function loadStartupModels(
+  registry: ModelRegistry,
+  config: ServerConfig,
+  log: Logger,
+): Promise<{ loaded: string[]; failed: StartupFailure[] }> {
   const entries = await startupEntries(config, log);
   const workers = defaultWorkerCount(config);
   const loaded: string[] = [];
+  const failed: StartupFailure[] = [];
   await Promise.all(
     entries.map(async (e) => {
       const name = e.name ?? defaultModelName(e.location);
@@ -51,10 +61,11 @@ export async function loadStartupModels(registry: ModelRegistry, config: ServerC
         loaded.push(model);
       } catch (err) {
         log.error({ model: name, err: (err as Error).message }, 'start-up model failed to load; skipped');
+        failed.push({ model: name, error: (err as Error).message });
       }
     }),
   );
-  return loaded;
+  return { loaded, failed };
 }
 
 /** Name for a start-up model with none given: last path segment, extension cut, non-word chars → '_'. */

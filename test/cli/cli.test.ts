@@ -1,4 +1,4 @@
-// `multi-model-server` CLI tests with real processes (config.md §4): background --start / --stop
+// `multi-model-server` CLI tests with real processes (docs/configuration.md, CLI): background --start / --stop
 // with a live model, the pid file, "already running", "not currently running", launch errors,
 // a --foreground run stopped by SIGTERM, and --help. Each case runs in its own sandbox: TMPDIR (so its
 // own pid file and worker sockets), LOG_LOCATION, cwd and model store under a fresh temp dir, and

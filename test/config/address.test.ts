@@ -1,4 +1,4 @@
-// Address tests: parseAddress forms (config.md §2), formatting and comparison, and the default
+// Address tests: parseAddress forms (docs/configuration.md, Keys), formatting and comparison, and the default
 // ports loadConfig gives addresses written without one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
