@@ -4,40 +4,36 @@
 import net from 'node:net';
 import { fstatSync, unlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
 import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadRequest } from '../protocol/messages.js';
-import { RUNTIMES, type Runtime } from '../protocol/manifest.js';
+import { parseWorkerArgv, type WorkerArgs } from '../protocol/worker-args.js';
+import { BatchFormer } from './batch-former.js';
 import { ModelHost } from './model-host.js';
 import { serveConnection } from './serve-loop.js';
 
-const { values } = parseArgs({
-  options: {
-    'sock-name': { type: 'string' },
-    runtime: { type: 'string', default: 'onnx' },
-    'intra-op-threads': { type: 'string', default: '1' },
-    'inter-op-threads': { type: 'string', default: '1' },
-    'execution-providers': { type: 'string', default: 'cpu' },
-    'max-response-size': { type: 'string', default: String(6553500) },
-  },
-});
-
-const sockName = values['sock-name'];
-const runtime = values.runtime as Runtime;
-if (!sockName || !(RUNTIMES as readonly string[]).includes(runtime)) {
-  process.stderr.write('usage: main.js --sock-name PATH [--runtime onnx|node] [--intra-op-threads N]\n');
+let args: WorkerArgs;
+try {
+  args = parseWorkerArgv(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
   process.exit(2);
 }
+const { sockName, runtime } = args;
 const options = {
-  intraOpThreads: Number(values['intra-op-threads']),
-  interOpThreads: Number(values['inter-op-threads']),
-  executionProviders: values['execution-providers']!.split(','),
+  intraOpThreads: args.intraOpThreads,
+  interOpThreads: args.interOpThreads,
+  executionProviders: args.executionProviders,
 };
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-// One loaded model per process, shared by every slot connected to it.
-let loading: Promise<ModelHost> | undefined;
-const loadModel = (req: LoadRequest) => (loading ??= ModelHost.load(req, runtime, options));
+// One loaded model per process and one batch queue in front of it, shared by every connection, so
+// requests from all frontends meet here (docs/protocol.md "Worker-side batching"). The first Load's
+// batch size wins.
+let loading: Promise<BatchFormer> | undefined;
+const loadModel = (req: LoadRequest) =>
+  (loading ??= ModelHost.load(req, runtime, options).then(
+    (host) => new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, run: (items) => host.predict(items) }),
+  ));
 
 // Pings are answered off the main thread; a worker started by hand may have no control channel.
 try {
@@ -51,7 +47,7 @@ let open = 0;
 const server = net.createServer((socket) => {
   open++;
   socket.setNoDelay(true);
-  void serveConnection(socket, loadModel, log, Number(values['max-response-size'])).then(() => {
+  void serveConnection(socket, loadModel, log).then(() => {
     if (--open === 0) shutdown(0);
   });
 });
@@ -59,7 +55,7 @@ const server = net.createServer((socket) => {
 function shutdown(code: number): void {
   server.close();
   try {
-    unlinkSync(sockName!);
+    unlinkSync(sockName);
   } catch {
     // already gone
   }

@@ -1,60 +1,65 @@
-// One frontend connection (one worker slot): read frame → decode → load or predict → encode → write.
-// Frames are handled strictly in order; the first must be Load.
+// One frontend connection: decode frames → Load (once per process, cached), Predict (handed to the
+// process's shared BatchFormer) or Ping (answered in turn) → replies written in the order the frames
+// came, which is how the frontend matches them (docs/protocol.md "Transport", "Worker-side batching").
+// The first frame must be Load.
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { PONG_REPLY, StatusCode, loadedMessage, type ReplyItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
-import { errorStatus } from './handler-api.js';
-import type { ModelHost } from './model-host.js';
+import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import type { BatchFormer } from './batch-former.js';
 
-export type LoadModel = (req: Extract<WorkerRequest, { kind: 'load' }>) => Promise<ModelHost>;
+/** Loads the process's model (once; later calls get the same result) and returns its batch former. */
+export type LoadModel = (req: LoadRequest) => Promise<BatchFormer>;
 
 /** Generous: the frontend bounds what it sends by max_request_size already. */
 const MAX_FIELD = 2 ** 31 - 1;
 
-export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void, maxResponseSize: number): Promise<void> {
-  let host: ModelHost | undefined;
-  let chain = Promise.resolve();
+const NOT_LOADED: WorkerReply = { code: StatusCode.internalError, message: 'Model is not loaded.', items: [] };
+
+export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void): Promise<void> {
+  let former: BatchFormer | undefined;
+  /** Frames are accepted in order: a predict behind a Load waits for the model. */
+  let intake = Promise.resolve();
+  /** Replies leave in frame order, whatever order their batches finish in. */
+  let output = Promise.resolve();
 
   const send = (reply: WorkerReply) => {
+    if (socket.destroyed) return;
     socket.cork();
     for (const part of encodeReply(reply)) socket.write(part);
     socket.uncork();
   };
+  const answer = (reply: WorkerReply | Promise<WorkerReply>, then?: () => void) => {
+    output = output
+      .then(() => reply)
+      .then((r) => {
+        send(r);
+        then?.();
+      })
+      .catch((err: unknown) => log(`reply failed: ${(err as Error)?.stack ?? err}`));
+  };
 
-  const handle = async (req: WorkerRequest): Promise<void> => {
-    // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
-    if (req.kind === 'ping') {
-      send(PONG_REPLY);
-      return;
-    }
-    if (req.kind === 'load') {
-      try {
-        host = await loadModel(req);
-        send({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
-      } catch (err) {
-        log(`load failed: ${(err as Error).stack ?? err}`);
-        const oom = err instanceof RangeError && /memory/i.test(err.message);
-        send({ code: oom ? StatusCode.outOfResources : StatusCode.internalError, message: `Failed to load model: ${(err as Error).message}`, items: [] });
-        socket.end();
-      }
-      return;
-    }
-    if (!host) {
-      send({ code: StatusCode.internalError, message: 'Model is not loaded.', items: [] });
-      return;
-    }
+  const load = async (req: LoadRequest): Promise<void> => {
     try {
-      const items = (await host.predict(req.batch)).map((item) => (item.body.length > maxResponseSize ? tooLarge(item, maxResponseSize) : item));
-      send({ code: StatusCode.ok, message: 'Prediction success', items });
+      former = await loadModel(req);
+      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
     } catch (err) {
-      const code = errorStatus(err);
-      send({ code, message: (err as Error).message || 'Prediction failed', items: [] });
+      log(`load failed: ${(err as Error).stack ?? err}`);
+      const oom = err instanceof RangeError && /memory/i.test(err.message);
+      const code = oom ? StatusCode.outOfResources : StatusCode.internalError;
+      answer({ code, message: `Failed to load model: ${(err as Error).message}`, items: [] }, () => socket.end());
     }
   };
 
+  const accept = (req: WorkerRequest): Promise<void> | void => {
+    // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
+    if (req.kind === 'ping') answer(PONG_REPLY);
+    else if (req.kind === 'load') return load(req);
+    else answer(former ? former.submit(socket, req.batch) : NOT_LOADED);
+  };
+
   const reader = new FrameReader(decodeRequest, (req) => {
-    chain = chain.then(() => handle(req));
+    intake = intake.then(() => accept(req));
   }, MAX_FIELD);
 
   return new Promise((resolve) => {
@@ -67,15 +72,10 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
       }
     });
     socket.on('error', (err) => log(`socket error: ${err.message}`));
-    socket.on('close', () => resolve());
+    socket.on('close', () => {
+      // Frames accepted after this point find the socket gone; drop them once intake has caught up.
+      void intake.then(() => former?.drop(socket));
+      resolve();
+    });
   });
-}
-
-/** An answer over max_response_size becomes that request's error; the frontend would refuse the frame. */
-function tooLarge(item: ReplyItem, max: number): ReplyItem {
-  const message = `Response of ${item.body.length} bytes exceeds max_response_size (${max} bytes).`;
-  return {
-    requestId: item.requestId, contentType: 'application/json', status: 500, reason: '', headers: [],
-    body: Buffer.from(JSON.stringify({ code: 500, type: 'InternalServerException', message })),
-  };
 }

@@ -283,6 +283,7 @@ export class ModelRegistry {
       handler: model.handler,
       runtime: model.runtime,
       batchSize: model.batchSize,
+      maxBatchDelay: model.maxBatchDelay,
       gpuId: -1,
       intraOpThreads: intra,
       responseTimeoutMs: model.responseTimeout * 1000,

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
+import { toWorkerArgv, type WorkerArgs } from '../../protocol/worker-args.js';
 import type { Logger } from '../logging/logger.js';
 import { withServerNodePath } from './worker-node-path.js';
 import { groupLines } from '../logging/line-groups.js';
@@ -18,11 +19,8 @@ import { groupLines } from '../logging/line-groups.js';
 const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
 
 export interface SpawnOptions {
-  socketPath: string;
-  runtime: string;
-  intraOpThreads: number;
-  executionProviders: string[];
-  maxResponseSize: number;
+  /** The worker's arguments (protocol/worker-args.ts); `sockName` is its socket path. */
+  args: WorkerArgs;
   cwd: string;
   env: NodeJS.ProcessEnv;
   startTimeoutMs: number;
@@ -59,15 +57,11 @@ export class WorkerProcess {
         // Extra node flags for workers (e.g. --cpu-prof, --max-old-space-size), which NODE_OPTIONS cannot all carry.
         ...(o.env.MMS_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
         WORKER_MAIN,
-        '--sock-name', o.socketPath,
-        '--runtime', o.runtime,
-        '--intra-op-threads', String(o.intraOpThreads),
-        '--execution-providers', o.executionProviders.join(','),
-        '--max-response-size', String(o.maxResponseSize),
+        ...toWorkerArgv(o.args),
       ],
       { cwd: o.cwd, env: withServerNodePath(o.env, path.dirname(WORKER_MAIN)), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
     );
-    const proc = new WorkerProcess(child, o.socketPath);
+    const proc = new WorkerProcess(child, o.args.sockName);
     const stderr = createInterface({ input: child.stderr! });
     groupLines(stderr, (message) => o.log.warn({ stream: 'stderr' }, message));
     const stdout = createInterface({ input: child.stdout! });

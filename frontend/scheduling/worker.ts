@@ -3,7 +3,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Runtime } from '../../protocol/manifest.js';
 import { StatusCode, parseLoadedPid, type ReplyItem, type OutgoingItem, type WorkerReply } from '../../protocol/messages.js';
+import { WORKER_ARG_DEFAULTS } from '../../protocol/worker-args.js';
 import { ServerError, WorkerLostError, internal, workerDied } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -17,8 +19,10 @@ export interface WorkerSpec {
   modelName: string;
   modelDir: string;
   handler: string;
-  runtime: string;
+  runtime: Runtime;
   batchSize: number;
+  /** The model's max_batch_delay (ms), for the worker's own batch former. */
+  maxBatchDelay: number;
   gpuId: number;
   intraOpThreads: number;
   responseTimeoutMs: number;
@@ -85,11 +89,15 @@ export class Worker {
     const log = this.log.child({ worker: this.id });
     try {
       this.process = await WorkerProcess.start({
-        socketPath,
-        runtime: this.spec.runtime,
-        intraOpThreads: this.spec.intraOpThreads,
-        executionProviders: ['cpu'],
-        maxResponseSize: this.spec.maxResponseSize,
+        args: {
+          ...WORKER_ARG_DEFAULTS,
+          sockName: socketPath,
+          runtime: this.spec.runtime,
+          intraOpThreads: this.spec.intraOpThreads,
+          executionProviders: ['cpu'],
+          maxResponseSize: this.spec.maxResponseSize,
+          maxBatchDelay: this.spec.maxBatchDelay,
+        },
         cwd: this.spec.modelDir,
         env: this.spec.env,
         startTimeoutMs: this.spec.startTimeoutMs,

@@ -1,0 +1,184 @@
+// Batching beside the model: one queue per worker process, shared by every connection to it, so
+// requests from several frontends meet here and run as one batch (docs/protocol.md "Worker-side
+// batching"). The rule is the frontend Batcher's, transposed to runs of this process's model: while
+// fewer than `concurrency` batches run, take up to batchSize items when that many wait, or at once
+// when nothing runs (an idle model never holds a request back); otherwise hold until the batch is full
+// or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each
+// connection's replies come back in its request order; a frame larger than batchSize runs alone.
+import { StatusCode, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
+import { HandlerError, errorStatus } from './handler-api.js';
+import { capReplyItem } from './reply-size.js';
+
+/** Time and timers, injected so the rule can be tested without waiting. */
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Calls `fn` after `ms`; the returned function cancels it. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Runs one joined batch; resolves with one reply item per input item, in order (ModelHost.predict). */
+export type RunBatch = (items: RequestItem[]) => Promise<ReplyItem[]>;
+
+export interface BatchFormerOptions {
+  /** Most items per run (the Load frame's batch size); at least 1. */
+  batchSize: number;
+  /** Ms a partial batch may wait while another batch runs. */
+  maxBatchDelay: number;
+  run: RunBatch;
+  /** Batches that may run at once; 1 = one session per process. */
+  concurrency?: number;
+  /** Largest reply item body; a bigger one becomes that item's 500. Default: no limit. */
+  maxResponseSize?: number;
+  clock?: Clock;
+}
+
+/** The connection a frame came from; only its identity matters (dropping, tests). */
+export type Origin = object;
+
+interface Frame {
+  origin: Origin;
+  items: RequestItem[];
+  queuedAt: number;
+  resolve: (reply: WorkerReply) => void;
+}
+
+export class BatchFormer {
+  readonly batchSize: number;
+  readonly maxBatchDelay: number;
+  readonly concurrency: number;
+  private readonly run: RunBatch;
+  private readonly maxResponseSize: number;
+  private readonly clock: Clock;
+  private readonly queue: Frame[] = [];
+  private items = 0;
+  private runs = 0;
+  private timer?: { deadline: number; cancel: () => void };
+
+  constructor(o: BatchFormerOptions) {
+    this.batchSize = Math.max(1, o.batchSize);
+    this.maxBatchDelay = Math.max(0, o.maxBatchDelay);
+    this.concurrency = Math.max(1, o.concurrency ?? 1);
+    this.run = o.run;
+    this.maxResponseSize = o.maxResponseSize ?? Infinity;
+    this.clock = o.clock ?? systemClock;
+  }
+
+  /** Items waiting (not yet running). */
+  get queuedItems(): number {
+    return this.items;
+  }
+
+  /** Frames waiting (not yet running). */
+  get queuedFrames(): number {
+    return this.queue.length;
+  }
+
+  /** Batches running now. */
+  get running(): number {
+    return this.runs;
+  }
+
+  /**
+   * Queues one predict frame from `origin`. Resolves with that frame's reply: code 200 and one item
+   * per request when its batch ran, or the batch's error (status, message, no items) for every frame
+   * of a batch that threw. Never rejects. A frame dropped with drop() never settles.
+   */
+  submit(origin: Origin, items: RequestItem[]): Promise<WorkerReply> {
+    if (items.length === 0) return Promise.resolve(success([]));
+    return new Promise((resolve) => {
+      this.queue.push({ origin, items, queuedAt: this.clock.now(), resolve });
+      this.items += items.length;
+      this.pump();
+    });
+  }
+
+  /** Forgets the queued frames of a closed connection (they are not run); returns how many. */
+  drop(origin: Origin): number {
+    let dropped = 0;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i].origin !== origin) continue;
+      this.items -= this.queue[i].items.length;
+      this.queue.splice(i, 1);
+      dropped++;
+    }
+    if (dropped) this.pump();
+    return dropped;
+  }
+
+  /** Starts every batch the rule allows now; arms the timer for a held partial batch. */
+  private pump(): void {
+    while (this.runs < this.concurrency && this.queue.length > 0) {
+      const waited = this.clock.now() - this.queue[0].queuedAt;
+      if (this.items < this.batchSize && this.runs > 0 && waited < this.maxBatchDelay) break;
+      this.start(this.take());
+    }
+    if (this.runs < this.concurrency && this.queue.length > 0) this.arm(this.queue[0].queuedAt + this.maxBatchDelay);
+    else this.disarm();
+  }
+
+  /** Whole frames from the front, up to batchSize items; the first one even when larger. */
+  private take(): Frame[] {
+    const frames = [this.queue.shift()!];
+    let count = frames[0].items.length;
+    while (this.queue.length > 0 && count + this.queue[0].items.length <= this.batchSize) {
+      const frame = this.queue.shift()!;
+      count += frame.items.length;
+      frames.push(frame);
+    }
+    this.items -= count;
+    return frames;
+  }
+
+  private start(frames: Frame[]): void {
+    this.runs++;
+    const items = frames.flatMap((f) => f.items);
+    Promise.resolve()
+      .then(() => this.run(items))
+      .then(
+        (replies) => {
+          if (!Array.isArray(replies) || replies.length !== items.length) throw new HandlerError(StatusCode.predictionFailed, 'number of batch response mismatched');
+          let at = 0;
+          for (const f of frames) {
+            const own = replies.slice(at, (at += f.items.length));
+            f.resolve(success(own.map((item) => capReplyItem(item, this.maxResponseSize))));
+          }
+        },
+      )
+      .catch((err: unknown) => {
+        const reply: WorkerReply = { code: errorStatus(err), message: (err as Error)?.message || 'Prediction failed', items: [] };
+        for (const f of frames) f.resolve(reply);
+      })
+      .finally(() => {
+        this.runs--;
+        this.pump();
+      });
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer?.deadline === deadline) return;
+    this.disarm();
+    const cancel = this.clock.setTimer(() => {
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(0, deadline - this.clock.now()));
+    this.timer = { deadline, cancel };
+  }
+
+  private disarm(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+}
+
+function success(items: ReplyItem[]): WorkerReply {
+  return { code: StatusCode.ok, message: 'Prediction success', items };
+}

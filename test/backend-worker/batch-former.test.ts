@@ -1,0 +1,233 @@
+// The worker's batch former with an injected clock and a run function the test answers by hand:
+// full batches, an idle model runs at once, partial batches held while another runs (until full or
+// max_batch_delay), whole frames only, concurrency, dropped connections and error fan-out.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchFormer, type BatchFormerOptions, type Clock } from '../../backend-worker/batch-former.js';
+import { HandlerError } from '../../backend-worker/handler-api.js';
+import type { ReplyItem, RequestItem, WorkerReply } from '../../protocol/messages.js';
+
+class FakeClock implements Clock {
+  private t = 0;
+  private timers: Array<{ at: number; fn: () => void }> = [];
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimer(fn: () => void, ms: number): () => void {
+    const timer = { at: this.t + ms, fn };
+    this.timers.push(timer);
+    return () => (this.timers = this.timers.filter((x) => x !== timer));
+  }
+
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  advance(ms: number): void {
+    this.t += ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at)[0];
+      if (!due) return;
+      this.timers = this.timers.filter((x) => x !== due);
+      due.fn();
+    }
+  }
+}
+
+interface Run {
+  ids: string[];
+  finish: (replies?: ReplyItem[]) => void;
+  fail: (err: unknown) => void;
+}
+
+const item = (requestId: string): RequestItem => ({ requestId, headers: [], parameters: [] });
+const items = (...ids: string[]) => ids.map(item);
+const echo = (ids: string[]): ReplyItem[] =>
+  ids.map((requestId) => ({ requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(`r-${requestId}`) }));
+/** Lets the former's promise callbacks run (completions, the next batch's start). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(o: Partial<BatchFormerOptions> = {}) {
+  const clock = new FakeClock();
+  const runs: Run[] = [];
+  const former = new BatchFormer({
+    batchSize: 4,
+    maxBatchDelay: 100,
+    clock,
+    run: (batch) =>
+      new Promise<ReplyItem[]>((resolve, reject) => {
+        const ids = batch.map((i) => i.requestId);
+        runs.push({ ids, finish: (replies) => resolve(replies ?? echo(ids)), fail: reject });
+      }),
+    ...o,
+  });
+  // Runs start one microtask after they are taken from the queue.
+  const started = async () => {
+    await settle();
+    return runs.map((r) => r.ids);
+  };
+  return { clock, runs, former, started };
+}
+
+const A = { name: 'A' };
+const B = { name: 'B' };
+const C = { name: 'C' };
+const ids = (reply: WorkerReply) => reply.items.map((i) => i.requestId);
+
+describe('BatchFormer', () => {
+  it('runs a lone request on an idle model at once', async () => {
+    const { former, started, runs, clock } = setup();
+    const reply = former.submit(A, items('a1'));
+    assert.deepEqual(await started(), [['a1']]);
+    assert.equal(clock.pending, 0, 'no timer: nothing waits');
+    runs[0].finish();
+    assert.deepEqual(await reply, { code: 200, message: 'Prediction success', items: echo(['a1']) });
+  });
+
+  it('takes a full batch when a run ends, the rest in the next one', async () => {
+    const { former, started, runs } = setup();
+    former.submit(A, items('a1'));
+    const replies = ['b1', 'c1', 'b2', 'c2', 'b3'].map((id) => former.submit(id.startsWith('b') ? B : C, items(id)));
+    assert.deepEqual(await started(), [['a1']], 'one session: the rest waits');
+    assert.equal(former.queuedItems, 5);
+    runs[0].finish();
+    assert.deepEqual(await started(), [['a1'], ['b1', 'c1', 'b2', 'c2']]);
+    runs[1].finish();
+    assert.deepEqual(await started(), [['a1'], ['b1', 'c1', 'b2', 'c2'], ['b3']]);
+    runs[2].finish();
+    assert.deepEqual((await Promise.all(replies)).map(ids), [['b1'], ['c1'], ['b2'], ['c2'], ['b3']]);
+  });
+
+  it('while a batch runs, holds a partial one until the oldest has waited max_batch_delay', async () => {
+    const { former, started, clock } = setup({ concurrency: 2 });
+    former.submit(A, items('a1'));
+    clock.advance(10);
+    former.submit(B, items('b1'));
+    clock.advance(30);
+    former.submit(C, items('c1'));
+    assert.deepEqual(await started(), [['a1']]);
+    clock.advance(69);
+    assert.deepEqual(await started(), [['a1']], 'b1 has waited 99 ms');
+    clock.advance(1);
+    assert.deepEqual(await started(), [['a1'], ['b1', 'c1']]);
+  });
+
+  it('while a batch runs, sends a partial batch as soon as it is full', async () => {
+    const { former, started, clock } = setup({ concurrency: 2 });
+    former.submit(A, items('a1'));
+    for (const id of ['b1', 'c1', 'b2']) former.submit(id.startsWith('b') ? B : C, items(id));
+    assert.deepEqual(await started(), [['a1']]);
+    former.submit(C, items('c2'));
+    assert.deepEqual(await started(), [['a1'], ['b1', 'c1', 'b2', 'c2']]);
+    assert.equal(clock.pending, 0, 'nothing left waiting, no timer');
+  });
+
+  it('takes whole frames in order and splits the reply back per frame', async () => {
+    const { former, started, runs } = setup();
+    former.submit(A, items('a0'));
+    const r1 = former.submit(A, items('a1', 'a2', 'a3'));
+    const r2 = former.submit(B, items('b1', 'b2'));
+    const r3 = former.submit(C, items('c1'));
+    assert.deepEqual(await started(), [['a0']]);
+    runs[0].finish();
+    assert.deepEqual((await started()).slice(1), [['a1', 'a2', 'a3']], 'the next frame would overflow; no frame jumps the queue');
+    runs[1].finish();
+    assert.deepEqual((await started()).slice(2), [['b1', 'b2', 'c1']]);
+    runs[2].finish();
+    assert.deepEqual([ids(await r1), ids(await r2), ids(await r3)], [['a1', 'a2', 'a3'], ['b1', 'b2'], ['c1']]);
+    assert.equal((await r2).items[1].body.toString(), 'r-b2');
+  });
+
+  it('runs a frame larger than batch_size alone', async () => {
+    const { former, started, runs } = setup({ batchSize: 2 });
+    former.submit(A, items('a0'));
+    const big = former.submit(B, items('b1', 'b2', 'b3', 'b4', 'b5'));
+    former.submit(C, items('c1'));
+    assert.deepEqual(await started(), [['a0']]);
+    runs[0].finish();
+    assert.deepEqual((await started()).slice(1), [['b1', 'b2', 'b3', 'b4', 'b5']]);
+    runs[1].finish();
+    assert.equal((await big).items.length, 5);
+    assert.deepEqual((await started()).slice(2), [['c1']]);
+  });
+
+  it('runs up to `concurrency` batches at once', async () => {
+    const { former, started, runs } = setup({ concurrency: 2, batchSize: 2 });
+    former.submit(A, items('a1'));
+    former.submit(B, items('b1', 'b2'));
+    former.submit(C, items('c1', 'c2'));
+    assert.deepEqual(await started(), [['a1'], ['b1', 'b2']]);
+    assert.equal(former.running, 2);
+    runs[1].finish();
+    assert.deepEqual((await started()).slice(2), [['c1', 'c2']]);
+    assert.equal(former.running, 2);
+  });
+
+  it('drops the queued frames of a closed connection without running them', async () => {
+    const { former, started, runs, clock } = setup({ concurrency: 2 });
+    former.submit(A, items('a0'));
+    let settledA = false;
+    void former.submit(A, items('a1')).then(() => (settledA = true));
+    const b = former.submit(B, items('b1'));
+    void former.submit(A, items('a2')).then(() => (settledA = true));
+    assert.equal(former.drop(A), 2);
+    assert.equal(former.queuedItems, 1);
+    clock.advance(100);
+    assert.deepEqual(await started(), [['a0'], ['b1']]);
+    runs[1].finish();
+    assert.deepEqual(ids(await b), ['b1']);
+    runs[0].finish();
+    await settle();
+    assert.equal(settledA, false);
+    assert.equal(former.drop(C), 0);
+  });
+
+  it('answers every frame of a failed batch with its error', async () => {
+    const { former, runs } = setup({ concurrency: 2 });
+    former.submit(A, items('a0'));
+    former.submit(A, items('x'));
+    const replies = [former.submit(B, items('b1')), former.submit(C, items('c1', 'c2'))];
+    await settle();
+    runs[0].finish();
+    await settle();
+    runs[1].fail(new HandlerError(507, 'out of memory'));
+    for (const r of await Promise.all(replies)) assert.deepEqual(r, { code: 507, message: 'out of memory', items: [] });
+  });
+
+  it('turns a plain error into 500 and a short reply into 503', async () => {
+    const { former, runs } = setup();
+    const plain = former.submit(A, items('a1'));
+    await settle();
+    runs[0].fail(new Error(''));
+    assert.deepEqual(await plain, { code: 500, message: 'Prediction failed', items: [] });
+    const short = former.submit(A, items('a2', 'a3'));
+    await settle();
+    runs[1].finish(echo(['a2']));
+    assert.deepEqual(await short, { code: 503, message: 'number of batch response mismatched', items: [] });
+    // The former keeps serving after failures.
+    const next = former.submit(B, items('b1'));
+    await settle();
+    runs[2].finish();
+    assert.deepEqual(ids(await next), ['b1']);
+  });
+
+  it('replaces an item over max_response_size with its own 500', async () => {
+    const { former, runs } = setup({ maxResponseSize: 4 });
+    const reply = former.submit(A, items('a1', 'a22'));
+    await settle();
+    runs[0].finish([...echo(['a1']), { ...echo(['a22'])[0], body: Buffer.from('12345') }]);
+    const [ok, big] = (await reply).items;
+    assert.equal(ok.status, 200);
+    assert.equal(big.status, 500);
+    assert.equal(big.requestId, 'a22');
+    assert.match(JSON.parse(big.body.toString()).message, /5 bytes exceeds max_response_size \(4 bytes\)/);
+  });
+
+  it('answers an empty frame at once without running the handler', async () => {
+    const { former, started } = setup();
+    assert.deepEqual(await former.submit(A, []), { code: 200, message: 'Prediction success', items: [] });
+    assert.deepEqual(await started(), []);
+  });
+});
