@@ -101,6 +101,21 @@ describe('bad input', () => {
     expectError(r, 400, 'BadRequestException', /zero dimension/);
   });
 
+  it('a truncated multipart upload: 400, and no uncaught error in the server', async () => {
+    const uncaught: Error[] = [];
+    const monitor = (err: Error) => uncaught.push(err);
+    process.on('uncaughtExceptionMonitor', monitor);
+    try {
+      const body = '--xyz\r\nContent-Disposition: form-data; name="a"; filename="a.json"\r\nContent-Type: application/json\r\n\r\n{"inputs":[';
+      const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body });
+      expectError(r, 400, 'BadRequestException', /Invalid multipart request: Unexpected end of form/);
+      await good(); // one more round trip through the server's event loop
+      assert.deepEqual(uncaught.map((e) => e.message), []);
+    } finally {
+      process.off('uncaughtExceptionMonitor', monitor);
+    }
+  });
+
   it('request over max_request_size: 413 before buffering', async () => {
     const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', body: Buffer.alloc(200_000) });
     expectError(r, 413, 'RequestEntityTooLargeException', /max_request_size/);
