@@ -2,7 +2,7 @@
 // docs/performance.{json,md,svg}. Peers: the in-process ORT loop (the limit), a naive one-process
 // Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor).
 // Flags: --duration S (per point, default 5), --device (the many-core run: cls only, N-1 workers),
-// --out DIR (default docs), --report-only.
+// --out DIR (default docs), --report-only (redraws docs and SVGs from the JSON: `node dist/bench/run.js --report-only`).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,14 +11,16 @@ import { CLS_FILE } from './lib/cls-input.js';
 import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
-import { markdown, svg, type Goal, type Point, type Results, type Series } from './lib/report.js';
+import { svg } from './lib/chart.js';
+import { markdown, type Goal, type Point, type Results, type Series } from './lib/report.js';
 
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     device: { type: 'boolean', default: false },
     out: { type: 'string', default: 'docs' },
-    // Rewrites performance.md from the JSON results already in --out (e.g. after copying in a device run).
+    // Rewrites performance.md and the SVGs from the JSON results already in --out (e.g. after copying
+    // in a device run, or after a change to the chart), without measuring anything.
     'report-only': { type: 'boolean', default: false },
   },
 });
@@ -147,6 +149,10 @@ function goals(r: Omit<Results, 'goals'>): Goal[] {
 }
 
 if (flags['report-only']) {
+  for (const base of ['performance', 'performance-device']) {
+    const json = path.join(flags.out!, `${base}.json`);
+    if (existsSync(json)) writeFileSync(path.join(flags.out!, `${base}.svg`), svg(JSON.parse(readFileSync(json, 'utf8')) as Results));
+  }
   writeFileSync(path.join(flags.out!, 'performance.md'), performanceDoc(flags.out!));
   process.exit(0);
 }

@@ -16,6 +16,7 @@ import { accessLog } from './http/access-log.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { commonHeaders } from './http/common-headers.js';
+import { answerUnparsableRequests } from './http/client-error.js';
 import { errorMiddleware } from './http/error-middleware.js';
 import { methodNotAllowed } from './http/errors.js';
 import { inferenceRoutes } from './http/inference-app.js';
@@ -158,6 +159,12 @@ function buildApp(
 }
 
 function createHttpServer(address: Address, config: ServerConfig, handler: http.RequestListener): http.Server {
+  const server = createNodeServer(address, config, handler);
+  answerUnparsableRequests(server);
+  return server;
+}
+
+function createNodeServer(address: Address, config: ServerConfig, handler: http.RequestListener): http.Server {
   if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000 }, handler);
   const { tls } = config;
   if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass }, handler);

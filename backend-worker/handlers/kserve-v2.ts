@@ -81,6 +81,8 @@ function checkShape(name: string, shape: unknown, spec: InputSpec): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw bad(`Input "${name}" needs "shape" as an array of non-negative integers.`);
   }
+  // An empty tensor is no inference request, and some kernels fail on one with an internal error.
+  if (shape.includes(0)) throw bad(`Input "${name}" has shape [${shape}] with a zero dimension; empty tensors are not accepted.`);
   if (spec.shape) {
     if (spec.shape.length !== shape.length) {
       throw bad(`Input "${name}" has shape [${shape}] but the model expects rank ${spec.shape.length} ([${spec.shape}]).`);
@@ -119,7 +121,7 @@ function splitBytesElements(name: string, bytes: Buffer, count: number): string[
 
 function tensorFromJson(name: string, datatype: string, data: unknown, shape: number[], count: number): ort.Tensor {
   if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data" (an array) or binary_data_size.`);
-  const flat = (data as unknown[]).flat(Infinity);
+  const flat = flattenData(name, data, shape);
   if (flat.length !== count) {
     throw bad(`Input "${name}" has ${flat.length} elements but shape [${shape}] needs ${count}.`);
   }
@@ -143,6 +145,28 @@ function tensorFromJson(name: string, datatype: string, data: unknown, shape: nu
     else out[i] = Number(v);
   }
   return new ort.Tensor(info.ort as 'float32', out as Float32Array, shape);
+}
+
+/**
+ * The row-major elements of flat or nested `data`, walked without recursion and never deeper than
+ * the shape's rank: hostile nesting (JSON.parse builds 500,000 levels happily) must not overflow the stack.
+ */
+function flattenData(name: string, data: unknown[], shape: number[]): unknown[] {
+  const maxDepth = Math.max(1, shape.length);
+  const out: unknown[] = [];
+  const stack: Array<{ items: unknown[]; at: number }> = [{ items: data, at: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.at++];
+    if (!Array.isArray(v)) out.push(v);
+    else if (stack.length < maxDepth) stack.push({ items: v, at: 0 });
+    else throw bad(`Input "${name}" has "data" nested deeper than its shape [${shape}] (rank ${shape.length}).`);
+  }
+  return out;
 }
 
 function parseOutputs(doc: Record<string, unknown>): Pick<V2Request, 'outputs' | 'binaryByDefault'> {

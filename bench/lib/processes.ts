@@ -14,9 +14,14 @@ export interface Started {
   lines: string[];
 }
 
+/** The peers load onnxruntime-node in-process: its telemetry off, as for our workers (docs/dependencies.md). */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ORT_DISABLE_TELEMETRY: '1', ...process.env, ...env };
+}
+
 /** Spawns `node script args` and resolves at the first stdout line matching `ready`. */
 export async function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
   const reader = createInterface({ input: child.stdout! });
   const lines: string[] = [];
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
@@ -32,7 +37,7 @@ export async function startNode(script: string, args: string[], ready: RegExp, e
 
 /** Runs `node script args` to completion and parses its last stdout line as JSON. */
 export async function runNodeJson<T>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const [code] = await once(child, 'exit');

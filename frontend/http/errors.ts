@@ -31,6 +31,8 @@ export const methodNotAllowed = () =>
 export const requestTimeout = (message: string) => new ServerError(408, 'RequestTimeoutException', message);
 export const conflict = (message: string) => new ServerError(409, 'ConflictStatusException', message);
 export const payloadTooLarge = (message: string) => new ServerError(413, 'RequestEntityTooLargeException', message);
+export const headersTooLarge = (limit: number) =>
+  new ServerError(431, 'RequestHeaderFieldsTooLargeException', `Request line and headers exceed ${limit} bytes.`);
 export const internal = (message: string, status = 500) => new ServerError(status, 'InternalServerException', message);
 export const serviceUnavailable = (message: string) => new ServerError(503, 'ServiceUnavailableException', message);
 

@@ -46,13 +46,16 @@ async function parseMultipart(contentType: string, body: Buffer, left: number, m
       return;
     }
     parser.on('field', (name, value) => out.push({ name, contentType: '', value: Buffer.from(value) }));
+    const fail = (err: Error) => reject(badRequest(`Invalid multipart request: ${err.message}`));
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
+      // A part cut off mid-way errors on its own stream too; unheard, that error would crash the server.
+      stream.on('error', fail);
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => out.push({ name, contentType: info.mimeType, value: Buffer.concat(chunks) }));
     });
     parser.on('partsLimit', () => reject(tooManyParameters(maxParameters)));
-    parser.on('error', (err: Error) => reject(badRequest(`Invalid multipart request: ${err.message}`)));
+    parser.on('error', fail);
     parser.on('close', () => resolve(out));
     Readable.from([body]).pipe(parser);
   });

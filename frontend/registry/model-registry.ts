@@ -301,6 +301,9 @@ export class ModelRegistry {
       if (!this.config.blacklistEnvVars?.test(k)) env[k] = v;
     }
     env.MMS_DECODE_INPUT_REQUEST = String(this.config.decodeInputRequest);
+    // onnxruntime-node's 1DS telemetry: files in TMPDIR and the cache, uploads to Microsoft
+    // (docs/dependencies.md, "onnxruntime-node telemetry"). Off unless the operator sets it.
+    env.ORT_DISABLE_TELEMETRY = process.env.ORT_DISABLE_TELEMETRY ?? '1';
     return env;
   }
 }

@@ -84,6 +84,38 @@ describe('bad input', () => {
     expectError(await request(url, { method: 'POST' }), 400, 'BadRequestException', /body is empty/);
   });
 
+  it('data nested far deeper than the shape: 400, not a stack overflow', async () => {
+    const depth = 40_000; // overflows a recursive flatten, and fits max_request_size
+    const body = `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${'['.repeat(depth)}1${']'.repeat(depth)}}]}`;
+    const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expectError(r, 400, 'BadRequestException', /Input "x" has "data" nested deeper than its shape \[1,4\] \(rank 2\)/);
+    // Nesting that follows the shape is still accepted.
+    assert.equal((await postJson(`${server.inferenceUrl}/predictions/good`, v2Request('x', [1, 4], [[1, 2, 3, 4]] as never))).status, 200);
+  });
+
+  it('a zero dimension: 400 (JSON and binary)', async () => {
+    const url = `${server.inferenceUrl}/predictions/good`;
+    expectError(await postJson(url, v2Request('x', [0, 4], [])), 400, 'BadRequestException', /Input "x" has shape \[0,4\] with a zero dimension/);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [0, 4], datatype: 'FP32', parameters: { binary_data_size: 0 } }] }));
+    const r = await request(url, { method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, body: header });
+    expectError(r, 400, 'BadRequestException', /zero dimension/);
+  });
+
+  it('a truncated multipart upload: 400, and no uncaught error in the server', async () => {
+    const uncaught: Error[] = [];
+    const monitor = (err: Error) => uncaught.push(err);
+    process.on('uncaughtExceptionMonitor', monitor);
+    try {
+      const body = '--xyz\r\nContent-Disposition: form-data; name="a"; filename="a.json"\r\nContent-Type: application/json\r\n\r\n{"inputs":[';
+      const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body });
+      expectError(r, 400, 'BadRequestException', /Invalid multipart request: Unexpected end of form/);
+      await good(); // one more round trip through the server's event loop
+      assert.deepEqual(uncaught.map((e) => e.message), []);
+    } finally {
+      process.off('uncaughtExceptionMonitor', monitor);
+    }
+  });
+
   it('request over max_request_size: 413 before buffering', async () => {
     const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', body: Buffer.alloc(200_000) });
     expectError(r, 413, 'RequestEntityTooLargeException', /max_request_size/);

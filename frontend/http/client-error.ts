@@ -1,0 +1,34 @@
+// Requests Node's HTTP parser refuses (bytes that are not HTTP, headers over the size limit, broken
+// framing) and CONNECT never reach Koa. Node's own answer is a bare status line; ours carries the JSON
+// error body of every other 4xx (docs/api.md, "Common behaviour") and closes the connection.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { badRequest, headersTooLarge, methodNotAllowed, requestTimeout, type ServerError } from './errors.js';
+
+export function answerUnparsableRequests(server: http.Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
+    // A response already under way on this connection cannot be replaced; a gone peer needs none.
+    const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    writeAndClose(socket, toError(err));
+  });
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => writeAndClose(socket, methodNotAllowed()));
+}
+
+function toError(err: NodeJS.ErrnoException & { reason?: string }): ServerError {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return headersTooLarge(http.maxHeaderSize);
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout('The request was not received in time.');
+  return badRequest(`Malformed HTTP request: ${err.reason ?? err.message}.`);
+}
+
+function writeAndClose(socket: Duplex, e: ServerError): void {
+  const body = `${JSON.stringify(e.toJSON(), null, 2)}\n`;
+  socket.on('error', () => socket.destroy()); // the peer may be gone already
+  socket.end(
+    `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

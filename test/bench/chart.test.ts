@@ -1,0 +1,43 @@
+// The benchmark's SVG plot: no legend inside a plotting area, no panel for a model without data.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { svg } from '../../bench/lib/chart.js';
+import type { Results } from '../../bench/lib/report.js';
+
+const results = (file: string) => JSON.parse(readFileSync(new URL(`../../../docs/${file}`, import.meta.url), 'utf8')) as Results;
+
+/** The plotting areas, as the axis lines drawn for them: [x0, x1, yTop, yBottom]. */
+function plotAreas(doc: string): Array<[number, number, number, number]> {
+  const vertical = [...doc.matchAll(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="([\d.]+)" stroke="#333"\/>/g)];
+  const horizontal = [...doc.matchAll(/<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="\2" stroke="#333"\/>/g)];
+  return vertical.map((v) => {
+    const h = horizontal.find((l) => l[1] === v[1])!;
+    return [Number(v[1]), Number(h[3]), Math.min(Number(v[2]), Number(v[3])), Math.max(Number(v[2]), Number(v[3]))];
+  });
+}
+
+describe('benchmark chart', () => {
+  for (const file of ['performance.json', 'performance-device.json']) {
+    it(`${file}: every series name is drawn outside the plotting areas`, () => {
+      const r = results(file);
+      const doc = svg(r);
+      const areas = plotAreas(doc);
+      assert.ok(areas.length > 0);
+      for (const s of r.series) {
+        const label = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)"[^>]*>${s.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</text>`).exec(doc);
+        assert.ok(label, `legend entry for ${s.name}`);
+        const [x, y] = [Number(label[1]), Number(label[2])];
+        const inside = areas.some(([x0, x1, top, bottom]) => x >= x0 && x <= x1 && y >= top && y <= bottom);
+        assert.ok(!inside, `legend "${s.name}" at ${x},${y} lies inside a plotting area`);
+      }
+    });
+  }
+
+  it('draws no panel for a model without series', () => {
+    const doc = svg(results('performance-device.json')); // cls only
+    assert.doesNotMatch(doc, /no-op model/);
+    assert.equal(plotAreas(doc).length, 1);
+    assert.match(svg(results('performance.json')), /no-op model/);
+  });
+});
