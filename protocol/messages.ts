@@ -87,7 +87,7 @@ export const StatusCode = {
 /** The worker's answer to a ping. */
 export const PONG_REPLY: WorkerReply = { code: 200, message: 'pong', items: [] };
 
-/** Body of an error-form reply item (protocol.md §5). */
+/** Body of an error-form reply item (docs/protocol.md, "Reply frame"). */
 export const ERROR_ITEM_BODY = Buffer.from('error');
 
 /** Worker stdout line that tells the frontend the socket is listening. */

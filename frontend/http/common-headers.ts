@@ -1,4 +1,4 @@
-// Headers MMS puts on every response (api.md §0): a fresh request id, no-cache headers, and CORS
+// Headers MMS puts on every response (docs/api.md, "Common behaviour"): a fresh request id, no-cache headers, and CORS
 // when configured.
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';

@@ -1,4 +1,4 @@
-// Management API routes: register, list, describe, scale, unregister (api.md §2). Parameters come
+// Management API routes: register, list, describe, scale, unregister (docs/api.md, "Management API"). Parameters come
 // from the query string or, with Content-Type application/json, from a JSON object.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';

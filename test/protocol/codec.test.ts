@@ -1,4 +1,4 @@
-// Codec tests: the worked hex examples of protocol.md §8 byte for byte, round trips of every
+// Codec tests: the worked hex examples of the MMS wire format (docs/protocol.md, "Example: Load for the bundled model") byte for byte, round trips of every
 // message type, and values sent in pieces.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -22,9 +22,9 @@ import {
 } from './fixtures.js';
 import { decodeOneReply, decodeOneRequest, hex } from './helpers.js';
 
-// ---- spec §8 worked examples ------------------------------------------------------------------
+// ---- MMS worked examples -----------------------------------------------------------------------
 
-describe('spec §8 worked examples', () => {
+describe('MMS worked examples', () => {
   it('has the documented sizes', () => {
     assert.equal(SPEC_LOAD_REQUEST.length, 57);
     assert.equal(SPEC_LOAD_REPLY.length, 42);

@@ -1,4 +1,4 @@
-// Messages shared by the protocol tests: the worked hex examples of protocol.md §8 with their
+// Messages shared by the protocol tests: the worked hex examples of the MMS wire format (docs/protocol.md, "Example: Load for the bundled model") with their
 // decoded forms, and the round-trip messages (every field shape, a 200 KB value).
 import { ERROR_ITEM_BODY, type LoadRequest, type PredictRequest, type WorkerReply } from '../../protocol/messages.js';
 import { hex } from './helpers.js';
