@@ -1,13 +1,9 @@
-// A model's workers: scaling to min/max, handing each batch the batcher forms to an idle worker,
-// answering each job from its own reply item, retrying the jobs of a worker that died once on
-// another, restarting dead workers with back-off, and marking a model whose workers keep failing.
-import { StatusCode, type ReplyItem, type OutgoingItem } from '../../protocol/messages.js';
-import { ServerError, WorkerLostError, internal, noWorker, serviceUnavailable } from '../http/errors.js';
+// A model's workers, as the controller keeps them: scaling to min/max, restarts with back-off, health,
+// and a read-only snapshot. Requests never pass through here: the fronts send them to the workers
+// this pool publishes (`onChange`), and batches form inside the worker processes.
 import type { Logger } from '../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
-import { Batcher } from './batcher.js';
-import { RequestQueue, type Job } from './request-queue.js';
-import { Worker, itemsById, type WorkerSpec } from './worker.js';
+import { Worker, type WorkerSpec, type WorkerState } from './worker.js';
 
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
@@ -15,50 +11,60 @@ export const UNHEALTHY_AFTER = 3;
 /** A worker that ran this long before it ended restarts at once again, as a first failure does. */
 export const STABLE_MS = 60_000;
 
-/** Batches a worker may hold: one running and one waiting, so it never waits on the frontend. */
-export const PIPELINE_DEPTH = 2;
-
 /** What the pool reports as it works (metrics hook in here). */
 export interface PoolObserver {
-  batch(size: number, queueWaitMs: number[], inferenceMs: number): void;
   restart(): void;
 }
 
 export interface PoolOptions {
   modelName: string;
-  queueSize: number;
-  batchSize: number;
-  maxBatchDelay: number;
-  /** Requests of a worker that died are sent once more to another (inference is stateless). */
-  retryOnWorkerDeath: boolean;
   /** Called for each new worker, so settings reflect the pool size at that moment. */
   spec: (pool: WorkerPool) => WorkerSpec;
   log: Logger;
   observer?: PoolObserver;
+  /**
+   * The set of loaded workers changed: publish it to the fronts. Resolves once every front uses the
+   * new set, so a removed worker is stopped only after no front sends to it any more.
+   */
+  onChange: () => Promise<void>;
+}
+
+/** One worker as describe, metrics and the routing table see it. */
+export interface WorkerView {
+  id: string;
+  pid?: number;
+  socketPath?: string;
+  state: WorkerState;
+  startTime: Date;
+}
+
+export interface PoolSnapshot {
+  minWorkers: number;
+  maxWorkers: number;
+  /** Loaded workers (the fronts' routes). */
+  running: number;
+  /** A start or restart is under way: requests should wait for it rather than be refused. */
+  starting: boolean;
+  healthy: boolean;
+  workers: WorkerView[];
 }
 
 export class WorkerPool {
-  readonly workers: Worker[] = [];
-  readonly queue: RequestQueue;
-  readonly batcher: Batcher;
+  private readonly workers: Worker[] = [];
   minWorkers = 0;
   maxWorkers = 0;
-  /** Worker failures since the last successful batch. */
-  failures = 0;
+  /** Worker failures since a worker last ran stably. */
+  private failures = 0;
   private nextSlot = 0;
   private crashes = 0;
   private closed = false;
   private readonly restarts = new Set<NodeJS.Timeout>();
-  private readonly retiring = new Set<Worker>();
   /** Called whenever a worker finished starting or went away (scale() waits on them). */
   private readonly changes = new Set<() => void>();
 
-  constructor(private readonly o: PoolOptions) {
-    this.queue = new RequestQueue(o.queueSize);
-    this.batcher = new Batcher(this.queue, o.batchSize, o.maxBatchDelay, () => this.dispatch());
-  }
+  constructor(private readonly o: PoolOptions) {}
 
-  /** Workers that are loaded (idle or busy). */
+  /** Workers that are loaded. */
   get running(): number {
     return this.workers.filter((w) => w.state === 'READY' || w.state === 'BUSY').length;
   }
@@ -67,30 +73,32 @@ export class WorkerPool {
     return this.failures < UNHEALTHY_AFTER;
   }
 
-  /** Queues one request; resolves with its reply item or rejects with a ServerError. */
-  submit(item: OutgoingItem): Promise<ReplyItem> {
-    if (this.closed || (this.workers.length === 0 && this.restarts.size === 0)) return Promise.reject(noWorker(this.o.modelName));
-    return new Promise((resolve, reject) => {
-      if (!this.queue.offer({ item, enqueuedAt: performance.now(), attempts: 0, resolve, reject })) {
-        reject(noWorker(this.o.modelName));
-        return;
-      }
-      this.dispatch();
-    });
+  snapshot(): PoolSnapshot {
+    return {
+      minWorkers: this.minWorkers,
+      maxWorkers: this.maxWorkers,
+      running: this.running,
+      starting: this.restarts.size > 0 || this.workers.some((w) => w.state === 'STARTING'),
+      healthy: this.healthy,
+      workers: this.workers.map((w) => ({ id: w.id, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime })),
+    };
   }
 
   /**
    * Starts workers up to min, retires the newest down to max. Resolves when every new worker has
-   * loaded and then, within waitMs, when min workers run or none is starting any more (workers an
-   * earlier scale started count too); rejects with the first failure of its own workers (those
-   * are already gone).
+   * loaded and the fronts know it and then, within waitMs, when min workers run or none is starting
+   * any more (workers an earlier scale started count too); rejects with the first failure of its
+   * own workers (those are already gone).
    */
   async scale(min: number, max: number, waitMs = 0): Promise<void> {
     this.minWorkers = min;
     this.maxWorkers = max;
-    while (this.workers.length > max) this.retire(this.workers[this.workers.length - 1]);
+    const retired: Worker[] = [];
+    while (this.workers.length > max) retired.push(this.workers.pop()!);
+    const stops = retired.length ? this.o.onChange().then(() => Promise.all(retired.map((w) => w.stop()))) : undefined;
     const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
     const results = await Promise.allSettled(starts);
+    await stops;
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) {
       // Keep trying with back-off, as MMS does; a synchronous registration that fails closes the pool.
@@ -98,6 +106,20 @@ export class WorkerPool {
       throw failed[0].reason;
     }
     await this.settled(min, waitMs);
+  }
+
+  /** Stops every worker (the fronts have dropped the model already). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.restarts) clearTimeout(t);
+    this.restarts.clear();
+    const all = this.workers.splice(0);
+    await Promise.all(all.map((w) => w.stop()));
+  }
+
+  /** A front saw a worker answer nothing for the response timeout: kill it; it is replaced. */
+  stuck(workerId: string): void {
+    this.workers.find((w) => w.id === workerId)?.kill('no reply within the response timeout');
   }
 
   private settled(min: number, waitMs: number): Promise<void> {
@@ -115,77 +137,9 @@ export class WorkerPool {
     });
   }
 
-  private changed(): void {
+  private changed(): Promise<void> {
     for (const check of [...this.changes]) check();
-  }
-
-  /** Stops every worker and fails what is still queued. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const t of this.restarts) clearTimeout(t);
-    this.restarts.clear();
-    this.batcher.cancel();
-    const err = noWorker(this.o.modelName);
-    for (const job of this.queue.drain()) job.reject(err);
-    const all = [...this.workers, ...this.retiring];
-    this.workers.length = 0;
-    await Promise.all(all.map((w) => w.stop()));
-  }
-
-  dispatch(): void {
-    for (;;) {
-      const worker = this.workers.find((w) => w.idle) ?? this.workers.find((w) => w.accepts(PIPELINE_DEPTH));
-      if (!worker) return;
-      const jobs = this.batcher.next(!this.workers.some((w) => w.state === 'BUSY'));
-      if (!jobs) return;
-      void this.runBatch(worker, jobs);
-    }
-  }
-
-  private async runBatch(worker: Worker, jobs: Job[]): Promise<void> {
-    const sent = performance.now();
-    try {
-      const reply = await worker.run(jobs.map((j) => j.item));
-      // A worker that answers ends a crash loop: the next failure restarts at once again.
-      this.failures = 0;
-      this.crashes = 0;
-      this.o.observer?.batch(jobs.length, jobs.map((j) => sent - j.enqueuedAt), performance.now() - sent);
-      if (reply.code !== StatusCode.ok) {
-        const err = new ServerError(reply.code, 'InternalServerException', reply.message);
-        for (const j of jobs) j.reject(err);
-      } else {
-        const byId = itemsById(reply);
-        for (const j of jobs) {
-          const item = byId.get(j.item.requestId);
-          if (item) j.resolve(item);
-          else j.reject(internal('Worker returned no reply for this request.'));
-        }
-      }
-    } catch (err) {
-      this.settleLost(jobs, err as Error);
-    }
-    if (this.retiring.has(worker) && worker.idle) {
-      this.retiring.delete(worker);
-      void worker.stop();
-    }
-    this.dispatch();
-  }
-
-  /** Jobs whose worker died: back to the front of the queue once, unless it timed out on them. */
-  private settleLost(jobs: Job[], err: Error): void {
-    const timedOut = err instanceof WorkerLostError && err.timedOut;
-    const retry: Job[] = [];
-    for (const j of jobs) {
-      if (!timedOut && this.o.retryOnWorkerDeath && j.attempts === 0 && !this.closed) {
-        j.attempts++;
-        retry.push(j);
-      } else if (timedOut || !(err instanceof WorkerLostError)) j.reject(err);
-      else j.reject(serviceUnavailable(`Worker died while serving the request for model: ${this.o.modelName}.`));
-    }
-    if (retry.length) {
-      this.o.log.warn({ requests: retry.length }, 'retrying the requests of a worker that died');
-      this.queue.unshift(retry);
-    }
+    return this.o.onChange();
   }
 
   private async startWorker(): Promise<Worker> {
@@ -196,31 +150,32 @@ export class WorkerPool {
     } catch (err) {
       this.remove(worker);
       this.failures++;
-      this.changed();
       throw err;
     }
-    this.changed();
     if (this.closed || !this.workers.includes(worker)) {
       await worker.stop();
       return worker;
     }
     void worker.ended.then(() => this.onEnded(worker));
-    this.dispatch();
+    await this.changed();
     return worker;
   }
 
-  private retire(worker: Worker): void {
-    this.remove(worker);
-    if (worker.state === 'BUSY') this.retiring.add(worker);
-    else void worker.stop();
-  }
-
   private onEnded(worker: Worker): void {
-    const wasMember = this.remove(worker);
-    if (!wasMember || this.closed || worker.state === 'SCALED_DOWN') return;
+    const wasMember = this.remove(worker, false);
+    if (!wasMember) return;
+    if (this.closed || worker.state === 'SCALED_DOWN') {
+      void this.changed();
+      return;
+    }
+    if (Date.now() - worker.startTime.getTime() >= STABLE_MS) {
+      // It served a long while: a new failure, not a crash loop.
+      this.crashes = 0;
+      this.failures = 0;
+    }
     this.failures++;
-    if (Date.now() - worker.startTime.getTime() >= STABLE_MS) this.crashes = 0;
-    this.scheduleRestart();
+    if (this.workers.length + this.restarts.size < this.minWorkers) this.scheduleRestart();
+    else void this.changed();
   }
 
   private scheduleRestart(): void {
@@ -231,8 +186,7 @@ export class WorkerPool {
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       if (this.closed || this.workers.length >= this.minWorkers) return;
-      // Only a completed batch or a long run resets the back-off: a worker that starts and dies at
-      // once, again and again, backs off.
+      // Only a long run resets the back-off: a worker that starts and dies at once, again and again, backs off.
       this.startWorker().then(
         () => undefined,
         (err: Error) => {
@@ -242,13 +196,14 @@ export class WorkerPool {
       );
     }, delay);
     this.restarts.add(timer);
+    void this.changed(); // fronts hold the model's requests while a restart is pending
   }
 
-  private remove(worker: Worker): boolean {
+  private remove(worker: Worker, publish = true): boolean {
     const i = this.workers.indexOf(worker);
     if (i < 0) return false;
     this.workers.splice(i, 1);
-    this.changed();
+    if (publish) void this.changed();
     return true;
   }
 }

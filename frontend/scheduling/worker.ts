@@ -1,18 +1,19 @@
-// One worker as the API counts them: a slot that owns a connection to a worker process. Today each
-// slot has its own process; a process could host several slots sharing one model (one connection each).
+// One worker as the API counts them: a slot with its own worker process, started, loaded, warmed up,
+// pinged and stopped by the controller. The controller keeps one connection to it (Load, warm-up);
+// inference requests reach it over the fronts' own connections.
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../protocol/manifest.js';
-import { StatusCode, parseLoadedPid, type ReplyItem, type OutgoingItem, type WorkerReply } from '../../protocol/messages.js';
+import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../protocol/messages.js';
 import { WORKER_ARG_DEFAULTS } from '../../protocol/worker-args.js';
-import { ServerError, WorkerLostError, internal, workerDied } from '../http/errors.js';
+import { ServerError, internal } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
 import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
 
-export type WorkerState = 'STARTING' | 'READY' | 'BUSY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
+export type WorkerState = 'STARTING' | 'READY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
 
 /** What a worker needs to know about its model; filled by the registry. */
 export interface WorkerSpec {
@@ -47,10 +48,7 @@ export class Worker {
   private connection?: WorkerConnection;
   private pinger?: WorkerPinger;
   private starting?: Promise<void>;
-  /** Batches sent and not yet answered. */
-  private inFlight = 0;
-  /** Settles when the last batch sent has its answer: the worker starts the next one then. */
-  private previous: Promise<unknown> = Promise.resolve();
+  private socket?: string;
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
@@ -68,14 +66,9 @@ export class Worker {
     return this.process?.pid;
   }
 
-  /** Nothing in flight. */
-  get idle(): boolean {
-    return this.state === 'READY';
-  }
-
-  /** Loaded and with fewer than `depth` batches sent to it (one running, the rest waiting in its socket). */
-  accepts(depth: number): boolean {
-    return (this.state === 'READY' || this.state === 'BUSY') && this.inFlight < depth;
+  /** The worker process's socket, which the fronts connect to. */
+  get socketPath(): string | undefined {
+    return this.socket;
   }
 
   /** Spawns, connects and loads the model. Throws a ServerError with the worker's reason on failure. */
@@ -86,6 +79,7 @@ export class Worker {
   private async launch(): Promise<void> {
     // Unix socket paths are limited to ~107 bytes: keep the name short whatever the model is called.
     const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${++socketCounter}`);
+    this.socket = socketPath;
     const log = this.log.child({ worker: this.id });
     try {
       this.process = await WorkerProcess.start({
@@ -131,7 +125,7 @@ export class Worker {
       }
     } catch (err) {
       this.state = 'ERROR';
-      this.kill();
+      this.destroy();
       await this.process?.exited; // the caller may report failure only once nothing is left running
       if (err instanceof ServerError) throw err;
       throw internal(`Failed to start worker: ${(err as Error).message}`);
@@ -147,27 +141,6 @@ export class Worker {
     }
   }
 
-  /** Sends one batch and waits for its reply, bounded by the response timeout. */
-  async run(batch: OutgoingItem[]): Promise<WorkerReply> {
-    if (!this.accepts(Infinity) || !this.connection) throw workerDied();
-    this.inFlight++;
-    this.state = 'BUSY';
-    // The worker runs batches one after another: a batch queued behind another starts when that one
-    // is answered, and its response timeout counts from then.
-    const ahead = this.previous;
-    const reply = this.connection.send({ kind: 'predict', batch });
-    this.previous = reply.catch(() => undefined);
-    try {
-      return await this.withTimeout(reply, this.spec.responseTimeoutMs, ahead);
-    } catch (err) {
-      // Marked stopped at once, so no further batch is handed to it while it is being killed.
-      this.onExit(`failed a batch: ${(err as Error).message}`);
-      throw new WorkerLostError(err instanceof TimeoutError);
-    } finally {
-      if (--this.inFlight === 0 && this.state === 'BUSY') this.state = 'READY';
-    }
-  }
-
   /** Removes the worker on purpose (scale-down, unregister, shutdown). */
   async stop(): Promise<void> {
     // A worker still starting is stopped once it is up (or has failed), so nothing outlives stop().
@@ -179,7 +152,12 @@ export class Worker {
     this.end();
   }
 
-  private kill(): void {
+  /** Kills it as failed (a front found it stuck); it ends and is replaced like a crash. */
+  kill(reason: string): void {
+    this.onExit(reason);
+  }
+
+  private destroy(): void {
     this.pinger?.stop();
     this.connection?.close();
     this.process?.kill();
@@ -189,29 +167,18 @@ export class Worker {
     if (this.state === 'SCALED_DOWN' || this.state === 'STOPPED') return;
     if (this.state !== 'ERROR' && this.state !== 'STARTING') this.log.warn({ worker: this.id, reason }, 'worker stopped; replacing it');
     if (this.state !== 'ERROR') this.state = 'STOPPED';
-    this.kill();
+    this.destroy();
     this.end();
   }
 
-  /** `p`, or a TimeoutError `ms` after `startAfter` settles (at once by default). */
-  private withTimeout<T>(p: Promise<T>, ms: number, startAfter?: Promise<unknown>): Promise<T> {
+  /** `p`, or a TimeoutError after `ms`. */
+  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        if (!settled) timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
-      };
-      if (startAfter) void startAfter.then(arm);
-      else arm();
+      const timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
       p.then(
-        (v) => { settled = true; clearTimeout(timer); resolve(v); },
-        (e) => { settled = true; clearTimeout(timer); reject(e); },
+        (v) => { clearTimeout(timer); resolve(v); },
+        (e) => { clearTimeout(timer); reject(e); },
       );
     });
   }
-}
-
-/** Index of a reply's items by request id, to answer each job from its own item. */
-export function itemsById(reply: WorkerReply): Map<string, ReplyItem> {
-  return new Map(reply.items.map((item) => [item.requestId, item]));
 }

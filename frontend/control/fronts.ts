@@ -1,0 +1,173 @@
+// The controller's side of the inference fronts: forks N of them (node:cluster shares the Inference
+// API's listening socket between them), restarts one that dies while the others serve, pushes each
+// routing table to all and waits until every live front applies it, and gathers their metrics.
+import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { ControllerMessage, FrontMessage, RouteTable } from '../../protocol/routes.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { Logger } from '../logging/logger.js';
+import { frontEnv } from '../inference/front-config.js';
+import { restartDelayMs } from '../scheduling/backoff.js';
+
+const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.meta.url));
+
+/** A front that does not apply a table within this long is left behind (logged); it gets the next. */
+const APPLY_TIMEOUT_MS = 30_000;
+
+export interface FrontsOptions {
+  count: number;
+  config: ServerConfig;
+  log: Logger;
+  pretty: boolean;
+  table: RouteTable;
+  onStuck: (model: string, worker: string) => void;
+}
+
+interface Front {
+  index: number;
+  worker: ClusterWorker;
+  applied: number;
+  startedAt: number;
+}
+
+export class Fronts {
+  private readonly fronts = new Map<number, Front>();
+  private table: RouteTable;
+  private stopping = false;
+  private crashes = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly metricReplies = new Map<number, (metrics: unknown[]) => void>();
+  private nextMetricsId = 0;
+  url = '';
+
+  private constructor(private readonly o: FrontsOptions) {
+    this.table = o.table;
+  }
+
+  /** Forks the fronts; resolves with them once every one listens. */
+  static async start(o: FrontsOptions): Promise<Fronts> {
+    const fronts = new Fronts(o);
+    cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false });
+    await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
+    return fronts;
+  }
+
+  get count(): number {
+    return this.fronts.size;
+  }
+
+  /** Front pids by index (tests and chaos kill them). */
+  pids(): number[] {
+    return [...this.fronts.values()].sort((a, b) => a.index - b.index).map((f) => f.worker.process.pid ?? -1);
+  }
+
+  /** Sends a table to every front; resolves once each live front has applied it. */
+  async publish(table: RouteTable): Promise<void> {
+    this.table = table;
+    for (const f of this.fronts.values()) this.send(f, { type: 'routes', table });
+    const done = () => [...this.fronts.values()].every((f) => f.applied >= table.version);
+    if (done()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        this.o.log.warn({ version: table.version }, 'a front did not apply the routing table in time');
+        resolve();
+      }, APPLY_TIMEOUT_MS);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  /** Every front's metrics (prom-client JSON), for one aggregated /metrics. */
+  async metrics(): Promise<unknown[][]> {
+    return Promise.all(
+      [...this.fronts.values()].map((f) => new Promise<unknown[]>((resolve) => {
+        const id = ++this.nextMetricsId;
+        const timer = setTimeout(() => {
+          this.metricReplies.delete(id);
+          resolve([]);
+        }, 2000);
+        this.metricReplies.set(id, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        this.send(f, { type: 'metrics', id });
+      })),
+    );
+  }
+
+  /** Lets every front finish what it serves, then waits for them to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.fronts.values()].map((f) => new Promise<void>((resolve) => {
+      if (f.worker.isDead()) return resolve();
+      f.worker.once('exit', () => resolve());
+      this.send(f, { type: 'stop' });
+    }));
+    await Promise.all(exits);
+  }
+
+  private fork(index: number): Promise<void> {
+    const worker = cluster.fork(frontEnv(this.o.config, {
+      index,
+      fronts: this.o.count,
+      logLevel: this.o.log.level,
+      pretty: this.o.pretty,
+    }));
+    const front: Front = { index, worker, applied: 0, startedAt: Date.now() };
+    this.fronts.set(index, front);
+    // The first table comes before the front listens, so it never serves without routes.
+    this.send(front, { type: 'routes', table: this.table });
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: FrontMessage) => {
+        if (m.type === 'listening') {
+          this.url ||= m.url;
+          resolve();
+        } else this.onMessage(front, m);
+      });
+      worker.once('exit', (code, signal) => {
+        reject(new Error(`inference front exited during start (code ${code}, signal ${signal})`));
+        this.onExit(front, code, signal);
+      });
+    });
+  }
+
+  private onMessage(front: Front, m: FrontMessage): void {
+    switch (m.type) {
+      case 'routes-applied':
+        front.applied = Math.max(front.applied, m.version);
+        for (const check of [...this.waiters]) check();
+        break;
+      case 'metrics':
+        this.metricReplies.get(m.id)?.(m.metrics);
+        this.metricReplies.delete(m.id);
+        break;
+      case 'worker-stuck':
+        this.o.onStuck(m.model, m.worker);
+        break;
+    }
+  }
+
+  private onExit(front: Front, code: number | null, signal: string | null): void {
+    if (this.fronts.get(front.index) !== front) return;
+    this.fronts.delete(front.index);
+    for (const check of [...this.waiters]) check();
+    if (this.stopping) return;
+    // A front that served a while restarts at once; one that keeps dying backs off.
+    if (Date.now() - front.startedAt > 60_000) this.crashes = 0;
+    const delay = restartDelayMs(this.crashes++);
+    this.o.log.warn({ front: front.index, code, signal, delayMs: delay }, 'inference front died; restarting it');
+    setTimeout(() => {
+      if (!this.stopping) this.fork(front.index).catch((err: Error) => this.o.log.error({ err: err.message }, 'inference front restart failed'));
+    }, delay).unref();
+  }
+
+  private send(front: Front, message: ControllerMessage): void {
+    if (front.worker.isConnected()) front.worker.send(message);
+  }
+}

@@ -1,0 +1,75 @@
+// An inference front: one of N processes (node:cluster workers) that share the Inference API's
+// listening socket. It knows models only through the routing table the controller pushes, talks to
+// the worker processes itself, and leaves when the controller tells it to or goes away.
+import cluster from 'node:cluster';
+import type { ControllerMessage, FrontMessage } from '../../protocol/routes.js';
+import { createLogger } from '../logging/logger.js';
+import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
+import { buildInferenceApp } from './inference-app.js';
+import { FrontMetrics } from './front-metrics.js';
+import { WorkerRouter } from './worker-router.js';
+import { readFrontConfig } from './front-config.js';
+
+if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
+
+const config = readFrontConfig(process.env);
+const { front } = config;
+const log = createLogger({ pretty: front.pretty, level: front.logLevel }).child({ front: front.index });
+const metrics = new FrontMetrics(front.index);
+const router = new WorkerRouter({
+  fronts: front.fronts,
+  frontId: `front-${front.index}-${process.pid}`,
+  maxResponseSize: config.maxResponseSize,
+  log,
+  onStuck: (model, worker) => send({ type: 'worker-stuck', model, worker }),
+  onReply: (model, reply) => metrics.reply(model, reply),
+});
+metrics.pending(() => router.pending());
+const drain = { active: false };
+const app = buildInferenceApp(config, log, router, metrics, drain);
+const server = createHttpServer(config.inferenceAddress, config, app.callback());
+
+function send(message: FrontMessage): void {
+  if (process.connected) process.send!(message);
+}
+
+let listening = false;
+process.on('message', (message: ControllerMessage) => {
+  switch (message.type) {
+    case 'routes':
+      void router.apply(message.table).then(async () => {
+        // The first table arrives before we listen: no request is ever served without routes.
+        if (!listening) {
+          listening = true;
+          send({ type: 'listening', url: await listen(server, config.inferenceAddress) });
+        }
+        send({ type: 'routes-applied', version: message.table.version });
+      });
+      break;
+    case 'metrics':
+      void metrics.registry.getMetricsAsJSON().then((m) => send({ type: 'metrics', id: message.id, metrics: m }));
+      break;
+    case 'stop':
+      void stop();
+      break;
+  }
+});
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  drain.active = true;
+  await closeGracefully([server], config.gracefulShutdownTimeout * 1000, log);
+  router.close();
+  log.flush();
+  process.exit(0);
+}
+
+// Ctrl-C reaches the whole process group: the controller leads the drain, so fronts wait for it.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => void stop());
+// A controller that dies (even by SIGKILL) closes the IPC channel: go with it.
+process.on('disconnect', () => {
+  if (!stopping) process.exit(0);
+});

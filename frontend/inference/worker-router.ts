@@ -1,0 +1,296 @@
+// An inference front's way to the workers: one connection to each worker process of the routing
+// table, every request sent at once to the worker with the least outstanding requests (the worker
+// forms the batches from what all fronts send it). A request whose worker dies is sent once more to
+// another; while a model has no worker but one is starting, requests wait here, bounded.
+import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
+import { StatusCode } from '../../protocol/messages.js';
+import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
+import { ServerError, internal, modelNotFound, noWorker, serviceUnavailable, workerDied } from '../http/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { WorkerConnection } from '../scheduling/worker-connection.js';
+
+export interface RouterOptions {
+  /** Fronts sharing the models' queues (job_queue_size is split between them). */
+  fronts: number;
+  frontId: string;
+  maxResponseSize: number;
+  log: Logger;
+  /** A worker answered nothing for the response timeout with requests outstanding. */
+  onStuck?: (model: string, worker: string) => void;
+  /** Each answered request's reply frame message (the worker's batch statistics). */
+  onReply?: (model: string, message: string) => void;
+}
+
+interface Job {
+  item: OutgoingItem;
+  attempts: number;
+  timedOut?: boolean;
+  waitingSince?: number;
+  resolve: (reply: ReplyItem) => void;
+  reject: (err: Error) => void;
+}
+
+/** One worker process as this front sees it. */
+class Remote {
+  conn?: WorkerConnection;
+  ready = false;
+  /** Lost, stuck or retired: takes no new requests. */
+  closed = false;
+  readonly outstanding: Job[] = [];
+  watchdog?: NodeJS.Timeout;
+  drained?: () => void;
+  constructor(readonly id: string) {}
+}
+
+class ModelState {
+  readonly remotes = new Map<string, Remote>();
+  readonly waiting: Job[] = [];
+  admitted = 0;
+  waitTimer?: NodeJS.Timeout;
+  constructor(public route: ModelRoute) {}
+}
+
+export class WorkerRouter {
+  private readonly models = new Map<string, ModelState>();
+  private table: RouteTable = { version: 0, models: [], startupModels: [] };
+
+  constructor(private readonly o: RouterOptions) {}
+
+  get startupModels(): string[] {
+    return this.table.startupModels.filter((n) => this.models.has(n));
+  }
+
+  /** The route of a model (404 if unknown; an optional version must match). */
+  route(name: string, version?: string): ModelRoute {
+    const m = this.models.get(name);
+    if (!m) throw modelNotFound(`Model not found: ${name}`);
+    if (version !== undefined && version !== m.route.version) throw modelNotFound(`Model version not found: ${name}/${version}`);
+    return m.route;
+  }
+
+  /** Requests admitted and not yet answered, per model (the queue-depth gauge). */
+  pending(): Array<[string, number]> {
+    return [...this.models].map(([name, m]) => [name, m.admitted]);
+  }
+
+  /** Ping rule: running workers against the sum of minimums. */
+  health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
+    let scaled = 0;
+    let working = 0;
+    for (const { route } of this.models.values()) {
+      scaled += route.minWorkers;
+      working += route.workers.length;
+    }
+    if (scaled > 0 && working === 0) return 'Unhealthy';
+    if (working > 0 && working < scaled) return 'Partial Healthy';
+    return 'Healthy';
+  }
+
+  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> {
+    const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
+    for (const name of [...this.models.keys()].sort()) {
+      const r = this.models.get(name)!.route;
+      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: r.workers.length, minWorkers: r.minWorkers };
+    }
+    return out;
+  }
+
+  /**
+   * Takes a new table: connects to new workers, stops sending to removed ones. Resolves once the new
+   * workers can be used and the removed ones have answered what they hold, so the controller may
+   * stop them without a request lost.
+   */
+  async apply(table: RouteTable): Promise<void> {
+    if (table.version <= this.table.version) return;
+    this.table = table;
+    const work: Array<Promise<void>> = [];
+    const names = new Set(table.models.map((r) => r.name));
+    for (const [name, m] of this.models) {
+      if (names.has(name)) continue;
+      this.models.delete(name);
+      clearTimeout(m.waitTimer);
+      for (const job of m.waiting.splice(0)) job.reject(noWorker(name));
+      for (const r of m.remotes.values()) work.push(this.retire(r));
+    }
+    for (const route of table.models) {
+      let m = this.models.get(route.name);
+      if (!m) this.models.set(route.name, (m = new ModelState(route)));
+      m.route = route;
+      const ids = new Set(route.workers.map((w) => w.id));
+      for (const [id, r] of m.remotes) {
+        if (!ids.has(id)) {
+          m.remotes.delete(id);
+          work.push(this.retire(r));
+        }
+      }
+      for (const w of route.workers) {
+        if (!m.remotes.has(w.id)) work.push(this.connect(m, w.id, w.socketPath));
+      }
+      if (!route.starting && route.workers.length === 0) {
+        for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  /** Queues one request; resolves with its reply item or rejects with a ServerError. */
+  submit(name: string, item: OutgoingItem): Promise<ReplyItem> {
+    const m = this.models.get(name);
+    if (!m) return Promise.reject(modelNotFound(`Model not found: ${name}`));
+    if (m.admitted >= this.limit(m)) return Promise.reject(noWorker(name));
+    m.admitted++;
+    return new Promise<ReplyItem>((resolve, reject) => {
+      const settle = () => m.admitted--;
+      this.dispatch(m, {
+        item,
+        attempts: 0,
+        resolve: (r) => (settle(), resolve(r)),
+        reject: (e) => (settle(), reject(e)),
+      });
+    });
+  }
+
+  /** Closes every connection (the front is stopping; requests still out fail). */
+  close(): void {
+    for (const m of this.models.values()) {
+      clearTimeout(m.waitTimer);
+      for (const job of m.waiting.splice(0)) job.reject(noWorker(m.route.name));
+      for (const r of m.remotes.values()) this.drop(r);
+    }
+    this.models.clear();
+  }
+
+  /**
+   * job_queue_size spread over the fronts, plus what the workers run and hold next (two batches
+   * each): an approximation of one shared queue that needs no traffic between fronts.
+   */
+  private limit(m: ModelState): number {
+    const r = m.route;
+    return Math.ceil((r.queueSize + Math.max(1, r.workers.length) * 2 * r.batchSize) / this.o.fronts);
+  }
+
+  private dispatch(m: ModelState, job: Job): void {
+    let best: Remote | undefined;
+    for (const r of m.remotes.values()) {
+      if (r.ready && !r.closed && (!best || r.outstanding.length < best.outstanding.length)) best = r;
+    }
+    if (best) return this.send(m, best, job);
+    if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
+    if (!m.route.starting && m.route.workers.length === 0) return job.reject(noWorker(m.route.name));
+    // A worker is connecting or restarting: wait for it, at most one response timeout.
+    job.waitingSince = performance.now();
+    m.waiting.push(job);
+    this.armWaitTimer(m);
+  }
+
+  private send(m: ModelState, r: Remote, job: Job): void {
+    if (r.outstanding.push(job) === 1) this.armWatchdog(m, r);
+    r.conn!.send({ kind: 'predict', batch: [job.item] }).then(
+      (reply) => {
+        this.settled(m, r, job);
+        if (reply.code !== StatusCode.ok) return job.reject(new ServerError(reply.code, 'InternalServerException', reply.message));
+        const item = reply.items.find((i) => i.requestId === job.item.requestId);
+        if (!item) return job.reject(internal('Worker returned no reply for this request.'));
+        this.o.onReply?.(m.route.name, reply.message);
+        job.resolve(item);
+      },
+      () => {
+        this.settled(m, r, job);
+        this.lost(m, r, job);
+      },
+    );
+  }
+
+  /** A reply (or a failure) came for `job`: the worker made progress. */
+  private settled(m: ModelState, r: Remote, job: Job): void {
+    const i = r.outstanding.indexOf(job);
+    if (i >= 0) r.outstanding.splice(i, 1);
+    clearTimeout(r.watchdog);
+    r.watchdog = undefined;
+    if (r.outstanding.length > 0) this.armWatchdog(m, r);
+    else if (r.drained) this.drop(r);
+  }
+
+  /** The worker died (or was declared stuck) holding `job`: retry once, as a crash's requests are. */
+  private lost(m: ModelState, r: Remote, job: Job): void {
+    this.drop(r);
+    const name = m.route.name;
+    if (job.timedOut) return job.reject(workerDied());
+    if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(name) === m) {
+      job.attempts++;
+      return this.dispatch(m, job);
+    }
+    job.reject(serviceUnavailable(`Worker died while serving the request for model: ${name}.`));
+  }
+
+  /**
+   * The response timeout counts from the worker's last sign of progress: a request queued in the
+   * worker behind others is not blamed for their time; a worker that answers nothing is stuck.
+   */
+  private armWatchdog(m: ModelState, r: Remote): void {
+    r.watchdog = setTimeout(() => {
+      r.watchdog = undefined;
+      if (r.outstanding.length === 0 || r.closed) return;
+      r.outstanding[0].timedOut = true;
+      this.o.log.warn({ model: m.route.name, worker: r.id }, 'worker answered nothing within the response timeout');
+      this.o.onStuck?.(m.route.name, r.id);
+      this.drop(r);
+    }, m.route.responseTimeoutMs);
+  }
+
+  private armWaitTimer(m: ModelState): void {
+    if (m.waitTimer || m.waiting.length === 0) return;
+    const wait = m.route.responseTimeoutMs - (performance.now() - m.waiting[0].waitingSince!);
+    m.waitTimer = setTimeout(() => {
+      m.waitTimer = undefined;
+      const now = performance.now();
+      while (m.waiting.length && now - m.waiting[0].waitingSince! >= m.route.responseTimeoutMs) {
+        m.waiting.shift()!.reject(noWorker(m.route.name));
+      }
+      this.armWaitTimer(m);
+    }, Math.max(0, wait));
+  }
+
+  private async connect(m: ModelState, id: string, socketPath: string): Promise<void> {
+    const r = new Remote(id);
+    m.remotes.set(id, r);
+    try {
+      r.conn = await WorkerConnection.connect(socketPath, this.o.maxResponseSize);
+      // The worker process has its model loaded already: Load only binds this connection to it.
+      const reply = await r.conn.send({ kind: 'load', modelName: m.route.name, modelPath: '', batchSize: m.route.batchSize, handler: '', gpuId: -1, ioDescriptor: this.o.frontId });
+      if (reply.code !== StatusCode.ok) throw new Error(reply.message);
+    } catch (err) {
+      this.o.log.warn({ model: m.route.name, worker: id, err: (err as Error).message }, 'cannot connect to worker');
+      this.drop(r);
+      return;
+    }
+    if (r.closed) return;
+    r.ready = true;
+    void r.conn.closed.then(() => this.drop(r));
+    for (const job of m.waiting.splice(0)) this.dispatch(m, job);
+    clearTimeout(m.waitTimer);
+    m.waitTimer = undefined;
+  }
+
+  /** No new requests; resolves once what it holds is answered (or the response timeout passed). */
+  private retire(r: Remote): Promise<void> {
+    r.ready = false;
+    if (r.outstanding.length === 0) {
+      this.drop(r);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (r.drained = resolve));
+  }
+
+  private drop(r: Remote): void {
+    r.ready = false;
+    const drained = r.drained;
+    r.drained = undefined;
+    if (!r.closed) {
+      r.closed = true;
+      clearTimeout(r.watchdog);
+      r.conn?.close();
+    }
+    drained?.();
+  }
+}

@@ -1,0 +1,55 @@
+// What the controller tells the inference fronts, and what they answer, over the cluster IPC channel.
+// The routing table is the whole truth a front needs to serve a model: its limits and the worker
+// processes to connect to. The controller pushes a new table on every change and waits for every
+// front's acknowledgement before it answers a management call (docs/architecture.md, "Routing").
+
+/** One loaded worker slot a front may send requests to. */
+export interface WorkerRoute {
+  id: string;
+  pid: number;
+  socketPath: string;
+}
+
+export interface ModelRoute {
+  name: string;
+  version?: string;
+  /** job_queue_size: the requests a model may hold waiting, shared out over the fronts. */
+  queueSize: number;
+  batchSize: number;
+  /** No reply from a worker with requests outstanding for this long: it is stuck (ms). */
+  responseTimeoutMs: number;
+  retryOnWorkerDeath: boolean;
+  /** Workers ready to serve, in start order. */
+  workers: WorkerRoute[];
+  /** Workers wanted (min_worker) and whether a start or restart is under way: hold, don't refuse. */
+  minWorkers: number;
+  starting: boolean;
+  healthy: boolean;
+}
+
+export interface RouteTable {
+  version: number;
+  models: ModelRoute[];
+  /** Models loaded at start-up, for `/invocations` without a model name. */
+  startupModels: string[];
+}
+
+/** Settings a front needs, built once by the controller (plain JSON). */
+export interface FrontSettings {
+  index: number;
+  fronts: number;
+  logLevel: string;
+  pretty: boolean;
+}
+
+export type ControllerMessage =
+  | { type: 'routes'; table: RouteTable }
+  | { type: 'metrics'; id: number }
+  | { type: 'stop' };
+
+export type FrontMessage =
+  | { type: 'listening'; url: string }
+  | { type: 'routes-applied'; version: number }
+  | { type: 'metrics'; id: number; metrics: unknown[] }
+  /** A worker had requests outstanding and answered none for the response timeout. */
+  | { type: 'worker-stuck'; model: string; worker: string };
