@@ -6,6 +6,7 @@
 // or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
 import { StatusCode, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
+import { batchMessage } from '../protocol/batch-stats.js';
 import { HandlerError, errorStatus } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
 
@@ -141,16 +142,20 @@ export class BatchFormer {
   private start(frames: Frame[]): void {
     this.runs++;
     const items = frames.flatMap((f) => f.items);
+    const startedAt = this.clock.now();
     Promise.resolve()
       .then(() => this.run(items))
       .then(
         (replies) => {
           if (!Array.isArray(replies) || replies.length !== items.length) throw new HandlerError(StatusCode.predictionFailed, 'number of batch response mismatched');
+          // Each frame's reply says how its batch went; only the first counts the batch (metrics).
+          const runMs = this.clock.now() - startedAt;
           let at = 0;
-          for (const f of frames) {
-            const own = replies.slice(at, (at += f.items.length));
-            f.resolve(success(own.map((item) => capReplyItem(item, this.maxResponseSize))));
-          }
+          frames.forEach((f, i) => {
+            const own = replies.slice(at, (at += f.items.length)).map((item) => capReplyItem(item, this.maxResponseSize));
+            const message = batchMessage({ size: items.length, first: i === 0, waitMs: startedAt - f.queuedAt, runMs });
+            f.resolve({ code: StatusCode.ok, message, items: own });
+          });
         },
       )
       .catch((err: unknown) => {

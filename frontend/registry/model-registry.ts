@@ -50,6 +50,8 @@ export interface Model {
   responseTimeout: number;
   loadedAtStartup: boolean;
   warmup?: OutgoingItem;
+  /** Requests of a worker that died are sent once more to another (inference is stateless). */
+  retryOnWorkerDeath: boolean;
   pool: WorkerPool;
   cleanup: () => Promise<void>;
 }
@@ -76,6 +78,16 @@ export class ModelRegistry {
     private readonly metrics?: ServerMetrics,
   ) {
     this.archives = new ArchiveStore(config, log);
+  }
+
+  /**
+   * Called on every change of the models or their loaded workers (the controller publishes the
+   * routing table to the fronts); resolves once every front serves the new state.
+   */
+  onChange: () => Promise<void> = async () => undefined;
+
+  private changed(): Promise<void> {
+    return this.onChange();
   }
 
   get(name: string): Model {
@@ -148,6 +160,7 @@ export class ModelRegistry {
       throw this.redact(err, p.url, resolved.modelDir);
     }
     this.models.set(model.name, model);
+    await this.changed();
     this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
@@ -186,6 +199,7 @@ export class ModelRegistry {
   async unregister(name: string): Promise<Outcome> {
     const model = this.get(name);
     this.models.delete(name);
+    await this.changed(); // the fronts stop sending to it and finish what they sent
     const timeoutMs = this.config.unregisterModelTimeout * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
@@ -193,6 +207,7 @@ export class ModelRegistry {
     clearTimeout(timer);
     if (result === 'timeout') {
       this.models.set(name, model);
+      void this.changed();
       throw requestTimeout(`Timed out while cleaning resources: ${name}`);
     }
     await model.cleanup();
@@ -260,15 +275,13 @@ export class ModelRegistry {
     const model: Model = {
       name, version: manifest.model.modelVersion, url: p.url, manifest, modelDir, runtime, handler, batchSize, maxBatchDelay,
       responseTimeout, loadedAtStartup: p.loadedAtStartup ?? false, cleanup,
+      retryOnWorkerDeath: manifest.model.retryOnWorkerDeath !== false,
       pool: new WorkerPool({
         modelName: name,
-        queueSize: this.config.jobQueueSize,
-        batchSize,
-        maxBatchDelay,
-        retryOnWorkerDeath: manifest.model.retryOnWorkerDeath !== false,
         spec: (pool) => this.workerSpec(model, pool),
         log: this.log.child({ model: name }),
         observer: this.metrics?.observer(name),
+        onChange: () => this.changed(),
       }),
     };
     return model;
