@@ -47,7 +47,7 @@ export async function runServer(o: RunOptions): Promise<void> {
   for (const w of config.warnings) log.warn(w);
   let server;
   try {
-    server = await startServer(config, log);
+    server = await startServer(config, log, { pretty: logOptions.pretty });
   } catch (err) {
     return fail(`Failed to start the model server: ${(err as Error).message}`);
   }

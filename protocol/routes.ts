@@ -40,6 +40,8 @@ export interface FrontSettings {
   fronts: number;
   logLevel: string;
   pretty: boolean;
+  /** With token authorization: the Inference API's key. */
+  inferenceKey?: string;
 }
 
 export type ControllerMessage =
@@ -48,6 +50,8 @@ export type ControllerMessage =
   | { type: 'stop' };
 
 export type FrontMessage =
+  /** Sent once the front listens for messages: the controller sends the table then (earlier ones are lost). */
+  | { type: 'ready' }
   | { type: 'listening'; url: string }
   | { type: 'routes-applied'; version: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }

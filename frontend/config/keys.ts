@@ -70,12 +70,14 @@ export const KEYS = {
   allow_code_from_urls: { kind: 'bool', default: 'false', env: true },
   worker_ping_interval_ms: { kind: 'int', default: '5000', env: true, min: 10, max: MAX_TIMER_MS },
   worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
+  // MMS's Netty I/O thread count; here the number of inference front processes (0 = automatic).
+  number_of_netty_threads: { kind: 'int', default: '0', env: true, min: 0, max: 64 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;
 
 /** MMS keys that tune the JVM, Netty or log4j: accepted for compatibility, no effect here. */
 export const IGNORED_KEYS = new Set([
-  'vmargs', 'plugins_path', 'model_server_home', 'use_native_io', 'io_ratio', 'number_of_netty_threads',
+  'vmargs', 'plugins_path', 'model_server_home', 'use_native_io', 'io_ratio',
   'netty_client_threads', 'async_logging', 'prefer_direct_buffer',
 ]);

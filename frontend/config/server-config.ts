@@ -47,6 +47,8 @@ export interface ServerConfig {
   tokenAuth: { enabled: boolean; keyFile?: string };
   /** Whether archives that carry code (runtime node) may be registered from http(s) URLs. */
   allowCodeFromUrls: boolean;
+  /** Inference front processes (`number_of_netty_threads`); 0 = automatic. */
+  numberOfFronts: number;
   /** Liveness pings to each worker process: interval, and misses before it is killed as hung. */
   workerPing: { intervalMs: number; misses: number };
   /** Where the settings came from, for the start-up log. */
@@ -143,6 +145,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     allowedHosts: get<string[] | undefined>('allowed_hosts') ?? [],
     tokenAuth: { enabled: get('enable_token_auth'), keyFile: get('key_file') },
     allowCodeFromUrls: get('allow_code_from_urls'),
+    numberOfFronts: get('number_of_netty_threads'),
     workerPing: { intervalMs: get('worker_ping_interval_ms'), misses: get('worker_ping_misses') },
     configFile: file,
     warnings,

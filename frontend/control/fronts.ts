@@ -19,6 +19,7 @@ export interface FrontsOptions {
   config: ServerConfig;
   log: Logger;
   pretty: boolean;
+  inferenceKey?: string;
   table: RouteTable;
   onStuck: (model: string, worker: string) => void;
 }
@@ -118,14 +119,15 @@ export class Fronts {
       fronts: this.o.count,
       logLevel: this.o.log.level,
       pretty: this.o.pretty,
+      inferenceKey: this.o.inferenceKey,
     }));
     const front: Front = { index, worker, applied: 0, startedAt: Date.now() };
     this.fronts.set(index, front);
-    // The first table comes before the front listens, so it never serves without routes.
-    this.send(front, { type: 'routes', table: this.table });
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FrontMessage) => {
-        if (m.type === 'listening') {
+        // The first table comes before the front listens, so it never serves without routes.
+        if (m.type === 'ready') this.send(front, { type: 'routes', table: this.table });
+        else if (m.type === 'listening') {
           this.url ||= m.url;
           resolve();
         } else this.onMessage(front, m);

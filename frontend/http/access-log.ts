@@ -2,7 +2,7 @@
 // metrics (inference routes put the model name in ctx.state.model).
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
-import type { ServerMetrics } from '../metrics/server-metrics.js';
+import type { RequestMetrics } from '../inference/front-metrics.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -10,7 +10,7 @@ declare module 'koa' {
   }
 }
 
-export function accessLog(log: Logger, metrics?: ServerMetrics): Middleware {
+export function accessLog(log: Logger, metrics?: RequestMetrics): Middleware {
   return async (ctx, next) => {
     const start = performance.now();
     try {

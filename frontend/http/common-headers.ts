@@ -10,7 +10,7 @@ declare module 'koa' {
   }
 }
 
-export function commonHeaders(config: ServerConfig): Middleware {
+export function commonHeaders(config: Pick<ServerConfig, 'cors'>): Middleware {
   const cors: Array<[string, string]> = [];
   if (config.cors.origin) cors.push(['Access-Control-Allow-Origin', config.cors.origin]);
   if (config.cors.methods) cors.push(['Access-Control-Allow-Methods', config.cors.methods]);

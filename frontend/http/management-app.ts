@@ -45,23 +45,23 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
 
   router.get('/models/:name', async (ctx) => {
     const m = registry.get(ctx.params.name);
-    const memory = await readWorkerMemory(m.pool.workers.map((w) => w.pid));
+    const pool = m.pool.snapshot();
+    const memory = await readWorkerMemory(pool.workers.map((w) => w.pid));
     sendJson(ctx, 200, {
       modelName: m.name,
       modelVersion: m.version,
       modelUrl: m.url,
       runtime: m.runtime,
-      minWorkers: m.pool.minWorkers,
-      maxWorkers: m.pool.maxWorkers,
+      minWorkers: pool.minWorkers,
+      maxWorkers: pool.maxWorkers,
       batchSize: m.batchSize,
       maxBatchDelay: m.maxBatchDelay,
       loadedAtStartup: m.loadedAtStartup,
-      status: m.pool.healthy ? 'Healthy' : 'Unhealthy',
-      queueDepth: m.pool.queue.length,
-      workers: m.pool.workers.map((w, i) => ({
+      status: pool.healthy ? 'Healthy' : 'Unhealthy',
+      workers: pool.workers.map((w, i) => ({
         id: w.id,
         startTime: w.startTime.toISOString(),
-        status: w.state === 'BUSY' ? 'READY' : w.state,
+        status: w.state,
         gpu: false,
         memoryUsage: memory[i],
         pid: w.pid,

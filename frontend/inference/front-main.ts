@@ -4,8 +4,9 @@
 import cluster from 'node:cluster';
 import type { ControllerMessage, FrontMessage } from '../../protocol/routes.js';
 import { createLogger } from '../logging/logger.js';
+import { buildApp } from '../http/app.js';
 import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
-import { buildInferenceApp } from './inference-app.js';
+import { requireKey } from '../http/token-auth.js';
 import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
 import { readFrontConfig } from './front-config.js';
@@ -26,7 +27,8 @@ const router = new WorkerRouter({
 });
 metrics.pending(() => router.pending());
 const drain = { active: false };
-const app = buildInferenceApp(config, log, router, metrics, drain);
+const guards = front.inferenceKey ? [requireKey(front.inferenceKey)] : [];
+const app = buildApp(config, log, { inference: { workers: router, guards } }, metrics, drain);
 const server = createHttpServer(config.inferenceAddress, config, app.callback());
 
 function send(message: FrontMessage): void {
@@ -65,6 +67,8 @@ async function stop(): Promise<void> {
   log.flush();
   process.exit(0);
 }
+
+send({ type: 'ready' });
 
 // Ctrl-C reaches the whole process group: the controller leads the drain, so fronts wait for it.
 process.on('SIGINT', () => undefined);

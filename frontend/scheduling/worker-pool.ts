@@ -66,7 +66,7 @@ export class WorkerPool {
 
   /** Workers that are loaded. */
   get running(): number {
-    return this.workers.filter((w) => w.state === 'READY' || w.state === 'BUSY').length;
+    return this.workers.filter((w) => w.state === 'READY').length;
   }
 
   get healthy(): boolean {
@@ -97,6 +97,7 @@ export class WorkerPool {
     while (this.workers.length > max) retired.push(this.workers.pop()!);
     const stops = retired.length ? this.o.onChange().then(() => Promise.all(retired.map((w) => w.stop()))) : undefined;
     const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
+    if (starts.length) void this.changed(); // fronts hold the model's requests while workers start
     const results = await Promise.allSettled(starts);
     await stops;
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

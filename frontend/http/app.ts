@@ -1,0 +1,47 @@
+// One Koa app for a listener: the common middleware (headers, access log, drain, the one error
+// handler), the API description, and the Inference and/or Management routes it serves. Fronts build
+// it with inference routes only; the controller with management routes (and inference as well when
+// both APIs share one address).
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { ServerConfig } from '../config/server-config.js';
+import type { Logger } from '../logging/logger.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import type { WorkerRouter } from '../inference/worker-router.js';
+import type { RequestMetrics } from '../inference/front-metrics.js';
+import { accessLog } from './access-log.js';
+import { commonHeaders } from './common-headers.js';
+import { errorMiddleware } from './error-middleware.js';
+import { methodNotAllowed } from './errors.js';
+import { inferenceRoutes } from './inference-app.js';
+import { managementRoutes } from './management-app.js';
+import { apiDescription } from './openapi.js';
+import { sendJson } from './respond.js';
+
+export interface AppApis {
+  inference?: { workers: WorkerRouter; guards: Koa.Middleware[] };
+  management?: { registry: ModelRegistry; guards: Koa.Middleware[] };
+}
+
+export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 'maxRequestParameters'>, log: Logger, apis: AppApis, metrics: RequestMetrics | undefined, drain: { active: boolean }): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const served = { inference: Boolean(apis.inference), management: Boolean(apis.management) };
+  const root = new Router();
+  root.options('/', (ctx) => sendJson(ctx, 200, apiDescription(served)));
+  root.all('/', () => {
+    throw methodNotAllowed();
+  });
+  root.all('/api-description', (ctx) => sendJson(ctx, 200, apiDescription(served)));
+  app.use(commonHeaders(config));
+  app.use(accessLog(log.child({ component: 'access' }), metrics));
+  app.use(async (ctx, next) => {
+    await next();
+    if (drain.active) ctx.set('Connection', 'close'); // a stopping server lets no connection linger
+  });
+  app.use(errorMiddleware(log));
+  app.use(root.routes());
+  if (apis.inference) app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards).routes());
+  if (apis.management) app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());
+  return app;
+}
