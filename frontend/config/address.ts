@@ -30,6 +30,8 @@ export function formatAddress(a: Address): string {
   return `${a.scheme}://${host}:${a.port}`;
 }
 
+/** One listener serves both. Two port-0 addresses are two ephemeral ports, so never the same. */
 export function sameAddress(a: Address, b: Address): boolean {
+  if (a.kind === 'tcp' && a.port === 0) return false;
   return formatAddress(a) === formatAddress(b);
 }
