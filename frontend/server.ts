@@ -63,6 +63,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     await Promise.all(publishers.map((publish) => publish(t)));
   };
   const stuck = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.stuck(worker) : undefined);
+  const served = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.served(worker) : undefined);
 
   const { loaded, failed: startupFailures } = await loadStartupModels(models, config, log);
   startup = loaded;
@@ -81,7 +82,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     if (sameAddress(config.inferenceAddress, config.managementAddress)) {
       const frontMetrics = new FrontMetrics(0);
       const workers = new WorkerRouter({
-        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck,
+        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served,
         onReply: (model, message) => frontMetrics.reply(model, message),
       });
       frontMetrics.pending(() => workers.pending());
@@ -108,6 +109,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         inferenceKey: keys?.inference,
         table: table(),
         onStuck: stuck,
+        onServed: served,
       });
       const f = fronts;
       publishers.push((t) => f.publish(t));

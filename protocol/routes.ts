@@ -55,5 +55,7 @@ export type FrontMessage =
   | { type: 'listening'; url: string }
   | { type: 'routes-applied'; version: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
+  /** A worker answered this front's first request to it. */
+  | { type: 'worker-served'; model: string; worker: string }
   /** A worker had requests outstanding and answered none for the response timeout. */
   | { type: 'worker-stuck'; model: string; worker: string };

@@ -22,6 +22,7 @@ export interface FrontsOptions {
   inferenceKey?: string;
   table: RouteTable;
   onStuck: (model: string, worker: string) => void;
+  onServed: (model: string, worker: string) => void;
 }
 
 interface Front {
@@ -151,6 +152,9 @@ export class Fronts {
         break;
       case 'worker-stuck':
         this.o.onStuck(m.model, m.worker);
+        break;
+      case 'worker-served':
+        this.o.onServed(m.model, m.worker);
         break;
     }
   }

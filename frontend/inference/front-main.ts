@@ -23,6 +23,7 @@ const router = new WorkerRouter({
   maxResponseSize: config.maxResponseSize,
   log,
   onStuck: (model, worker) => send({ type: 'worker-stuck', model, worker }),
+  onServed: (model, worker) => send({ type: 'worker-served', model, worker }),
   onReply: (model, reply) => metrics.reply(model, reply),
 });
 metrics.pending(() => router.pending());

@@ -17,6 +17,8 @@ export interface RouterOptions {
   log: Logger;
   /** A worker answered nothing for the response timeout with requests outstanding. */
   onStuck?: (model: string, worker: string) => void;
+  /** A worker answered its first request through this front (ends a crash loop's back-off). */
+  onServed?: (model: string, worker: string) => void;
   /** Each answered request's reply frame message (the worker's batch statistics). */
   onReply?: (model: string, message: string) => void;
 }
@@ -37,6 +39,7 @@ class Remote {
   /** Lost, stuck or retired: takes no new requests. */
   closed = false;
   readonly outstanding: Job[] = [];
+  served = false;
   watchdog?: NodeJS.Timeout;
   drained?: () => void;
   constructor(readonly id: string) {}
@@ -191,6 +194,10 @@ export class WorkerRouter {
         if (reply.code !== StatusCode.ok) return job.reject(new ServerError(reply.code, 'InternalServerException', reply.message));
         const item = reply.items.find((i) => i.requestId === job.item.requestId);
         if (!item) return job.reject(internal('Worker returned no reply for this request.'));
+        if (!r.served) {
+          r.served = true;
+          this.o.onServed?.(m.route.name, r.id);
+        }
         this.o.onReply?.(m.route.name, reply.message);
         job.resolve(item);
       },

@@ -53,7 +53,7 @@ export class WorkerPool {
   private readonly workers: Worker[] = [];
   minWorkers = 0;
   maxWorkers = 0;
-  /** Worker failures since a worker last ran stably. */
+  /** Worker failures since a worker last answered a request. */
   private failures = 0;
   private nextSlot = 0;
   private crashes = 0;
@@ -116,6 +116,13 @@ export class WorkerPool {
     this.restarts.clear();
     const all = this.workers.splice(0);
     await Promise.all(all.map((w) => w.stop()));
+  }
+
+  /** A worker answered a request: it is no crash loop, so the next failure restarts at once again. */
+  served(workerId: string): void {
+    if (!this.workers.some((w) => w.id === workerId)) return;
+    this.crashes = 0;
+    this.failures = 0;
   }
 
   /** A front saw a worker answer nothing for the response timeout: kill it; it is replaced. */

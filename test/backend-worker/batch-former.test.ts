@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchFormer, type BatchFormerOptions, type Clock } from '../../backend-worker/batch-former.js';
 import { HandlerError } from '../../backend-worker/handler-api.js';
+import { parseBatchMessage } from '../../protocol/batch-stats.js';
 import type { ReplyItem, RequestItem, WorkerReply } from '../../protocol/messages.js';
 
 class FakeClock implements Clock {
@@ -83,7 +84,9 @@ describe('BatchFormer', () => {
     assert.deepEqual(await started(), [['a1']]);
     assert.equal(clock.pending, 0, 'no timer: nothing waits');
     runs[0].finish();
-    assert.deepEqual(await reply, { code: 200, message: 'Prediction success', items: echo(['a1']) });
+    const r = await reply;
+    assert.deepEqual({ ...r, message: '' }, { code: 200, message: '', items: echo(['a1']) });
+    assert.deepEqual(parseBatchMessage(r.message), { size: 1, first: true, waitMs: 0, runMs: 0 }, 'batch statistics for the metrics');
   });
 
   it('takes a full batch when a run ends, the rest in the next one', async () => {

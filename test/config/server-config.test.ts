@@ -322,7 +322,7 @@ describe('loadConfig warnings', () => {
   it('warns (does not fail) on unknown keys and MMS/JVM-only keys', () => {
     const c = fromFile([
       'vmargs=-Xmx128m -XX:+UseG1GC',
-      'number_of_netty_threads=4',
+      'netty_client_threads=4',
       'async_logging=true',
       'plugins_path=/plugins',
       'totally_unknown_key=1',
@@ -330,7 +330,8 @@ describe('loadConfig warnings', () => {
     ]);
     assert.equal(c.jobQueueSize, 12);
     assert.equal(c.warnings.length, 5);
-    for (const key of ['vmargs', 'number_of_netty_threads', 'async_logging', 'plugins_path', 'totally_unknown_key']) {
+    assert.equal(c.numberOfFronts, 0, 'number_of_netty_threads (fronts) unset: automatic');
+    for (const key of ['vmargs', 'netty_client_threads', 'async_logging', 'plugins_path', 'totally_unknown_key']) {
       assert.ok(c.warnings.some((w) => w.includes(key)), `no warning names ${key}: ${JSON.stringify(c.warnings)}`);
     }
     assert.ok(c.warnings.find((w) => w.includes('totally_unknown_key'))!.includes('unknown'));

@@ -50,7 +50,8 @@ describe('worker failures', () => {
     assert.equal(r.status, 503);
     assert.equal(r.body.type, 'ServiceUnavailableException');
     assert.match(r.body.message, /Worker died while serving the request/);
-    const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid));
+    // The front sees the retried request's worker die before the controller does: wait for a live one.
+    const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid && isAlive(w.pid)));
     assert.ok(isAlive(replacement.pid));
     assert.equal((await echo('echo', 'back')).status, 200);
   });
@@ -58,7 +59,8 @@ describe('worker failures', () => {
   it('a worker killed from outside is restarted', async () => {
     const before = await ready('echo');
     process.kill(before.pid, 'SIGKILL');
-    const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid));
+    // The front sees the retried request's worker die before the controller does: wait for a live one.
+    const replacement = await eventually(async () => (await workers('echo')).find((w) => w.status === 'READY' && w.pid !== before.pid && isAlive(w.pid)));
     assert.notEqual(replacement.id, before.id);
     assert.equal((await echo('echo', 'after kill')).body.echo, 'after kill');
   });
