@@ -1,6 +1,7 @@
 // Starts a real server (real listeners on free ports, real worker processes) for a test, and small
 // HTTP helpers to talk to it.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -35,6 +36,18 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       if (!store) rmSync(modelStore, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One explicit loopback address on a free port, for a server whose inference and management share a
+ * listener (the controller then serves inference itself, and its logs hold the access log).
+ */
+export async function sharedAddress(): Promise<string> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }
 
 export interface JsonResponse<T = any> {

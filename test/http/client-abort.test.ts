@@ -6,14 +6,16 @@ import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
-import { request, startTestServer, type TestServer } from '../helpers/server.js';
+import { request, sharedAddress, startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogs } from '../helpers/raw-http.js';
 
 describe('client aborts mid-body', () => {
   let s: TestServer;
   const logs = captureLogs();
   before(async () => {
-    s = await startTestServer({}, undefined, logs.log);
+    // One shared listener: inference is served by the controller, whose logs the test captures.
+    const address = await sharedAddress();
+    s = await startTestServer({ inference_address: address, management_address: address }, undefined, logs.log);
     writeHandlerModelDir(path.join(s.store, 'echo'), 'echo');
     const reg = await request(`${s.managementUrl}/models?url=echo&initial_workers=0`, { method: 'POST' });
     assert.equal(reg.status, 200);
