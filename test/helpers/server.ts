@@ -96,7 +96,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
   }
 }
 
-/** Pids of this process's direct children (worker processes), from /proc. */
+/** Pids of this process's direct children that are worker processes (not inference fronts), from /proc. */
 export function childPids(parent = process.pid): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -104,7 +104,7 @@ export function childPids(parent = process.pid): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) pids.push(Number(entry));
+      if (ppid === parent && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('front-main.js')) pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }

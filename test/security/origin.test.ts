@@ -3,7 +3,7 @@
 // same-origin pages still work, and the inference API ignores Origin (docs/api.md, Security).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, startTestServer, type TestServer } from '../helpers/server.js';
+import { request, sharedAddress, startTestServer, type TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 const port = (url: string) => new URL(url).port;
@@ -89,7 +89,8 @@ describe('management Host and Origin checks (separate listeners)', () => {
 describe('one listener for both APIs', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer(); // equal addresses
+    const address = await sharedAddress(); // equal addresses
+    s = await startTestServer({ inference_address: address, management_address: address });
   });
   after(() => s.close());
 
