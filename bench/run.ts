@@ -1,8 +1,9 @@
 // `npm run bench`: one run on this machine measures our server and its peers side by side and writes
 // docs/performance.{json,md,svg}. Peers: the in-process ORT loop (the limit), a naive one-process
-// Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor).
-// Flags: --duration S (per point, default 5), --device (the many-core run: cls only, N-1 workers),
-// --out DIR (default docs), --report-only (redraws docs and SVGs from the JSON: `node dist/bench/run.js --report-only`).
+// Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor). Each scenario
+// (no-op, cls, and on a many-core host the fronts series) runs its contenders interleaved, A B A B,
+// over several rounds; figures are medians and ratios are taken within a round, so the drift of a
+// shared machine cancels. `node dist/bench/run.js --help` lists the flags.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,59 +11,149 @@ import { parseArgs } from 'node:util';
 import { CLS_FILE } from './lib/cls-input.js';
 import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
-import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
+import { DIST, childPids, cpuSeconds, rss, runNodeJson, startNode, stop, type Started } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { markdown, type Goal, type Point, type Results, type Series } from './lib/report.js';
+import { markdown, median, type FrontsScaling, type Goal, type Loop, type Point, type Ratio, type Results, type Sample, type Series } from './lib/report.js';
+
+const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
+
+Measures our server against its peers on this machine and writes DIR/performance.{json,md,svg}
+(DIR/performance-device.* with --device; DIR/performance.md is rebuilt from whichever JSONs DIR holds).
+
+  --duration S        seconds per measured point (default 5; --quick: 1)
+  --warmup S          seconds of load before each point, not measured (default 1; --quick: 0.5)
+  --rounds N          rounds per scenario; contenders run A B A B and figures are medians over the
+                      rounds, ratios are taken within a round (default 3; --quick: 1)
+  --concurrency LIST  connections per point, comma-separated (default 1,8,64; --device: 64,256)
+  --fronts N          our server's inference front processes, number_of_netty_threads (default 0:
+                      the server's automatic choice, 1 on <= 4 cores, else ceil(cores/4) up to 8)
+  --load-procs N      load generator processes sharing the connections of a point (default: 1 on
+                      <= 4 cores, else ceil(cores/4) up to 16)
+  --device            the many-core run: cls only, one worker per core but one, batching on and off
+                      at --concurrency, then the fronts series; writes performance-device.*
+  --fronts-series L   --device: the inference front counts of the fronts series (default 1,2,4,8;
+                      "" skips it); each count is its own server, measured at --fronts-c
+  --fronts-c N        --device: the concurrency of the fronts series (default 256)
+  --fronts-batch N    --device: batch_size of the fronts series (default 1: batching off)
+  --quick             a tiny check that everything runs (1 round of 1 s points); writes to
+                      $TMPDIR/mms-bench-quick unless --out is given
+  --out DIR           where results go (default docs)
+  --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
+                      nothing (e.g. after copying in a device run)
+  --help              this text
+`;
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    concurrency: { type: 'string' },
+    fronts: { type: 'string', default: '0' },
+    'load-procs': { type: 'string' },
     device: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'docs' },
-    // Rewrites performance.md and the SVGs from the JSON results already in --out (e.g. after copying
-    // in a device run, or after a change to the chart), without measuring anything.
+    'fronts-series': { type: 'string', default: '1,2,4,8' },
+    'fronts-c': { type: 'string', default: '256' },
+    'fronts-batch': { type: 'string', default: '1' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
-const duration = Number(flags.duration);
+if (flags.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const quick = flags.quick;
+const list = (s: string) => s.split(',').filter((x) => x.trim() !== '').map(Number);
+const duration = Number(flags.duration ?? (quick ? 1 : 5));
+const warmup = Number(flags.warmup ?? (quick ? 0.5 : 1));
+const rounds = Math.max(1, Number(flags.rounds ?? (quick ? 1 : 3)));
 const cores = os.availableParallelism();
-const CONCURRENCY = flags.device ? [64, 256] : [1, 8, 64];
-const loadThreads = flags.device ? Math.max(2, Math.floor(cores / 4)) : 1;
+const CONCURRENCY = flags.concurrency ? list(flags.concurrency) : flags.device ? [64, 256] : [1, 8, 64];
+const fronts = Number(flags.fronts);
+const loadProcs = Math.max(1, Number(flags['load-procs'] ?? (cores <= 4 ? 1 : Math.min(16, Math.ceil(cores / 4)))));
+const FRONTS_SERIES = list(flags['fronts-series']!);
+const FRONTS_C = Number(flags['fronts-c']);
+const FRONTS_BATCH = Number(flags['fronts-batch']);
+const out = flags.out ?? (quick ? path.join(os.tmpdir(), 'mms-bench-quick') : 'docs');
+const deviceWorkers = Math.max(1, cores - 1);
 const script = (p: string) => path.join(DIST, 'bench', p);
+const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** One point: after a 1 s warm-up, `loadThreads` load processes share the connections; their rates add up. */
-async function load(url: string, connections: number, body: LoadSpec['body'], frontendPid?: number): Promise<Point> {
-  const procs = connections > 1 ? Math.min(loadThreads, connections) : 1;
+// ---------------------------------------------------------------------------------------------------
+// Measuring one point
+
+/** What to measure the CPU of during a point: our controller and its fronts. */
+interface Watch {
+  controller: number;
+  fronts: () => number[];
+}
+
+/** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
+async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
+  const procs = connections > 1 ? Math.min(loadProcs, connections) : 1;
   const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
   const run = (d: number) =>
     Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script('lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
-  await run(1);
-  const cpu0 = frontendPid ? cpuSeconds(frontendPid) : 0;
+  if (warmup > 0) await run(warmup);
+  const frontPids = watch?.fronts() ?? [];
+  const cpu = () => (watch ? [cpuSeconds(watch.controller), frontPids.reduce((a, p) => a + cpuSeconds(p), 0)] : [0, 0]);
+  const [c0, f0] = cpu();
   const t0 = performance.now();
   const parts = await run(duration);
-  const frontendCores = frontendPid ? (cpuSeconds(frontendPid) - cpu0) / ((performance.now() - t0) / 1000) : undefined;
-  const r: LoadResult = {
+  const [c1, f1] = cpu();
+  const elapsed = (performance.now() - t0) / 1000;
+  const s: Sample = {
     rps: parts.reduce((a, p) => a + p.rps, 0),
     p50: parts.reduce((a, p) => a + p.p50, 0) / parts.length, // each part sees the same server: their mean
     p99: Math.max(...parts.map((p) => p.p99)),
     errors: parts.reduce((a, p) => a + p.errors, 0),
     non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+    loadCores: Math.max(...parts.map((p) => p.loadCores ?? 0)),
+    ...(watch ? { controllerCores: (c1 - c0) / elapsed, frontCores: (f1 - f0) / elapsed } : {}),
   };
-  const point: Point = { concurrency: connections, ...r, frontendCores };
-  process.stderr.write(`  c=${connections}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors || r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
-  return point;
+  return s;
 }
 
-async function peer(name: string, args: string[], model: Series['model']): Promise<Series> {
-  process.stderr.write(`${name}\n`);
-  const { child, match } = await startNode(script('peers/naive-server.js'), args, /^listening (\d+)/);
-  try {
-    const points: Point[] = [];
-    for (const c of CONCURRENCY) points.push(await load(`http://127.0.0.1:${match[1]}/`, c, model === 'cls' ? 'cls' : 'empty'));
-    return { name, model, points, workerRssMB: rss(child.pid!) / 2 ** 20 };
-  } finally {
-    await stop(child);
-  }
+function summarize(concurrency: number, samples: Sample[]): Point {
+  const med = (k: keyof Sample) => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
+  return {
+    concurrency,
+    rps: med('rps')!,
+    p50: med('p50')!,
+    p99: med('p99')!,
+    errors: samples.reduce((a, s) => a + s.errors, 0),
+    non2xx: samples.reduce((a, s) => a + s.non2xx, 0),
+    controllerCores: med('controllerCores'),
+    frontCores: med('frontCores'),
+    loadCores: med('loadCores'),
+    samples,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Contenders
+
+interface Contender {
+  name: string;
+  model: Series['model'];
+  url: string;
+  watch?: Watch;
+  workers?: number;
+  batch?: number;
+  fronts?: number;
+  /** Worker RSS in MB, read after the scenario's load. */
+  workerRss: () => Promise<number | undefined>;
+}
+
+async function startPeer(name: string, model: Series['model']): Promise<{ contender: Contender; stop: () => Promise<void> }> {
+  const { child, match } = await startNode(script('peers/naive-server.js'), model === 'noop' ? ['--noop'] : [], /^listening (\d+)/);
+  return {
+    contender: { name, model, url: `http://127.0.0.1:${match[1]}/`, workerRss: async () => rss(child.pid!) / 2 ** 20 },
+    stop: () => stop(child),
+  };
 }
 
 function makeStore(): string {
@@ -77,100 +168,300 @@ function makeStore(): string {
   return store;
 }
 
-async function ours(store: string): Promise<{ series: Series[]; frontendRssMB: number }> {
-  const config = path.join(store, 'config.properties');
-  writeFileSync(config, ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000'].join('\n'));
-  const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: store });
-  const management = server.match[1];
-  const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
-  // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=store).
-  const serverPid = Number(readFileSync(path.join(store, '.model_server.pid'), 'utf8'));
-  const series: Series[] = [];
-  try {
-    const plans = flags.device
-      ? [8, 1].map((batch) => ({ model: 'cls' as const, workers: cores - 1, batch }))
-      : (['noop', 'cls'] as const).flatMap((model) => [1, 2].flatMap((workers) => [1, 8].map((batch) => ({ model, workers, batch }))));
-    for (const p of plans) {
-      const name = `ours ${p.model}, ${p.workers} worker${p.workers > 1 ? 's' : ''}, batching ${p.batch > 1 ? `on (${p.batch})` : 'off'}`;
-      process.stderr.write(`${name}\n`);
-      const q = `url=${p.model}&model_name=${p.model}&initial_workers=${p.workers}&batch_size=${p.batch}&max_batch_delay=5&synchronous=true`;
-      const reg = await fetch(`${management}/models?${q}`, { method: 'POST' });
-      if (reg.status !== 200) throw new Error(`register ${p.model}: ${reg.status} ${await reg.text()}`);
-      const points: Point[] = [];
-      for (const c of CONCURRENCY) points.push(await load(`${inference}/predictions/${p.model}`, c, p.model === 'cls' ? 'cls' : 'empty', serverPid));
-      const described = (await (await fetch(`${management}/models/${p.model}`)).json()) as { workers: Array<{ memoryUsage: number }> };
-      series.push({ name, model: p.model, points, workerRssMB: Math.max(...described.workers.map((w) => w.memoryUsage)) / 2 ** 20 });
-      await fetch(`${management}/models/${p.model}`, { method: 'DELETE' });
-    }
-    return { series, frontendRssMB: rss(serverPid) / 2 ** 20 };
-  } finally {
-    await stop(server.child);
+/** Our server as users run it: its own inference and management addresses, so inference goes through the fronts. */
+class Ours {
+  private constructor(
+    readonly server: Started,
+    readonly dir: string,
+    readonly pid: number,
+    readonly inference: string,
+    readonly management: string,
+    readonly fronts: number,
+  ) {}
+
+  static async start(store: string, fronts: number): Promise<Ours> {
+    // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
+    const config = path.join(dir, 'config.properties');
+    writeFileSync(
+      config,
+      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`].join('\n'),
+    );
+    const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
+    const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
+    // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=dir).
+    const pid = Number(readFileSync(path.join(dir, '.model_server.pid'), 'utf8'));
+    return new Ours(server, dir, pid, inference, server.match[1], fronts);
+  }
+
+  frontPids(): number[] {
+    return childPids(this.pid, 'front-main.js');
+  }
+
+  /** Registers `model` under its own name with these workers and batch size; returns its contender. */
+  async register(model: Series['model'], workers: number, batch: number, label: string): Promise<Contender> {
+    const name = `${model}_${workers}w_b${batch}_f${this.fronts}`;
+    const q = `url=${model}&model_name=${name}&initial_workers=${workers}&batch_size=${batch}&max_batch_delay=5&synchronous=true`;
+    const reg = await fetch(`${this.management}/models?${q}`, { method: 'POST' });
+    if (reg.status !== 200) throw new Error(`register ${name}: ${reg.status} ${await reg.text()}`);
+    return {
+      name: label,
+      model,
+      url: `${this.inference}/predictions/${name}`,
+      watch: { controller: this.pid, fronts: () => this.frontPids() },
+      workers,
+      batch,
+      fronts: this.fronts,
+      workerRss: async () => {
+        const described = (await (await fetch(`${this.management}/models/${name}`)).json()) as Array<{ workers: Array<{ memoryUsage: number }> }> | { workers: Array<{ memoryUsage: number }> };
+        const d = Array.isArray(described) ? described[0] : described;
+        return Math.max(...d.workers.map((w) => w.memoryUsage)) / 2 ** 20;
+      },
+    };
+  }
+
+  async unregister(c: Contender): Promise<void> {
+    const name = new URL(c.url).pathname.split('/').pop();
+    await fetch(`${this.management}/models/${name}`, { method: 'DELETE' });
+  }
+
+  memory(): { controllerMB: number; frontsMB: number[] } {
+    return { controllerMB: rss(this.pid) / 2 ** 20, frontsMB: this.frontPids().map((p) => rss(p) / 2 ** 20) };
+  }
+
+  async stop(): Promise<void> {
+    await stop(this.server.child);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-async function loops(parallel: number): Promise<{ itemsPerSecond: number; parallel?: number; aggregate?: number }> {
-  process.stderr.write('in-process ORT loop\n');
+const oursLabel = (model: string, workers: number, batch: number, f?: number) =>
+  `ours ${model}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;
+
+// ---------------------------------------------------------------------------------------------------
+// Loops and scenarios
+
+async function loopRound(parallel: number): Promise<{ single: number; aggregate?: number }> {
   const single = await runNodeJson<{ itemsPerSecond: number }>(script('peers/ort-loop.js'), [String(duration)]);
-  if (parallel <= 1) return { itemsPerSecond: single.itemsPerSecond };
+  if (parallel <= 1) return { single: single.itemsPerSecond };
   const all = await Promise.all(Array.from({ length: parallel }, () => runNodeJson<{ itemsPerSecond: number }>(script('peers/ort-loop.js'), [String(duration)])));
-  return { itemsPerSecond: single.itemsPerSecond, parallel, aggregate: all.reduce((a, r) => a + r.itemsPerSecond, 0) };
+  return { single: single.itemsPerSecond, aggregate: all.reduce((a, r) => a + r.itemsPerSecond, 0) };
 }
+
+function loopSummary(rs: Array<{ single: number; aggregate?: number }>, parallel: number): Loop {
+  const singles = rs.map((r) => r.single);
+  const aggs = rs.flatMap((r) => (r.aggregate === undefined ? [] : [r.aggregate]));
+  return { itemsPerSecond: median(singles), samples: singles, ...(aggs.length ? { parallel, aggregate: median(aggs), aggregateSamples: aggs } : {}) };
+}
+
+/**
+ * Runs the contenders round after round: in each round, the loops first (when asked), then at each
+ * concurrency every contender in turn. Returns one series per contender and the loops' figures.
+ */
+async function scenario(title: string, contenders: Contender[], concurrency: number[], loops?: number): Promise<{ series: Series[]; loop?: Loop }> {
+  const samples = contenders.map(() => concurrency.map((): Sample[] => []));
+  const loopRounds: Array<{ single: number; aggregate?: number }> = [];
+  for (let r = 0; r < rounds; r++) {
+    log(`${title}: round ${r + 1} of ${rounds}`);
+    if (loops !== undefined) {
+      const l = await loopRound(loops);
+      loopRounds.push(l);
+      log(`  in-process loop: ${Math.round(l.single)} items/s${l.aggregate ? `; ${loops} side by side: ${Math.round(l.aggregate)} items/s` : ''}`);
+    }
+    for (const [ci, c] of concurrency.entries()) {
+      for (const [k, who] of contenders.entries()) {
+        const s = await load(who.url, c, who.model === 'cls' ? 'cls' : 'empty', who.watch);
+        samples[k][ci].push(s);
+        const cpu = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
+        log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${cpu}; load ${s.loadCores?.toFixed(2)}`);
+      }
+    }
+  }
+  const series: Series[] = [];
+  for (const [k, who] of contenders.entries()) {
+    series.push({
+      name: who.name,
+      model: who.model,
+      points: concurrency.map((c, ci) => summarize(c, samples[k][ci])),
+      workerRssMB: await who.workerRss(),
+      ...(who.workers !== undefined ? { workers: who.workers, batch: who.batch, fronts: who.fronts } : {}),
+    });
+  }
+  return { series, loop: loops !== undefined ? loopSummary(loopRounds, loops) : undefined };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Ratios and goals
 
 const at = (s: Series | undefined, c: number) => s?.points.find((p) => p.concurrency === c);
 const pct = (n: number) => `${Math.round(n * 100)}%`;
+const x2 = (n: number) => `${n.toFixed(2)}×`;
 
-function goals(r: Omit<Results, 'goals'>): Goal[] {
+/** Per round a's value over b's (b a series at the same c, or per-round numbers), and the median. */
+function sameRun(what: string, a: Series | undefined, b: Series | number[] | undefined, c: number, key: 'rps' | 'p50' = 'rps'): Ratio | undefined {
+  const as = at(a, c)?.samples;
+  const bs = Array.isArray(b) ? b : at(b, c)?.samples?.map((s) => s[key]);
+  if (!as || !bs || as.length === 0) return undefined;
+  const perRound = as.slice(0, bs.length).map((s, i) => s[key] / bs[i]);
+  return { what, concurrency: c, perRound, median: median(perRound) };
+}
+
+/** The best (highest median) of several same-run ratios. */
+const best = (rs: Array<Ratio | undefined>) => rs.filter((r): r is Ratio => r !== undefined).sort((p, q) => q.median - p.median)[0];
+
+function batchingGoal(series: Series[], ratios: Ratio[]): Goal | undefined {
+  const worst: Ratio[] = [];
+  for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts)) {
+    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts);
+    for (const p of on.points) {
+      const r = sameRun(`${on.name} / batching off`, on, off, p.concurrency);
+      if (r) worst.push(r);
+    }
+  }
+  if (worst.length === 0) return undefined;
+  ratios.push(...worst);
+  const w = worst.sort((p, q) => p.median - q.median)[0];
+  return { goal: 'batching on ≥ batching off at every concurrency (same-run ratio ≥ 1)', measured: `worst: ${w.what} at c=${w.concurrency}: ${x2(w.median)}`, met: w.median >= 1 };
+}
+
+function memoryGoals(memory: Results['memory']): Goal[] {
+  if (!memory) return [];
+  const maxFront = Math.max(0, ...memory.frontsMB);
+  return [
+    { goal: 'controller RSS after the bench ≤ 80 MB', measured: `${Math.round(memory.controllerMB)} MB`, met: memory.controllerMB <= 80 },
+    { goal: 'each front RSS after the bench ≤ 80 MB', measured: memory.frontsMB.length ? `${memory.frontsMB.map((m) => Math.round(m)).join(', ')} MB` : 'no fronts', met: memory.frontsMB.length > 0 && maxFront <= 80 },
+  ];
+}
+
+function goals(r: Omit<Results, 'goals' | 'ratios'>): { goals: Goal[]; ratios: Ratio[] } {
   const find = (name: string) => r.series.find((s) => s.name === name);
+  const ratios: Ratio[] = [];
   const out: Goal[] = [];
   if (flags.device) {
-    const best = Math.max(...r.series.filter((s) => s.name.startsWith('ours')).map((s) => at(s, 64)?.rps ?? 0));
-    const agg = r.inProcessLoop.aggregate ?? 0;
-    out.push({ goal: `cls with ${cores - 1} workers ≥ 85% of ${cores - 1} loops side by side`, measured: `${Math.round(best)} vs ${Math.round(agg)} items/s = ${pct(best / agg)}`, met: best >= 0.85 * agg });
-    return out;
+    const aggs = r.inProcessLoop.aggregateSamples ?? [];
+    const mine = r.series.filter((s) => s.name.startsWith('ours'));
+    const cands = mine.flatMap((s) => s.points.map((p) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, aggs, p.concurrency)));
+    const fs = r.frontsScaling;
+    if (fs) cands.push(...fs.series.map((s) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, fs.loops.aggregateSamples ?? [], fs.concurrency)));
+    ratios.push(...cands.filter((q): q is Ratio => q !== undefined));
+    const b = best(cands);
+    out.push({ goal: `cls with ${deviceWorkers} workers ≥ 85% of ${deviceWorkers} in-process loops side by side`, measured: b ? `${pct(b.median)} (${b.what}, c=${b.concurrency})` : 'not measured', met: (b?.median ?? 0) >= 0.85 });
+  } else {
+    const naive = find('naive Koa + ORT (cls)');
+    const koa = find('bare Koa no-op');
+    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts);
+    const loop2 = (r.inProcessLoop.samples ?? [r.inProcessLoop.itemsPerSecond]).map((x) => 2 * x);
+    const vsLoop = best(cls2.map((s) => sameRun(`${s.name} / 2 × loop`, s, loop2, 64)));
+    const vsNaive = best(cls2.map((s) => sameRun(`${s.name} / naive`, s, naive, 64)));
+    out.push({ goal: 'cls, 2 workers, c=64 ≥ 65% of 2 × in-process loop', measured: vsLoop ? `${pct(vsLoop.median)} (${vsLoop.what})` : 'not measured', met: (vsLoop?.median ?? 0) >= 0.65 });
+    out.push({ goal: 'cls, 2 workers, c=64 ≥ 1.8× naive peer', measured: vsNaive ? `${x2(vsNaive.median)} (${vsNaive.what})` : 'not measured', met: (vsNaive?.median ?? 0) >= 1.8 });
+    const bg = batchingGoal(r.series, ratios);
+    if (bg) out.push(bg);
+    const noop = r.series.filter((s) => s.model === 'noop' && s.name.startsWith('ours'));
+    const vsKoa = best(noop.map((s) => sameRun(`${s.name} / bare Koa`, s, koa, 64)));
+    const bestNoop = noop.find((s) => vsKoa?.what.startsWith(s.name));
+    out.push({ goal: 'no-op c=64 ≥ 80% of bare Koa', measured: vsKoa ? `${pct(vsKoa.median)} (${vsKoa.what})` : 'not measured', met: (vsKoa?.median ?? 0) >= 0.8 });
+    const p99 = at(bestNoop, 64)?.p99;
+    out.push({ goal: 'no-op c=64 p99 ≤ 10 ms (the configuration above)', measured: p99 === undefined ? 'not measured' : `${p99} ms`, met: (p99 ?? Infinity) <= 10 });
+    // c=1 latency: per round ours' p50 minus naive's, the best configuration's median.
+    const diffs = r.series
+      .filter((s) => s.model === 'cls' && s.name.startsWith('ours'))
+      .map((s) => {
+        const a = at(s, 1)?.samples;
+        const b = at(naive, 1)?.samples;
+        if (!a || !b) return undefined;
+        const perRound = a.slice(0, b.length).map((q, i) => q.p50 - b[i].p50);
+        return { what: `${s.name} p50 − naive p50 (ms)`, concurrency: 1, perRound, median: median(perRound) } as Ratio;
+      })
+      .filter((q): q is Ratio => q !== undefined)
+      .sort((p, q) => p.median - q.median);
+    if (diffs[0]) ratios.push(diffs[0]);
+    out.push({ goal: 'cls c=1 p50 ≤ naive p50 + 0.3 ms', measured: diffs[0] ? `+${diffs[0].median.toFixed(3)} ms (${diffs[0].what.split(' p50')[0]})` : 'not measured', met: (diffs[0]?.median ?? Infinity) <= 0.3 });
+    for (const q of [vsLoop, vsNaive, vsKoa]) if (q) ratios.push(q);
   }
-  const naive = find('naive Koa + ORT (cls)');
-  const koa = find('bare Koa no-op');
-  const cls2 = [find('ours cls, 2 workers, batching off'), find('ours cls, 2 workers, batching on (8)')];
-  const best2 = Math.max(...cls2.map((s) => at(s, 64)?.rps ?? 0));
-  out.push({ goal: 'cls, 2 workers, c=64 ≥ 1.8× naive peer', measured: `${Math.round(best2)} vs ${Math.round(at(naive, 64)?.rps ?? 0)} req/s = ${(best2 / (at(naive, 64)?.rps ?? 1)).toFixed(2)}×`, met: best2 >= 1.8 * (at(naive, 64)?.rps ?? Infinity) });
-  const loop2 = 2 * r.inProcessLoop.itemsPerSecond;
-  out.push({ goal: 'cls, 2 workers, c=64 ≥ 65% of 2 × in-process loop', measured: `${Math.round(best2)} vs ${Math.round(loop2)} items/s = ${pct(best2 / loop2)}`, met: best2 >= 0.65 * loop2 });
-  const p50 = Math.min(...r.series.filter((s) => s.model === 'cls' && s.name.startsWith('ours')).map((s) => at(s, 1)?.p50 ?? Infinity));
-  out.push({ goal: 'cls c=1 p50 ≤ naive p50 + 0.3 ms', measured: `${p50} vs ${at(naive, 1)?.p50} ms`, met: p50 <= (at(naive, 1)?.p50 ?? 0) + 0.3 });
-  const noop = r.series.filter((s) => s.model === 'noop' && s.name.startsWith('ours'));
-  const bestNoop = noop.reduce((b, s) => ((at(s, 64)?.rps ?? 0) > (at(b, 64)?.rps ?? 0) ? s : b), noop[0]);
-  const koa64 = at(koa, 64)?.rps ?? 1;
-  out.push({ goal: 'no-op c=64 ≥ 80% of bare Koa', measured: `${Math.round(at(bestNoop, 64)?.rps ?? 0)} vs ${Math.round(koa64)} req/s = ${pct((at(bestNoop, 64)?.rps ?? 0) / koa64)} (${bestNoop?.name})`, met: (at(bestNoop, 64)?.rps ?? 0) >= 0.8 * koa64 });
-  out.push({ goal: 'no-op c=64 p99 ≤ 10 ms', measured: `${at(bestNoop, 64)?.p99} ms`, met: (at(bestNoop, 64)?.p99 ?? Infinity) <= 10 });
-  out.push({ goal: 'frontend RSS ≤ 80 MB', measured: `${Math.round(r.frontendRssMB)} MB`, met: r.frontendRssMB <= 80 });
-  const clsRss = Math.max(...r.series.filter((s) => s.model === 'cls' && s.name.startsWith('ours')).map((s) => s.workerRssMB ?? 0));
-  out.push({ goal: 'cls worker RSS ≤ 120 MB', measured: `${Math.round(clsRss)} MB`, met: clsRss <= 120 });
-  return out;
+  if (flags.device) {
+    const bg = batchingGoal(r.series, ratios);
+    if (bg) out.push(bg);
+  }
+  out.push(...memoryGoals(r.memory));
+  return { goals: out, ratios };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Main
 
 if (flags['report-only']) {
   for (const base of ['performance', 'performance-device']) {
-    const json = path.join(flags.out!, `${base}.json`);
-    if (existsSync(json)) writeFileSync(path.join(flags.out!, `${base}.svg`), svg(JSON.parse(readFileSync(json, 'utf8')) as Results));
+    const json = path.join(out, `${base}.json`);
+    if (existsSync(json)) writeFileSync(path.join(out, `${base}.svg`), svg(JSON.parse(readFileSync(json, 'utf8')) as Results));
   }
-  writeFileSync(path.join(flags.out!, 'performance.md'), performanceDoc(flags.out!));
+  writeFileSync(path.join(out, 'performance.md'), performanceDoc(out));
   process.exit(0);
 }
 
 const store = makeStore();
+const running: Array<() => Promise<void>> = [];
+const stopAll = async () => {
+  for (const s of running.splice(0).reverse()) await s().catch(() => undefined);
+};
 try {
-  const inProcessLoop = await loops(flags.device ? cores - 1 : 1);
-  const peers = flags.device ? [] : [await peer('naive Koa + ORT (cls)', [], 'cls'), await peer('bare Koa no-op', ['--noop'], 'noop')];
-  const mine = await ours(store);
-  const partial = { machine: machine(), durationS: duration, inProcessLoop, series: [...peers, ...mine.series], frontendRssMB: mine.frontendRssMB };
-  const results: Results = { ...partial, goals: goals(partial) };
-  const base = path.join(flags.out!, flags.device ? 'performance-device' : 'performance');
-  mkdirSync(flags.out!, { recursive: true });
+  const m = machine();
+  log(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${rounds} round(s) of ${duration} s points, ${loadProcs} load process(es).`);
+  const server = await Ours.start(store, fronts);
+  running.push(() => server.stop());
+  log(`Our server: ${server.frontPids().length} inference front process(es) (number_of_netty_threads=${fronts}).`);
+  const series: Series[] = [];
+  let inProcessLoop: Loop = { itemsPerSecond: 0 };
+  let memory: Results['memory'];
+  let frontsScaling: FrontsScaling | undefined;
+
+  if (flags.device) {
+    const mine = [await server.register('cls', deviceWorkers, 8, oursLabel('cls', deviceWorkers, 8)), await server.register('cls', deviceWorkers, 1, oursLabel('cls', deviceWorkers, 1))];
+    const r = await scenario('cls', mine, CONCURRENCY, deviceWorkers);
+    series.push(...r.series);
+    inProcessLoop = r.loop!;
+    memory = server.memory();
+    await stopAll();
+    if (FRONTS_SERIES.length > 0) {
+      // One server per front count, all up at once (idle ones use no CPU), measured in turn.
+      const contenders: Contender[] = [];
+      for (const f of FRONTS_SERIES) {
+        const s = await Ours.start(store, f);
+        running.push(() => s.stop());
+        contenders.push(await s.register('cls', deviceWorkers, FRONTS_BATCH, oursLabel('cls', deviceWorkers, FRONTS_BATCH, f)));
+      }
+      const fr = await scenario('fronts series', contenders, [FRONTS_C], deviceWorkers);
+      frontsScaling = { concurrency: FRONTS_C, workers: deviceWorkers, batch: FRONTS_BATCH, series: fr.series, loops: fr.loop! };
+      await stopAll();
+    }
+  } else {
+    for (const model of ['noop', 'cls'] as const) {
+      const peer = model === 'cls' ? await startPeer('naive Koa + ORT (cls)', 'cls') : await startPeer('bare Koa no-op', 'noop');
+      running.push(peer.stop);
+      const mine: Contender[] = [];
+      for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));
+      const r = await scenario(model, [peer.contender, ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
+      series.push(...r.series);
+      if (r.loop) inProcessLoop = r.loop;
+      for (const c of mine) await server.unregister(c);
+      await peer.stop();
+      running.pop();
+    }
+    memory = server.memory();
+    await stopAll();
+  }
+
+  const partial = { machine: m, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory };
+  const results: Results = { ...partial, ...goals(partial) };
+  const base = path.join(out, flags.device ? 'performance-device' : 'performance');
+  mkdirSync(out, { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${base}.svg`, svg(results));
   process.stdout.write(markdown(results, 'This run'));
-  writeFileSync(path.join(flags.out!, 'performance.md'), performanceDoc(flags.out!));
+  writeFileSync(path.join(out, 'performance.md'), performanceDoc(out));
+  log(`Wrote ${base}.{json,svg} and ${path.join(out, 'performance.md')}.`);
 } finally {
+  await stopAll();
   rmSync(store, { recursive: true, force: true });
 }
 
@@ -185,18 +476,24 @@ function performanceDoc(dir: string): string {
     'Measured by `npm run bench` (docs written by it; do not edit by hand). One run measures our server and its',
     'peers on the same machine, since machines differ up to 3×: the in-process ORT loop (the limit), a naive',
     'one-process Koa + ORT server (what a user would write), and a bare Koa no-op server (the HTTP floor). Load',
-    'comes from autocannon in a separate process. The cls model is PaddleOCR\'s direction classifier fed one',
-    '[1,3,48,192] FP32 tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers',
-    'two bytes from a JS handler, so it measures the serving path alone. The server runs with log level warn.',
-    '`npm run bench -- --device` is the many-core run (cls only, one worker per core but one).',
+    'comes from autocannon in separate processes (more of them on many-core hosts, so the load generator is not',
+    'the limit; "load cores" shows the busiest one). The contenders of a scenario run interleaved (A B A B) over',
+    'several rounds: figures are medians, ratios are taken between neighbours in the same round, so a shared',
+    'machine\'s drift cancels. The cls model is PaddleOCR\'s direction classifier fed one [1,3,48,192] FP32',
+    'tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers two bytes from a JS',
+    'handler, so it measures the serving path alone. Our server runs as users run it: separate inference and',
+    'management addresses, so inference goes through the inference front processes (`number_of_netty_threads`,',
+    '`--fronts`); log level warn. `npm run bench -- --device` is the many-core run (cls only, one worker per',
+    'core but one, then the fronts scaling series: 1, 2, 4, 8 fronts against the in-process loops).',
     '',
-    'Reading the figures: "frontend cores" is the CPU the server process (HTTP, queues, sockets) used during',
-    'a point; near 1 it is the bottleneck, since its JavaScript runs on one event loop. On a 2-core machine the',
-    'load generator, the frontend and the workers share two cores, so no configuration there can reach the',
-    'in-process loop\'s rate per worker.',
+    'Reading the figures: "controller cores" and "front cores" are the CPU our controller and all inference',
+    'fronts together used during a point; a front near 1 core is the bottleneck, since its JavaScript runs on',
+    'one event loop. On a 2-core machine the load generator, the fronts and the workers share two cores, so no',
+    'configuration there can reach the in-process loop\'s rate per worker.',
     '',
     local ? markdown(local, 'Latest run') : '',
     local ? '![throughput](performance.svg)\n' : '',
     device ? markdown(device, 'Many-core run') : '',
+    device ? '![many-core throughput and fronts scaling](performance-device.svg)\n' : '',
   ].join('\n');
 }

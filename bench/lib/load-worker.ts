@@ -1,5 +1,6 @@
 // Runs the load in its own process (so the load generator never shares an event loop with what it
-// measures) and prints one JSON line: requests/s, latency percentiles (ms), errors, non-2xx.
+// measures) and prints one JSON line: requests/s, latency percentiles (ms), errors, non-2xx, and the
+// CPU it used itself (so a run can tell when the load generator, not the server, is the limit).
 // Concurrency 1 is a plain keep-alive request loop timed with the high-resolution clock, since
 // autocannon reports whole milliseconds and c=1 comparisons are about fractions of one.
 import http from 'node:http';
@@ -19,11 +20,17 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Cores this load process kept busy while it ran (near 1: the load generator is the bottleneck). */
+  loadCores?: number;
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
 const req = spec.body === 'cls' ? clsRequest() : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
 const result = spec.connections === 1 ? await sequential() : await cannon();
+const cpu = process.cpuUsage(cpu0);
+result.loadCores = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 
 async function cannon(): Promise<LoadResult> {

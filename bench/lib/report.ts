@@ -1,14 +1,26 @@
 // Turns benchmark results into docs/performance.md (tables, ratios, goals); the SVG plot is chart.ts.
 import type { Machine } from './machine.js';
 
-export interface Point {
-  concurrency: number;
+/** One measurement of one configuration at one concurrency, in one round. */
+export interface Sample {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
-  /** Cores the frontend process kept busy during the point (ours only). */
+  /** Cores the controller (the server process) kept busy during the point (ours only). */
+  controllerCores?: number;
+  /** Cores all inference fronts together kept busy during the point (ours only). */
+  frontCores?: number;
+  /** Cores the busiest load process kept busy; near 1 means the load generator was the limit. */
+  loadCores?: number;
+}
+
+/** A configuration at one concurrency: the medians over the rounds (errors summed), and each round. */
+export interface Point extends Sample {
+  concurrency: number;
+  samples?: Sample[];
+  /** Older results: the cores of the one frontend process. */
   frontendCores?: number;
 }
 
@@ -17,6 +29,18 @@ export interface Series {
   model: 'noop' | 'cls';
   points: Point[];
   workerRssMB?: number;
+  /** Ours: workers, batch size and inference fronts of this configuration. */
+  workers?: number;
+  batch?: number;
+  fronts?: number;
+}
+
+/** A ratio of two contenders measured in the same round (adjacent in time), per round and its median. */
+export interface Ratio {
+  what: string;
+  concurrency?: number;
+  perRound: number[];
+  median: number;
 }
 
 export interface Goal {
@@ -25,39 +49,111 @@ export interface Goal {
   met: boolean;
 }
 
+export interface Loop {
+  /** Median over the rounds of one single-threaded loop's rate. */
+  itemsPerSecond: number;
+  samples?: number[];
+  parallel?: number;
+  aggregate?: number;
+  aggregateSamples?: number[];
+}
+
+/** The many-core fronts series: ours at one high concurrency with 1, 2, 4, 8 fronts, and the loops. */
+export interface FrontsScaling {
+  concurrency: number;
+  workers: number;
+  batch: number;
+  series: Series[];
+  loops: Loop;
+}
+
 export interface Results {
   machine: Machine;
   durationS: number;
-  inProcessLoop: { itemsPerSecond: number; parallel?: number; aggregate?: number };
+  rounds?: number;
+  loadProcs?: number;
+  inProcessLoop: Loop;
   series: Series[];
-  frontendRssMB: number;
+  ratios?: Ratio[];
+  frontsScaling?: FrontsScaling;
+  /** Older results: the one frontend process's RSS. */
+  frontendRssMB?: number;
+  memory?: { controllerMB: number; frontsMB: number[] };
   goals: Goal[];
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const opt = (n: number | undefined, d = 2) => (n === undefined ? '' : fmt(n, d));
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function pointRows(s: Series, label = s.name): string[] {
+  return s.points.map((p) => {
+    const spread = p.samples && p.samples.length > 1 ? ` (${fmt(Math.min(...p.samples.map((q) => q.rps)))}–${fmt(Math.max(...p.samples.map((q) => q.rps)))})` : '';
+    const fronts = p.frontCores ?? p.frontendCores;
+    return `| ${label} | ${p.concurrency} | ${fmt(p.rps)}${spread} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${opt(p.controllerCores)} | ${opt(fronts)} | ${opt(p.loadCores)} |`;
+  });
+}
+
+const HEAD = [
+  '| configuration | c | req/s median (min–max) | p50 ms | p99 ms | errors | non-2xx | controller cores | front cores | load cores |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
 
 export function markdown(r: Results, title: string): string {
   const m = r.machine;
+  const loop = r.inProcessLoop;
+  const rounds = r.rounds ?? 1;
   const lines = [
     `## ${title}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; ${m.date}.`,
-    `Each point: autocannon in its own process for ${r.durationS} s. In-process ORT loop (1 thread): ${fmt(r.inProcessLoop.itemsPerSecond)} items/s` +
-      (r.inProcessLoop.aggregate ? `; ${r.inProcessLoop.parallel} loops side by side: ${fmt(r.inProcessLoop.aggregate)} items/s.` : '.'),
+    `Each point: autocannon in ${r.loadProcs ?? 1} load process${(r.loadProcs ?? 1) > 1 ? 'es' : ''} for ${r.durationS} s; ` +
+      `${rounds} round${rounds > 1 ? 's' : ''}, the contenders of a scenario interleaved (A B A B) so a shared machine's drift cancels; figures are medians over the rounds. ` +
+      `In-process ORT loop (1 thread): ${fmt(loop.itemsPerSecond)} items/s` +
+      (loop.aggregate ? `; ${loop.parallel} loops side by side: ${fmt(loop.aggregate)} items/s.` : '.'),
     '',
-    '| configuration | c | req/s | p50 ms | p99 ms | errors | non-2xx | frontend cores |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...HEAD,
   ];
-  for (const s of r.series) {
-    for (const p of s.points) {
-      const cores = p.frontendCores === undefined ? '' : fmt(p.frontendCores, 2);
-      lines.push(`| ${s.name} | ${p.concurrency} | ${fmt(p.rps)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${cores} |`);
-    }
+  for (const s of r.series) lines.push(...pointRows(s));
+  if (r.frontsScaling) lines.push('', ...frontsMarkdown(r.frontsScaling));
+  if (r.ratios?.length) {
+    lines.push('', 'Same-run ratios (each round divides two contenders measured next to each other; the median of those):', '');
+    lines.push('| ratio | c | per round | median |', '|---|---:|---|---:|');
+    for (const q of r.ratios) lines.push(`| ${q.what} | ${q.concurrency ?? ''} | ${q.perRound.map((x) => fmt(x, 2)).join(', ')} | ${fmt(q.median, 2)} |`);
   }
   lines.push('', '| goal | measured | met |', '|---|---|---|');
   for (const g of r.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
-  lines.push('', `Frontend RSS after the runs: ${fmt(r.frontendRssMB)} MB.`);
+  lines.push('');
+  if (r.memory) lines.push(`Memory after the runs: controller ${fmt(r.memory.controllerMB)} MB RSS; fronts ${r.memory.frontsMB.map((x) => `${fmt(x)} MB`).join(', ') || 'none'}.`);
+  else if (r.frontendRssMB !== undefined) lines.push(`Frontend RSS after the runs: ${fmt(r.frontendRssMB)} MB.`);
   const rss = r.series.filter((s) => s.workerRssMB).map((s) => `${s.name}: ${fmt(s.workerRssMB!)} MB`);
   if (rss.length) lines.push(`Worker RSS after load: ${rss.join('; ')}.`);
+  const saturated = [...r.series, ...(r.frontsScaling?.series ?? [])].flatMap((s) => s.points.filter((p) => (p.loadCores ?? 0) > 0.9).map((p) => `${s.name} c=${p.concurrency}`));
+  if (saturated.length) lines.push(`Load generator near one core (its figure may be the load generator's limit): ${saturated.join('; ')}.`);
   return `${lines.join('\n')}\n`;
+}
+
+function frontsMarkdown(f: FrontsScaling): string[] {
+  const agg = f.loops.aggregate ?? 0;
+  const lines = [
+    `### Inference fronts scaling (${f.workers} workers, batching ${f.batch > 1 ? `on (${f.batch})` : 'off'}, c=${f.concurrency})`,
+    '',
+    `Against ${f.loops.parallel ?? 0} in-process loops side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
+    '',
+    '| fronts | req/s median (min–max) | of the loops | p50 ms | p99 ms | errors | non-2xx | controller cores | front cores | load cores |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of f.series) {
+    for (const p of s.points) {
+      const spread = p.samples && p.samples.length > 1 ? ` (${fmt(Math.min(...p.samples.map((q) => q.rps)))}–${fmt(Math.max(...p.samples.map((q) => q.rps)))})` : '';
+      lines.push(`| ${s.fronts} | ${fmt(p.rps)}${spread} | ${agg ? `${Math.round((p.rps / agg) * 100)}%` : ''} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${opt(p.controllerCores)} | ${opt(p.frontCores)} | ${opt(p.loadCores)} |`);
+    }
+  }
+  return lines;
 }
