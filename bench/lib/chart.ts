@@ -91,7 +91,7 @@ function frontsPanel(f: FrontsScaling, x0: number): string[] {
   const ns = pts.map((p) => p.fronts);
   const x = (n: number) => x0 + (ns.length < 2 ? PLOT_W / 2 : (Math.log(n / ns[0]) / Math.log(ns[ns.length - 1] / ns[0])) * PLOT_W);
   const y = (v: number) => bottom - (v / top) * PLOT_H;
-  out.push(`<text x="${x0}" y="${TOP - 20}" font-size="14">${esc(`cls, ${f.workers} workers, c=${f.concurrency}: requests/s by fronts`)}</text>`);
+  out.push(`<text x="${x0}" y="${TOP - 20}" font-size="14">${esc(`cls, ${f.workers} worker${f.workers > 1 ? 's' : ''}, c=${f.concurrency}: requests/s by fronts`)}</text>`);
   for (let k = 0; k <= ticks; k++) {
     const v = k * step;
     out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + PLOT_W}" y2="${y(v)}" stroke="${k === 0 ? '#333' : '#e5e5e5'}"/>`);

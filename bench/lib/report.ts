@@ -82,7 +82,7 @@ export interface Results {
   goals: Goal[];
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const fmt = (n: number | null, d = 0) => (n === null || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 const opt = (n: number | undefined, d = 2) => (n === undefined ? '' : fmt(n, d));
 
 export function median(xs: number[]): number {
@@ -142,7 +142,7 @@ export function markdown(r: Results, title: string): string {
 function frontsMarkdown(f: FrontsScaling): string[] {
   const agg = f.loops.aggregate ?? 0;
   const lines = [
-    `### Inference fronts scaling (${f.workers} workers, batching ${f.batch > 1 ? `on (${f.batch})` : 'off'}, c=${f.concurrency})`,
+    `### Inference fronts scaling (${f.workers} worker${f.workers > 1 ? 's' : ''}, batching ${f.batch > 1 ? `on (${f.batch})` : 'off'}, c=${f.concurrency})`,
     '',
     `Against ${f.loops.parallel ?? 0} in-process loops side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
     '',
