@@ -40,4 +40,20 @@ describe('benchmark chart', () => {
     assert.equal(plotAreas(doc).length, 1);
     assert.match(svg(results('performance.json')), /no-op model/);
   });
+
+  it('draws the fronts series as its own panel, its legend outside the plotting areas', () => {
+    const base = results('performance-device.json');
+    const point = (rps: number) => ({ concurrency: 256, rps, p50: 10, p99: 20, errors: 0, non2xx: 0 });
+    const series = [1, 2, 4, 8].map((fronts, i) => ({ name: `ours cls, ${fronts} fronts`, model: 'cls' as const, fronts, points: [point(2000 + i * 1500)] }));
+    const doc = svg({ ...base, frontsScaling: { concurrency: 256, workers: 15, batch: 1, series, loops: { itemsPerSecond: 650, parallel: 15, aggregate: 8300 } } });
+    const areas = plotAreas(doc);
+    assert.equal(areas.length, 2);
+    assert.match(doc, /requests\/s by fronts/);
+    for (const name of ['ours, batching off', '15 in-process loops side by side (items/s)', '85% of the loops (the goal)']) {
+      const label = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)">${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</text>`).exec(doc);
+      assert.ok(label, `legend entry ${name}`);
+      const [x, y] = [Number(label[1]), Number(label[2])];
+      assert.ok(!areas.some(([x0, x1, top, bottom]) => x >= x0 && x <= x1 && y >= top && y <= bottom), `legend "${name}" inside a plot`);
+    }
+  });
 });
