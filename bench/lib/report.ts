@@ -109,14 +109,17 @@ export function markdown(r: Results, title: string): string {
   const m = r.machine;
   const loop = r.inProcessLoop;
   const rounds = r.rounds ?? 1;
+  const plural = (n: number | undefined, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const lines = [
     `## ${title}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; ${m.date}.`,
-    `Each point: autocannon in ${r.loadProcs ?? 1} load process${(r.loadProcs ?? 1) > 1 ? 'es' : ''} for ${r.durationS} s; ` +
-      `${rounds} round${rounds > 1 ? 's' : ''}, the contenders of a scenario interleaved (A B A B) so a shared machine's drift cancels; figures are medians over the rounds. ` +
+    (r.rounds === undefined
+      ? `Each point: autocannon in its own process for ${r.durationS} s (an older run: one pass, not interleaved; "front cores" is its one frontend process). `
+      : `Each point: autocannon in ${r.loadProcs ?? 1} load process${(r.loadProcs ?? 1) > 1 ? 'es' : ''} for ${r.durationS} s; ` +
+        `${rounds} round${rounds > 1 ? 's' : ''}, the contenders of a scenario interleaved (A B A B) so a shared machine's drift cancels; figures are medians over the rounds. `) +
       `In-process ORT loop (1 thread): ${fmt(loop.itemsPerSecond)} items/s` +
-      (loop.aggregate ? `; ${loop.parallel} loops side by side: ${fmt(loop.aggregate)} items/s.` : '.'),
+      (loop.aggregate ? `; ${plural(loop.parallel, 'loop')} side by side: ${fmt(loop.aggregate)} items/s.` : '.'),
     '',
     ...HEAD,
   ];
@@ -144,7 +147,7 @@ function frontsMarkdown(f: FrontsScaling): string[] {
   const lines = [
     `### Inference fronts scaling (${f.workers} worker${f.workers > 1 ? 's' : ''}, batching ${f.batch > 1 ? `on (${f.batch})` : 'off'}, c=${f.concurrency})`,
     '',
-    `Against ${f.loops.parallel ?? 0} in-process loops side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
+    `Against ${f.loops.parallel ?? 0} in-process loop${f.loops.parallel === 1 ? '' : 's'} side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
     '',
     '| fronts | req/s median (min–max) | of the loops | p50 ms | p99 ms | errors | non-2xx | controller cores | front cores | load cores |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
