@@ -21,7 +21,7 @@ Measures our server against its peers on this machine and writes DIR/performance
 (DIR/performance-device.* with --device; DIR/performance.md is rebuilt from whichever JSONs DIR holds).
 
   --duration S        seconds per measured point (default 5; --quick: 1)
-  --warmup S          seconds of load before each point, not measured (default 1; --quick: 0.5)
+  --warmup S          seconds of load before each point, not measured (default 1; --quick: 0)
   --rounds N          rounds per scenario; contenders run A B A B and figures are medians over the
                       rounds, ratios are taken within a round (default 3; --quick: 1)
   --concurrency LIST  connections per point, comma-separated (default 1,8,64; --device: 64,256)
@@ -68,7 +68,7 @@ if (flags.help) {
 const quick = flags.quick;
 const list = (s: string) => s.split(',').filter((x) => x.trim() !== '').map(Number);
 const duration = Number(flags.duration ?? (quick ? 1 : 5));
-const warmup = Number(flags.warmup ?? (quick ? 0.5 : 1));
+const warmup = Number(flags.warmup ?? (quick ? 0 : 1));
 const rounds = Math.max(1, Number(flags.rounds ?? (quick ? 1 : 3)));
 const cores = os.availableParallelism();
 const CONCURRENCY = flags.concurrency ? list(flags.concurrency) : flags.device ? [64, 256] : [1, 8, 64];
