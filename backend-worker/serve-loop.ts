@@ -1,11 +1,12 @@
 // One frontend connection: decode frames → Load (once per process, cached), Predict (handed to the
 // process's shared BatchFormer) or Ping (answered in turn) → replies written in the order the frames
 // came, which is how the frontend matches them (docs/protocol.md "Transport", "Worker-side batching").
-// The first frame must be Load.
+// The first frame must be Load. The Load's io descriptor names the connection (a front sends its
+// front id): each predict item from that connection carries it as the `x-mms-front` header.
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import type { BatchFormer } from './batch-former.js';
 
 /** Loads the process's model (once; later calls get the same result) and returns its batch former. */
@@ -14,10 +15,15 @@ export type LoadModel = (req: LoadRequest) => Promise<BatchFormer>;
 /** Generous: the frontend bounds what it sends by max_request_size already. */
 const MAX_FIELD = 2 ** 31 - 1;
 
+/** The header that tells a handler which connection (front) an item came from. */
+export const FRONT_HEADER = 'x-mms-front';
+
 const NOT_LOADED: WorkerReply = { code: StatusCode.internalError, message: 'Model is not loaded.', items: [] };
 
 export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg: string) => void): Promise<void> {
   let former: BatchFormer | undefined;
+  /** The Load frame's io descriptor: who sends on this connection. */
+  let origin = '';
   /** Frames are accepted in order: a predict behind a Load waits for the model. */
   let intake = Promise.resolve();
   /** Replies leave in frame order, whatever order their batches finish in. */
@@ -42,6 +48,7 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   const load = async (req: LoadRequest): Promise<void> => {
     try {
       former = await loadModel(req);
+      origin = req.ioDescriptor;
       answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
     } catch (err) {
       log(`load failed: ${(err as Error).stack ?? err}`);
@@ -55,7 +62,7 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
     // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
     if (req.kind === 'ping') answer(PONG_REPLY);
     else if (req.kind === 'load') return load(req);
-    else answer(former ? former.submit(socket, req.batch) : NOT_LOADED);
+    else answer(former ? former.submit(socket, origin ? req.batch.map((item) => tagged(item, origin)) : req.batch) : NOT_LOADED);
   };
 
   const reader = new FrameReader(decodeRequest, (req) => {
@@ -78,4 +85,9 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
       resolve();
     });
   });
+}
+
+/** The item with `x-mms-front: origin` in place of any such header the client sent. */
+function tagged(item: RequestItem, origin: string): RequestItem {
+  return { ...item, headers: [...item.headers.filter(([name]) => name !== FRONT_HEADER), [FRONT_HEADER, origin]] };
 }
