@@ -5,7 +5,13 @@
 // measures the restart time: from the kill until describe shows a new READY worker (polled every
 // 20 ms). Prints a text summary and one JSON line; exits 0 only if every request succeeded with the
 // right answer and every killed worker was replaced.
-// Flags: --duration S (60), --interval S (2), --concurrency N (8), --workers N (2), --log-level L (warn).
+// The server runs --fronts inference fronts (node:cluster processes; inference and management on
+// separate addresses), and every --front-every-th kill SIGKILLs a random front instead of a worker.
+// Requests on the killed front's connections (told apart by their client ports, read from /proc before
+// the kill) may fail; they are counted apart. Every other request must succeed: a worker kill loses
+// none, and the other fronts keep serving while the killed one is restarted.
+// Flags: --duration S (60), --interval S (2), --concurrency N (8), --workers N (2), --fronts N (2),
+// --front-every N (5; 0: workers only), --log-level L (warn).
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -14,6 +20,7 @@ import { parseArgs } from 'node:util';
 import type { RunningServer } from '../frontend/server.js';
 import { emergencyCleanup, killLeftovers } from './lib/chaos-cleanup.js';
 import { message, request } from './lib/chaos-http.js';
+import { FrontKiller } from './lib/chaos-fronts.js';
 import { killWorkers, RestartWatcher, RESTART_LIMIT_MS, type DescribedWorker } from './lib/chaos-killer.js';
 import { referenceAnswers, startLoad } from './lib/chaos-load.js';
 import { MODEL, startChaosServer } from './lib/chaos-server.js';
@@ -24,6 +31,8 @@ interface Flags {
   interval: number;
   concurrency: number;
   workers: number;
+  fronts: number;
+  frontEvery: number;
   logLevel: string;
 }
 
@@ -35,13 +44,15 @@ function parseFlags(): Flags {
     interval: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '8' },
     workers: { type: 'string', default: '2' },
+    fronts: { type: 'string', default: '2' },
+    'front-every': { type: 'string', default: '5' },
     'log-level': { type: 'string', default: 'warn' },
   } as const;
   let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
     values = parseArgs({ options }).values;
   } catch (err) {
-    throw new FlagError(`${(err as Error).message}\nusage: chaos [--duration S] [--interval S] [--concurrency N] [--workers N] [--log-level L]`);
+    throw new FlagError(`${(err as Error).message}\nusage: chaos [--duration S] [--interval S] [--concurrency N] [--workers N] [--fronts N] [--front-every N] [--log-level L]`);
   }
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(values['log-level']!)) throw new FlagError(`--log-level: unknown level "${values['log-level']}"`);
   const num = (name: string, v: string, min: number, max: number, int = false) => {
@@ -49,7 +60,12 @@ function parseFlags(): Flags {
     if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) throw new FlagError(`--${name} must be ${int ? 'an integer' : 'a number'} between ${min} and ${max}, got "${v}"`);
     return n;
   };
+  const fronts = num('fronts', values.fronts!, 1, 64, true);
+  const frontEvery = num('front-every', values['front-every']!, 0, 1_000_000, true);
+  if (frontEvery > 0 && fronts < 2) throw new FlagError('--front-every needs --fronts 2 or more (or --front-every 0): with one front, killing it stops all service');
   return {
+    fronts,
+    frontEvery,
     duration: num('duration', values.duration!, 1, 86_400),
     interval: num('interval', values.interval!, 0.1, 3_600),
     concurrency: num('concurrency', values.concurrency!, 1, 1_024, true),
@@ -106,20 +122,28 @@ async function main(): Promise<number> {
     const initial = await describe();
     if (initial.filter((w) => w.status === 'READY').length !== flags.workers) throw new Error(`expected ${flags.workers} READY workers, got ${JSON.stringify(initial)}`);
     process.stderr.write(`chaos: ${MODEL} with ${flags.workers} workers (pids ${initial.map((w) => w.pid).join(', ')}) on ${srv.inferenceUrl}; ` +
-      `${flags.duration} s, kill every ${flags.interval} s, concurrency ${flags.concurrency}\n`);
+      `${flags.duration} s, kill every ${flags.interval} s, concurrency ${flags.concurrency}; ` +
+      `${srv.frontPids().length} fronts (pids ${srv.frontPids().join(', ')}), ${flags.frontEvery ? `every ${flags.frontEvery}th kill a front` : 'no front kills'}\n`);
 
     const predictUrl = `${srv.inferenceUrl}/predictions/${MODEL}`;
     const { inputs, expected } = await referenceAnswers(loadAgent, predictUrl);
     const distinct = new Set(expected.map((e) => e.map((v) => v.toFixed(4)).join())).size;
 
     const watcher = new RestartWatcher(describe, initial);
+    const fronts = new FrontKiller(() => srv.frontPids(), Number(new URL(srv.inferenceUrl).port));
     const started = performance.now();
     const end = started + flags.duration * 1000;
-    const load = startLoad({ agent: loadAgent, predictUrl, inputs, expected, concurrency: flags.concurrency, stopped: () => stopping });
+    const load = startLoad({
+      agent: loadAgent, predictUrl, inputs, expected, concurrency: flags.concurrency, stopped: () => stopping,
+      onKilledFront: (port) => fronts.claim(port),
+    });
     watcher.start();
     let skipped = 0;
     try {
-      skipped = await killWorkers({ describe, watcher, intervalS: flags.interval, started, end, stopped: () => stopping });
+      skipped = await killWorkers({
+        describe, watcher, intervalS: flags.interval, started, end, stopped: () => stopping,
+        frontEvery: flags.frontEvery, killFront: () => fronts.kill(),
+      });
     } finally {
       stopping = true;
       await Promise.all(load.lanes);
@@ -128,28 +152,39 @@ async function main(): Promise<number> {
     // Let the last restarts be measured (bounded by RESTART_LIMIT_MS per kill).
     await watcher.drain(() => interrupted);
     await watcher.stop();
+    await fronts.drain();
     const final = await describe();
 
-    const { total, failed, failures, samples, latencies } = load.stats;
+    const { total, failed, failures, frontFailed, frontFailures, samples, latencies } = load.stats;
+    const frontRestarts = fronts.kills.flatMap((k) => (k.restartMs === undefined ? [] : [k.restartMs])).sort((a, b) => a - b);
+    const frontsUnreplaced = fronts.kills.filter((k) => k.restartMs === undefined).length;
     const { kills, describeErrors } = watcher;
     const restarts = kills.flatMap((k) => (k.restartMs === undefined ? [] : [k.restartMs])).sort((a, b) => a - b);
     const unreplaced = kills.filter((k) => k.restartMs === undefined);
     latencies.sort((a, b) => a - b);
     const summary = {
-      ok: failed === 0 && unreplaced.length === 0 && total > 0 && !interrupted,
+      ok: failed === 0 && unreplaced.length === 0 && frontsUnreplaced === 0 && total > 0 && !interrupted,
       interrupted,
       durationS: round(elapsed, 2),
       concurrency: flags.concurrency,
       workers: flags.workers,
+      fronts: flags.fronts,
+      frontEvery: flags.frontEvery,
       intervalS: flags.interval,
       requests: total,
       failed,
       failuresByStatus: Object.fromEntries(failures),
       failureSamples: samples,
+      failedOnKilledFronts: frontFailed,
+      killedFrontFailuresByStatus: Object.fromEntries(frontFailures),
       requestsPerS: round(total / elapsed),
       latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies[latencies.length - 1] ?? NaN) },
       kills: kills.length,
       killTicksSkipped: skipped,
+      frontKills: fronts.kills.length,
+      frontConnectionsKilled: fronts.kills.reduce((a, k) => a + k.connections, 0),
+      frontsUnreplaced,
+      frontRestartMs: { min: round(frontRestarts[0] ?? NaN), max: round(frontRestarts[frontRestarts.length - 1] ?? NaN), all: frontRestarts.map((r) => Math.round(r)) },
       unreplaced: unreplaced.length,
       restartMs: { min: round(restarts[0] ?? NaN), median: round(percentile(restarts, 50)), max: round(restarts[restarts.length - 1] ?? NaN), all: restarts.map((r) => Math.round(r)) },
       describeErrors,
@@ -158,12 +193,15 @@ async function main(): Promise<number> {
       serverLog: logLevels(logFile),
     };
     const text = [
-      `chaos summary (${summary.durationS} s, ${flags.workers} workers, concurrency ${flags.concurrency}, kill every ${flags.interval} s)`,
+      `chaos summary (${summary.durationS} s, ${flags.workers} workers, ${flags.fronts} fronts, concurrency ${flags.concurrency}, kill every ${flags.interval} s)`,
       `  requests:  ${total} (${summary.requestsPerS} req/s), failed ${failed}${failed ? ` ${JSON.stringify(summary.failuresByStatus)}` : ''}`,
       ...samples.map((s) => `    e.g. ${s}`),
+      `  on killed fronts' connections: failed ${frontFailed}${frontFailed ? ` ${JSON.stringify(summary.killedFrontFailuresByStatus)}` : ''} (not counted above)`,
       `  latency:   p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, max ${summary.latencyMs.max} ms`,
-      `  kills:     ${kills.length}${skipped ? ` (${skipped} ticks without a READY worker)` : ''}, not replaced ${unreplaced.length}`,
-      `  restart:   min ${summary.restartMs.min} ms, median ${summary.restartMs.median} ms, max ${summary.restartMs.max} ms`,
+      `  kills:     ${kills.length} workers${skipped ? ` (${skipped} ticks with nothing to kill)` : ''}, not replaced ${unreplaced.length}; ` +
+        `${fronts.kills.length} fronts (${summary.frontConnectionsKilled} connections), not replaced ${frontsUnreplaced}`,
+      `  restart:   min ${summary.restartMs.min} ms, median ${summary.restartMs.median} ms, max ${summary.restartMs.max} ms; ` +
+        `front forked again after ${summary.frontRestartMs.all.join(', ') || '-'} ms`,
       `  workers at end: ${summary.finalWorkers.join(', ')}; server log: ${JSON.stringify(summary.serverLog)}`,
       `  result:    ${summary.ok ? 'PASS' : interrupted ? 'FAIL (interrupted)' : 'FAIL'}`,
     ];

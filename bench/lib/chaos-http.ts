@@ -9,9 +9,17 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** The client side's port of the connection that carried it. */
+  localPort?: number;
 }
 
-/** One request over a keep-alive agent; rejects on network errors and after REQUEST_TIMEOUT_MS. */
+/** A failed request's error: the connection's client port, when it had one. */
+export type RequestError = NodeJS.ErrnoException & { localPort?: number };
+
+/**
+ * One request over a keep-alive agent; rejects on network errors and after REQUEST_TIMEOUT_MS. Both
+ * the reply and the error name the connection's client port (chaos tells killed fronts' by it).
+ */
 export function request(agent: http.Agent, url: string, method: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   const u = new URL(url);
   if (u.hostname !== '127.0.0.1') throw new Error(`refusing to send a request anywhere but 127.0.0.1: ${url}`);
@@ -21,12 +29,18 @@ export function request(agent: http.Agent, url: string, method: string, body?: B
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), localPort }));
+        res.on('error', fail);
       },
     );
+    let localPort: number | undefined;
+    const fail = (err: RequestError) => reject(Object.assign(err, { localPort: localPort ?? req.socket?.localPort }));
+    req.on('socket', (socket) => {
+      localPort = socket.localPort;
+      if (localPort === undefined) socket.once('connect', () => (localPort = socket.localPort));
+    });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`), { code: 'TIMEOUT' })));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(body);
   });
 }

@@ -86,8 +86,9 @@ export class RestartWatcher {
 
 /**
  * Every intervalS from `started` until `end` (or until stopped), SIGKILLs a random READY worker
- * that is our child and hands the kill to the watcher; then waits for `end`. Returns the number of
- * ticks that found no READY worker.
+ * that is our child and hands the kill to the watcher; every `frontEvery`-th tick (0: never) calls
+ * killFront instead (an inference front). Then waits for `end`. Returns the number of ticks that
+ * found nothing to kill.
  */
 export async function killWorkers(o: {
   describe: () => Promise<DescribedWorker[]>;
@@ -96,12 +97,23 @@ export async function killWorkers(o: {
   started: number;
   end: number;
   stopped: () => boolean;
+  frontEvery?: number;
+  killFront?: () => boolean;
 }): Promise<number> {
   const { watcher, started, end, stopped } = o;
   let skipped = 0;
+  let tick = 0;
   for (let next = started + o.intervalS * 1000; next < end && !stopped(); next += o.intervalS * 1000) {
     while (performance.now() < next && !stopped()) await sleep(Math.min(50, next - performance.now()));
     if (stopped()) break;
+    tick++;
+    if (o.frontEvery && o.killFront && tick % o.frontEvery === 0) {
+      if (!o.killFront()) {
+        skipped++;
+        process.stderr.write(`  no front to kill at ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      }
+      continue;
+    }
     const workers = await o.describe();
     const victims = workers.filter((w) => w.status === 'READY' && w.pid > 0 && isOurChild(w.pid));
     if (victims.length === 0) {

@@ -1,7 +1,7 @@
 // The chaos run's load: reference answers taken before any kill, then a closed loop of requests
 // (one lane per concurrent request) that checks every reply against them.
 import type http from 'node:http';
-import { clsBody, message, outputOf, request, sameOutput } from './chaos-http.js';
+import { clsBody, message, outputOf, request, sameOutput, type RequestError } from './chaos-http.js';
 
 /** Distinct inputs, so a reply that reaches the wrong request is noticed. */
 export const INPUTS = 4;
@@ -13,6 +13,9 @@ export interface LoadStats {
   total: number;
   failed: number;
   failures: Map<string, number>;
+  /** Failures of requests on the connections of a front that was killed (not in failed). */
+  frontFailed: number;
+  frontFailures: Map<string, number>;
   /** The first SAMPLES failures, as "key: detail". */
   samples: string[];
   latencies: number[];
@@ -39,9 +42,16 @@ export function startLoad(o: {
   expected: number[][];
   concurrency: number;
   stopped: () => boolean;
+  /** Whether a request on this client port was on a killed front's connection. */
+  onKilledFront?: (localPort: number | undefined) => boolean;
 }): { stats: LoadStats; lanes: Array<Promise<void>> } {
-  const stats: LoadStats = { total: 0, failed: 0, failures: new Map(), samples: [], latencies: [] };
-  const fail = (key: string, detail: string) => {
+  const stats: LoadStats = { total: 0, failed: 0, failures: new Map(), frontFailed: 0, frontFailures: new Map(), samples: [], latencies: [] };
+  const fail = (key: string, detail: string, localPort?: number) => {
+    if (o.onKilledFront?.(localPort)) {
+      stats.frontFailed++;
+      stats.frontFailures.set(key, (stats.frontFailures.get(key) ?? 0) + 1);
+      return;
+    }
     stats.failed++;
     stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
     if (stats.samples.length < SAMPLES) stats.samples.push(`${key}: ${detail}`);
@@ -55,7 +65,7 @@ export function startLoad(o: {
       try {
         const r = await request(o.agent, o.predictUrl, 'POST', inputs[k].body, inputs[k].headers);
         stats.latencies.push(performance.now() - t0);
-        if (r.status !== 200) fail(String(r.status), message(r));
+        if (r.status !== 200) fail(String(r.status), message(r), r.localPort);
         else {
           const out = outputOf(r);
           if (!out) fail('bad-body', r.body.toString('utf8').slice(0, 200));
@@ -63,8 +73,8 @@ export function startLoad(o: {
         }
       } catch (err) {
         stats.latencies.push(performance.now() - t0);
-        const e = err as NodeJS.ErrnoException;
-        fail(`error:${e.code ?? e.name}`, e.message);
+        const e = err as RequestError;
+        fail(`error:${e.code ?? e.name}`, e.message, e.localPort);
       }
     }
   };

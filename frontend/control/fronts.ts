@@ -2,6 +2,7 @@
 // API's listening socket between them), restarts one that dies while the others serve, pushes each
 // routing table to all and waits until every live front applies it, and gathers their metrics.
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, FrontMessage, RouteTable } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -50,6 +51,11 @@ export class Fronts {
 
   /** Forks the fronts; resolves with them once every one listens. */
   static async start(o: FrontsOptions): Promise<Fronts> {
+    // node:cluster shares a listening socket by the port the fronts ask for. Asked for port 0, the
+    // socket lives while a front holds it: a front restarted after the last one died would get a new
+    // ephemeral port that no client knows. So a port-0 address is resolved here, once, for all.
+    const a = o.config.inferenceAddress;
+    if (a.kind === 'tcp' && a.port === 0) o = { ...o, config: { ...o.config, inferenceAddress: { ...a, port: await freePort(a.host) } } };
     const fronts = new Fronts(o);
     cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false });
     await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
@@ -199,4 +205,16 @@ export class Fronts {
   private send(front: Front, message: ControllerMessage): void {
     if (front.worker.isConnected()) front.worker.send(message);
   }
+}
+
+/** A port free on `host` now (the kernel's choice for port 0). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
