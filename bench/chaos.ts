@@ -11,7 +11,7 @@
 // the kill) may fail; they are counted apart. Every other request must succeed: a worker kill loses
 // none, and the other fronts keep serving while the killed one is restarted.
 // Flags: --duration S (60), --interval S (2), --concurrency N (8), --workers N (2), --fronts N (2),
-// --front-every N (5; 0: workers only), --log-level L (warn).
+// --front-every N (3; 0: workers only), --log-level L (warn).
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -45,7 +45,7 @@ function parseFlags(): Flags {
     concurrency: { type: 'string', default: '8' },
     workers: { type: 'string', default: '2' },
     fronts: { type: 'string', default: '2' },
-    'front-every': { type: 'string', default: '5' },
+    'front-every': { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
   } as const;
   let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
