@@ -31,8 +31,6 @@ interface Front {
   worker: ClusterWorker;
   applied: number;
   startedAt: number;
-  /** The port it was told to listen on (0: the shared ephemeral one). */
-  port: number;
 }
 
 export class Fronts {
@@ -123,16 +121,14 @@ export class Fronts {
   }
 
   private fork(index: number): Promise<void> {
-    const port = this.listenPort();
-    const config = this.o.config.inferenceAddress.kind === 'tcp' ? { ...this.o.config, inferenceAddress: { ...this.o.config.inferenceAddress, port } } : this.o.config;
-    const worker = cluster.fork(frontEnv(config, {
+    const worker = cluster.fork(frontEnv(this.o.config, {
       index,
       fronts: this.o.count,
       logLevel: this.o.log.level,
       pretty: this.o.pretty,
       inferenceKey: this.o.inferenceKey,
     }));
-    const front: Front = { index, worker, applied: 0, startedAt: Date.now(), port };
+    const front: Front = { index, worker, applied: 0, startedAt: Date.now() };
     this.fronts.set(index, front);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FrontMessage) => {
@@ -140,12 +136,6 @@ export class Fronts {
         if (m.type === 'ready') this.send(front, { type: 'routes', table: this.table });
         else if (m.type === 'listening') {
           this.url ||= m.url;
-          if (m.url !== this.url) {
-            // The ephemeral port's last holder died before this front listened: it got another port.
-            this.o.log.warn({ front: index, url: m.url, expected: this.url }, 'inference front listens on the wrong port; restarting it');
-            worker.process.kill('SIGKILL');
-            return;
-          }
           resolve();
         } else this.onMessage(front, m);
       });
@@ -154,19 +144,6 @@ export class Fronts {
         this.onExit(front, code, signal);
       });
     });
-  }
-
-  /**
-   * The port a new front listens on. node:cluster shares a listening socket by the address the
-   * fronts ask for: the first fronts of a port-0 address share one ephemeral port while any of them
-   * lives. A front restarted after all of those died asks for the port they had bound instead (port 0
-   * would give it a new ephemeral port that no client knows), and so do later ones.
-   */
-  private listenPort(): number {
-    const a = this.o.config.inferenceAddress;
-    if (a.kind !== 'tcp' || a.port !== 0 || !this.url) return a.kind === 'tcp' ? a.port : 0;
-    if ([...this.fronts.values()].some((f) => f.port === 0 && !f.worker.isDead())) return 0;
-    return Number(new URL(this.url).port);
   }
 
   private onMessage(front: Front, m: FrontMessage): void {
