@@ -5,9 +5,9 @@
 // when nothing runs (an idle model never holds a request back); otherwise hold until the batch is full
 // or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
-import { StatusCode, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
+import { StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
 import { batchMessage } from '../protocol/batch-stats.js';
-import { HandlerError, errorStatus } from './handler-api.js';
+import { HandlerError, failureOf } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
 
 /** Time and timers, injected so the rule can be tested without waiting. */
@@ -90,7 +90,7 @@ export class BatchFormer {
 
   /**
    * Queues one predict frame from `origin`. Resolves with that frame's reply: code 200 and one item
-   * per request when its batch ran, or the batch's error (status, message, no items) for every frame
+   * per request when its batch ran, or the batch's error (status, message, an error item per request) for every frame
    * of a batch that threw. Never rejects. A frame dropped with drop() never settles.
    */
   submit(origin: Origin, items: RequestItem[]): Promise<WorkerReply> {
@@ -159,8 +159,11 @@ export class BatchFormer {
         },
       )
       .catch((err: unknown) => {
-        const reply: WorkerReply = { code: errorStatus(err), message: (err as Error)?.message || 'Prediction failed', items: [] };
-        for (const f of frames) f.resolve(reply);
+        // Every request of the batch fails with the handler's status and type (an error item each).
+        const failure = failureOf(err);
+        for (const f of frames) {
+          f.resolve({ code: failure.status, message: failure.message, items: f.items.map((i) => errorItem(i.requestId, failure)) });
+        }
       })
       .finally(() => {
         this.runs--;

@@ -1,6 +1,7 @@
 // The contract between the worker and a model handler, built-in or shipped in an archive
 // (docs/archives.md). One handler instance serves one loaded model; `handle` gets a whole batch.
 import type { Manifest } from '../protocol/manifest.js';
+import type { WorkerFailure } from '../protocol/messages.js';
 
 export interface HandlerContext {
   modelName: string;
@@ -84,4 +85,11 @@ export function errorStatus(err: unknown): number {
 /** A compact JSON answer (plain objects returned by a handler are indented, as MMS does). */
 export function jsonResult(value: unknown, status?: number): InferenceResult {
   return { body: Buffer.from(JSON.stringify(value)), contentType: 'application/json', status };
+}
+
+/** What the worker reports for a thrown (or returned) error: status, type and message. */
+export function failureOf(err: unknown): WorkerFailure {
+  const status = errorStatus(err);
+  const type = err instanceof HandlerError ? err.type : errorType(status);
+  return { status, type, message: (err as Error)?.message || 'Prediction failed' };
 }

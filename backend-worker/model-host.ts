@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_PATH, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
-import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.js';
-import { HandlerError, errorStatus, errorType, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
+import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
+import { HandlerError, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
 
 export const SERVER_VERSION = '1.1.11';
@@ -61,14 +61,7 @@ function toInput(item: RequestItem): InferenceInput {
 }
 
 function toReplyItem(requestId: string, out: InferenceOutput): ReplyItem {
-  if (out instanceof Error) {
-    const status = errorStatus(out);
-    const type = out instanceof HandlerError ? out.type : errorType(status);
-    return {
-      requestId, status, reason: '', contentType: 'application/json', headers: [],
-      body: Buffer.from(JSON.stringify({ code: status, type, message: out.message })),
-    };
-  }
+  if (out instanceof Error) return errorItem(requestId, failureOf(out));
   const result = isResult(out) ? out : { body: out };
   const headers = Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)] as [string, string]);
   let contentType = result.contentType ?? '';

@@ -14,6 +14,7 @@ import { ModelRegistry } from './registry/model-registry.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { buildApp } from './http/app.js';
+import { ServerError, errorJson, internal } from './errors.js';
 import { closeGracefully, createHttpServer, listen } from './http/listen.js';
 import { hostGuard } from './http/host-guard.js';
 import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from './http/token-auth.js';
@@ -115,7 +116,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       publishers.push((t) => f.publish(t));
       inferenceUrl = fronts.url;
     }
-    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, async () => {
+    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {
       if (fronts) return fronts.metrics();
       return local ? [await local.metrics.registry.getMetricsAsJSON()] : [];
     }));
@@ -152,17 +153,21 @@ function createKeys(config: ServerConfig, log: Logger): ApiKeys {
   return keys;
 }
 
-function metricsHandler(metrics: ServerMetrics, fronts: () => Promise<unknown[][]>): http.RequestListener {
+function metricsHandler(metrics: ServerMetrics, log: Logger, fronts: () => Promise<unknown[][]>): http.RequestListener {
   return (req, res) => {
+    const fail = (e: ServerError) => res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8' }).end(errorJson(e));
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":404,"type":"ResourceNotFoundException","message":"Only GET /metrics is served here."}\n');
+      fail(new ServerError('RESOURCE_NOT_FOUND', 'Only GET /metrics is served here.'));
       return;
     }
     fronts()
       .then((all) => metrics.render(all))
       .then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
+        (err: Error) => {
+          log.error({ err }, 'cannot render metrics');
+          fail(internal(err.message));
+        },
       );
   };
 }

@@ -87,7 +87,31 @@ export const StatusCode = {
 /** The worker's answer to a ping. */
 export const PONG_REPLY: WorkerReply = { code: 200, message: 'pong', items: [] };
 
-/** Body of an error-form reply item (docs/protocol.md, "Reply frame"). */
+/**
+ * A failure as a worker reports it: a status (400–599), an error type (MMS's exception class name)
+ * and a message, never an HTTP body; the frontend renders it (frontend/errors.ts `fromWorker`).
+ */
+export interface WorkerFailure {
+  status: number;
+  type: string;
+  message: string;
+}
+
+/** Content type that marks an error item: `reason` is the type, the body the message (UTF-8). */
+export const ERROR_ITEM_CONTENT_TYPE = 'application/x-mms-worker-error';
+
+/** The reply item of a request the handler failed (alone, or with its whole batch). */
+export function errorItem(requestId: string, f: WorkerFailure): ReplyItem {
+  return { requestId, contentType: ERROR_ITEM_CONTENT_TYPE, status: f.status, reason: f.type, headers: [], body: Buffer.from(f.message) };
+}
+
+/** The failure an error item reports; undefined for any other item (a handler's own answer). */
+export function readErrorItem(item: ReplyItem): WorkerFailure | undefined {
+  if (item.contentType !== ERROR_ITEM_CONTENT_TYPE) return undefined;
+  return { status: item.status, type: item.reason, message: item.body.toString('utf8') };
+}
+
+/** Body of an MMS error-form reply item (protocol.md §5). */
 export const ERROR_ITEM_BODY = Buffer.from('error');
 
 /** Worker stdout line that tells the frontend the socket is listening. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../protocol/manifest.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { ServerError, badRequest, invalidModel, modelNotFound } from '../http/errors.js';
+import { ServerError, badRequest, invalidModel, modelNotFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';

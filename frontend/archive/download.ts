@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../logging/logger.js';
-import { ServerError, downloadFailed, forbidden } from '../http/errors.js';
+import { ServerError, downloadFailed, downloadTooLarge, forbidden } from '../errors.js';
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -47,14 +47,14 @@ export async function download(url: string, dest: string, o: DownloadOptions): P
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > o.maxBytes) {
     await res.body.cancel();
-    throw tooLarge(url, o.maxBytes);
+    throw downloadTooLarge(url, o.maxBytes);
   }
   let received = 0;
   let nextReport = 0.1;
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       received += chunk.length;
-      if (received > o.maxBytes) return cb(tooLarge(url, o.maxBytes));
+      if (received > o.maxBytes) return cb(downloadTooLarge(url, o.maxBytes));
       if (declared > 0 && received / declared >= nextReport) {
         o.log.info({ url, received, total: declared, percent: Math.floor((received / declared) * 100) }, 'downloading model');
         nextReport += 0.1;
@@ -70,8 +70,4 @@ export async function download(url: string, dest: string, o: DownloadOptions): P
     throw failed(signal.aborted ? `timed out after ${o.timeoutMs / 1000} s` : (err as Error).message);
   }
   o.log.info({ url, bytes: received }, 'model downloaded');
-}
-
-function tooLarge(url: string, max: number): ServerError {
-  return new ServerError(413, 'DownloadModelException', `Model at ${url} is larger than max_download_size (${max} bytes).`);
 }

@@ -12,7 +12,7 @@ import type { RequestMetrics } from '../inference/front-metrics.js';
 import { accessLog } from './access-log.js';
 import { commonHeaders } from './common-headers.js';
 import { errorMiddleware } from './error-middleware.js';
-import { methodNotAllowed } from './errors.js';
+import { methodNotAllowed } from '../errors.js';
 import { inferenceRoutes } from './inference-app.js';
 import { managementRoutes } from './management-app.js';
 import { apiDescription } from './openapi.js';

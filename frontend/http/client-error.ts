@@ -3,7 +3,7 @@
 // error body of every other 4xx (docs/api.md, "Common behaviour") and closes the connection.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, headersTooLarge, methodNotAllowed, requestTimeout, type ServerError } from './errors.js';
+import { badRequest, errorJson, headersTooLarge, methodNotAllowed, requestTimeout, type ServerError } from '../errors.js';
 
 export function answerUnparsableRequests(server: http.Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
@@ -25,7 +25,7 @@ function toError(err: NodeJS.ErrnoException & { reason?: string }): ServerError 
 }
 
 function writeAndClose(socket: Duplex, e: ServerError): void {
-  const body = `${JSON.stringify(e.toJSON(), null, 2)}\n`;
+  const body = errorJson(e);
   socket.on('error', () => socket.destroy()); // the peer may be gone already
   socket.end(
     `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

@@ -1,8 +1,9 @@
-// The one place where errors become a status and a JSON body `{code, type, message}`; unknown
-// paths end here as 404. Error responses close the connection, as MMS's do.
+// The one place where errors become a status and a JSON body `{code, type, message, errorCode}`
+// (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
+// connection, as MMS's do.
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
-import { ClientClosedError, ServerError, resourceNotFound } from './errors.js';
+import { ClientClosedError, ServerError, internal, payloadTooLarge, resourceNotFound } from '../errors.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -25,7 +26,7 @@ export function errorMiddleware(log: Logger): Middleware {
         return;
       }
       const e = toServerError(err);
-      if (e.status >= 500) log.error({ err, path: ctx.path }, e.message);
+      if (e.status >= 500) log.error({ err, path: ctx.path, errorCode: e.code }, e.message);
       sendJson(ctx, e.status, e.toJSON());
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }
@@ -35,11 +36,12 @@ export function errorMiddleware(log: Logger): Middleware {
 
 function toServerError(err: unknown): ServerError {
   if (err instanceof ServerError) return err;
-  const e = err as { status?: number; expose?: boolean; message?: string; type?: string };
+  const e = err as { status?: number; expose?: boolean; message?: string };
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     // Errors raised by Koa itself (e.g. an unparsable request): keep their status.
-    const type = e.status === 413 ? 'RequestEntityTooLargeException' : 'BadRequestException';
-    return new ServerError(e.status, type, e.expose && e.message ? e.message : 'Invalid HTTP message.');
+    const message = e.expose && e.message ? e.message : 'Invalid HTTP message.';
+    return e.status === 413 ? payloadTooLarge(message) : new ServerError('BAD_REQUEST', message, { status: e.status });
   }
-  return new ServerError(500, 'InternalServerException', (err as Error)?.message || 'Internal server error');
+  // Unforeseen: the message may name internals (paths, stack details); it is logged, not shown.
+  return internal((err as Error)?.message || String(err));
 }

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { Middleware } from 'koa';
 import type { Address } from '../config/address.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { forbidden } from './errors.js';
+import { forbidden } from '../errors.js';
 
 interface HostPort {
   name: string;

@@ -5,7 +5,7 @@ import type { Context, Middleware } from 'koa';
 import type { ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../errors.js';
 import { modelApiDescription } from './openapi.js';
 import { readBodyPieces } from './read-body.js';
 import { toRequestItem } from './request-item.js';

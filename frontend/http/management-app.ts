@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from '../scheduling/worker-memory.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { badRequest, methodNotAllowed } from './errors.js';
+import { badRequest, methodNotAllowed } from '../errors.js';
 import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
 import { Params } from './params.js';

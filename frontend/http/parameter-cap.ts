@@ -1,13 +1,8 @@
 // max_request_parameters: how many parameters (query values, form fields, multipart parts, or the raw
 // body) one request may hand to a worker. Each becomes a protocol field and a handler-side object, so
 // the count is checked before anything is parsed or sent: a 2 MB form of tiny fields is 200k of them.
-import { payloadTooLarge, type ServerError } from './errors.js';
 
 const AMP = 0x26; // '&'
-
-export function tooManyParameters(max: number): ServerError {
-  return payloadTooLarge(`Request exceeds max_request_parameters (${max}): too many query values, form fields or multipart parts.`);
-}
 
 /**
  * The number of pairs URLSearchParams would yield for `text` (non-empty `&`-separated sequences),

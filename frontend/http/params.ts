@@ -1,7 +1,7 @@
 // Typed access to Management API parameters from a query string or JSON object. Lenient like MMS
 // (quoted numbers and booleans are accepted) but a value that is not what the parameter needs is a
 // 400 naming it, never a silent default.
-import { badRequest } from './errors.js';
+import { badRequest } from '../errors.js';
 
 export class Params {
   constructor(private readonly source: Record<string, unknown>) {}

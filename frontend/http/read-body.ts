@@ -2,7 +2,7 @@
 // buffered: by Content-Length when given, else as soon as the running total passes the limit. A
 // client that goes away mid-body ends it with ClientClosedError.
 import type { Context } from 'koa';
-import { ClientClosedError, payloadTooLarge } from './errors.js';
+import { ClientClosedError, payloadTooLarge } from '../errors.js';
 
 export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   const pieces = await readBodyPieces(ctx, limit);

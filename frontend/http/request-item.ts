@@ -4,8 +4,8 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { OutgoingItem, RequestParameter } from '../../protocol/messages.js';
-import { badRequest } from './errors.js';
-import { countPairs, tooManyParameters } from './parameter-cap.js';
+import { badRequest, tooManyParameters } from '../errors.js';
+import { countPairs } from './parameter-cap.js';
 
 export async function toRequestItem(ctx: Context, pieces: Buffer[], maxParameters: number): Promise<OutgoingItem> {
   const headers: Array<[string, string]> = [];

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Middleware } from 'koa';
 import type { ServerConfig } from '../config/server-config.js';
-import { unauthorized } from './errors.js';
+import { unauthorized } from '../errors.js';
 
 export interface ApiKeys {
   inference: string;

@@ -3,9 +3,9 @@
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
-import { StatusCode } from '../../protocol/messages.js';
+import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
-import { ServerError, internal, modelNotFound, noWorker, serviceUnavailable, workerDied } from '../http/errors.js';
+import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../scheduling/worker-connection.js';
 
@@ -140,7 +140,7 @@ export class WorkerRouter {
   submit(name: string, item: OutgoingItem): Promise<ReplyItem> {
     const m = this.models.get(name);
     if (!m) return Promise.reject(modelNotFound(`Model not found: ${name}`));
-    if (m.admitted >= this.limit(m)) return Promise.reject(noWorker(name));
+    if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
     return new Promise<ReplyItem>((resolve, reject) => {
       const settle = () => m.admitted--;
@@ -191,14 +191,20 @@ export class WorkerRouter {
     r.conn!.send({ kind: 'predict', batch: [job.item] }).then(
       (reply) => {
         this.settled(m, r, job);
-        if (reply.code !== StatusCode.ok) return job.reject(new ServerError(reply.code, 'InternalServerException', reply.message));
         const item = reply.items.find((i) => i.requestId === job.item.requestId);
-        if (!item) return job.reject(internal('Worker returned no reply for this request.'));
+        if (reply.code !== StatusCode.ok) {
+          // The batch failed: its error item says status and type (a bare failure reply, only the code).
+          const f = (item && readErrorItem(item)) ?? { status: reply.code, type: '', message: reply.message };
+          return job.reject(fromWorker(f.status, f.type, f.message));
+        }
+        if (!item) return job.reject(workerBadReply());
         if (!r.served) {
           r.served = true;
           this.o.onServed?.(m.route.name, r.id);
         }
         this.o.onReply?.(m.route.name, reply.message);
+        const failed = readErrorItem(item);
+        if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message));
         job.resolve(item);
       },
       () => {
@@ -222,12 +228,12 @@ export class WorkerRouter {
   private lost(m: ModelState, r: Remote, job: Job): void {
     this.drop(r);
     const name = m.route.name;
-    if (job.timedOut) return job.reject(workerDied());
+    if (job.timedOut) return job.reject(workerTimeout());
     if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(name) === m) {
       job.attempts++;
       return this.dispatch(m, job);
     }
-    job.reject(serviceUnavailable(`Worker died while serving the request for model: ${name}.`));
+    job.reject(workerDied(name));
   }
 
   /**

@@ -8,7 +8,7 @@ import type { OutgoingItem } from '../../protocol/messages.js';
 import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, RUNTIMES } from '../../protocol/manifest.js';
 import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { badRequest, conflict, forbidden, invalidModel, modelNotFound, requestTimeout, ServerError } from '../http/errors.js';
+import { badRequest, conflict, forbidden, invalidModel, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { WorkerPool } from '../scheduling/worker-pool.js';
@@ -186,7 +186,7 @@ export class ModelRegistry {
       err.message = clean(err.message);
       return err;
     }
-    return new ServerError(500, 'InternalServerException', clean((err as Error)?.message ?? String(err)));
+    return registerFailed(clean((err as Error)?.message ?? String(err)));
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
@@ -255,7 +255,7 @@ export class ModelRegistry {
         await this.unregister(model.name).catch(() => undefined);
       }
       const e = err as ServerError;
-      const failed = new ServerError(e.status ?? 500, 'InternalServerException', `Failed to start workers: ${e.message}`);
+      const failed = workerStartFailed(`Failed to start workers: ${e.message}`, e.status);
       throw this.redact(failed, model.url, model.modelDir);
     }
     if (model.pool.running >= min) return { code: 200, status: 'Workers scaled' };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../protocol/manifest.js';
 import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../protocol/messages.js';
 import { WORKER_ARG_DEFAULTS } from '../../protocol/worker-args.js';
-import { ServerError, internal } from '../http/errors.js';
+import { ServerError, workerStartFailed } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from './worker-connection.js';
 import { WorkerPinger, type PingOptions } from './worker-pinger.js';
@@ -112,7 +112,7 @@ export class Worker {
         }),
         this.spec.startTimeoutMs,
       );
-      if (reply.code !== StatusCode.ok) throw new ServerError(reply.code, 'InternalServerException', reply.message);
+      if (reply.code !== StatusCode.ok) throw workerStartFailed(reply.message, reply.code);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
       log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
       if (this.state === 'STARTING') {
@@ -128,7 +128,7 @@ export class Worker {
       this.destroy();
       await this.process?.exited; // the caller may report failure only once nothing is left running
       if (err instanceof ServerError) throw err;
-      throw internal(`Failed to start worker: ${(err as Error).message}`);
+      throw workerStartFailed(`Failed to start worker: ${(err as Error).message}`);
     }
   }
 
@@ -137,7 +137,7 @@ export class Worker {
     const status = reply.code === StatusCode.ok ? (reply.items[0]?.status ?? 500) : reply.code;
     if (status >= 400) {
       const detail = reply.items[0]?.body.toString('utf8', 0, 300) || reply.message;
-      throw internal(`Warm-up request failed with status ${status}: ${detail}`);
+      throw workerStartFailed(`Warm-up request failed with status ${status}: ${detail}`);
     }
   }
 

@@ -6,7 +6,7 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { checkModelLinks } from '../../frontend/archive/model-links.js';
-import { ServerError } from '../../frontend/http/errors.js';
+import { ServerError } from '../../frontend/errors.js';
 
 describe('checkModelLinks', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'mms-links-'));

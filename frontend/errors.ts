@@ -1,0 +1,146 @@
+// The error catalogue: every failure the server answers has an entry with a stable code (clients
+// match on `errorCode`, as on undici's `err.code`), its HTTP status, MMS's error `type` (its exception
+// class name, kept in the body for compatibility) and whether its message may be shown. Errors are
+// thrown anywhere on the request path as ServerError; error-middleware.ts (and client-error.ts for
+// what Node's parser refuses) is the one place that renders them:
+// `{"code": <status>, "type", "message", "errorCode"}`.
+
+interface Entry {
+  status: number;
+  type: string;
+  /** false: the message is logged, the client sees `Internal server error` (5xx only). */
+  expose: boolean;
+}
+
+const entry = (status: number, type: string, expose = true): Entry => ({ status, type, expose });
+
+export const CATALOGUE = {
+  BAD_REQUEST: entry(400, 'BadRequestException'),
+  INVALID_MODEL: entry(400, 'InvalidModelException'),
+  DOWNLOAD_FAILED: entry(400, 'DownloadModelException'),
+  UNAUTHORIZED: entry(401, 'UnauthorizedException'),
+  FORBIDDEN: entry(403, 'ForbiddenException'),
+  MODEL_NOT_FOUND: entry(404, 'ModelNotFoundException'),
+  RESOURCE_NOT_FOUND: entry(404, 'ResourceNotFoundException'),
+  METHOD_NOT_ALLOWED: entry(405, 'MethodNotAllowedException'),
+  REQUEST_TIMEOUT: entry(408, 'RequestTimeoutException'),
+  CONFLICT: entry(409, 'ConflictStatusException'),
+  PAYLOAD_TOO_LARGE: entry(413, 'RequestEntityTooLargeException'),
+  TOO_MANY_PARAMETERS: entry(413, 'RequestEntityTooLargeException'),
+  DOWNLOAD_TOO_LARGE: entry(413, 'DownloadModelException'),
+  HEADERS_TOO_LARGE: entry(431, 'RequestHeaderFieldsTooLargeException'),
+  /** The client went away before its request was complete: nothing is answered (logged as 499). */
+  CLIENT_CLOSED: entry(499, 'ClientClosedRequest'),
+  /** The model's handler failed the request or the batch (4xx or 5xx, the handler's status and type). */
+  HANDLER_ERROR: entry(500, 'InternalServerException'),
+  /** A worker answered a request's frame without an item for it. */
+  WORKER_BAD_REPLY: entry(500, 'InternalServerException'),
+  /** The worker answered nothing within the response timeout and was killed (no retry). */
+  WORKER_TIMEOUT: entry(500, 'InternalServerException'),
+  /** A worker could not be started: spawn, Load or warm-up failed (status 507: out of memory). */
+  WORKER_START_FAILED: entry(500, 'InternalServerException'),
+  /** Registering a model failed for a reason that is not the archive's (message free of server paths). */
+  REGISTER_FAILED: entry(500, 'InternalServerException'),
+  /** Anything unforeseen: the detail is logged, never shown. */
+  INTERNAL: entry(500, 'InternalServerException', false),
+  /** The model's admission limit is reached (job_queue_size and what its workers hold). */
+  QUEUE_FULL: entry(503, 'ServiceUnavailableException'),
+  /** The model has no worker and none is starting (or none became ready in time, or it was unregistered). */
+  NO_WORKER: entry(503, 'ServiceUnavailableException'),
+  /** The worker serving the request died, and so did the retry's (or retry is off). */
+  WORKER_DIED: entry(503, 'ServiceUnavailableException'),
+} as const satisfies Record<string, Entry>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export interface ServerErrorOptions {
+  /** Another status than the entry's (a handler's own status, 507 out of memory, a Koa 4xx). */
+  status?: number;
+  /** Another type than the entry's (a handler's own error type). */
+  type?: string;
+  /** Extra response headers, e.g. Retry-After on 503. */
+  headers?: Record<string, string>;
+}
+
+export interface ErrorBody {
+  code: number;
+  type: string;
+  message: string;
+  errorCode: ErrorCode;
+}
+
+export class ServerError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly expose: boolean;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    o: ServerErrorOptions = {},
+  ) {
+    super(message);
+    const e: Entry = CATALOGUE[code];
+    this.status = o.status ?? e.status;
+    this.type = o.type ?? e.type;
+    this.expose = e.expose;
+    this.headers = o.headers ?? {};
+  }
+
+  /** The response body; an unexposed error's message stays in the log. */
+  toJSON(): ErrorBody {
+    return { code: this.status, type: this.type, message: this.expose ? this.message : 'Internal server error', errorCode: this.code };
+  }
+}
+
+/** An error as a response body, written as MMS writes JSON: 2-space indent, trailing newline. */
+export const errorJson = (e: ServerError): string => `${JSON.stringify(e.toJSON(), null, 2)}\n`;
+
+export const badRequest = (message: string) => new ServerError('BAD_REQUEST', message);
+export const invalidModel = (message: string) => new ServerError('INVALID_MODEL', message);
+export const downloadFailed = (message: string) => new ServerError('DOWNLOAD_FAILED', message);
+export const downloadTooLarge = (url: string, max: number) =>
+  new ServerError('DOWNLOAD_TOO_LARGE', `Model at ${url} is larger than max_download_size (${max} bytes).`);
+export const unauthorized = () =>
+  new ServerError('UNAUTHORIZED', 'Token authorization failed: send this API\'s key as "Authorization: Bearer <key>" (see the key file).', { headers: { 'WWW-Authenticate': 'Bearer' } });
+export const forbidden = (message: string) => new ServerError('FORBIDDEN', message);
+export const modelNotFound = (message: string) => new ServerError('MODEL_NOT_FOUND', message);
+export const resourceNotFound = () => new ServerError('RESOURCE_NOT_FOUND', 'Requested resource is not found, please refer to API document.');
+export const methodNotAllowed = () => new ServerError('METHOD_NOT_ALLOWED', 'Requested method is not allowed, please refer to API document.');
+export const requestTimeout = (message: string) => new ServerError('REQUEST_TIMEOUT', message);
+export const conflict = (message: string) => new ServerError('CONFLICT', message);
+export const payloadTooLarge = (message: string) => new ServerError('PAYLOAD_TOO_LARGE', message);
+export const tooManyParameters = (max: number) =>
+  new ServerError('TOO_MANY_PARAMETERS', `Request exceeds max_request_parameters (${max}): too many query values, form fields or multipart parts.`);
+export const headersTooLarge = (limit: number) => new ServerError('HEADERS_TOO_LARGE', `Request line and headers exceed ${limit} bytes.`);
+export const internal = (message: string) => new ServerError('INTERNAL', message);
+export const workerStartFailed = (message: string, status?: number) => new ServerError('WORKER_START_FAILED', message, { status });
+export const registerFailed = (message: string) => new ServerError('REGISTER_FAILED', message);
+export const workerBadReply = () => new ServerError('WORKER_BAD_REPLY', 'Worker returned no reply for this request.');
+export const workerTimeout = () => new ServerError('WORKER_TIMEOUT', 'Worker died.');
+export const workerDied = (model: string) => new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}.`);
+const retryLater = { 'Retry-After': '1' };
+const noWorkerMessage = (model: string) => `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`;
+export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });
+export const noWorker = (model: string) => new ServerError('NO_WORKER', noWorkerMessage(model), { headers: retryLater });
+
+/**
+ * The one mapping of a worker's failure report (a failed batch's code and message, or an error
+ * item's status, type and message; protocol/messages.ts) to a catalogue entry: the handler chose a
+ * status and a type, never a code.
+ */
+export function fromWorker(status: number, type: string, message: string): ServerError {
+  const ok = Number.isInteger(status) && status >= 400 && status <= 599;
+  return new ServerError('HANDLER_ERROR', message || 'Prediction failed', { status: ok ? status : 500, type: type || undefined });
+}
+
+/**
+ * The client closed the connection before its request was complete: not a server failure. Nothing can
+ * be answered; error-middleware.ts marks the request and access-log.ts records status 499 (nginx's).
+ */
+export class ClientClosedError extends ServerError {
+  constructor() {
+    super('CLIENT_CLOSED', 'Client closed the connection before the request body was complete.');
+  }
+}
