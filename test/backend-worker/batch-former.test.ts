@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { BatchFormer, type BatchFormerOptions, type Clock } from '../../backend-worker/batch-former.js';
 import { HandlerError } from '../../backend-worker/handler-api.js';
 import { parseBatchMessage } from '../../protocol/batch-stats.js';
-import type { ReplyItem, RequestItem, WorkerReply } from '../../protocol/messages.js';
+import { errorItem, readErrorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../../protocol/messages.js';
 
 class FakeClock implements Clock {
   private t = 0;
@@ -196,7 +196,10 @@ describe('BatchFormer', () => {
     runs[0].finish();
     await settle();
     runs[1].fail(new HandlerError(507, 'out of memory'));
-    for (const r of await Promise.all(replies)) assert.deepEqual(r, { code: 507, message: 'out of memory', items: [] });
+    const failure = { status: 507, type: 'InternalServerException', message: 'out of memory' };
+    const [b, c] = await Promise.all(replies);
+    assert.deepEqual(b, { code: 507, message: 'out of memory', items: [errorItem('b1', failure)] });
+    assert.deepEqual(c, { code: 507, message: 'out of memory', items: [errorItem('c1', failure), errorItem('c2', failure)] });
   });
 
   it('turns a plain error into 500 and a short reply into 503', async () => {
@@ -204,11 +207,12 @@ describe('BatchFormer', () => {
     const plain = former.submit(A, items('a1'));
     await settle();
     runs[0].fail(new Error(''));
-    assert.deepEqual(await plain, { code: 500, message: 'Prediction failed', items: [] });
+    assert.deepEqual(await plain, { code: 500, message: 'Prediction failed', items: [errorItem('a1', { status: 500, type: 'InternalServerException', message: 'Prediction failed' })] });
     const short = former.submit(A, items('a2', 'a3'));
     await settle();
     runs[1].finish(echo(['a2']));
-    assert.deepEqual(await short, { code: 503, message: 'number of batch response mismatched', items: [] });
+    const mismatch = { status: 503, type: 'InternalServerException', message: 'number of batch response mismatched' };
+    assert.deepEqual(await short, { code: 503, message: mismatch.message, items: ['a2', 'a3'].map((id) => errorItem(id, mismatch)) });
     // The former keeps serving after failures.
     const next = former.submit(B, items('b1'));
     await settle();
@@ -225,7 +229,8 @@ describe('BatchFormer', () => {
     assert.equal(ok.status, 200);
     assert.equal(big.status, 500);
     assert.equal(big.requestId, 'a22');
-    assert.match(JSON.parse(big.body.toString()).message, /5 bytes exceeds max_response_size \(4 bytes\)/);
+    assert.match(readErrorItem(big)!.message, /5 bytes exceeds max_response_size \(4 bytes\)/);
+    assert.equal(readErrorItem(ok), undefined);
   });
 
   it('answers an empty frame at once without running the handler', async () => {

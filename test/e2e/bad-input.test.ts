@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { CATALOGUE, type ErrorCode } from '../../frontend/errors.js';
 import { writeBadModel, writeModelDir } from '../helpers/onnx-models.js';
 import { childPids, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
@@ -24,32 +25,37 @@ describe('bad input', () => {
     await server.close();
   });
 
-  const expectError = (r: { status: number; body: any; headers: Headers }, status: number, type: string, message: RegExp) => {
+  const expectError = (r: { status: number; body: any; headers: Headers }, status: number, type: string, message: RegExp, errorCode?: ErrorCode) => {
     assert.equal(r.status, status, JSON.stringify(r.body));
     assert.match(r.headers.get('content-type') ?? '', /application\/json/);
     assert.equal(r.body.code, status);
     assert.equal(r.body.type, type);
     assert.match(r.body.message, message);
+    // Every error names its catalogue entry; only a handler's error picks its own status and type.
+    const entry = CATALOGUE[r.body.errorCode as ErrorCode];
+    assert.ok(entry, `errorCode ${r.body.errorCode}`);
+    if (r.body.errorCode !== 'HANDLER_ERROR') assert.deepEqual([entry.status, entry.type], [status, type]);
+    if (errorCode) assert.equal(r.body.errorCode, errorCode);
   };
 
   it('unknown model: 404', async () => {
-    expectError(await postJson(`${server.inferenceUrl}/predictions/nope`, {}), 404, 'ModelNotFoundException', /Model not found: nope/);
+    expectError(await postJson(`${server.inferenceUrl}/predictions/nope`, {}), 404, 'ModelNotFoundException', /Model not found: nope/, 'MODEL_NOT_FOUND');
     expectError(await request(`${server.managementUrl}/models/nope`), 404, 'ModelNotFoundException', /Model not found: nope/);
     expectError(await request(`${server.managementUrl}/models/nope?min_worker=1`, { method: 'PUT' }), 404, 'ModelNotFoundException', /nope/);
     expectError(await request(`${server.managementUrl}/models/nope`, { method: 'DELETE' }), 404, 'ModelNotFoundException', /nope/);
   });
 
   it('unknown path: 404; wrong method: 405', async () => {
-    expectError(await request(`${server.inferenceUrl}/nothing/here`), 404, 'ResourceNotFoundException', /not found/);
+    expectError(await request(`${server.inferenceUrl}/nothing/here`), 404, 'ResourceNotFoundException', /not found/, 'RESOURCE_NOT_FOUND');
     expectError(await request(`${server.managementUrl}/models/a/b`), 404, 'ResourceNotFoundException', /not found/);
-    expectError(await request(`${server.managementUrl}/models`, { method: 'PATCH' }), 405, 'MethodNotAllowedException', /not allowed/);
+    expectError(await request(`${server.managementUrl}/models`, { method: 'PATCH' }), 405, 'MethodNotAllowedException', /not allowed/, 'METHOD_NOT_ALLOWED');
     expectError(await request(`${server.managementUrl}/models/good`, { method: 'POST' }), 405, 'MethodNotAllowedException', /not allowed/);
     expectError(await request(`${server.inferenceUrl}/`), 405, 'MethodNotAllowedException', /not allowed/);
   });
 
   it('duplicate registration: 409', async () => {
     const r = await request(`${server.managementUrl}/models?url=scale&model_name=good`, { method: 'POST' });
-    expectError(r, 409, 'ConflictStatusException', /Model good is already registered/);
+    expectError(r, 409, 'ConflictStatusException', /Model good is already registered/, 'CONFLICT');
   });
 
   it('missing or bad url: 400/404', async () => {
@@ -63,7 +69,7 @@ describe('bad input', () => {
     const reg = await request(`${server.managementUrl}/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url": ' });
     expectError(reg, 400, 'BadRequestException', /Malformed JSON/);
     const pred = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [' });
-    expectError(pred, 400, 'BadRequestException', /Malformed JSON/);
+    expectError(pred, 400, 'BadRequestException', /Malformed JSON/, 'HANDLER_ERROR');
   });
 
   it('bad tensors: 400 naming the problem', async () => {
@@ -118,7 +124,7 @@ describe('bad input', () => {
 
   it('request over max_request_size: 413 before buffering', async () => {
     const r = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', body: Buffer.alloc(200_000) });
-    expectError(r, 413, 'RequestEntityTooLargeException', /max_request_size/);
+    expectError(r, 413, 'RequestEntityTooLargeException', /max_request_size/, 'PAYLOAD_TOO_LARGE');
   });
 
   it('negative, absurd or non-integer worker counts: 400', async () => {

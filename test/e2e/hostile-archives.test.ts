@@ -76,7 +76,7 @@ describe('hostile archives', () => {
     const status = c.status ?? 400;
     assert.equal(r.status, status, `${c.file}: ${JSON.stringify(r.body)}`);
     assert.match(r.headers.get('content-type') ?? '', /application\/json/);
-    assert.deepEqual(Object.keys(r.body).sort(), ['code', 'message', 'type']);
+    assert.deepEqual(Object.keys(r.body).sort(), ['code', 'errorCode', 'message', 'type']);
     assert.equal(r.body.code, status);
     assert.equal(r.body.type, c.type ?? 'InvalidModelException');
     assert.match(r.body.message, c.message);

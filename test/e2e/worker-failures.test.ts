@@ -27,7 +27,7 @@ describe('worker failures', () => {
     assert.equal(ok.body.echo, 'hello');
     const bad = await echo('echo', 'throw');
     assert.equal(bad.status, 500);
-    assert.deepEqual(bad.body, { code: 500, type: 'InternalServerException', message: 'handler threw on purpose' });
+    assert.deepEqual(bad.body, { code: 500, type: 'InternalServerException', message: 'handler threw on purpose', errorCode: 'HANDLER_ERROR' });
     const again = await echo('echo', 'still fine');
     assert.equal(again.body.pid, ok.body.pid, 'the worker stayed up');
   });

@@ -55,7 +55,7 @@ describe('code from URLs', () => {
     const url = `${base}/code.mar`;
     const r = await register(server, `url=${encodeURIComponent(url)}`);
     assert.equal(r.status, 403, JSON.stringify(r.body));
-    assert.deepEqual(Object.keys(r.body).sort(), ['code', 'message', 'type']);
+    assert.deepEqual(Object.keys(r.body).sort(), ['code', 'errorCode', 'message', 'type']);
     assert.equal(r.body.type, 'ForbiddenException');
     assert.match(r.body.message, /allow_code_from_urls/);
     assert.ok(r.body.message.includes(url), 'names the url as given');

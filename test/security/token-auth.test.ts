@@ -45,7 +45,7 @@ describe('token authorization', () => {
     const url = `${s.managementUrl}/models`;
     const none = await request(url);
     assert.equal(none.status, 401);
-    assert.deepEqual(Object.keys(none.body).sort(), ['code', 'message', 'type']);
+    assert.deepEqual(Object.keys(none.body).sort(), ['code', 'errorCode', 'message', 'type']);
     assert.equal(none.body.type, 'UnauthorizedException');
     assert.equal(none.headers.get('www-authenticate'), 'Bearer');
     assert.equal((await request(url, { headers: bearer('wrong') })).status, 401);
