@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
+import { CATALOGUE } from '../../frontend/errors.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { childPids, startTestServer, type TestServer } from '../helpers/server.js';
 import { JSON_VALUES, ODD_PATHS, QUERY_VALUES, inferenceCases, type HostileCase } from '../helpers/hostile-inputs.js';
@@ -35,7 +36,7 @@ describe('hostile-input sweep', () => {
     if (r.status < 400 || method === 'HEAD') return undefined;
     try {
       const e = JSON.parse(r.body);
-      if (e.code !== r.status || typeof e.type !== 'string' || typeof e.message !== 'string') return `${label}: ${r.status} body ${r.body.slice(0, 200)}`;
+      if (e.code !== r.status || typeof e.type !== 'string' || typeof e.message !== 'string' || !Object.hasOwn(CATALOGUE, e.errorCode)) return `${label}: ${r.status} body ${r.body.slice(0, 200)}`;
     } catch {
       return `${label}: ${r.status} without a JSON body: ${JSON.stringify(r.body.slice(0, 120))}`;
     }

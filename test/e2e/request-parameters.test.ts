@@ -42,6 +42,7 @@ describe('max_request_parameters', () => {
     assert.equal(r.body.code, 413);
     assert.equal(r.body.type, 'RequestEntityTooLargeException');
     assert.match(r.body.message, new RegExp(`max_request_parameters \\(${CAP}\\)`));
+    assert.equal(r.body.errorCode, 'TOO_MANY_PARAMETERS');
   };
 
   const names = (r: JsonResponse): string[] => {
