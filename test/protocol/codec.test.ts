@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeLoad, encodePing, encodePredict, encodeReply, encodeRequest } from '../../protocol/codec.js';
-import { PONG_REPLY, loadedMessage, parseLoadedPid } from '../../protocol/messages.js';
+import { PONG_REPLY, errorItem, loadedMessage, parseLoadedPid, readErrorItem } from '../../protocol/messages.js';
 import {
   BIG,
   loads,
@@ -102,6 +102,15 @@ describe('round trips', () => {
     for (const m of replies) {
       assert.deepEqual(decodeOneReply(Buffer.concat(encodeReply(m))), m);
     }
+  });
+
+  it('a worker failure as an error item: status, type and message, no HTTP body', () => {
+    const failure = { status: 422, type: 'BadRequestException', message: 'bad input ✓' };
+    const m = { code: 422, message: failure.message, items: [errorItem('r1', failure)] };
+    const back = decodeOneReply(Buffer.concat(encodeReply(m)));
+    assert.deepEqual(back, m);
+    assert.deepEqual(readErrorItem(back.items[0]), failure);
+    assert.equal(readErrorItem({ ...back.items[0], contentType: 'application/json' }), undefined);
   });
 
   it('a load reply with no items is code, message, -1', () => {
