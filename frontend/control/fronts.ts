@@ -55,6 +55,11 @@ export class Fronts {
     const a = o.config.inferenceAddress;
     if (a.kind === 'tcp' && a.port === 0) o = { ...o, config: { ...o.config, inferenceAddress: { ...a, port: await freePort(a.host) } } };
     const fronts = new Fronts(o);
+    // Each front accepts from the shared socket itself. Under round-robin the controller accepts and
+    // hands each connection to a front over IPC; one handed to a front that just died is neither
+    // served nor closed, so its client hangs (until its own timeout: 300 s for fetch). Under SCHED_NONE
+    // a dead front's unaccepted connections stay in the socket's backlog for the others.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false });
     await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
     return fronts;
