@@ -14,8 +14,8 @@ import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { metricValue } from '../helpers/metrics.js';
 import { childPids, eventually, isAlive, request, startTestServer, type JsonResponse, type TestServer } from '../helpers/server.js';
 
-const post = (server: TestServer, model: string, text: string) =>
-  request(`${server.inferenceUrl}/predictions/${model}`, { method: 'POST', body: text, headers: { 'content-type': 'text/plain' } });
+const post = (server: TestServer, model: string, text: string, signal?: AbortSignal) =>
+  request(`${server.inferenceUrl}/predictions/${model}`, { method: 'POST', body: text, headers: { 'content-type': 'text/plain' }, signal });
 
 async function register(server: TestServer, query: string): Promise<void> {
   const r = await request(`${server.managementUrl}/models?${query}`, { method: 'POST' });
@@ -186,8 +186,10 @@ describe('no lost requests', () => {
 
       const TOTAL = 200;
       const LANES = 16;
+      /** Far above any answer's time here; fetch alone would wait 300 s for a hung connection. */
+      const CLIENT_TIMEOUT_MS = 10_000;
       let killed = false;
-      const results = await burst((i) => post(server, 'echo', `sleep:10#${i}`), TOTAL, LANES, (n) => {
+      const results = await burst((i) => post(server, 'echo', `sleep:10#${i}`, AbortSignal.timeout(CLIENT_TIMEOUT_MS)), TOTAL, LANES, (n) => {
         if (n === 40) {
           killed = true;
           process.kill(victim, 'SIGKILL');
@@ -195,19 +197,23 @@ describe('no lost requests', () => {
       });
       assert.ok(killed, 'the front was killed mid-burst');
 
-      // A request lost with the front fails at the connection (no HTTP answer at all); every request
-      // that got an answer got its own 200. At most one request per lane was on a connection of the
-      // killed front when it died.
+      // A request lost with the front fails at the connection (no HTTP answer at all), at once: none
+      // hangs until the client gives up (the burst's own bound, CLIENT_TIMEOUT_MS). Every request that
+      // got an answer got its own 200. At most one request per lane was on a connection of the killed
+      // front when it died.
       const lost = results.filter((r): r is Error => r instanceof Error);
       const answered = results.filter((r): r is JsonResponse => !(r instanceof Error));
-      t.diagnostic(`${lost.length} of ${TOTAL} requests failed with the killed front`);
+      t.diagnostic(`${lost.length} of ${TOTAL} requests failed with the killed front: ${lost.map(describeResult).join('; ')}`);
       assert.ok(lost.length <= LANES, `lost ${lost.length}: ${lost.slice(0, 3).map(describeResult)}`);
+      const hung = lost.filter((e) => e.name === 'TimeoutError' || e.name === 'AbortError');
+      assert.deepEqual(hung.map(describeResult), [], 'a lost connection fails at once; it does not hang');
       results.forEach((r, i) => {
         if (r instanceof Error) return;
         assert.equal(r.status, 200, describeResult(r));
         assert.equal(r.body.text, `sleep:10#${i}`, 'each answer is its own');
       });
       assert.equal(answered.length + lost.length, TOTAL);
+      assert.equal(await metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'echo' }), 0, 'no front holds a request');
 
       // The controller starts a new front in the dead one's place (its first restart is immediate).
       const now = await eventually(() => {
