@@ -34,7 +34,10 @@ export async function readBodyPieces(ctx: Context, limit: number): Promise<Buffe
     req.once('end', () => resolve(chunks));
     // A request stream only fails when its connection does (the client went away): not our error.
     req.once('error', () => reject(new ClientClosedError()));
-    req.once('close', () => reject(new ClientClosedError())); // no-op once 'end' has resolved
+    // 'close' follows 'end' on every request: only a close before the end is the client going away.
+    req.once('close', () => {
+      if (!req.readableEnded) reject(new ClientClosedError());
+    });
   });
 }
 
