@@ -1,6 +1,6 @@
 // Batching beside the model: one queue per worker process, shared by every connection to it, so
 // requests from several frontends meet here and run as one batch (docs/protocol.md "Worker-side
-// batching"). The rule is the frontend Batcher's, transposed to runs of this process's model: while
+// batching"). The rule, for runs of this process's model: while
 // fewer than `concurrency` batches run, take up to batchSize items when that many wait, or at once
 // when nothing runs (an idle model never holds a request back); otherwise hold until the batch is full
 // or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each

@@ -1,6 +1,6 @@
 // The frontend's end of one worker socket: the only place that knows frames. Replies come back in
-// the order requests were sent (the worker handles frames one after another), so the next batch can
-// be written while one runs; the pool sees only send(), inFlight, close() and the closed promise.
+// the order requests were sent (the worker answers a connection's frames in order), so a request can
+// be written while others run; the router sees only send(), close() and the closed promise.
 import net from 'node:net';
 import { once } from 'node:events';
 import { decodeReply, encodeRequest } from '../../protocol/codec.js';
@@ -39,11 +39,6 @@ export class WorkerConnection {
     const socket = net.connect(path);
     await once(socket, 'connect');
     return new WorkerConnection(socket, maxResponseSize);
-  }
-
-  /** Requests sent whose replies have not come back yet. */
-  get inFlight(): number {
-    return this.pending.length;
   }
 
   send(request: LoadRequest | PredictRequest<OutgoingValue>): Promise<WorkerReply> {
