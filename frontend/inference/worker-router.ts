@@ -8,6 +8,7 @@ import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
 import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../scheduling/worker-connection.js';
+import { pickWorker } from './pick-worker.js';
 
 export interface RouterOptions {
   /** Fronts sharing the models' queues (job_queue_size is split between them). */
@@ -40,9 +41,14 @@ class Remote {
   closed = false;
   readonly outstanding: Job[] = [];
   served = false;
+  /** pick-worker.ts: the router's pick count when this remote was last chosen. */
+  lastPicked = 0;
   watchdog?: NodeJS.Timeout;
   drained?: () => void;
   constructor(readonly id: string) {}
+  get load(): number {
+    return this.outstanding.length;
+  }
 }
 
 class ModelState {
@@ -56,6 +62,7 @@ class ModelState {
 export class WorkerRouter {
   private readonly models = new Map<string, ModelState>();
   private table: RouteTable = { version: 0, models: [], startupModels: [] };
+  private picks = 0;
 
   constructor(private readonly o: RouterOptions) {}
 
@@ -173,11 +180,11 @@ export class WorkerRouter {
   }
 
   private dispatch(m: ModelState, job: Job): void {
-    let best: Remote | undefined;
-    for (const r of m.remotes.values()) {
-      if (r.ready && !r.closed && (!best || r.outstanding.length < best.outstanding.length)) best = r;
+    const best = pickWorker(m.remotes.values(), (r) => r.ready && !r.closed);
+    if (best) {
+      best.lastPicked = ++this.picks;
+      return this.send(m, best, job);
     }
-    if (best) return this.send(m, best, job);
     if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
     if (!m.route.starting && m.route.workers.length === 0) return job.reject(noWorker(m.route.name));
     // A worker is connecting or restarting: wait for it, at most one response timeout.
