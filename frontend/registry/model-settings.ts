@@ -1,0 +1,119 @@
+// A model's settings from what registration gives: the request's parameters, then the archive's
+// manifest, then the server's configuration, first one set wins (docs/api.md, Register a model).
+// Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
+import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../protocol/manifest.js';
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { badRequest, invalidModel } from '../errors.js';
+
+export const MAX_WORKERS = 256;
+/** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
+export const MAX_NAME_LENGTH = 64;
+export const MAX_BATCH_SIZE = 1024;
+
+/** Registration parameters (Management API or start-up), as typed by the user. */
+export interface RegisterParams {
+  url: string;
+  modelName?: string;
+  handler?: string;
+  runtime?: string;
+  batchSize?: number;
+  maxBatchDelay?: number;
+  initialWorkers?: number;
+  synchronous: boolean;
+  /** Seconds. */
+  responseTimeout?: number;
+  loadedAtStartup?: boolean;
+  /** Start-up models only: the name when neither model_name nor the manifest gives one. */
+  defaultName?: string;
+}
+
+export type SettingsConfig = Pick<ServerConfig, 'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout'>;
+
+export interface ModelSettings {
+  name: string;
+  version?: string;
+  runtime: Runtime;
+  handler: string;
+  batchSize: number;
+  /** Milliseconds. */
+  maxBatchDelay: number;
+  /** Seconds. */
+  responseTimeout: number;
+  loadedAtStartup: boolean;
+  /** Requests of a worker that died are sent once more to another (inference is stateless). */
+  retryOnWorkerDeath: boolean;
+}
+
+/**
+ * What the parameters alone can get wrong, checked before the archive is fetched; returns the
+ * number of workers to start.
+ */
+export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): number {
+  if (p.modelName) checkName(p.modelName);
+  if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
+    throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
+  }
+  const workers = p.initialWorkers ?? config.defaultWorkersPerModel;
+  checkWorkerCount('initial_workers', workers);
+  // Both become timer delays: past what a Node timer holds they would fire at once.
+  if (p.responseTimeout !== undefined && (p.responseTimeout <= 0 || p.responseTimeout > MAX_RESPONSE_TIMEOUT_S)) {
+    throw badRequest(`response_timeout must be between 1 and ${MAX_RESPONSE_TIMEOUT_S} seconds, got ${p.responseTimeout}.`);
+  }
+  if (p.batchSize !== undefined && (p.batchSize < 1 || p.batchSize > MAX_BATCH_SIZE)) {
+    throw badRequest(`batch_size must be between 1 and ${MAX_BATCH_SIZE}.`);
+  }
+  if (p.maxBatchDelay !== undefined && (p.maxBatchDelay < 0 || p.maxBatchDelay > MAX_TIMER_MS)) {
+    throw badRequest(`max_batch_delay must be between 0 and ${MAX_TIMER_MS} ms, got ${p.maxBatchDelay}.`);
+  }
+  return workers;
+}
+
+/** The model's name: model_name, else the manifest's, else the start-up default (checked). */
+export function modelName(p: RegisterParams, manifest: Manifest): string {
+  const name = p.modelName || manifest.model.modelName || p.defaultName;
+  if (!name) throw invalidModel('Model name is not defined.');
+  checkName(name);
+  return name;
+}
+
+/** The merged settings; throws for a handler or manifest value the server cannot run. */
+export function modelSettings(p: RegisterParams, manifest: Manifest, config: SettingsConfig): ModelSettings {
+  const name = modelName(p, manifest);
+  const runtime = (p.runtime ?? manifest.runtime) as Runtime;
+  const handler = p.handler || manifest.model.handler || config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
+  if (!handler) throw invalidModel('Model handler is not defined.');
+  if (runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
+    throw invalidModel(`Unknown handler "${handler}" for runtime onnx (built-in: ${BUILT_IN_HANDLERS.join(', ')}).`);
+  }
+  const batchSize = Math.max(1, p.batchSize ?? manifest.model.batchSize ?? 1);
+  const maxBatchDelay = Math.max(0, p.maxBatchDelay ?? manifest.model.maxBatchDelay ?? 100);
+  if (maxBatchDelay > MAX_TIMER_MS) throw invalidModel(`Manifest field model.maxBatchDelay must be at most ${MAX_TIMER_MS}.`);
+  return {
+    name,
+    version: manifest.model.modelVersion,
+    runtime,
+    handler,
+    batchSize,
+    maxBatchDelay,
+    responseTimeout: p.responseTimeout ?? config.responseTimeout,
+    loadedAtStartup: p.loadedAtStartup ?? false,
+    retryOnWorkerDeath: manifest.model.retryOnWorkerDeath !== false,
+  };
+}
+
+/** MMS's name rule, plus a length cap: an over-long name could be registered but not addressed. */
+export function checkName(name: string): void {
+  if (name.length > MAX_NAME_LENGTH) {
+    throw badRequest(`Invalid model name "${name.slice(0, 16)}…" (${name.length} characters): a model name has at most ${MAX_NAME_LENGTH} characters.`);
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
+    throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
+  }
+}
+
+export function checkWorkerCount(name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_WORKERS) {
+    throw badRequest(`${name} must be an integer between 0 and ${MAX_WORKERS}, got ${n}.`);
+  }
+}

@@ -1,0 +1,52 @@
+// What each worker process of a model is started with: the model's settings, the server's limits
+// and the environment it may see.
+import os from 'node:os';
+import type { OutgoingItem } from '../../protocol/messages.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { WorkerSpec } from '../scheduling/worker.js';
+import type { ModelSettings } from './model-settings.js';
+
+export type WorkerSpecConfig = Pick<
+  ServerConfig,
+  'onnxIntraOpThreads' | 'workerStartTimeout' | 'maxResponseSize' | 'workerPing' | 'blacklistEnvVars' | 'decodeInputRequest'
+>;
+
+export interface SpecModel extends ModelSettings {
+  modelDir: string;
+  warmup?: OutgoingItem;
+}
+
+/** `minWorkers` share the cores unless onnx_intra_op_threads says otherwise. */
+export function workerSpec(model: SpecModel, minWorkers: number, config: WorkerSpecConfig): WorkerSpec {
+  const cores = os.availableParallelism();
+  const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, minWorkers)));
+  return {
+    modelName: model.name,
+    modelDir: model.modelDir,
+    handler: model.handler,
+    runtime: model.runtime,
+    batchSize: model.batchSize,
+    maxBatchDelay: model.maxBatchDelay,
+    gpuId: -1,
+    intraOpThreads: intra,
+    responseTimeoutMs: model.responseTimeout * 1000,
+    startTimeoutMs: config.workerStartTimeout * 1000,
+    maxResponseSize: config.maxResponseSize,
+    ping: config.workerPing,
+    env: workerEnv(config),
+    warmup: model.warmup,
+  };
+}
+
+/** The server's environment less blacklist_env_vars, plus the worker's own switches. */
+export function workerEnv(config: WorkerSpecConfig, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!config.blacklistEnvVars?.test(k)) out[k] = v;
+  }
+  out.MMS_DECODE_INPUT_REQUEST = String(config.decodeInputRequest);
+  // onnxruntime-node's 1DS telemetry: files in TMPDIR and the cache, uploads to Microsoft
+  // (docs/dependencies.md, "onnxruntime-node telemetry"). Off unless the operator sets it.
+  out.ORT_DISABLE_TELEMETRY = env.ORT_DISABLE_TELEMETRY ?? '1';
+  return out;
+}

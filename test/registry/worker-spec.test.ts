@@ -1,0 +1,39 @@
+// worker-spec.ts: what a model's worker processes start with (no process is started).
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { describe, it } from 'node:test';
+import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/registry/worker-spec.js';
+
+const config: WorkerSpecConfig = {
+  onnxIntraOpThreads: 0, workerStartTimeout: 30, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
+  blacklistEnvVars: /^SECRET_/, decodeInputRequest: true,
+};
+const model = {
+  name: 'm', runtime: 'onnx' as const, handler: 'onnx', batchSize: 4, maxBatchDelay: 50, responseTimeout: 2,
+  loadedAtStartup: false, retryOnWorkerDeath: true, modelDir: '/models/m',
+};
+
+describe('workerSpec', () => {
+  it('carries the settings, timeouts in ms, and shares the cores among the minimum workers', () => {
+    const spec = workerSpec(model, 2, config);
+    assert.equal(spec.modelName, 'm');
+    assert.equal(spec.batchSize, 4);
+    assert.equal(spec.maxBatchDelay, 50);
+    assert.equal(spec.responseTimeoutMs, 2000);
+    assert.equal(spec.startTimeoutMs, 30_000);
+    assert.equal(spec.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
+    assert.equal(workerSpec(model, 0, config).intraOpThreads, os.availableParallelism());
+    assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);
+  });
+});
+
+describe('workerEnv', () => {
+  it('drops blacklisted variables and sets the worker switches', () => {
+    const env = workerEnv(config, { PATH: '/bin', SECRET_KEY: 'x' });
+    assert.deepEqual(env, { PATH: '/bin', MMS_DECODE_INPUT_REQUEST: 'true', ORT_DISABLE_TELEMETRY: '1' });
+  });
+
+  it("keeps the operator's ORT_DISABLE_TELEMETRY", () => {
+    assert.equal(workerEnv(config, { ORT_DISABLE_TELEMETRY: '0' }).ORT_DISABLE_TELEMETRY, '0');
+  });
+});
