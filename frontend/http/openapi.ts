@@ -1,6 +1,6 @@
 // OpenAPI 3.0.1 descriptions served by `OPTIONS /`, `/api-description` and `OPTIONS /predictions/{name}`
-// (docs/api.md, API description). Every path comes from the one ROUTES table below, so the document and SERVED_ROUTES
-// cannot disagree. Unlike MMS we emit typed defaults and the parameter names/values the server reads
+// (docs/api.md, API description). Every path comes from the one ROUTES table below;
+// test/http/served-routes.test.ts holds it equal to the routes the Koa routers serve. Unlike MMS we emit typed defaults and the parameter names/values the server reads
 // (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
 import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
 
@@ -292,15 +292,6 @@ const ROUTES: readonly Route[] = [
   { method: 'put', path: '/models/{model_name}', on: MGMT, op: OPS.setAutoScale },
   { method: 'delete', path: '/models/{model_name}', on: MGMT, op: OPS.unregisterModel },
 ];
-
-const routeList = (l: Listener) =>
-  ROUTES.filter((r) => r.on.includes(l)).map((r) => ({ method: r.method.toUpperCase(), path: r.path }));
-
-/** Routes per listener, OpenAPI path syntax, upper-case HTTP methods. A shared listener serves the union. */
-export const SERVED_ROUTES: {
-  inference: Array<{ method: string; path: string }>;
-  management: Array<{ method: string; path: string }>;
-} = { inference: routeList('inference'), management: routeList('management') };
 
 function document(title: string, description: string, paths: Json): Json {
   return { openapi: '3.0.1', info: { title, description, version: '1.0.0' }, paths, components: components() };
