@@ -4,21 +4,14 @@
 // not (docs/protocol.md "Pings").
 import net from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
-import { FrameReader } from '../protocol/frame-reader.js';
+import { readFrames } from '../protocol/frame-socket.js';
 import { PONG_REPLY, WORKER_CONTROL_FD } from '../protocol/messages.js';
 
 const channel = new net.Socket({ fd: WORKER_CONTROL_FD, readable: true, writable: true });
 const pong = Buffer.concat(encodeReply(PONG_REPLY));
 // Pings are one byte; anything larger is not meant for this channel.
-const reader = new FrameReader(decodeRequest, (req) => {
+readFrames(channel, decodeRequest, 1024, (req) => {
   if (req.kind === 'ping') channel.write(pong);
-}, 1024);
-channel.on('data', (chunk) => {
-  try {
-    reader.push(chunk);
-  } catch {
-    channel.destroy();
-  }
 });
 // The frontend going away is noticed on stdin by the main thread; nothing to do here.
 channel.on('error', () => undefined);

@@ -5,7 +5,7 @@
 // front id): each predict item from that connection carries it as the `x-mms-front` header.
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
-import { FrameReader } from '../protocol/frame-reader.js';
+import { readFrames, writeFrame } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import type { BatchFormer } from './batch-former.js';
 
@@ -30,10 +30,7 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   let output = Promise.resolve();
 
   const send = (reply: WorkerReply) => {
-    if (socket.destroyed) return;
-    socket.cork();
-    for (const part of encodeReply(reply)) socket.write(part);
-    socket.uncork();
+    if (!socket.destroyed) writeFrame(socket, encodeReply(reply));
   };
   const answer = (reply: WorkerReply | Promise<WorkerReply>, then?: () => void) => {
     output = output
@@ -65,19 +62,10 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
     else answer(former ? former.submit(socket, origin ? req.batch.map((item) => tagged(item, origin)) : req.batch) : NOT_LOADED);
   };
 
-  const reader = new FrameReader(decodeRequest, (req) => {
-    intake = intake.then(() => accept(req));
-  }, MAX_FIELD);
-
   return new Promise((resolve) => {
-    socket.on('data', (chunk) => {
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        log(`corrupt frame from frontend: ${(err as Error).message}`);
-        socket.destroy();
-      }
-    });
+    readFrames(socket, decodeRequest, MAX_FIELD, (req) => {
+      intake = intake.then(() => accept(req));
+    }, (err) => log(`corrupt frame from frontend: ${err.message}`));
     socket.on('error', (err) => log(`socket error: ${err.message}`));
     socket.on('close', () => {
       // Frames accepted after this point find the socket gone; drop them once intake has caught up.

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { decodeReply, encodeRequest } from '../../protocol/codec.js';
-import { FrameReader } from '../../protocol/frame-reader.js';
+import { readFrames, writeFrame } from '../../protocol/frame-socket.js';
 import type { LoadRequest, OutgoingValue, PredictRequest, WorkerReply } from '../../protocol/messages.js';
 
 export class ConnectionClosedError extends Error {
@@ -17,15 +17,9 @@ export class WorkerConnection {
   readonly closed: Promise<Error>;
 
   private constructor(private readonly socket: net.Socket, maxResponseSize: number) {
-    const reader = new FrameReader(decodeReply, (reply) => this.onReply(reply), maxResponseSize);
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => {
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        this.fail(new ConnectionClosedError(`corrupt reply from worker: ${(err as Error).message}`));
-      }
-    });
+    readFrames(socket, decodeReply, maxResponseSize, (reply) => this.onReply(reply), (err) =>
+      this.fail(new ConnectionClosedError(`corrupt reply from worker: ${err.message}`)));
     socket.on('error', (err) => this.fail(new ConnectionClosedError(err.message)));
     this.closed = new Promise((resolve) => {
       socket.on('close', () => {
@@ -44,9 +38,7 @@ export class WorkerConnection {
   send(request: LoadRequest | PredictRequest<OutgoingValue>): Promise<WorkerReply> {
     if (this.closeReason) return Promise.reject(this.closeReason);
     const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.push({ resolve, reject }));
-    this.socket.cork();
-    for (const part of encodeRequest(request)) this.socket.write(part);
-    this.socket.uncork();
+    writeFrame(this.socket, encodeRequest(request));
     return reply;
   }
 

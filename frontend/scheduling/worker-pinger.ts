@@ -3,7 +3,7 @@
 // miss; a stopped or frozen process does (docs/architecture.md "Failures").
 import type { Duplex } from 'node:stream';
 import { decodeReply, encodePing } from '../../protocol/codec.js';
-import { FrameReader } from '../../protocol/frame-reader.js';
+import { readFrames } from '../../protocol/frame-socket.js';
 
 export interface PingOptions {
   intervalMs: number;
@@ -21,16 +21,10 @@ export class WorkerPinger {
     private readonly o: PingOptions,
     private readonly onDead: (reason: string) => void,
   ) {
-    const reader = new FrameReader(decodeReply, () => {
+    // Nothing but pongs comes here: anything else closes the channel, and the next ticks count misses.
+    readFrames(channel, decodeReply, 1024, () => {
       this.awaiting = false;
       this.missed = 0;
-    }, 1024);
-    channel.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk);
-      } catch {
-        channel.destroy(); // nothing but pongs comes here; the next ticks count misses
-      }
     });
     channel.on('error', () => undefined); // the process's exit is what reports a dead worker
   }

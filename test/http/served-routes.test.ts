@@ -10,7 +10,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { pino } from 'pino';
 import { buildApp, type AppApis } from '../../frontend/http/app.js';
-import { ServerError } from '../../frontend/http/errors.js';
+import { ServerError } from '../../frontend/errors.js';
 import { apiDescription } from '../../frontend/http/openapi.js';
 import type { WorkerRouter } from '../../frontend/inference/worker-router.js';
 import type { ModelRegistry } from '../../frontend/registry/model-registry.js';
