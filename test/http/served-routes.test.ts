@@ -1,8 +1,8 @@
 // The routes a listener serves equal the routes its OpenAPI document describes, for the inference
 // listener (a front), the management listener (the controller) and one shared address (both).
 // Served routes come from the Koa routers buildApp mounts; each documented operation is also sent to
-// the app, which must route it (not answer 404 ResourceNotFound or 405). Fakes stand in for the
-// worker router and the registry: no model, no process.
+// the app, which must route it (not answer 404 ResourceNotFound or 405). A real worker router and a
+// real registry with no models answer them (ModelNotFound, a missing parameter): no process starts.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -10,30 +10,18 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { pino } from 'pino';
 import { buildApp, type AppApis } from '../../frontend/http/app.js';
-import { ServerError } from '../../frontend/errors.js';
+import { loadConfig } from '../../frontend/config/server-config.js';
 import { apiDescription } from '../../frontend/http/openapi.js';
-import type { WorkerRouter } from '../../frontend/inference/worker-router.js';
-import type { ModelRegistry } from '../../frontend/registry/model-registry.js';
-import type { ModelRoute } from '../../protocol/routes.js';
+import { WorkerRouter } from '../../frontend/inference/worker-router.js';
+import { ModelRegistry } from '../../frontend/registry/model-registry.js';
 
 type Json = Record<string, unknown>;
 const ANY = 'ANY';
 
-/** A handler was reached: the fakes throw this where a real one would work. */
-const reached = () => new ServerError(418, 'Reached', 'the route was reached');
-
-const route: ModelRoute = {
-  name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 1000, retryOnWorkerDeath: true,
-  workers: [], minWorkers: 0, starting: false, healthy: true,
-};
-const workers = {
-  route: () => route,
-  submit: () => Promise.reject(reached()),
-  health: () => 'Healthy',
-  modelHealth: () => ({}),
-  startupModels: ['m'],
-} as unknown as WorkerRouter;
-const registry = new Proxy({}, { get: () => () => { throw reached(); } }) as ModelRegistry;
+const log = pino({ level: 'silent' });
+const config = loadConfig({ env: {}, overrides: { model_store: '/nonexistent-store' } });
+const workers = new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: config.maxResponseSize, log });
+const registry = new ModelRegistry(config, log);
 
 const LISTENERS: Record<string, AppApis> = {
   inference: { inference: { workers, guards: [] } },
@@ -42,8 +30,7 @@ const LISTENERS: Record<string, AppApis> = {
 };
 
 function app(apis: AppApis): Koa {
-  const config = { cors: {}, maxRequestSize: 1 << 20, maxRequestParameters: 100 };
-  return buildApp(config, pino({ level: 'silent' }), apis, undefined, { active: false });
+  return buildApp(config, log, apis, undefined, { active: false });
 }
 
 /** `/predictions/:model{/:version}{/*rest}` → its OpenAPI templates, parameters as `{}`. */
