@@ -26,7 +26,7 @@ export class FrontMetrics implements RequestMetrics {
   });
   private readonly total = this.histogram('mms_request_duration_seconds', 'Inference request latency from arrival to response, in seconds');
   private readonly queueWait = this.histogram('mms_queue_wait_seconds', "Time a request waited in its worker's queue before its batch ran");
-  private readonly inference = this.histogram('mms_inference_duration_seconds', 'Run time of the batch that carried a request');
+  private readonly inference = this.histogram('mms_inference_duration_seconds', 'Run time of each batch a worker ran');
   private readonly batchSize = this.histogram('mms_batch_size', 'Requests per batch run by a worker', [1, 2, 4, 8, 16, 32, 64, 128]);
   private readonly front: string;
 
@@ -61,8 +61,9 @@ export class FrontMetrics implements RequestMetrics {
     const s = parseBatchMessage(message);
     if (!s) return;
     this.queueWait.observe({ model }, s.waitMs / 1000);
+    if (!s.first) return; // a batch is counted once, by the reply of its first frame
     this.inference.observe({ model }, s.runMs / 1000);
-    if (s.first) this.batchSize.observe({ model }, s.size);
+    this.batchSize.observe({ model }, s.size);
   }
 
   private histogram(name: string, help: string, buckets = LATENCY_BUCKETS): client.Histogram<'model'> {
