@@ -1,7 +1,7 @@
 // Lets a custom handler import the server's own dependencies by their bare names (docs/archives.md
 // "Custom JS handlers"): an archive is extracted under work_dir, where no node_modules exists. ES
 // `import` goes through a resolve hook; CommonJS `require` ignores such hooks on Node 20, so the
-// frontend puts the same folders on the worker's NODE_PATH (frontend/scheduling/worker-node-path.ts).
+// frontend puts the same folders on the worker's NODE_PATH (frontend/control/workers/worker-node-path.ts).
 import { register } from 'node:module';
 
 let registered = false;

@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RunningServer } from '../frontend/server.js';
+import type { RunningServer } from '../frontend/control/controller.js';
 import { emergencyCleanup, killLeftovers } from './lib/chaos-cleanup.js';
 import { message, request } from './lib/chaos-http.js';
 import { FrontKiller } from './lib/chaos-fronts.js';

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig, type ConfigSources } from './config/server-config.js';
 import { createLogger, type LogOptions } from './logging/logger.js';
 import { removePid, writePid } from './pid-file.js';
-import { startServer } from './server.js';
+import { startServer } from './control/controller.js';
 
 /** The bundled default model store (built by scripts/build-default-model.js). */
 export const DEFAULT_STORE = fileURLToPath(new URL('../default-store', import.meta.url));

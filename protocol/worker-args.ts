@@ -1,5 +1,5 @@
 // The worker process's command-line arguments, defined once: the frontend builds argv with
-// toWorkerArgv (frontend/scheduling/worker-process.ts), the worker reads it back with parseWorkerArgv
+// toWorkerArgv (frontend/control/workers/worker-process.ts), the worker reads it back with parseWorkerArgv
 // (backend-worker/main.ts). The batch size is not here: it travels in the Load frame
 // (docs/protocol.md "Worker launch and readiness", "Worker-side batching").
 import { parseArgs } from 'node:util';

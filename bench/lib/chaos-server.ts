@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from '../../frontend/config/server-config.js';
-import { startServer, type RunningServer } from '../../frontend/server.js';
+import { startServer, type RunningServer } from '../../frontend/control/controller.js';
 
 export const MODEL = 'cls';
 

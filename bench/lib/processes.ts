@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const DIST = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Started {
   child: ChildProcess;

@@ -8,7 +8,7 @@ import type { ControllerMessage, FrontMessage, RouteTable } from '../../protocol
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
 import { frontEnv } from '../inference/front-config.js';
-import { restartDelayMs } from '../scheduling/backoff.js';
+import { restartDelayMs } from './workers/backoff.js';
 
 const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.meta.url));
 

@@ -2,7 +2,7 @@
 // may send to, built from the registry's snapshots.
 import type { RouteTable } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { Model } from '../registry/model-registry.js';
+import type { Model } from './registry/model-registry.js';
 
 export function buildRouteTable(version: number, models: Model[], startupModels: string[], config: ServerConfig): RouteTable {
   return {

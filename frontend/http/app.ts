@@ -6,15 +6,15 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import type { ModelRegistry } from '../control/registry/model-registry.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
 import { accessLog } from './access-log.js';
 import { commonHeaders } from './common-headers.js';
 import { errorMiddleware } from './error-middleware.js';
 import { methodNotAllowed } from '../errors.js';
-import { inferenceRoutes } from './inference-app.js';
-import { managementRoutes } from './management-app.js';
+import { inferenceRoutes } from '../inference/inference-routes.js';
+import { managementRoutes } from '../control/management-routes.js';
 import { apiDescription } from './openapi.js';
 import { sendJson } from './respond.js';
 

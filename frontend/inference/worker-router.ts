@@ -7,7 +7,7 @@ import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
 import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { WorkerConnection } from '../scheduling/worker-connection.js';
+import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
 
 export interface RouterOptions {

@@ -12,8 +12,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { WorkerReply } from '../../protocol/messages.js';
 import { WORKER_ARG_DEFAULTS } from '../../protocol/worker-args.js';
-import { WorkerConnection } from '../../frontend/scheduling/worker-connection.js';
-import { WorkerProcess } from '../../frontend/scheduling/worker-process.js';
+import { WorkerConnection } from '../../protocol/worker-connection.js';
+import { WorkerProcess } from '../../frontend/control/workers/worker-process.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 
 interface Answer {

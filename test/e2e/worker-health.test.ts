@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { restartDelayMs } from '../../frontend/scheduling/backoff.js';
+import { restartDelayMs } from '../../frontend/control/workers/backoff.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { eventually, isAlive, request, startTestServer, type TestServer } from '../helpers/server.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../frontend/config/server-config.js';
 import type { Key } from '../../frontend/config/keys.js';
-import { startServer, type RunningServer } from '../../frontend/server.js';
+import { startServer, type RunningServer } from '../../frontend/control/controller.js';
 
 export interface TestServer extends RunningServer {
   store: string;

@@ -13,7 +13,7 @@ import { buildApp, type AppApis } from '../../frontend/http/app.js';
 import { loadConfig } from '../../frontend/config/server-config.js';
 import { apiDescription } from '../../frontend/http/openapi.js';
 import { WorkerRouter } from '../../frontend/inference/worker-router.js';
-import { ModelRegistry } from '../../frontend/registry/model-registry.js';
+import { ModelRegistry } from '../../frontend/control/registry/model-registry.js';
 
 type Json = Record<string, unknown>;
 const ANY = 'ANY';

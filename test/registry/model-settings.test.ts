@@ -8,7 +8,7 @@ import { ServerError } from '../../frontend/errors.js';
 import {
   MAX_NAME_LENGTH, MAX_WORKERS, checkRegisterParams, checkWorkerCount, modelName, modelSettings,
   type RegisterParams, type SettingsConfig,
-} from '../../frontend/registry/model-settings.js';
+} from '../../frontend/control/registry/model-settings.js';
 
 const config: SettingsConfig = { defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined };
 const params = (p: Partial<RegisterParams> = {}): RegisterParams => ({ url: 'm.mar', synchronous: true, ...p });

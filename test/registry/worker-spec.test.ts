@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/registry/worker-spec.js';
+import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/control/registry/worker-spec.js';
 
 const config: WorkerSpecConfig = {
   onnxIntraOpThreads: 0, workerStartTimeout: 30, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkModelLinks } from '../../frontend/archive/model-links.js';
+import { checkModelLinks } from '../../frontend/control/archive/model-links.js';
 import { ServerError } from '../../frontend/errors.js';
 
 describe('checkModelLinks', () => {

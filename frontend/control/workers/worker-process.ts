@@ -9,14 +9,14 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../protocol/messages.js';
-import { toWorkerArgv, type WorkerArgs } from '../../protocol/worker-args.js';
-import type { Logger } from '../logging/logger.js';
+import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE } from '../../../protocol/messages.js';
+import { toWorkerArgv, type WorkerArgs } from '../../../protocol/worker-args.js';
+import type { Logger } from '../../logging/logger.js';
 import { withServerNodePath } from './worker-node-path.js';
-import { groupLines } from '../logging/line-groups.js';
+import { groupLines } from '../../logging/line-groups.js';
 
 
-const WORKER_MAIN = fileURLToPath(new URL('../../backend-worker/main.js', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../../backend-worker/main.js', import.meta.url));
 
 export interface SpawnOptions {
   /** The worker's arguments (protocol/worker-args.ts); `sockName` is its socket path. */

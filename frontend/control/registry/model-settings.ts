@@ -1,10 +1,10 @@
 // A model's settings from what registration gives: the request's parameters, then the archive's
 // manifest, then the server's configuration, first one set wins (docs/api.md, Register a model).
 // Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
-import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../protocol/manifest.js';
-import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
-import type { ServerConfig } from '../config/server-config.js';
-import { badRequest, invalidModel } from '../errors.js';
+import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../../protocol/manifest.js';
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../../config/keys.js';
+import type { ServerConfig } from '../../config/server-config.js';
+import { badRequest, invalidModel } from '../../errors.js';
 
 export const MAX_WORKERS = 256;
 /** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */

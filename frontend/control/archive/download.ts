@@ -4,8 +4,8 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '../logging/logger.js';
-import { ServerError, downloadFailed, downloadTooLarge, forbidden } from '../errors.js';
+import type { Logger } from '../../logging/logger.js';
+import { ServerError, downloadFailed, downloadTooLarge, forbidden } from '../../errors.js';
 
 export interface DownloadOptions {
   maxBytes: number;

@@ -3,9 +3,9 @@
 // batch metrics live in the fronts (inference/front-metrics.ts); `render` merges them all into the
 // one /metrics text.
 import client from 'prom-client';
-import type { ModelRegistry } from '../registry/model-registry.js';
-import type { PoolObserver } from '../scheduling/worker-pool.js';
-import { readWorkerMemory } from '../scheduling/worker-memory.js';
+import type { ModelRegistry } from './registry/model-registry.js';
+import type { PoolObserver } from './workers/worker-pool.js';
+import { readWorkerMemory } from './workers/worker-memory.js';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();

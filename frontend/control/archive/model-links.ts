@@ -5,7 +5,7 @@
 // are relative to the model directory: error bodies never name the server's own paths.
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidModel } from '../errors.js';
+import { invalidModel } from '../../errors.js';
 
 export interface LinkCheckOptions {
   /** An extracted archive: also refuse hard links to files outside the directory. */

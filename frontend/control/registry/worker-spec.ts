@@ -1,9 +1,9 @@
 // What each worker process of a model is started with: the model's settings, the server's limits
 // and the environment it may see.
 import os from 'node:os';
-import type { OutgoingItem } from '../../protocol/messages.js';
-import type { ServerConfig } from '../config/server-config.js';
-import type { WorkerSpec } from '../scheduling/worker.js';
+import type { OutgoingItem } from '../../../protocol/messages.js';
+import type { ServerConfig } from '../../config/server-config.js';
+import type { WorkerSpec } from '../workers/worker.js';
 import type { ModelSettings } from './model-settings.js';
 
 export type WorkerSpecConfig = Pick<

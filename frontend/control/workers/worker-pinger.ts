@@ -2,8 +2,8 @@
 // went unanswered. The worker answers from a thread of its own, so a long batch does not count as a
 // miss; a stopped or frozen process does (docs/architecture.md "Failures").
 import type { Duplex } from 'node:stream';
-import { decodeReply, encodePing } from '../../protocol/codec.js';
-import { readFrames } from '../../protocol/frame-socket.js';
+import { decodeReply, encodePing } from '../../../protocol/codec.js';
+import { readFrames } from '../../../protocol/frame-socket.js';
 
 export interface PingOptions {
   intervalMs: number;

@@ -3,8 +3,8 @@
 // directory, links followed.
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { OutgoingItem } from '../../protocol/messages.js';
-import { invalidModel } from '../errors.js';
+import type { OutgoingItem } from '../../../protocol/messages.js';
+import { invalidModel } from '../../errors.js';
 
 /** The manifest's example request as the item each new worker runs before it takes traffic. */
 export async function readWarmup(modelDir: string, warmup: { file: string; contentType?: string }): Promise<OutgoingItem> {

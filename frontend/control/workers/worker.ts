@@ -4,12 +4,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Runtime } from '../../protocol/manifest.js';
-import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../protocol/messages.js';
-import { WORKER_ARG_DEFAULTS } from '../../protocol/worker-args.js';
-import { ServerError, workerStartFailed } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
-import { WorkerConnection } from './worker-connection.js';
+import type { Runtime } from '../../../protocol/manifest.js';
+import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../../protocol/messages.js';
+import { WORKER_ARG_DEFAULTS } from '../../../protocol/worker-args.js';
+import { ServerError, workerStartFailed } from '../../errors.js';
+import type { Logger } from '../../logging/logger.js';
+import { WorkerConnection } from '../../../protocol/worker-connection.js';
 import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
 

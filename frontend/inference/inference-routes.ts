@@ -4,12 +4,12 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { WorkerRouter } from '../inference/worker-router.js';
+import type { WorkerRouter } from './worker-router.js';
 import { badRequest } from '../errors.js';
-import { modelApiDescription } from './openapi.js';
-import { readBodyPieces } from './read-body.js';
+import { modelApiDescription } from '../http/openapi.js';
+import { readBodyPieces } from '../http/read-body.js';
 import { toRequestItem } from './request-item.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../http/respond.js';
 
 /** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
 export function inferenceRoutes(

@@ -5,10 +5,10 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../protocol/manifest.js';
-import type { ServerConfig } from '../config/server-config.js';
-import { ServerError, badRequest, invalidModel, modelNotFound } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
+import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../../protocol/manifest.js';
+import type { ServerConfig } from '../../config/server-config.js';
+import { ServerError, badRequest, invalidModel, modelNotFound } from '../../errors.js';
+import type { Logger } from '../../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';
 import { download, notAllowed } from './download.js';

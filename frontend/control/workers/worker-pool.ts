@@ -1,7 +1,7 @@
 // A model's workers, as the controller keeps them: scaling to min/max, restarts with back-off, health,
 // and a read-only snapshot. Requests never pass through here: the fronts send them to the workers
 // this pool publishes (`onChange`), and batches form inside the worker processes.
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
 import { Worker, type WorkerSpec, type WorkerState } from './worker.js';
 

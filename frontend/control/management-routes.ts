@@ -2,11 +2,11 @@
 // from the query string or, with Content-Type application/json, from a JSON object.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { readWorkerMemory } from '../scheduling/worker-memory.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import { readWorkerMemory } from './workers/worker-memory.js';
+import type { ModelRegistry } from './registry/model-registry.js';
 import { badRequest, methodNotAllowed } from '../errors.js';
-import { readBody } from './read-body.js';
-import { sendJson } from './respond.js';
+import { readBody } from '../http/read-body.js';
+import { sendJson } from '../http/respond.js';
 import { Params } from './params.js';
 
 /** `guards` run before every management route (host-guard.ts, token-auth.ts), never on other paths. */

@@ -2,14 +2,14 @@
 // start-up use: register, scale, unregister, describe, list. What a model's settings are comes from
 // model-settings.ts, what its workers start with from worker-spec.ts.
 import path from 'node:path';
-import type { Manifest } from '../../protocol/manifest.js';
-import type { OutgoingItem } from '../../protocol/messages.js';
-import { DEFAULT_MODEL_FILE } from '../../protocol/manifest.js';
-import type { ServerConfig } from '../config/server-config.js';
-import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
-import type { ServerMetrics } from '../metrics/server-metrics.js';
-import { WorkerPool } from '../scheduling/worker-pool.js';
+import type { Manifest } from '../../../protocol/manifest.js';
+import type { OutgoingItem } from '../../../protocol/messages.js';
+import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
+import type { ServerConfig } from '../../config/server-config.js';
+import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ServerMetrics } from '../metrics.js';
+import { WorkerPool } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';

@@ -4,8 +4,8 @@
 // server's models (even one sharing work_dir) are never touched.
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../logging/logger.js';
-import { isAlive } from '../pid-file.js';
+import type { Logger } from '../../logging/logger.js';
+import { isAlive } from '../../pid-file.js';
 
 const OURS = /^mms(\d+)-/;
 

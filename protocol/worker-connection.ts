@@ -3,9 +3,9 @@
 // be written while others run; the router sees only send(), close() and the closed promise.
 import net from 'node:net';
 import { once } from 'node:events';
-import { decodeReply, encodeRequest } from '../../protocol/codec.js';
-import { readFrames, writeFrame } from '../../protocol/frame-socket.js';
-import type { LoadRequest, OutgoingValue, PredictRequest, WorkerReply } from '../../protocol/messages.js';
+import { decodeReply, encodeRequest } from './codec.js';
+import { readFrames, writeFrame } from './frame-socket.js';
+import type { LoadRequest, OutgoingValue, PredictRequest, WorkerReply } from './messages.js';
 
 export class ConnectionClosedError extends Error {
   override name = 'ConnectionClosedError';

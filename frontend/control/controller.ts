@@ -5,23 +5,23 @@
 // in-flight requests up to a deadline, then the workers stop.
 import http from 'node:http';
 import os from 'node:os';
-import type { RouteTable } from '../protocol/routes.js';
-import type { ServerConfig } from './config/server-config.js';
-import { sameAddress } from './config/address.js';
-import type { Logger } from './logging/logger.js';
-import { ServerMetrics } from './metrics/server-metrics.js';
+import type { RouteTable } from '../../protocol/routes.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { sameAddress } from '../config/address.js';
+import type { Logger } from '../logging/logger.js';
+import { ServerMetrics } from './metrics.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
-import { buildApp } from './http/app.js';
-import { ServerError, errorJson, internal } from './errors.js';
-import { closeGracefully, createHttpServer, listen } from './http/listen.js';
-import { hostGuard } from './http/host-guard.js';
-import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from './http/token-auth.js';
-import { Fronts } from './control/fronts.js';
-import { buildRouteTable } from './control/route-table.js';
-import { WorkerRouter } from './inference/worker-router.js';
-import { FrontMetrics } from './inference/front-metrics.js';
+import { buildApp } from '../http/app.js';
+import { ServerError, errorJson, internal } from '../errors.js';
+import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
+import { hostGuard } from './host-guard.js';
+import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from '../http/token-auth.js';
+import { Fronts } from './fronts.js';
+import { buildRouteTable } from './route-table.js';
+import { WorkerRouter } from '../inference/worker-router.js';
+import { FrontMetrics } from '../inference/front-metrics.js';
 
 export interface RunningServer {
   inferenceUrl: string;

@@ -1,9 +1,9 @@
 // Models named by load_models / --models, registered before the ports open (docs/configuration.md,
 // Start-up models). A model that fails is logged and skipped; the server still starts and reports it.
 import { readdir } from 'node:fs/promises';
-import type { ServerConfig } from '../config/server-config.js';
-import { defaultWorkerCount } from '../config/server-config.js';
-import type { Logger } from '../logging/logger.js';
+import type { ServerConfig } from '../../config/server-config.js';
+import { defaultWorkerCount } from '../../config/server-config.js';
+import type { Logger } from '../../logging/logger.js';
 import type { ModelRegistry } from './model-registry.js';
 
 export interface StartupEntry {
