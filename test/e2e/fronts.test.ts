@@ -214,7 +214,7 @@ for (const fronts of [1, 3]) {
 
     it('a SIGKILLed front is restarted while the other fronts keep answering', async () => {
       const before = server.frontPids();
-      const victim = before[before.length - 1]!;
+      let victim = 0; // a front that holds lanes, chosen once every lane has landed
       const LANES = 3 * fronts;
       // A keep-alive connection per lane; each reply names its front, so a lane knows where it is.
       const agents = Array.from({ length: LANES }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
@@ -241,14 +241,17 @@ for (const fronts of [1, 3]) {
           return r;
         }, () => stop);
         await eventually(() => on.every((pid) => pid > 0));
-        if (fronts > 1) assert.ok(on.includes(victim) && on.some((pid) => pid !== victim), `lanes on several fronts: ${on}`);
+        // The kernel deals connections out (SCHED_NONE): not every front need hold a lane.
+        victim = on[0];
+        if (fronts > 1) assert.ok(on.some((pid) => pid !== victim), `lanes on several fronts: ${on}`);
         killedAt = performance.now();
         process.kill(victim, 'SIGKILL');
         const restarted = await eventually(() => {
           const pids = server.frontPids();
           return pids.length === fronts && !pids.includes(victim) ? pids : undefined;
         }, 30_000);
-        assert.deepEqual(restarted.slice(0, -1), before.slice(0, -1), 'the other fronts kept running');
+        const index = before.indexOf(victim);
+        assert.deepEqual(restarted.filter((_, i) => i !== index), before.filter((_, i) => i !== index), 'the other fronts kept running');
         // Every lane is answered again (with one front, once the new one listens).
         const okBefore = okAfterKill;
         await eventually(() => okAfterKill > okBefore + LANES, 30_000);
@@ -258,7 +261,7 @@ for (const fronts of [1, 3]) {
         assert.deepEqual(bad.map(describeOf), [], 'only requests on the killed front failed');
         if (fronts > 1) assert.ok(othersDuring > 0, 'the other fronts answered meanwhile');
         // The new front serves too: fresh connections reach it in turn.
-        const fresh = restarted[restarted.length - 1];
+        const fresh = restarted[index];
         await eventually(async () => {
           const r = await send(predict('fe'), 'x');
           assert.equal(r.status, 200, describeOf(r));

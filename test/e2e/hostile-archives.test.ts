@@ -1,10 +1,10 @@
 // Hostile archives registered over the Management API of a real server: every one is refused with a
 // 4xx JSON error naming the problem, nothing is registered, nothing is left in work_dir, nothing is
 // written outside it, no handler outside the archive runs, and the server keeps serving a good model.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -25,27 +25,14 @@ import {
   writeZipSymlink,
   writeZipTruncated,
 } from '../helpers/hostile-archives.js';
-import { postJson, request, startTestServer, v2Request, type JsonResponse, type TestServer } from '../helpers/server.js';
+import { postJson, request, serverWithOwnDirs, startTestServer, v2Request, type JsonResponse } from '../helpers/server.js';
 
 describe('hostile archives', () => {
   const tag = randomBytes(6).toString('hex');
   // Layout: <root>/store (model store), <root>/work (work_dir). An extracted archive lives in
   // <root>/work/<label>-XXXXXX, so `../../x` from there lands in <root>, and deeper climbs in /tmp.
-  const root = mkdtempSync(path.join(os.tmpdir(), 'mms-hostile-'));
-  const store = path.join(root, 'store');
-  const workDir = path.join(root, 'work');
-  mkdirSync(store);
-  let server: TestServer;
-
-  before(async () => {
-    server = await startTestServer({ work_dir: workDir }, store);
-  });
-  after(async () => {
-    await server?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  const workDirEntries = () => (existsSync(workDir) ? readdirSync(workDir) : []);
+  const dirs = serverWithOwnDirs('mms-hostile-');
+  const { root, store, workDir, workDirEntries } = dirs;
   const exists = (p: string) => {
     try {
       lstatSync(p);
@@ -56,7 +43,7 @@ describe('hostile archives', () => {
   };
 
   const register = (file: string, extra = '') =>
-    request(`${server.managementUrl}/models?url=${encodeURIComponent(file)}&model_name=h&initial_workers=1&synchronous=true${extra}`, { method: 'POST' });
+    request(`${dirs.server.managementUrl}/models?url=${encodeURIComponent(file)}&model_name=h&initial_workers=1&synchronous=true${extra}`, { method: 'POST' });
 
   interface Case {
     /** File name in the model store. */
@@ -81,8 +68,8 @@ describe('hostile archives', () => {
     assert.equal(r.body.type, c.type ?? 'InvalidModelException');
     assert.match(r.body.message, c.message);
     // Not registered, under the requested name or the manifest's.
-    assert.equal((await request(`${server.managementUrl}/models/h`)).status, 404);
-    const list = await request(`${server.managementUrl}/models`);
+    assert.equal((await request(`${dirs.server.managementUrl}/models/h`)).status, 404);
+    const list = await request(`${dirs.server.managementUrl}/models`);
     assert.deepEqual(list.body.models.filter((m: { modelName: string }) => m.modelName !== 'good'), []);
     // Nothing left behind, nothing written outside.
     assert.deepEqual(workDirEntries(), [], `${c.file}: work_dir is empty afterwards`);
@@ -96,10 +83,10 @@ describe('hostile archives', () => {
     writeGoodZip(path.join(store, 'good-control.mar'));
     writeGoodTgz(path.join(store, 'good-control.tar.gz'));
     for (const file of ['good-control.mar', 'good-control.tar.gz']) {
-      const r = await request(`${server.managementUrl}/models?url=${file}&model_name=control&initial_workers=0`, { method: 'POST' });
+      const r = await request(`${dirs.server.managementUrl}/models?url=${file}&model_name=control&initial_workers=0`, { method: 'POST' });
       assert.deepEqual([r.status, r.body], [200, { status: 'Model "control" registered' }], file);
       assert.equal(workDirEntries().length, 1, `${file} is extracted into its own dir under work_dir`);
-      const d = await request(`${server.managementUrl}/models/control`, { method: 'DELETE' });
+      const d = await request(`${dirs.server.managementUrl}/models/control`, { method: 'DELETE' });
       assert.equal(d.status, 200);
       assert.deepEqual(workDirEntries(), []);
     }
@@ -252,7 +239,7 @@ describe('hostile archives', () => {
       assert.equal(r.status, 400, JSON.stringify(r.body));
       assert.equal(r.body.type, 'InvalidModelException');
       assert.match(r.body.message, /Handler path is outside the model directory: \.\.\/outside\.js/);
-      assert.equal((await request(`${server.managementUrl}/models/h`)).status, 404);
+      assert.equal((await request(`${dirs.server.managementUrl}/models/h`)).status, 404);
       assert.deepEqual(workDirEntries(), ['outside.js'], 'only the planted file is left in work_dir');
       assert.equal(exists(marker), false, 'the outside handler was never imported');
     } finally {
@@ -265,13 +252,13 @@ describe('hostile archives', () => {
 
   it('the server still registers and serves a good archive afterwards', async () => {
     writeGoodZip(path.join(store, 'good.mar'), 'good');
-    const r = await request(`${server.managementUrl}/models?url=good.mar&initial_workers=1&synchronous=true`, { method: 'POST' });
+    const r = await request(`${dirs.server.managementUrl}/models?url=good.mar&initial_workers=1&synchronous=true`, { method: 'POST' });
     assert.deepEqual([r.status, r.body], [200, { status: 'Workers scaled' }]);
-    const p = await postJson(`${server.inferenceUrl}/predictions/good`, v2Request('x', [1, 4], [1, 2, 3, 4.5]));
+    const p = await postJson(`${dirs.server.inferenceUrl}/predictions/good`, v2Request('x', [1, 4], [1, 2, 3, 4.5]));
     assert.equal(p.status, 200, JSON.stringify(p.body));
     assert.deepEqual(p.body.outputs, [{ name: 'y', datatype: 'FP32', shape: [1, 4], data: [2, 4, 6, 9] }]);
     assert.equal(workDirEntries().length, 1);
-    const d = await request(`${server.managementUrl}/models/good`, { method: 'DELETE' });
+    const d = await request(`${dirs.server.managementUrl}/models/good`, { method: 'DELETE' });
     assert.equal(d.status, 200);
     assert.deepEqual(workDirEntries(), []);
   });

@@ -1,6 +1,7 @@
 // Starts a real server (real listeners on free ports, real worker processes) for a test, and small
 // HTTP helpers to talk to it.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,30 @@ export async function sharedAddress(): Promise<string> {
   const { port } = probe.address() as net.AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * For a suite: a server with a model store and a work_dir of its own under one temp root (`root/store`,
+ * `root/work`), started before the suite's tests and removed after them. `server` is set once started.
+ */
+export function serverWithOwnDirs(prefix: string, overrides: Partial<Record<Key, string>> = {}) {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dirs = {
+    root,
+    store: path.join(root, 'store'),
+    workDir: path.join(root, 'work'),
+    server: undefined as unknown as TestServer,
+    workDirEntries: () => (existsSync(dirs.workDir) ? readdirSync(dirs.workDir) : []),
+  };
+  mkdirSync(dirs.store);
+  before(async () => {
+    dirs.server = await startTestServer({ work_dir: dirs.workDir, ...overrides }, dirs.store);
+  });
+  after(async () => {
+    await dirs.server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  return dirs;
 }
 
 export interface JsonResponse<T = any> {

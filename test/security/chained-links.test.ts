@@ -1,50 +1,36 @@
 // Links that are harmless one by one but escape when followed in a chain (zip and tgz), and links in
 // model-store directories: every file the server or a worker opens must really lie inside the model
 // directory. Refused with 400, no byte of the outside file in the body, no worker started.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeTgzChained, writeTgzChainedHardlink, writeZipChained, type ChainTarget } from '../helpers/chained-links.js';
 import { scaleModelBytes } from '../helpers/hostile-archives.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
-import { childPids, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { childPids, request, serverWithOwnDirs } from '../helpers/server.js';
 
 describe('chained and escaping links', () => {
   const tag = randomBytes(6).toString('hex');
   // <root>/store, <root>/work; chained links land in <root>.
-  const root = mkdtempSync(path.join(os.tmpdir(), 'mms-chain-'));
-  const store = path.join(root, 'store');
-  const workDir = path.join(root, 'work');
+  const dirs = serverWithOwnDirs('mms-chain-');
+  const { root, store, workDir, workDirEntries } = dirs;
   const secretText = `sEcReT${tag} private bytes`;
   const secret = `secret-${tag}.txt`;
   const outsideModel = `outside-${tag}.onnx`;
-  mkdirSync(store);
   writeFileSync(path.join(root, secret), secretText);
   writeFileSync(path.join(root, outsideModel), scaleModelBytes());
-  let server: TestServer;
-
-  before(async () => {
-    server = await startTestServer({ work_dir: workDir }, store);
-  });
-  after(async () => {
-    await server?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  const workDirEntries = () => (existsSync(workDir) ? readdirSync(workDir) : []);
 
   const expectRefused = async (url: string, message: RegExp) => {
-    const r = await request(`${server.managementUrl}/models?url=${encodeURIComponent(url)}&model_name=h&initial_workers=1&synchronous=true`, { method: 'POST' });
+    const r = await request(`${dirs.server.managementUrl}/models?url=${encodeURIComponent(url)}&model_name=h&initial_workers=1&synchronous=true`, { method: 'POST' });
     const text = JSON.stringify(r.body);
     assert.equal(r.status, 400, `${url}: ${text}`);
     assert.equal(r.body.type, 'InvalidModelException');
     assert.match(r.body.message, message, url);
     assert.ok(!text.includes('sEcReT'), `${url}: no byte of the outside file in the body: ${text}`);
     assert.ok(!text.includes(root), `${url}: no server path in the body: ${text}`);
-    assert.equal((await request(`${server.managementUrl}/models/h`)).status, 404);
+    assert.equal((await request(`${dirs.server.managementUrl}/models/h`)).status, 404);
     assert.deepEqual(childPids(), [], `${url}: no worker was started`);
     assert.deepEqual(workDirEntries(), [], `${url}: nothing left in work_dir`);
   };
@@ -99,8 +85,8 @@ describe('chained and escaping links', () => {
     mkdirSync(path.join(dir, 'weights'));
     writeFileSync(path.join(dir, 'weights', 'real.onnx'), scaleModelBytes());
     symlinkSync(path.join('weights', 'real.onnx'), path.join(dir, 'model.onnx'));
-    const r = await request(`${server.managementUrl}/models?url=dir-inside&initial_workers=1&synchronous=true`, { method: 'POST' });
+    const r = await request(`${dirs.server.managementUrl}/models?url=dir-inside&initial_workers=1&synchronous=true`, { method: 'POST' });
     assert.deepEqual([r.status, r.body], [200, { status: 'Workers scaled' }]);
-    assert.equal((await request(`${server.managementUrl}/models/inside`, { method: 'DELETE' })).status, 200);
+    assert.equal((await request(`${dirs.server.managementUrl}/models/inside`, { method: 'DELETE' })).status, 200);
   });
 });

@@ -1,13 +1,12 @@
 // Registration under hostile or careless input: parallel registrations of one name, over-long names,
 // unsupported or malformed URLs, and error bodies that must not name the server's own paths.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scaleModelBytes, writeZip, writeZipNoManifest, writeZipTruncated } from '../helpers/hostile-archives.js';
 import { writeBadModel, writeModelDir } from '../helpers/onnx-models.js';
-import { childPids, postJson, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { childPids, postJson, request, serverWithOwnDirs } from '../helpers/server.js';
 
 /** A .mar whose manifest names a warm-up file: registration awaits between its checks and insertion. */
 function writeWarmupZip(file: string, name: string): string {
@@ -21,22 +20,9 @@ function writeWarmupZip(file: string, name: string): string {
 }
 
 describe('registration hardening', () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'mms-reg-'));
-  const store = path.join(root, 'store');
-  const workDir = path.join(root, 'work');
-  mkdirSync(store);
-  let server: TestServer;
-
-  before(async () => {
-    server = await startTestServer({ work_dir: workDir }, store);
-  });
-  after(async () => {
-    await server?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  const workDirEntries = () => (existsSync(workDir) ? readdirSync(workDir) : []);
-  const post = (query: string) => request(`${server.managementUrl}/models?${query}`, { method: 'POST' });
+  const dirs = serverWithOwnDirs('mms-reg-');
+  const { root, store, workDir, workDirEntries } = dirs;
+  const post = (query: string) => request(`${dirs.server.managementUrl}/models?${query}`, { method: 'POST' });
 
   for (const named of [true, false]) {
     it(`10 parallel registrations of one name (${named ? 'model_name given' : 'name from the manifest'}): one 200, nine 409, one worker, nothing left after DELETE`, async () => {
@@ -46,11 +32,11 @@ describe('registration hardening', () => {
       const codes = replies.map((r) => r.status).sort();
       assert.deepEqual(codes, [200, ...Array(9).fill(409)], JSON.stringify(replies.map((r) => r.body)));
       for (const r of replies.filter((x) => x.status === 409)) assert.equal(r.body.message, 'Model racew is already registered.');
-      const d = await request(`${server.managementUrl}/models/racew`);
+      const d = await request(`${dirs.server.managementUrl}/models/racew`);
       assert.equal(d.body.workers.length, 1);
       assert.equal(childPids().length, 1, 'one worker process');
       assert.equal(workDirEntries().length, 1, 'one extracted dir');
-      assert.equal((await request(`${server.managementUrl}/models/racew`, { method: 'DELETE' })).status, 200);
+      assert.equal((await request(`${dirs.server.managementUrl}/models/racew`, { method: 'DELETE' })).status, 200);
       assert.deepEqual(childPids(), [], 'no worker process outlives DELETE');
       assert.deepEqual(workDirEntries(), [], 'no extracted dir outlives DELETE');
     });
@@ -61,13 +47,13 @@ describe('registration hardening', () => {
     assert.equal((await post('url=broken.mar&model_name=again&initial_workers=0')).status, 400);
     writeWarmupZip(path.join(store, 'again.mar'), 'again');
     assert.equal((await post('url=again.mar&model_name=again&initial_workers=0')).status, 200);
-    assert.equal((await request(`${server.managementUrl}/models/again`, { method: 'DELETE' })).status, 200);
+    assert.equal((await request(`${dirs.server.managementUrl}/models/again`, { method: 'DELETE' })).status, 200);
   });
 
   it('model names longer than 64 characters are refused before anything is done', async () => {
     // In a JSON body, so that a 100,000-character name reaches the server (a query that long would not).
     for (const name of ['a'.repeat(65), 'b'.repeat(100_000)]) {
-      const r = await postJson(`${server.managementUrl}/models`, { url: 'does-not-exist.mar', model_name: name });
+      const r = await postJson(`${dirs.server.managementUrl}/models`, { url: 'does-not-exist.mar', model_name: name });
       assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 300));
       assert.equal(r.body.type, 'BadRequestException');
       assert.match(r.body.message, /at most 64 characters/);
@@ -80,7 +66,7 @@ describe('registration hardening', () => {
     assert.match(r.body.message, /at most 64 characters/);
     const ok = await post(`url=longname&model_name=${'d'.repeat(64)}&initial_workers=0`);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.equal((await request(`${server.managementUrl}/models/${'d'.repeat(64)}`, { method: 'DELETE' })).status, 200);
+    assert.equal((await request(`${dirs.server.managementUrl}/models/${'d'.repeat(64)}`, { method: 'DELETE' })).status, 200);
     assert.deepEqual(workDirEntries(), []);
   });
 
