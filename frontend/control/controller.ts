@@ -47,10 +47,8 @@ export function frontCount(configured: number, cores = os.availableParallelism()
 }
 
 export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
-  let registry: ModelRegistry | undefined;
-  const metrics = new ServerMetrics(() => registry);
-  registry = new ModelRegistry(config, log.child({ component: 'registry' }), metrics);
-  const models = registry;
+  const metrics: ServerMetrics = new ServerMetrics(() => models.list());
+  const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model));
   await removeStaleWorkDirs(config.workDir, log);
 
   // Every change of models or workers becomes a new table, published to whoever serves inference.

@@ -3,8 +3,7 @@
 // batch metrics live in the fronts (inference/front-metrics.ts); `render` merges them all into the
 // one /metrics text.
 import client from 'prom-client';
-import type { ModelRegistry } from './registry/model-registry.js';
-import type { PoolObserver } from './workers/worker-pool.js';
+import type { PoolObserver, PoolSnapshot } from './workers/worker-pool.js';
 import { readWorkerMemory } from './workers/worker-memory.js';
 
 export class ServerMetrics {
@@ -16,7 +15,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(models: () => ModelRegistry | undefined) {
+  /** `models`: the registered models' names and pool snapshots, read when scraped. */
+  constructor(models: () => Iterable<{ name: string; pool: { snapshot(): PoolSnapshot } }>) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'mms_frontend_' });
     new client.Gauge({
       name: 'mms_workers',
@@ -25,7 +25,7 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const m of models()?.list() ?? []) {
+        for (const m of models()) {
           for (const w of m.pool.snapshot().workers) this.inc({ model: m.name, state: w.state });
         }
       },
@@ -37,7 +37,7 @@ export class ServerMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const m of models()?.list() ?? []) {
+        for (const m of models()) {
           const workers = m.pool.snapshot().workers;
           const rss = await readWorkerMemory(workers.map((w) => w.pid));
           workers.forEach((w, i) => this.set({ model: m.name, worker: w.id }, rss[i]));

@@ -8,8 +8,7 @@ import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
-import type { ServerMetrics } from '../metrics.js';
-import { WorkerPool } from '../workers/worker-pool.js';
+import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
@@ -47,7 +46,8 @@ export class ModelRegistry {
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
-    private readonly metrics?: ServerMetrics,
+    /** Per model, what its pool reports (the metrics). */
+    private readonly observe?: (model: string) => PoolObserver,
   ) {
     this.archives = new ArchiveStore(config, log);
   }
@@ -199,7 +199,7 @@ export class ModelRegistry {
         modelName: settings.name,
         spec: (pool) => workerSpec(model, pool.minWorkers, this.config),
         log: this.log.child({ model: settings.name }),
-        observer: this.metrics?.observer(settings.name),
+        observer: this.observe?.(settings.name),
         onChange: () => this.changed(),
       }),
     };
