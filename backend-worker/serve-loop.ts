@@ -64,7 +64,8 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
 
   return new Promise((resolve) => {
     readFrames(socket, decodeRequest, MAX_FIELD, (req) => {
-      intake = intake.then(() => accept(req));
+      // One frame's failure must not stop the frames behind it.
+      intake = intake.then(() => accept(req)).catch((err: Error) => log(`frame failed: ${err.stack ?? err.message}`));
     }, (err) => log(`corrupt frame from frontend: ${err.message}`));
     socket.on('error', (err) => log(`socket error: ${err.message}`));
     socket.on('close', () => {

@@ -112,6 +112,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       });
       const f = fronts;
       publishers.push((t) => f.publish(t));
+      await f.publish(table()); // what changed while the fronts started (a worker restarted, say)
       inferenceUrl = fronts.url;
     }
     const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {

@@ -24,8 +24,15 @@ function extraFrontArgs(): string[] {
   return process.env.MMS_FRONT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
 }
 
-/** A front that does not apply a table within this long is left behind (logged); it gets the next. */
-const APPLY_TIMEOUT_MS = 30_000;
+/**
+ * A front that does not apply a table within this long (at least 30 s, and at least the longest
+ * response timeout, since applying waits for removed workers to answer what they hold) is left behind
+ * (logged); it gets the next table.
+ */
+const MIN_APPLY_TIMEOUT_MS = 30_000;
+
+/** Fronts that do not exit within this long of a stop (beyond the graceful drain) are killed. */
+const STOP_GRACE_MS = 5_000;
 
 export interface FrontsOptions {
   count: number;
@@ -73,7 +80,12 @@ export class Fronts {
     // a dead front's unaccepted connections stay in the socket's backlog for the others.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false, execArgv: [...process.execArgv, ...FRONT_NODE_ARGS, ...extraFrontArgs()] });
-    await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
+    try {
+      await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
+    } catch (err) {
+      await fronts.stop(); // the ones that did start, and no restarts of the one that failed
+      throw err;
+    }
     return fronts;
   }
 
@@ -97,7 +109,7 @@ export class Fronts {
         this.waiters.delete(check);
         this.o.log.warn({ version: table.version }, 'a front did not apply the routing table in time');
         resolve();
-      }, APPLY_TIMEOUT_MS);
+      }, Math.max(MIN_APPLY_TIMEOUT_MS, ...table.models.map((m) => m.responseTimeoutMs)));
       const check = () => {
         if (!done()) return;
         clearTimeout(timer);
@@ -126,12 +138,17 @@ export class Fronts {
     );
   }
 
-  /** Lets every front finish what it serves, then waits for them to exit. */
+  /** Lets every front finish what it serves, then waits for them to exit (killing any that hangs). */
   async stop(): Promise<void> {
     this.stopping = true;
+    const deadline = this.o.config.gracefulShutdownTimeout * 1000 + STOP_GRACE_MS;
     const exits = [...this.fronts.values()].map((f) => new Promise<void>((resolve) => {
       if (f.worker.isDead()) return resolve();
-      f.worker.once('exit', () => resolve());
+      const timer = setTimeout(() => f.worker.process.kill('SIGKILL'), deadline);
+      f.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.send(f, { type: 'stop' });
     }));
     await Promise.all(exits);
@@ -147,7 +164,8 @@ export class Fronts {
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FrontMessage) => {
         // The first table comes before the front listens, so it never serves without routes.
-        if (m.type === 'ready') this.send(front, { type: 'routes', table: this.table });
+        // A front that boots while we stop missed the stop sent earlier (it had no listener yet).
+        if (m.type === 'ready') this.send(front, this.stopping ? { type: 'stop' } : { type: 'routes', table: this.table });
         else if (m.type === 'listening') {
           this.url ||= m.url;
           resolve();

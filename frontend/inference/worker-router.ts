@@ -2,13 +2,16 @@
 // table, every request sent at once to the worker with the least outstanding requests (the worker
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
-import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
+import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
 import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
+
+/** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
+const RECONNECT_MS = 1000;
 
 export interface RouterOptions {
   /** Fronts sharing the models' queues (job_queue_size is split between them). */
@@ -44,8 +47,13 @@ class Remote {
   /** pick-worker.ts: the router's pick count when this remote was last chosen. */
   lastPicked = 0;
   watchdog?: NodeJS.Timeout;
+  /** Out of the table: finishing what it holds, then closed. */
+  retiring = false;
   drained?: () => void;
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly owner: ModelState,
+  ) {}
   get load(): number {
     return this.outstanding.length;
   }
@@ -62,6 +70,8 @@ class ModelState {
 export class WorkerRouter {
   private readonly models = new Map<string, ModelState>();
   private table: RouteTable = { version: 0, models: [], startupModels: [] };
+  /** Drains of removed workers still under way: a later table's ack must wait for them too. */
+  private readonly retiring = new Set<Promise<void>>();
   private picks = 0;
 
   constructor(private readonly o: RouterOptions) {}
@@ -140,7 +150,12 @@ export class WorkerRouter {
         for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
       }
     }
-    await Promise.all(work);
+    for (const w of work) {
+      this.retiring.add(w);
+      void w.then(() => this.retiring.delete(w));
+    }
+    // Acknowledging this table says every worker removed so far holds nothing of ours any more.
+    await Promise.all([...work, ...this.retiring]);
   }
 
   /** Queues one request; resolves with its reply item or rejects with a ServerError. */
@@ -150,7 +165,11 @@ export class WorkerRouter {
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
     return new Promise<ReplyItem>((resolve, reject) => {
-      const settle = () => m.admitted--;
+      let settled = false;
+      const settle = () => {
+        if (!settled) m.admitted--;
+        settled = true;
+      };
       this.dispatch(m, {
         item,
         attempts: 0,
@@ -198,27 +217,35 @@ export class WorkerRouter {
     r.conn!.send({ kind: 'predict', batch: [job.item] }).then(
       (reply) => {
         this.settled(m, r, job);
-        const item = reply.items.find((i) => i.requestId === job.item.requestId);
-        if (reply.code !== StatusCode.ok) {
-          // The batch failed: its error item says status and type (a bare failure reply, only the code).
-          const f = (item && readErrorItem(item)) ?? { status: reply.code, type: '', message: reply.message };
-          return job.reject(fromWorker(f.status, f.type, f.message));
+        try {
+          this.answer(m, r, job, reply);
+        } catch (err) {
+          job.reject(err as Error); // a job must settle whatever happens (a no-op once it has)
         }
-        if (!item) return job.reject(workerBadReply());
-        if (!r.served) {
-          r.served = true;
-          this.o.onServed?.(m.route.name, r.id);
-        }
-        this.o.onReply?.(m.route.name, reply.message);
-        const failed = readErrorItem(item);
-        if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message));
-        job.resolve(item);
       },
       () => {
         this.settled(m, r, job);
         this.lost(m, r, job);
       },
     );
+  }
+
+  private answer(m: ModelState, r: Remote, job: Job, reply: WorkerReply): void {
+    const item = reply.items.find((i) => i.requestId === job.item.requestId);
+    if (reply.code !== StatusCode.ok) {
+      // The batch failed: its error item says status and type (a bare failure reply, only the code).
+      const f = (item && readErrorItem(item)) ?? { status: reply.code, type: '', message: reply.message };
+      return job.reject(fromWorker(f.status, f.type, f.message));
+    }
+    if (!item) return job.reject(workerBadReply());
+    if (!r.served) {
+      r.served = true;
+      this.o.onServed?.(m.route.name, r.id);
+    }
+    this.o.onReply?.(m.route.name, reply.message);
+    const failed = readErrorItem(item);
+    if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message));
+    job.resolve(item);
   }
 
   /** A reply (or a failure) came for `job`: the worker made progress. */
@@ -271,30 +298,51 @@ export class WorkerRouter {
     }, Math.max(0, wait));
   }
 
-  private async connect(m: ModelState, id: string, socketPath: string): Promise<void> {
-    const r = new Remote(id);
+  private async connect(m: ModelState, id: string, socketPath: string, attempt = 0): Promise<void> {
+    const r = new Remote(id, m);
     m.remotes.set(id, r);
+    let timer: NodeJS.Timeout | undefined;
     try {
       r.conn = await WorkerConnection.connect(socketPath, this.o.maxResponseSize);
       // The worker process has its model loaded already: Load only binds this connection to it.
-      const reply = await r.conn.send({ kind: 'load', modelName: m.route.name, modelPath: '', batchSize: m.route.batchSize, handler: '', gpuId: -1, ioDescriptor: this.o.frontId });
+      const load = r.conn.send({ kind: 'load', modelName: m.route.name, modelPath: '', batchSize: m.route.batchSize, handler: '', gpuId: -1, ioDescriptor: this.o.frontId });
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to Load')), m.route.responseTimeoutMs)));
+      const reply = await Promise.race([load, late]);
       if (reply.code !== StatusCode.ok) throw new Error(reply.message);
     } catch (err) {
       this.o.log.warn({ model: m.route.name, worker: id, err: (err as Error).message }, 'cannot connect to worker');
       this.drop(r);
+      // A worker of the table we cannot reach: once more shortly (the controller replaces a dead one).
+      if (attempt === 0) setTimeout(() => this.reconnect(m, id, socketPath), RECONNECT_MS).unref();
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (r.closed) {
+      r.conn.close();
       return;
     }
-    if (r.closed) return;
     r.ready = true;
-    void r.conn.closed.then(() => this.drop(r));
+    void r.conn.closed.then(() => {
+      // The connection went while the worker may live on: reconnect if the table still lists it.
+      const wasOpen = !r.closed;
+      this.drop(r);
+      if (wasOpen) setTimeout(() => this.reconnect(m, id, socketPath), RECONNECT_MS).unref();
+    });
     for (const job of m.waiting.splice(0)) this.dispatch(m, job);
     clearTimeout(m.waitTimer);
     m.waitTimer = undefined;
   }
 
-  /** No new requests; resolves once what it holds is answered (or the response timeout passed). */
+  private reconnect(m: ModelState, id: string, socketPath: string): void {
+    if (this.models.get(m.route.name) !== m || m.remotes.has(id) || !m.route.workers.some((w) => w.id === id)) return;
+    void this.connect(m, id, socketPath, 1);
+  }
+
+  /** No new requests; resolves once what it holds is answered. */
   private retire(r: Remote): Promise<void> {
     r.ready = false;
+    r.retiring = true;
     if (r.outstanding.length === 0) {
       this.drop(r);
       return Promise.resolve();
@@ -311,6 +359,8 @@ export class WorkerRouter {
       clearTimeout(r.watchdog);
       r.conn?.close();
     }
+    // A closed remote of a listed worker leaves the map, so the next table or a reconnect opens a new one.
+    if (!r.retiring && r.owner.remotes.get(r.id) === r) r.owner.remotes.delete(r.id);
     drained?.();
   }
 }

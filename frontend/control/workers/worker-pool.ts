@@ -193,7 +193,10 @@ export class WorkerPool {
     this.o.log.info({ delayMs: delay, unhealthy: !this.healthy }, 'restarting worker after back-off');
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
-      if (this.closed || this.workers.length >= this.minWorkers) return;
+      if (this.closed || this.workers.length >= this.minWorkers) {
+        void this.changed(); // no longer starting: fronts refuse at once again
+        return;
+      }
       // Only a long run resets the back-off: a worker that starts and dies at once, again and again, backs off.
       this.startWorker().then(
         () => undefined,

@@ -1,0 +1,72 @@
+// WorkerRouter against real worker ends: the worker's own serve loop and batch former on real Unix
+// sockets, with a JS run function in place of a model (no process, no ORT).
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { serveConnection } from '../../backend-worker/serve-loop.js';
+import { BatchFormer } from '../../backend-worker/batch-former.js';
+import { WorkerRouter } from '../../frontend/inference/worker-router.js';
+import type { ModelRoute, WorkerRoute } from '../../protocol/routes.js';
+
+const servers: net.Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+let n = 0;
+const socketPath = () => path.join(os.tmpdir(), `.mms-router-test.${process.pid}.${++n}`);
+
+/** A worker end that answers each request with its name after `ms`. */
+function listenWorker(name: string, ms: number, at = socketPath()): Promise<string> {
+  const former = new BatchFormer({
+    batchSize: 1,
+    maxBatchDelay: 0,
+    run: async (items) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return items.map((i) => ({ requestId: i.requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(name) }));
+    },
+  });
+  const server = net.createServer((socket) => void serveConnection(socket, async () => former, () => undefined));
+  servers.push(server);
+  return new Promise((resolve) => server.listen(at, () => resolve(at)));
+}
+
+const route = (workers: WorkerRoute[]): ModelRoute => ({
+  name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
+  workers, minWorkers: 1, starting: false, healthy: true,
+});
+const router = () => new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: 1 << 20, log: pino({ level: 'silent' }) });
+const item = (id: string) => ({ requestId: id, headers: [], parameters: [] });
+
+describe('WorkerRouter', () => {
+  it('acknowledges a table only once every worker removed before it has answered what it holds', async () => {
+    const slow = await listenWorker('slow', 600);
+    const fast = await listenWorker('fast', 1);
+    const r = router();
+    const both = [{ id: 'slow', pid: 1, socketPath: slow }, { id: 'fast', pid: 2, socketPath: fast }];
+    await r.apply({ version: 1, startupModels: [], models: [route(both)] });
+    const order: string[] = [];
+    // The first request goes to `slow` (ties go to the worker picked longest ago; neither was).
+    const answered = r.submit('m', item('a')).then((reply) => order.push(`answered by ${reply.body.toString()}`));
+    const v2 = r.apply({ version: 2, startupModels: [], models: [route(both.slice(1))] }).then(() => order.push('v2'));
+    // A later change before the drain ends: its acknowledgement must not let the controller stop `slow`.
+    const v3 = r.apply({ version: 3, startupModels: [], models: [route(both.slice(1))] }).then(() => order.push('v3'));
+    await Promise.all([answered, v2, v3]);
+    assert.equal(order[0], 'answered by slow', `order: ${order}`);
+    r.close();
+  });
+
+  it('connects to a listed worker that could not be reached at first, without a new table', async () => {
+    const later = socketPath();
+    const r = router();
+    await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'late', pid: 3, socketPath: later }])] });
+    await listenWorker('late', 1, later);
+    // The router tries once more on its own; the request waits for it (the model is listed with a worker).
+    const reply = await r.submit('m', item('b'));
+    assert.equal(reply.body.toString(), 'late');
+    r.close();
+  });
+});
