@@ -190,12 +190,15 @@ export class WorkerRouter {
   }
 
   /**
-   * job_queue_size spread over the fronts, plus what the workers run and hold next (two batches
-   * each): an approximation of one shared queue that needs no traffic between fronts.
+   * What a model may hold in this front: job_queue_size plus what the workers run and hold next (two
+   * batches each), shared over the fronts. The kernel deals connections to fronts unevenly, so a front
+   * may take up to twice its even share, never more than the whole: an approximation of one shared
+   * queue that needs no traffic between fronts.
    */
   private limit(m: ModelState): number {
     const r = m.route;
-    return Math.ceil((r.queueSize + Math.max(1, r.workers.length) * 2 * r.batchSize) / this.o.fronts);
+    const total = r.queueSize + Math.max(1, r.workers.length) * 2 * r.batchSize;
+    return Math.min(total, Math.ceil((2 * total) / this.o.fronts));
   }
 
   private dispatch(m: ModelState, job: Job): void {

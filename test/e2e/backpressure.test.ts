@@ -1,7 +1,7 @@
 // Back-pressure: each inference front admits at most
-//   ceil((job_queue_size + workers × 2 × batch_size) / fronts)
-// requests per model that it has not answered yet (WorkerRouter.limit: the job queue split between
-// the fronts, plus what each worker runs and holds next). Past that, a request is refused at once with
+//   min(total, ceil(2 × total / fronts)), total = job_queue_size + workers × 2 × batch_size
+// requests per model that it has not answered yet (WorkerRouter.limit: the job queue plus what each
+// worker runs and holds next, shared over the fronts, up to twice an even share). Past that, a request is refused at once with
 // 503 ServiceUnavailableException + Retry-After instead of waiting; other models keep serving, the
 // admitted ones are answered once the workers free up, and the /metrics gauge mms_queue_depth (admitted
 // and unanswered, per model, summed over the fronts) shows the count. Bodies over max_request_size get 413.
@@ -18,8 +18,10 @@ const MAX_REQUEST_SIZE = 1024;
 const JOB_QUEUE_SIZE = 2;
 
 /** The admission rule, per front (frontend/inference/worker-router.ts `limit`). */
-const admittedPerFront = (o: { workers: number; batchSize: number; fronts: number }) =>
-  Math.ceil((JOB_QUEUE_SIZE + o.workers * 2 * o.batchSize) / o.fronts);
+const admittedPerFront = (o: { workers: number; batchSize: number; fronts: number }) => {
+  const total = JOB_QUEUE_SIZE + o.workers * 2 * o.batchSize;
+  return Math.min(total, Math.ceil((2 * total) / o.fronts));
+};
 
 describe('back-pressure', () => {
   let server: TestServer;
