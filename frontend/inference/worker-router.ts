@@ -47,6 +47,8 @@ class Remote {
   /** pick-worker.ts: the router's pick count when this remote was last chosen. */
   lastPicked = 0;
   watchdog?: NodeJS.Timeout;
+  /** When it last answered (or was first sent to while idle): the watchdog's reference. */
+  progressAt = 0;
   /** Out of the table: finishing what it holds, then closed. */
   retiring = false;
   drained?: () => void;
@@ -216,7 +218,10 @@ export class WorkerRouter {
   }
 
   private send(m: ModelState, r: Remote, job: Job): void {
-    if (r.outstanding.push(job) === 1) this.armWatchdog(m, r);
+    if (r.outstanding.push(job) === 1) {
+      r.progressAt = performance.now();
+      this.armWatchdog(m, r, m.route.responseTimeoutMs);
+    }
     r.conn!.send({ kind: 'predict', batch: [job.item] }).then(
       (reply) => {
         this.settled(m, r, job);
@@ -255,10 +260,12 @@ export class WorkerRouter {
   private settled(m: ModelState, r: Remote, job: Job): void {
     const i = r.outstanding.indexOf(job);
     if (i >= 0) r.outstanding.splice(i, 1);
+    // One timer per busy worker, moved on lazily: no timer work per reply on the hot path.
+    r.progressAt = performance.now();
+    if (r.outstanding.length > 0) return;
     clearTimeout(r.watchdog);
     r.watchdog = undefined;
-    if (r.outstanding.length > 0) this.armWatchdog(m, r);
-    else if (r.drained) this.drop(r);
+    if (r.drained) this.drop(r);
   }
 
   /** The worker died (or was declared stuck) holding `job`: retry once, as a crash's requests are. */
@@ -277,15 +284,17 @@ export class WorkerRouter {
    * The response timeout counts from the worker's last sign of progress: a request queued in the
    * worker behind others is not blamed for their time; a worker that answers nothing is stuck.
    */
-  private armWatchdog(m: ModelState, r: Remote): void {
+  private armWatchdog(m: ModelState, r: Remote, ms: number): void {
     r.watchdog = setTimeout(() => {
       r.watchdog = undefined;
       if (r.outstanding.length === 0 || r.closed) return;
+      const quiet = performance.now() - r.progressAt;
+      if (quiet < m.route.responseTimeoutMs) return this.armWatchdog(m, r, m.route.responseTimeoutMs - quiet);
       r.outstanding[0].timedOut = true;
       this.o.log.warn({ model: m.route.name, worker: r.id }, 'worker answered nothing within the response timeout');
       this.o.onStuck?.(m.route.name, r.id);
       this.drop(r);
-    }, m.route.responseTimeoutMs);
+    }, ms);
   }
 
   private armWaitTimer(m: ModelState): void {
