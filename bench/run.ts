@@ -13,7 +13,8 @@ import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, childPids, cpuSeconds, rss, runNodeJson, startNode, stop, type Started } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { markdown, median, type FrontsScaling, type Goal, type Loop, type Point, type Ratio, type Results, type Sample, type Series } from './lib/report.js';
+import { goals } from './lib/goals.js';
+import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
 const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
 
@@ -291,103 +292,6 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Ratios and goals
-
-const at = (s: Series | undefined, c: number) => s?.points.find((p) => p.concurrency === c);
-const pct = (n: number) => `${Math.round(n * 100)}%`;
-const x2 = (n: number) => `${n.toFixed(2)}×`;
-
-/** Per round a's value over b's (b a series at the same c, or per-round numbers), and the median. */
-function sameRun(what: string, a: Series | undefined, b: Series | number[] | undefined, c: number, key: 'rps' | 'p50' = 'rps'): Ratio | undefined {
-  const as = at(a, c)?.samples;
-  const bs = Array.isArray(b) ? b : at(b, c)?.samples?.map((s) => s[key]);
-  if (!as || !bs || as.length === 0) return undefined;
-  const perRound = as.slice(0, bs.length).map((s, i) => s[key] / bs[i]);
-  return { what, concurrency: c, perRound, median: median(perRound) };
-}
-
-/** The best (highest median) of several same-run ratios. */
-const best = (rs: Array<Ratio | undefined>) => rs.filter((r): r is Ratio => r !== undefined).sort((p, q) => q.median - p.median)[0];
-
-function batchingGoal(series: Series[], ratios: Ratio[]): Goal | undefined {
-  const worst: Ratio[] = [];
-  for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts)) {
-    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts);
-    for (const p of on.points) {
-      const r = sameRun(`${on.name} / batching off`, on, off, p.concurrency);
-      if (r) worst.push(r);
-    }
-  }
-  if (worst.length === 0) return undefined;
-  ratios.push(...worst);
-  const w = worst.sort((p, q) => p.median - q.median)[0];
-  return { goal: 'batching on ≥ batching off at every concurrency (same-run ratio ≥ 1)', measured: `worst: ${w.what} at c=${w.concurrency}: ${x2(w.median)}`, met: w.median >= 1 };
-}
-
-function memoryGoals(memory: Results['memory']): Goal[] {
-  if (!memory) return [];
-  const maxFront = Math.max(0, ...memory.frontsMB);
-  return [
-    { goal: 'controller RSS after the bench ≤ 80 MB', measured: `${Math.round(memory.controllerMB)} MB`, met: memory.controllerMB <= 80 },
-    { goal: 'each front RSS after the bench ≤ 80 MB', measured: memory.frontsMB.length ? `${memory.frontsMB.map((m) => Math.round(m)).join(', ')} MB` : 'no fronts', met: memory.frontsMB.length > 0 && maxFront <= 80 },
-  ];
-}
-
-function goals(r: Omit<Results, 'goals' | 'ratios'>): { goals: Goal[]; ratios: Ratio[] } {
-  const find = (name: string) => r.series.find((s) => s.name === name);
-  const ratios: Ratio[] = [];
-  const out: Goal[] = [];
-  if (flags.device) {
-    const aggs = r.inProcessLoop.aggregateSamples ?? [];
-    const mine = r.series.filter((s) => s.name.startsWith('ours'));
-    const cands = mine.flatMap((s) => s.points.map((p) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, aggs, p.concurrency)));
-    const fs = r.frontsScaling;
-    if (fs) cands.push(...fs.series.map((s) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, fs.loops.aggregateSamples ?? [], fs.concurrency)));
-    ratios.push(...cands.filter((q): q is Ratio => q !== undefined));
-    const b = best(cands);
-    out.push({ goal: `cls with ${deviceWorkers} worker${deviceWorkers > 1 ? 's' : ''} ≥ 85% of ${deviceWorkers} in-process loops side by side`, measured: b ? `${pct(b.median)} (${b.what}, c=${b.concurrency})` : 'not measured', met: (b?.median ?? 0) >= 0.85 });
-  } else {
-    const naive = find('naive Koa + ORT (cls)');
-    const koa = find('bare Koa no-op');
-    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts);
-    const loop2 = (r.inProcessLoop.samples ?? [r.inProcessLoop.itemsPerSecond]).map((x) => 2 * x);
-    const vsLoop = best(cls2.map((s) => sameRun(`${s.name} / 2 × loop`, s, loop2, 64)));
-    const vsNaive = best(cls2.map((s) => sameRun(`${s.name} / naive`, s, naive, 64)));
-    out.push({ goal: 'cls, 2 workers, c=64 ≥ 65% of 2 × in-process loop', measured: vsLoop ? `${pct(vsLoop.median)} (${vsLoop.what})` : 'not measured', met: (vsLoop?.median ?? 0) >= 0.65 });
-    out.push({ goal: 'cls, 2 workers, c=64 ≥ 1.8× naive peer', measured: vsNaive ? `${x2(vsNaive.median)} (${vsNaive.what})` : 'not measured', met: (vsNaive?.median ?? 0) >= 1.8 });
-    const bg = batchingGoal(r.series, ratios);
-    if (bg) out.push(bg);
-    const noop = r.series.filter((s) => s.model === 'noop' && s.name.startsWith('ours'));
-    const vsKoa = best(noop.map((s) => sameRun(`${s.name} / bare Koa`, s, koa, 64)));
-    const bestNoop = noop.find((s) => vsKoa?.what.startsWith(s.name));
-    out.push({ goal: 'no-op c=64 ≥ 80% of bare Koa', measured: vsKoa ? `${pct(vsKoa.median)} (${vsKoa.what})` : 'not measured', met: (vsKoa?.median ?? 0) >= 0.8 });
-    const p99 = at(bestNoop, 64)?.p99;
-    out.push({ goal: 'no-op c=64 p99 ≤ 10 ms (the configuration above)', measured: p99 === undefined ? 'not measured' : `${p99} ms`, met: (p99 ?? Infinity) <= 10 });
-    // c=1 latency: per round ours' p50 minus naive's, the best configuration's median.
-    const diffs = r.series
-      .filter((s) => s.model === 'cls' && s.name.startsWith('ours'))
-      .map((s) => {
-        const a = at(s, 1)?.samples;
-        const b = at(naive, 1)?.samples;
-        if (!a || !b) return undefined;
-        const perRound = a.slice(0, b.length).map((q, i) => q.p50 - b[i].p50);
-        return { what: `${s.name} p50 − naive p50 (ms)`, concurrency: 1, perRound, median: median(perRound) } as Ratio;
-      })
-      .filter((q): q is Ratio => q !== undefined)
-      .sort((p, q) => p.median - q.median);
-    if (diffs[0]) ratios.push(diffs[0]);
-    out.push({ goal: 'cls c=1 p50 ≤ naive p50 + 0.3 ms', measured: diffs[0] ? `+${diffs[0].median.toFixed(3)} ms (${diffs[0].what.split(' p50')[0]})` : 'not measured', met: (diffs[0]?.median ?? Infinity) <= 0.3 });
-    for (const q of [vsLoop, vsNaive, vsKoa]) if (q) ratios.push(q);
-  }
-  if (flags.device) {
-    const bg = batchingGoal(r.series, ratios);
-    if (bg) out.push(bg);
-  }
-  out.push(...memoryGoals(r.memory));
-  return { goals: out, ratios };
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Main
 
 if (flags['report-only']) {
@@ -452,7 +356,7 @@ try {
   }
 
   const partial = { machine: m, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory };
-  const results: Results = { ...partial, ...goals(partial) };
+  const results: Results = { ...partial, ...goals(partial, { device: Boolean(flags.device), fronts, deviceWorkers }) };
   const base = path.join(out, flags.device ? 'performance-device' : 'performance');
   mkdirSync(out, { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);

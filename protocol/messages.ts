@@ -111,7 +111,7 @@ export function readErrorItem(item: ReplyItem): WorkerFailure | undefined {
   return { status: item.status, type: item.reason, message: item.body.toString('utf8') };
 }
 
-/** Body of an MMS error-form reply item (protocol.md §5). */
+/** Body of an MMS error-form reply item (docs/protocol.md, "Reply frame"). */
 export const ERROR_ITEM_BODY = Buffer.from('error');
 
 /** Worker stdout line that tells the frontend the socket is listening. */

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CATALOGUE, type ErrorCode } from '../../frontend/errors.js';
 import { FIXTURES, writeHandlerModelDir } from '../helpers/fixtures.js';
+import { metricValue } from '../helpers/metrics.js';
 import { eventually, request, startTestServer, type JsonResponse, type TestServer } from '../helpers/server.js';
 
 describe('error codes', () => {
@@ -82,7 +83,8 @@ describe('error codes', () => {
     assert.equal(idle.headers.get('retry-after'), '1');
     // job_queue_size 1 + one worker × 2 × batch size 1: three requests are admitted, the fourth is not.
     const held = ['a', 'b', 'c'].map(() => predict('once', 'sleep:2500'));
-    await new Promise((r) => setTimeout(r, 1000));
+    // The three are admitted once the front counts them (the queue-depth gauge), not after a guess of time.
+    await eventually(async () => (await metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'once' })) === 3);
     const full = await predict('once', 'x');
     expectCode(full, 'QUEUE_FULL');
     assert.match(full.body.message, /No worker is available to serve request for model: once/);
