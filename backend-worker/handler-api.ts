@@ -25,7 +25,10 @@ export interface HandlerContext {
 export interface WorkerOptions {
   intraOpThreads: number;
   interOpThreads: number;
+  /** Tried in order, each alone (backend-worker/onnx-session.ts). */
   executionProviders: string[];
+  /** The CUDA device of the worker's GPU (the Load frame's GPU id; 0 on a CPU worker). */
+  deviceId: number;
 }
 
 export interface InputPart {

@@ -1,7 +1,10 @@
 // One onnxruntime-node session per loaded model, with the thread and execution-provider settings
 // that the frontend chose for this worker (one intra-op thread per worker when workers fill the cores).
+// Providers are tried in the order given, each alone: a later one is the fallback of an earlier one
+// that cannot start (docs/gpu.md, "Execution providers").
 import * as ort from 'onnxruntime-node';
 import type { WorkerOptions } from './handler-api.js';
+import { providerInUse, setProviderInUse } from './provider-in-use.js';
 
 export type Session = ort.InferenceSession;
 
@@ -14,12 +17,36 @@ export interface InputSpec {
 }
 
 export async function createSession(modelFile: string, options: WorkerOptions): Promise<Session> {
-  return ort.InferenceSession.create(modelFile, {
-    intraOpNumThreads: options.intraOpThreads,
-    interOpNumThreads: options.interOpThreads,
-    executionProviders: options.executionProviders,
-    graphOptimizationLevel: 'all',
-  });
+  const providers = options.executionProviders.length ? options.executionProviders : ['cpu'];
+  // Once one provider failed, every later session of the process takes the one that worked.
+  const settled = providerInUse();
+  const start = settled ? providers.findIndex((p) => settled.startsWith(p)) : 0;
+  const failures: string[] = [];
+  for (const name of providers.slice(Math.max(0, start))) {
+    try {
+      const session = await ort.InferenceSession.create(modelFile, {
+        intraOpNumThreads: options.intraOpThreads,
+        interOpNumThreads: options.interOpThreads,
+        executionProviders: [providerConfig(name, options.deviceId)],
+        graphOptimizationLevel: 'all',
+      });
+      setProviderInUse(name === 'cuda' ? `cuda:${options.deviceId}` : name);
+      if (failures.length) process.stderr.write(`execution provider fallback to ${name}: ${failures.join('; ')}\n`);
+      return session;
+    } catch (err) {
+      failures.push(`${describe(name, options.deviceId)} cannot start: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`${failures.join('; ')}${providers.includes('cuda') ? ' (the CUDA provider: docs/gpu.md, "Installing the CUDA provider")' : ''}`);
+}
+
+function providerConfig(name: string, deviceId: number): ort.InferenceSession.ExecutionProviderConfig {
+  if (name === 'cuda') return { name: 'cuda', deviceId };
+  return name as ort.InferenceSession.ExecutionProviderConfig;
+}
+
+function describe(name: string, deviceId: number): string {
+  return name === 'cuda' ? `the CUDA execution provider on GPU ${deviceId}` : `the ${name} execution provider`;
 }
 
 export function inputSpecs(session: Session): InputSpec[] {

@@ -9,8 +9,14 @@ import { readFrames, writeFrame } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import type { BatchFormer } from './batch-former.js';
 
-/** Loads the process's model (once; later calls get the same result) and returns its batch former. */
-export type LoadModel = (req: LoadRequest) => Promise<BatchFormer>;
+/** The process's loaded model: its batch former and the execution provider its sessions run on. */
+export interface LoadedModel {
+  former: BatchFormer;
+  provider?: string;
+}
+
+/** Loads the process's model (once; later calls get the same result). */
+export type LoadModel = (req: LoadRequest) => Promise<LoadedModel>;
 
 /** Generous: the frontend bounds what it sends by max_request_size already. */
 const MAX_FIELD = 2 ** 31 - 1;
@@ -44,9 +50,10 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
 
   const load = async (req: LoadRequest): Promise<void> => {
     try {
-      former = await loadModel(req);
+      const loaded = await loadModel(req);
+      former = loaded.former;
       origin = req.ioDescriptor;
-      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
+      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid, loaded.provider), items: [] });
     } catch (err) {
       log(`load failed: ${(err as Error).stack ?? err}`);
       const oom = err instanceof RangeError && /memory/i.test(err.message);

@@ -8,11 +8,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLS_FILE } from './lib/cls-input.js';
+import { CLS_FILE } from './lib/model-inputs.js';
 import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
-import { DIST, childPids, cpuSeconds, rss, runNodeJson, startNode, stop, type Started } from './lib/processes.js';
+import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
 import { svg } from './lib/chart.js';
+import { Ours, type Contender, type Watch } from './lib/ours.js';
 import { goals } from './lib/goals.js';
 import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
@@ -86,12 +87,6 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // ---------------------------------------------------------------------------------------------------
 // Measuring one point
 
-/** What to measure the CPU of during a point: our controller and its fronts. */
-interface Watch {
-  controller: number;
-  fronts: () => number[];
-}
-
 /** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
 async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
   const procs = connections > 1 ? Math.min(loadProcs, connections) : 1;
@@ -137,17 +132,6 @@ function summarize(concurrency: number, samples: Sample[]): Point {
 // ---------------------------------------------------------------------------------------------------
 // Contenders
 
-interface Contender {
-  name: string;
-  model: Series['model'];
-  url: string;
-  watch?: Watch;
-  workers?: number;
-  batch?: number;
-  fronts?: number;
-  /** Worker RSS in MB, read after the scenario's load. */
-  workerRss: () => Promise<number | undefined>;
-}
 
 async function startPeer(name: string, model: Series['model']): Promise<{ contender: Contender; stop: () => Promise<void> }> {
   const { child, match } = await startNode(script('peers/naive-server.js'), model === 'noop' ? ['--noop'] : [], /^listening (\d+)/);
@@ -167,73 +151,6 @@ function makeStore(): string {
   write('noop', { runtime: 'node', model: { modelName: 'noop', handler: 'noop.mjs' } }, { 'noop.mjs': path.join(DIST, '..', 'bench', 'fixtures', 'noop.mjs') });
   write('cls', { runtime: 'onnx', model: { modelName: 'cls', handler: 'onnx' } }, { 'model.onnx': CLS_FILE });
   return store;
-}
-
-/** Our server as users run it: its own inference and management addresses, so inference goes through the fronts. */
-class Ours {
-  private constructor(
-    readonly server: Started,
-    readonly dir: string,
-    readonly pid: number,
-    readonly inference: string,
-    readonly management: string,
-    readonly fronts: number,
-  ) {}
-
-  static async start(store: string, fronts: number): Promise<Ours> {
-    // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
-    const config = path.join(dir, 'config.properties');
-    writeFileSync(
-      config,
-      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`].join('\n'),
-    );
-    const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
-    const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
-    // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=dir).
-    const pid = Number(readFileSync(path.join(dir, '.model_server.pid'), 'utf8'));
-    return new Ours(server, dir, pid, inference, server.match[1], fronts);
-  }
-
-  frontPids(): number[] {
-    return childPids(this.pid, 'front-main.js');
-  }
-
-  /** Registers `model` under its own name with these workers and batch size; returns its contender. */
-  async register(model: Series['model'], workers: number, batch: number, label: string): Promise<Contender> {
-    const name = `${model}_${workers}w_b${batch}_f${this.fronts}`;
-    const q = `url=${model}&model_name=${name}&initial_workers=${workers}&batch_size=${batch}&max_batch_delay=5&synchronous=true`;
-    const reg = await fetch(`${this.management}/models?${q}`, { method: 'POST' });
-    if (reg.status !== 200) throw new Error(`register ${name}: ${reg.status} ${await reg.text()}`);
-    return {
-      name: label,
-      model,
-      url: `${this.inference}/predictions/${name}`,
-      watch: { controller: this.pid, fronts: () => this.frontPids() },
-      workers,
-      batch,
-      fronts: this.fronts,
-      workerRss: async () => {
-        const described = (await (await fetch(`${this.management}/models/${name}`)).json()) as Array<{ workers: Array<{ memoryUsage: number }> }> | { workers: Array<{ memoryUsage: number }> };
-        const d = Array.isArray(described) ? described[0] : described;
-        return Math.max(...d.workers.map((w) => w.memoryUsage)) / 2 ** 20;
-      },
-    };
-  }
-
-  async unregister(c: Contender): Promise<void> {
-    const name = new URL(c.url).pathname.split('/').pop();
-    await fetch(`${this.management}/models/${name}`, { method: 'DELETE' });
-  }
-
-  memory(): { controllerMB: number; frontsMB: number[] } {
-    return { controllerMB: rss(this.pid) / 2 ** 20, frontsMB: this.frontPids().map((p) => rss(p) / 2 ** 20) };
-  }
-
-  async stop(): Promise<void> {
-    await stop(this.server.child);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 const oursLabel = (model: string, workers: number, batch: number, f?: number) =>

@@ -17,6 +17,8 @@ export interface ManifestModel {
   maxBatchDelay?: number;
   /** Send the requests of a worker that died once more to another worker (default true). */
   retryOnWorkerDeath?: boolean;
+  /** auto, cpu, cuda or webgpu; a registration's execution_provider overrides it (docs/gpu.md). */
+  executionProvider?: string;
   /** An example request each new worker runs before it takes traffic. */
   warmup?: { file: string; contentType?: string };
   extensions?: Record<string, unknown>;
@@ -25,7 +27,7 @@ export interface ManifestModel {
 /** Every `model` field above; others are kept but unknown to this server (model-archiver warns of them). */
 export const MODEL_FIELDS = [
   'modelName', 'handler', 'modelVersion', 'description', 'modelFile', 'batchSize', 'maxBatchDelay',
-  'retryOnWorkerDeath', 'warmup', 'extensions',
+  'retryOnWorkerDeath', 'warmup', 'extensions', 'executionProvider',
 ] as const satisfies readonly (keyof ManifestModel)[];
 // Compile-time check that the list names every field of ManifestModel.
 const allModelFields: Exclude<keyof ManifestModel, (typeof MODEL_FIELDS)[number]> extends never ? true : never = true;
@@ -66,7 +68,7 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-const STRING_FIELDS = ['modelName', 'handler', 'modelVersion', 'description', 'modelFile'] as const;
+const STRING_FIELDS = ['modelName', 'handler', 'modelVersion', 'description', 'modelFile', 'executionProvider'] as const;
 const INT_FIELDS = ['batchSize', 'maxBatchDelay'] as const;
 
 /** Checks a parsed JSON value against the schema; throws ManifestError naming the bad field. */

@@ -121,9 +121,16 @@ export const WORKER_PID_PREFIX = '[PID] ';
 /** The worker's control channel: a socket pair on this fd, for pings only (docs/protocol.md "Pings"). */
 export const WORKER_CONTROL_FD = 3;
 
-/** Load-reply message; the frontend reads the worker pid back from `[PID]:`. */
-export function loadedMessage(modelName: string, pid: number): string {
-  return `loaded model ${modelName}. [PID]:${pid}`;
+/**
+ * Load-reply message; the frontend reads the worker pid back from `[PID]:` and the execution
+ * provider the model's sessions run on (e.g. `cuda:0`, `cpu`) from `[EP]:`, when the worker reports one.
+ */
+export function loadedMessage(modelName: string, pid: number, provider?: string): string {
+  return `loaded model ${modelName}. [PID]:${pid}${provider ? ` [EP]:${provider}` : ''}`;
+}
+
+export function parseLoadedProvider(message: string): string | undefined {
+  return /\[EP\]:(\S+)/.exec(message)?.[1];
 }
 
 export function parseLoadedPid(message: string): number | undefined {

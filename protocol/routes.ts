@@ -3,11 +3,13 @@
 // processes to connect to. The controller pushes a new table on every change and waits for every
 // front's acknowledgement before it answers a management call (docs/architecture.md, "Routing").
 
-/** One loaded worker slot a front may send requests to. */
+/** One loaded worker process a front may send requests to. */
 export interface WorkerRoute {
   id: string;
   pid: number;
   socketPath: string;
+  /** The model's workers (slots) it serves: 1, or more for a shared process (docs/gpu.md). */
+  slots: number;
 }
 
 export interface ModelRoute {
@@ -19,7 +21,7 @@ export interface ModelRoute {
   /** No reply from a worker with requests outstanding for this long: it is stuck (ms). */
   responseTimeoutMs: number;
   retryOnWorkerDeath: boolean;
-  /** Workers ready to serve, in start order. */
+  /** Worker processes ready to serve, in start order. */
   workers: WorkerRoute[];
   /** Workers wanted (min_worker) and whether a start or restart is under way: hold, don't refuse. */
   minWorkers: number;

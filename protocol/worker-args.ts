@@ -11,7 +11,13 @@ export interface WorkerArgs {
   runtime: Runtime;
   intraOpThreads: number;
   interOpThreads: number;
+  /**
+   * Execution providers to try in order, each alone: the first that creates the model's sessions is
+   * used (`cuda` on the Load frame's GPU id, `cpu`, `webgpu`); a later one is a fallback.
+   */
   executionProviders: string[];
+  /** Sessions (handler instances) the process loads: batches that may run at once (GPU sharing). */
+  sessions: number;
   /** Largest reply item body, in bytes; a bigger one becomes that item's 500. */
   maxResponseSize: number;
   /** How long (ms) the worker's batch former holds a partial batch while another batch runs. */
@@ -23,6 +29,7 @@ export const WORKER_ARG_DEFAULTS: Omit<WorkerArgs, 'sockName'> = {
   intraOpThreads: 1,
   interOpThreads: 1,
   executionProviders: ['cpu'],
+  sessions: 1,
   maxResponseSize: 6_553_500,
   maxBatchDelay: 100,
 };
@@ -36,6 +43,7 @@ const FLAGS: { [K in keyof WorkerArgs]: { flag: string; kind: Kind; min?: number
   intraOpThreads: { flag: 'intra-op-threads', kind: 'int', min: 1 },
   interOpThreads: { flag: 'inter-op-threads', kind: 'int', min: 1 },
   executionProviders: { flag: 'execution-providers', kind: 'list' },
+  sessions: { flag: 'sessions', kind: 'int', min: 1 },
   maxResponseSize: { flag: 'max-response-size', kind: 'int', min: 0 },
   maxBatchDelay: { flag: 'max-batch-delay', kind: 'int', min: 0 },
 };

@@ -5,13 +5,13 @@
 // autocannon reports whole milliseconds and c=1 comparisons are about fractions of one.
 import http from 'node:http';
 import autocannon from 'autocannon';
-import { clsRequest } from './cls-input.js';
+import { tensorRequest } from './model-inputs.js';
 
 export interface LoadSpec {
   url: string;
   connections: number;
   duration: number;
-  body: 'cls' | 'empty';
+  body: 'cls' | 'det' | 'empty';
 }
 
 export interface LoadResult {
@@ -25,7 +25,7 @@ export interface LoadResult {
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-const req = spec.body === 'cls' ? clsRequest() : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
+const req = spec.body === 'empty' ? { body: Buffer.alloc(0), headers: {} as Record<string, string> } : tensorRequest(spec.body);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const result = spec.connections === 1 ? await sequential() : await cannon();

@@ -26,7 +26,7 @@ export interface Point extends Sample {
 
 export interface Series {
   name: string;
-  model: 'noop' | 'cls';
+  model: 'noop' | 'cls' | 'det';
   points: Point[];
   workerRssMB?: number;
   /** Ours: workers, batch size and inference fronts of this configuration. */

@@ -2,7 +2,7 @@
 // the same KServe v2 binary request and response. With --noop it is a bare Koa no-op server.
 import Koa from 'koa';
 import * as ort from 'onnxruntime-node';
-import { CLS_FILE } from '../lib/cls-input.js';
+import { CLS_FILE } from '../lib/model-inputs.js';
 
 const noop = process.argv.includes('--noop');
 // ORT's default threading, as a user's own server would have it.

@@ -72,6 +72,10 @@ export const KEYS = {
   worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
   // MMS's Netty I/O thread count; here the number of inference front processes (0 = automatic).
   number_of_netty_threads: { kind: 'int', default: '0', env: true, min: 0, max: 64 },
+  // GPUs (docs/gpu.md): the discovery command, the default execution provider, sessions per shared host.
+  nvidia_smi: { kind: 'string', default: 'nvidia-smi', env: true },
+  execution_provider: { kind: 'string', default: 'auto', env: true },
+  preload_sessions: { kind: 'int', default: '1', env: true, min: 1, max: 16 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

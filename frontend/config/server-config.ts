@@ -17,14 +17,22 @@ export interface ServerConfig {
   modelStore?: string;
   loadModels?: string;
   defaultWorkersPerModel: number;
-  numberOfGpu: number;
+  /** number_of_gpu: a cap on the GPUs found; undefined = all of them. */
+  numberOfGpu?: number;
   jobQueueSize: number;
   /** Seconds a worker may take to answer a batch (or to load). */
   responseTimeout: number;
   unregisterModelTimeout: number;
   maxRequestSize: number;
   maxResponseSize: number;
+  /** The GPU-sharing mode's default (docs/gpu.md): one worker process per model and GPU. */
   preloadModel: boolean;
+  /** Sessions each shared worker process loads (batches it runs at once). */
+  preloadSessions: number;
+  /** auto, cpu, cuda or webgpu: a model's default (docs/gpu.md, Execution providers). */
+  executionProvider: ExecutionProvider;
+  /** The nvidia-smi command GPUs are discovered and read with. */
+  nvidiaSmi: string;
   defaultServiceHandler?: string;
   decodeInputRequest: boolean;
   blacklistEnvVars?: RegExp;
@@ -110,7 +118,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     modelStore: get('model_store'),
     loadModels: get('load_models'),
     defaultWorkersPerModel: get('default_workers_per_model'),
-    numberOfGpu: get<number | undefined>('number_of_gpu') ?? 0,
+    numberOfGpu: get<number | undefined>('number_of_gpu'),
     jobQueueSize: get('job_queue_size'),
     // MMS 1.1.11: the seconds key wins when set; the older key is read as minutes (docs/configuration.md, Keys).
     responseTimeout: timeoutSeconds > 0 ? timeoutSeconds : get<number>('default_response_timeout') * 60,
@@ -118,6 +126,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     maxRequestSize: get('max_request_size'),
     maxResponseSize: get('max_response_size'),
     preloadModel: get('preload_model'),
+    preloadSessions: get('preload_sessions'),
+    executionProvider: executionProvider('execution_provider', get('execution_provider')),
+    nvidiaSmi: get('nvidia_smi'),
     defaultServiceHandler: get('default_service_handler'),
     decodeInputRequest: get('decode_input_request'),
     blacklistEnvVars: get('blacklist_env_vars'),
@@ -205,10 +216,19 @@ function compileRegex(key: string, source: string, flags = ''): RegExp {
   }
 }
 
-/** Default worker count for start-up models (docs/configuration.md, Start-up models). */
-export function defaultWorkerCount(config: ServerConfig): number {
+/** Execution providers a model may ask for (docs/gpu.md, Execution providers). */
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+export function executionProvider(key: string, value: string): ExecutionProvider {
+  if ((EXECUTION_PROVIDERS as readonly string[]).includes(value)) return value as ExecutionProvider;
+  throw new ConfigError(`${key} must be one of ${EXECUTION_PROVIDERS.join(', ')}, got "${value}".`);
+}
+
+/** Default worker count for start-up models (docs/configuration.md, Start-up models): `gpus` found. */
+export function defaultWorkerCount(config: ServerConfig, gpus = 0): number {
   if (config.debug) return 1;
   if (config.defaultWorkersPerModel > 0) return config.defaultWorkersPerModel;
-  if (config.numberOfGpu > 0) return config.numberOfGpu;
+  if (gpus > 0) return gpus;
   return os.availableParallelism();
 }

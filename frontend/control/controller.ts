@@ -11,6 +11,8 @@ import { sameAddress } from '../config/address.js';
 import type { Logger } from '../logging/logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelRegistry } from './registry/model-registry.js';
+import { discoverGpus } from './gpus/gpu-discovery.js';
+import { Gpus } from './gpus/gpus.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { buildApp } from '../http/app.js';
@@ -47,8 +49,11 @@ export function frontCount(configured: number, cores = os.availableParallelism()
 }
 
 export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
-  const metrics: ServerMetrics = new ServerMetrics(() => models.list());
-  const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model));
+  const found = await discoverGpus({ command: config.nvidiaSmi, numberOfGpu: config.numberOfGpu, visibleDevices: process.env.CUDA_VISIBLE_DEVICES });
+  if (found.length) log.info({ gpus: found.map((g) => `${g.deviceId}: ${g.name} (${g.memoryTotalMiB} MiB)`) }, 'GPUs found');
+  const gpus = new Gpus(found, config.nvidiaSmi);
+  const metrics: ServerMetrics = new ServerMetrics(() => models.list(), gpus);
+  const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model), gpus);
   await removeStaleWorkDirs(config.workDir, log);
 
   // Every change of models or workers becomes a new table, published to whoever serves inference.

@@ -39,6 +39,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       initialWorkers: p.int('initial_workers'),
       synchronous: p.bool('synchronous') ?? true,
       responseTimeout: p.int('response_timeout'),
+      executionProvider: p.string('execution_provider'),
+      preloadModel: p.bool('preload_model'),
+      preloadSessions: p.int('preload_sessions'),
     });
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
@@ -46,7 +49,7 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   router.get('/models/:name', async (ctx) => {
     const m = registry.get(ctx.params.name);
     const pool = m.pool.snapshot();
-    const memory = await readWorkerMemory(pool.workers.map((w) => w.pid));
+    const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
     sendJson(ctx, 200, {
       modelName: m.name,
       modelVersion: m.version,
@@ -56,15 +59,21 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       maxWorkers: pool.maxWorkers,
       batchSize: m.batchSize,
       maxBatchDelay: m.maxBatchDelay,
+      executionProvider: m.executionProvider,
+      preloadModel: m.preload,
+      ...(m.preload ? { preloadSessions: m.sessions } : {}),
       loadedAtStartup: m.loadedAtStartup,
       status: pool.healthy ? 'Healthy' : 'Unhealthy',
       workers: pool.workers.map((w, i) => ({
         id: w.id,
         startTime: w.startTime.toISOString(),
         status: w.state,
-        gpu: false,
+        gpu: w.gpuId >= 0,
         memoryUsage: memory[i],
         pid: w.pid,
+        ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
+        ...(w.provider ? { executionProvider: w.provider } : {}),
+        ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
       })),
     });
   });
@@ -87,6 +96,12 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   });
 
   return router;
+}
+
+/** A process's GPU memory in bytes, from nvidia-smi's per-process MiB (undefined when it lists none). */
+function gpuBytes(processes: Map<number, number>, pid: number | undefined): number | undefined {
+  const mib = pid === undefined ? undefined : processes.get(pid);
+  return mib === undefined ? undefined : mib * 1024 * 1024;
 }
 
 async function params(ctx: Context): Promise<Params> {

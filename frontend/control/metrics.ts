@@ -5,6 +5,7 @@
 import client from 'prom-client';
 import type { PoolObserver, PoolSnapshot } from './workers/worker-pool.js';
 import { readWorkerMemory } from './workers/worker-memory.js';
+import { Gpus } from './gpus/gpus.js';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
@@ -15,8 +16,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  /** `models`: the registered models' names and pool snapshots, read when scraped. */
-  constructor(models: () => Iterable<{ name: string; pool: { snapshot(): PoolSnapshot } }>) {
+  /** `models`: the registered models' names and pool snapshots, read when scraped; `gpus`: read too. */
+  constructor(models: () => Iterable<{ name: string; pool: { snapshot(): PoolSnapshot } }>, gpus: Gpus = new Gpus()) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'mms_frontend_' });
     new client.Gauge({
       name: 'mms_workers',
@@ -44,6 +45,7 @@ export class ServerMetrics {
         }
       },
     });
+    if (gpus.list.length) gpuGauges(this.registry, gpus);
   }
 
   observer(model: string): PoolObserver {
@@ -56,4 +58,26 @@ export class ServerMetrics {
     if (fronts.length === 0) return this.registry.metrics();
     return client.AggregatorRegistry.aggregate([own, ...fronts] as Array<typeof own>).metrics();
   }
+}
+
+/** GPU memory and utilisation per GPU, from one nvidia-smi reading per scrape (docs/gpu.md, Metrics). */
+function gpuGauges(registry: client.Registry, gpus: Gpus): void {
+  const MIB = 1024 * 1024;
+  const gauge = (name: string, help: string, value: (g: Awaited<ReturnType<Gpus['read']>>['gpus'][number]) => number | undefined) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['gpu', 'name'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const g of (await gpus.read()).gpus) {
+          const v = value(g);
+          if (v !== undefined) this.set({ gpu: String(g.deviceId), name: g.name }, v);
+        }
+      },
+    });
+  gauge('mms_gpu_memory_used_bytes', 'GPU memory in use, by every process on the GPU', (g) => g.memoryUsedMiB * MIB);
+  gauge('mms_gpu_memory_total_bytes', 'GPU memory', (g) => g.memoryTotalMiB * MIB);
+  gauge('mms_gpu_utilization_ratio', 'Share of the last sample period a kernel ran on the GPU (0-1)', (g) => (g.utilization === undefined ? undefined : g.utilization / 100));
 }

@@ -1,8 +1,21 @@
 // The routing table the controller publishes: per model, its limits and the loaded workers the fronts
 // may send to, built from the registry's snapshots.
-import type { RouteTable } from '../../protocol/routes.js';
+import type { RouteTable, WorkerRoute } from '../../protocol/routes.js';
+import type { WorkerView } from './workers/worker-pool.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Model } from './registry/model-registry.js';
+
+/** The ready workers by process: the slots of a shared process become one route that counts them. */
+function processes(workers: WorkerView[]): WorkerRoute[] {
+  const out = new Map<string, WorkerRoute>();
+  for (const w of workers) {
+    if (w.state !== 'READY' || !w.socketPath || w.pid === undefined) continue;
+    const route = out.get(w.hostId);
+    if (route) route.slots++;
+    else out.set(w.hostId, { id: w.hostId, pid: w.pid, socketPath: w.socketPath, slots: 1 });
+  }
+  return [...out.values()];
+}
 
 export function buildRouteTable(version: number, models: Model[], startupModels: string[], config: ServerConfig): RouteTable {
   return {
@@ -17,9 +30,7 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         batchSize: m.batchSize,
         responseTimeoutMs: m.responseTimeout * 1000,
         retryOnWorkerDeath: m.retryOnWorkerDeath,
-        workers: pool.workers
-          .filter((w) => w.state === 'READY' && w.socketPath && w.pid !== undefined)
-          .map((w) => ({ id: w.id, pid: w.pid!, socketPath: w.socketPath! })),
+        workers: processes(pool.workers),
         minWorkers: pool.minWorkers,
         starting: pool.starting,
         healthy: pool.healthy,

@@ -51,13 +51,16 @@ class Remote {
   progressAt = 0;
   /** Out of the table: finishing what it holds, then closed. */
   retiring = false;
+  /** The model's workers this process serves (a shared process serves several). */
+  slots = 1;
   drained?: () => void;
   constructor(
     readonly id: string,
     readonly owner: ModelState,
   ) {}
+  /** Outstanding requests per slot, so a process serving more slots takes more. */
   get load(): number {
-    return this.outstanding.length;
+    return this.outstanding.length / this.slots;
   }
 }
 
@@ -68,6 +71,9 @@ class ModelState {
   waitTimer?: NodeJS.Timeout;
   constructor(public route: ModelRoute) {}
 }
+
+/** The model's loaded workers, counting every slot of a shared process. */
+const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
 
 export class WorkerRouter {
   private readonly models = new Map<string, ModelState>();
@@ -101,7 +107,7 @@ export class WorkerRouter {
     let working = 0;
     for (const { route } of this.models.values()) {
       scaled += route.minWorkers;
-      working += route.workers.length;
+      working += slotsOf(route);
     }
     if (scaled > 0 && working === 0) return 'Unhealthy';
     if (working > 0 && working < scaled) return 'Partial Healthy';
@@ -112,7 +118,7 @@ export class WorkerRouter {
     const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
     for (const name of [...this.models.keys()].sort()) {
       const r = this.models.get(name)!.route;
-      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: r.workers.length, minWorkers: r.minWorkers };
+      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
     }
     return out;
   }
@@ -146,7 +152,9 @@ export class WorkerRouter {
         }
       }
       for (const w of route.workers) {
-        if (!m.remotes.has(w.id)) work.push(this.connect(m, w.id, w.socketPath));
+        const known = m.remotes.get(w.id);
+        if (known) known.slots = w.slots;
+        else work.push(this.connect(m, w.id, w.socketPath, w.slots));
       }
       if (!route.starting && route.workers.length === 0) {
         for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
@@ -199,7 +207,7 @@ export class WorkerRouter {
    */
   private limit(m: ModelState): number {
     const r = m.route;
-    const total = r.queueSize + Math.max(1, r.workers.length) * 2 * r.batchSize;
+    const total = r.queueSize + Math.max(1, slotsOf(r)) * 2 * r.batchSize;
     return Math.min(total, Math.ceil((2 * total) / this.o.fronts));
   }
 
@@ -310,8 +318,9 @@ export class WorkerRouter {
     }, Math.max(0, wait));
   }
 
-  private async connect(m: ModelState, id: string, socketPath: string, attempt = 0): Promise<void> {
+  private async connect(m: ModelState, id: string, socketPath: string, slots: number, attempt = 0): Promise<void> {
     const r = new Remote(id, m);
+    r.slots = slots;
     m.remotes.set(id, r);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -325,7 +334,7 @@ export class WorkerRouter {
       this.o.log.warn({ model: m.route.name, worker: id, err: (err as Error).message }, 'cannot connect to worker');
       this.drop(r);
       // A worker of the table we cannot reach: once more shortly (the controller replaces a dead one).
-      if (attempt === 0) setTimeout(() => this.reconnect(m, id, socketPath), RECONNECT_MS).unref();
+      if (attempt === 0) setTimeout(() => this.reconnect(m, id), RECONNECT_MS).unref();
       return;
     } finally {
       clearTimeout(timer);
@@ -339,16 +348,17 @@ export class WorkerRouter {
       // The connection went while the worker may live on: reconnect if the table still lists it.
       const wasOpen = !r.closed;
       this.drop(r);
-      if (wasOpen) setTimeout(() => this.reconnect(m, id, socketPath), RECONNECT_MS).unref();
+      if (wasOpen) setTimeout(() => this.reconnect(m, id), RECONNECT_MS).unref();
     });
     for (const job of m.waiting.splice(0)) this.dispatch(m, job);
     clearTimeout(m.waitTimer);
     m.waitTimer = undefined;
   }
 
-  private reconnect(m: ModelState, id: string, socketPath: string): void {
-    if (this.models.get(m.route.name) !== m || m.remotes.has(id) || !m.route.workers.some((w) => w.id === id)) return;
-    void this.connect(m, id, socketPath, 1);
+  private reconnect(m: ModelState, id: string): void {
+    const w = m.route.workers.find((w) => w.id === id);
+    if (this.models.get(m.route.name) !== m || m.remotes.has(id) || !w) return;
+    void this.connect(m, id, w.socketPath, w.slots, 1);
   }
 
   /** No new requests; resolves once what it holds is answered. */

@@ -31,7 +31,9 @@ describe('loadConfig defaults', () => {
     assert.equal(c.modelStore, undefined);
     assert.equal(c.loadModels, undefined);
     assert.equal(c.defaultWorkersPerModel, 0);
-    assert.equal(c.numberOfGpu, 0);
+    assert.equal(c.numberOfGpu, undefined); // every GPU found
+    assert.equal(c.executionProvider, 'auto');
+    assert.equal(c.preloadSessions, 1);
     assert.equal(c.jobQueueSize, 100);
     assert.equal(c.responseTimeout, 120 * 60);
     assert.equal(c.unregisterModelTimeout, 120);
@@ -346,17 +348,17 @@ describe('defaultWorkerCount', () => {
   const base = (): ServerConfig => loadConfig({ env: {} });
 
   it('is 1 in debug mode, whatever else is set', () => {
-    assert.equal(defaultWorkerCount({ ...base(), debug: true, defaultWorkersPerModel: 4, numberOfGpu: 2 }), 1);
+    assert.equal(defaultWorkerCount({ ...base(), debug: true, defaultWorkersPerModel: 4 }, 2), 1);
     assert.equal(defaultWorkerCount(fromFile(['debug=true', 'default_workers_per_model=4'])), 1);
   });
 
   it('uses default_workers_per_model when > 0, before GPUs', () => {
-    assert.equal(defaultWorkerCount({ ...base(), defaultWorkersPerModel: 3, numberOfGpu: 2 }), 3);
+    assert.equal(defaultWorkerCount({ ...base(), defaultWorkersPerModel: 3 }, 2), 3);
     assert.equal(defaultWorkerCount(fromFile(['default_workers_per_model=2'])), 2);
   });
 
-  it('then one worker per GPU', () => {
-    assert.equal(defaultWorkerCount({ ...base(), defaultWorkersPerModel: 0, numberOfGpu: 2 }), 2);
+  it('then one worker per GPU found', () => {
+    assert.equal(defaultWorkerCount({ ...base(), defaultWorkersPerModel: 0 }, 2), 2);
   });
 
   it('else the number of CPUs', () => {

@@ -203,7 +203,7 @@ describe('NLP handler in process', () => {
     batchSize: 8,
     gpuId: null,
     system_properties: { model_dir: path.join(NLP, dir), gpu_id: null, batch_size: 8, server_name: 'MMS', server_version: 'test' },
-    options: { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cpu'] },
+    options: { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cpu'], deviceId: 0 },
   });
   const input = (value: unknown): InferenceInput => ({
     requestId: 'r',

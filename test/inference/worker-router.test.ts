@@ -29,7 +29,7 @@ function listenWorker(name: string, ms: number, at = socketPath()): Promise<stri
       return items.map((i) => ({ requestId: i.requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(name) }));
     },
   });
-  const server = net.createServer((socket) => void serveConnection(socket, async () => former, () => undefined));
+  const server = net.createServer((socket) => void serveConnection(socket, async () => ({ former }), () => undefined));
   servers.push(server);
   return new Promise((resolve) => server.listen(at, () => resolve(at)));
 }
@@ -46,7 +46,7 @@ describe('WorkerRouter', () => {
     const slow = await listenWorker('slow', 600);
     const fast = await listenWorker('fast', 1);
     const r = router();
-    const both = [{ id: 'slow', pid: 1, socketPath: slow }, { id: 'fast', pid: 2, socketPath: fast }];
+    const both = [{ id: 'slow', pid: 1, socketPath: slow, slots: 1 }, { id: 'fast', pid: 2, socketPath: fast, slots: 1 }];
     await r.apply({ version: 1, startupModels: [], models: [route(both)] });
     const order: string[] = [];
     // The first request goes to `slow` (ties go to the worker picked longest ago; neither was).
@@ -62,7 +62,7 @@ describe('WorkerRouter', () => {
   it('connects to a listed worker that could not be reached at first, without a new table', async () => {
     const later = socketPath();
     const r = router();
-    await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'late', pid: 3, socketPath: later }])] });
+    await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'late', pid: 3, socketPath: later, slots: 1 }])] });
     await listenWorker('late', 1, later);
     // The router tries once more on its own; the request waits for it (the model is listed with a worker).
     const reply = await r.submit('m', item('b'));

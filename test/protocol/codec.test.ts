@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeLoad, encodePing, encodePredict, encodeReply, encodeRequest } from '../../protocol/codec.js';
-import { PONG_REPLY, errorItem, loadedMessage, parseLoadedPid, readErrorItem } from '../../protocol/messages.js';
+import { PONG_REPLY, errorItem, loadedMessage, parseLoadedPid, parseLoadedProvider, readErrorItem } from '../../protocol/messages.js';
 import {
   BIG,
   loads,
@@ -50,6 +50,14 @@ describe('MMS worked examples', () => {
     const reply = decodeOneReply(SPEC_LOAD_REPLY);
     assert.deepEqual(reply, specLoadReply);
     assert.equal(parseLoadedPid(reply.message), 4242);
+    assert.equal(parseLoadedProvider(reply.message), undefined);
+  });
+
+  it('adds the execution provider to the load reply after the pid', () => {
+    const message = loadedMessage('mnist', 4242, 'cuda:1');
+    assert.ok(message.startsWith(specLoadReply.message));
+    assert.equal(parseLoadedPid(message), 4242);
+    assert.equal(parseLoadedProvider(message), 'cuda:1');
   });
 
   it('encodes the predict request exactly', () => {

@@ -7,7 +7,7 @@ describe('worker arguments', () => {
   it('round-trips every field', () => {
     const args: WorkerArgs = {
       sockName: '/tmp/.mms.sock.1.2', runtime: 'node', intraOpThreads: 3, interOpThreads: 2,
-      executionProviders: ['cuda', 'cpu'], maxResponseSize: 1234, maxBatchDelay: 25,
+      executionProviders: ['cuda', 'cpu'], sessions: 2, maxResponseSize: 1234, maxBatchDelay: 25,
     };
     const argv = toWorkerArgv(args);
     assert.deepEqual(argv.slice(0, 4), ['--sock-name', '/tmp/.mms.sock.1.2', '--runtime', 'node']);

@@ -10,7 +10,9 @@ import {
   type RegisterParams, type SettingsConfig,
 } from '../../frontend/control/registry/model-settings.js';
 
-const config: SettingsConfig = { defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined };
+const config: SettingsConfig = {
+  defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined, executionProvider: 'auto', preloadModel: false, preloadSessions: 1,
+};
 const params = (p: Partial<RegisterParams> = {}): RegisterParams => ({ url: 'm.mar', synchronous: true, ...p });
 const manifest = (model: ManifestModel = {}, runtime: Manifest['runtime'] = 'onnx'): Manifest => ({ runtime, model });
 
@@ -28,7 +30,7 @@ describe('modelSettings', () => {
   it('takes the defaults when neither parameters nor manifest say more', () => {
     assert.deepEqual(modelSettings(params({ modelName: 'm' }), manifest(), config), {
       name: 'm', version: undefined, runtime: 'onnx', handler: 'onnx', batchSize: 1, maxBatchDelay: 100,
-      responseTimeout: 120, loadedAtStartup: false, retryOnWorkerDeath: true,
+      responseTimeout: 120, loadedAtStartup: false, retryOnWorkerDeath: true, executionProvider: 'auto', preload: false, sessions: 1,
     });
   });
 
@@ -128,6 +130,9 @@ describe('checkRegisterParams', () => {
       [{ batchSize: 1025 }, /batch_size/],
       [{ maxBatchDelay: -1 }, /max_batch_delay must be between 0/],
       [{ maxBatchDelay: MAX_TIMER_MS + 1 }, /max_batch_delay/],
+      [{ executionProvider: 'tpu' }, /execution_provider must be one of auto, cpu, cuda, webgpu, got "tpu"/],
+      [{ preloadSessions: 0 }, /preload_sessions must be between 1 and 16/],
+      [{ preloadSessions: 17 }, /preload_sessions/],
     ];
     for (const [p, message] of bad) rejects(() => checkRegisterParams(params(p), config), 400, 'BadRequestException', message);
     const edges = { initialWorkers: MAX_WORKERS, responseTimeout: MAX_RESPONSE_TIMEOUT_S, batchSize: 1024, maxBatchDelay: MAX_TIMER_MS };
@@ -136,6 +141,24 @@ describe('checkRegisterParams', () => {
 
   it('a default_workers_per_model out of range is caught too', () => {
     rejects(() => checkRegisterParams(params(), { ...config, defaultWorkersPerModel: MAX_WORKERS + 1 }), 400, 'BadRequestException', /initial_workers/);
+  });
+});
+
+describe('execution provider and sharing settings', () => {
+  it('take the registration, then the manifest, then the configuration', () => {
+    assert.equal(modelSettings(params({ modelName: 'm' }), manifest(), config).executionProvider, 'auto');
+    assert.equal(modelSettings(params({ modelName: 'm' }), manifest(), { ...config, executionProvider: 'cpu' }).executionProvider, 'cpu');
+    assert.equal(modelSettings(params({ modelName: 'm' }), manifest({ executionProvider: 'cuda' }), { ...config, executionProvider: 'cpu' }).executionProvider, 'cuda');
+    assert.equal(modelSettings(params({ modelName: 'm', executionProvider: 'cpu' }), manifest({ executionProvider: 'cuda' }), config).executionProvider, 'cpu');
+    const shared = modelSettings(params({ modelName: 'm', preloadModel: true, preloadSessions: 3 }), manifest(), config);
+    assert.deepEqual([shared.preload, shared.sessions], [true, 3]);
+    const byConfig = modelSettings(params({ modelName: 'm' }), manifest(), { ...config, preloadModel: true, preloadSessions: 2 });
+    assert.deepEqual([byConfig.preload, byConfig.sessions], [true, 2]);
+    assert.equal(modelSettings(params({ modelName: 'm', preloadModel: false }), manifest(), { ...config, preloadModel: true }).preload, false);
+  });
+
+  it('refuse a manifest provider the server does not know', () => {
+    rejects(() => modelSettings(params({ modelName: 'm' }), manifest({ executionProvider: 'tpu' }), config), 400, 'InvalidModelException', /model\.executionProvider must be one of/);
   });
 });
 

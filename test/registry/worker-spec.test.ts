@@ -11,6 +11,7 @@ const config: WorkerSpecConfig = {
 const model = {
   name: 'm', runtime: 'onnx' as const, handler: 'onnx', batchSize: 4, maxBatchDelay: 50, responseTimeout: 2,
   loadedAtStartup: false, retryOnWorkerDeath: true, modelDir: '/models/m',
+  executionProvider: 'auto' as const, preload: false, sessions: 2,
 };
 
 describe('workerSpec', () => {
@@ -24,6 +25,21 @@ describe('workerSpec', () => {
     assert.equal(spec.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
     assert.equal(workerSpec(model, 0, config).intraOpThreads, os.availableParallelism());
     assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);
+  });
+
+  it('gives a shared process its sessions, which share the cores too', () => {
+    assert.equal(workerSpec(model, 1, config).sessions, 1, 'sessions only in the sharing mode');
+    const shared = workerSpec({ ...model, preload: true }, 1, config);
+    assert.equal(shared.sessions, 2);
+    assert.equal(shared.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
+  });
+
+  it('tries CUDA on a GPU worker with CPU as the fallback of auto; an explicit provider alone', () => {
+    assert.deepEqual(workerSpec(model, 1, config, 1).executionProviders, ['cuda', 'cpu']);
+    assert.equal(workerSpec(model, 1, config, 1).gpuId, 1);
+    assert.deepEqual(workerSpec(model, 1, config).executionProviders, ['cpu']);
+    assert.deepEqual(workerSpec({ ...model, executionProvider: 'cuda' }, 1, config, 0).executionProviders, ['cuda']);
+    assert.deepEqual(workerSpec({ ...model, executionProvider: 'cpu' }, 1, config, -1).executionProviders, ['cpu']);
   });
 });
 

@@ -14,7 +14,10 @@ import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
 import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, type ModelSettings, type RegisterParams } from './model-settings.js';
 import { redactPaths, type PathLabels } from './redact-paths.js';
-import { workerSpec } from './worker-spec.js';
+import { usesGpu, workerSpec } from './worker-spec.js';
+import { Gpus } from '../gpus/gpus.js';
+import { Worker } from '../workers/worker.js';
+import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -48,6 +51,8 @@ export class ModelRegistry {
     private readonly log: Logger,
     /** Per model, what its pool reports (the metrics). */
     private readonly observe?: (model: string) => PoolObserver,
+    /** The server's GPUs and their round-robin (none: every worker on the CPU). */
+    readonly gpus: Gpus = new Gpus(),
   ) {
     this.archives = new ArchiveStore(config, log);
   }
@@ -193,12 +198,18 @@ export class ModelRegistry {
   }
 
   private createModel(settings: ModelSettings, url: string, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
+    const log = this.log.child({ model: settings.name });
+    // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
+    const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
+    const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
     const model: Model = {
       ...settings, url, manifest, modelDir, cleanup,
       pool: new WorkerPool({
         modelName: settings.name,
-        spec: (pool) => workerSpec(model, pool.minWorkers, this.config),
-        log: this.log.child({ model: settings.name }),
+        create: (slot, gpuId) =>
+          settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), this.config, gpuId), log),
+        nextGpu: usesGpu(settings.executionProvider) ? () => this.gpus.next() : () => -1,
+        log,
         observer: this.observe?.(settings.name),
         onChange: () => this.changed(),
       }),

@@ -3,13 +3,15 @@
 // Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
 import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../../protocol/manifest.js';
 import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../../config/keys.js';
-import type { ServerConfig } from '../../config/server-config.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider, type ServerConfig } from '../../config/server-config.js';
 import { badRequest, invalidModel } from '../../errors.js';
 
 export const MAX_WORKERS = 256;
 /** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
 export const MAX_NAME_LENGTH = 64;
 export const MAX_BATCH_SIZE = 1024;
+/** Sessions in one shared worker process: each holds the model's weights and workspaces once more. */
+export const MAX_SESSIONS = 16;
 
 /** Registration parameters (Management API or start-up), as typed by the user. */
 export interface RegisterParams {
@@ -26,9 +28,18 @@ export interface RegisterParams {
   loadedAtStartup?: boolean;
   /** Start-up models only: the name when neither model_name nor the manifest gives one. */
   defaultName?: string;
+  /** auto, cpu, cuda or webgpu (docs/gpu.md, Execution providers). */
+  executionProvider?: string;
+  /** The GPU-sharing mode: one worker process per GPU serves all of the model's workers there. */
+  preloadModel?: boolean;
+  /** Sessions in each shared worker process. */
+  preloadSessions?: number;
 }
 
-export type SettingsConfig = Pick<ServerConfig, 'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout'>;
+export type SettingsConfig = Pick<
+  ServerConfig,
+  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions'
+>;
 
 export interface ModelSettings {
   name: string;
@@ -43,6 +54,10 @@ export interface ModelSettings {
   loadedAtStartup: boolean;
   /** Requests of a worker that died are sent once more to another (inference is stateless). */
   retryOnWorkerDeath: boolean;
+  executionProvider: ExecutionProvider;
+  /** Workers share one process per GPU (or one on CPU), which loads `sessions` sessions. */
+  preload: boolean;
+  sessions: number;
 }
 
 /**
@@ -65,6 +80,12 @@ export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): 
   }
   if (p.maxBatchDelay !== undefined && (p.maxBatchDelay < 0 || p.maxBatchDelay > MAX_TIMER_MS)) {
     throw badRequest(`max_batch_delay must be between 0 and ${MAX_TIMER_MS} ms, got ${p.maxBatchDelay}.`);
+  }
+  if (p.executionProvider !== undefined && !(EXECUTION_PROVIDERS as readonly string[]).includes(p.executionProvider)) {
+    throw badRequest(`execution_provider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got "${p.executionProvider}".`);
+  }
+  if (p.preloadSessions !== undefined && (p.preloadSessions < 1 || p.preloadSessions > MAX_SESSIONS)) {
+    throw badRequest(`preload_sessions must be between 1 and ${MAX_SESSIONS}, got ${p.preloadSessions}.`);
   }
   return workers;
 }
@@ -89,6 +110,10 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
   const batchSize = Math.max(1, p.batchSize ?? manifest.model.batchSize ?? 1);
   const maxBatchDelay = Math.max(0, p.maxBatchDelay ?? manifest.model.maxBatchDelay ?? 100);
   if (maxBatchDelay > MAX_TIMER_MS) throw invalidModel(`Manifest field model.maxBatchDelay must be at most ${MAX_TIMER_MS}.`);
+  const provider = p.executionProvider ?? manifest.model.executionProvider ?? config.executionProvider;
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(provider)) {
+    throw invalidModel(`Manifest field model.executionProvider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got "${provider}".`);
+  }
   return {
     name,
     version: manifest.model.modelVersion,
@@ -99,6 +124,9 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
     responseTimeout: p.responseTimeout ?? config.responseTimeout,
     loadedAtStartup: p.loadedAtStartup ?? false,
     retryOnWorkerDeath: manifest.model.retryOnWorkerDeath !== false,
+    executionProvider: provider as ExecutionProvider,
+    preload: p.preloadModel ?? config.preloadModel,
+    sessions: p.preloadSessions ?? config.preloadSessions,
   };
 }
 

@@ -47,7 +47,7 @@ export async function loadStartupModels(
   log: Logger,
 ): Promise<{ loaded: string[]; failed: StartupFailure[] }> {
   const entries = await startupEntries(config, log);
-  const workers = defaultWorkerCount(config);
+  const workers = defaultWorkerCount(config, registry.gpus.list.length);
   const loaded: string[] = [];
   const failed: StartupFailure[] = [];
   await Promise.all(

@@ -2,7 +2,7 @@
 // and the environment it may see.
 import os from 'node:os';
 import type { OutgoingItem } from '../../../protocol/messages.js';
-import type { ServerConfig } from '../../config/server-config.js';
+import type { ExecutionProvider, ServerConfig } from '../../config/server-config.js';
 import type { WorkerSpec } from '../workers/worker.js';
 import type { ModelSettings } from './model-settings.js';
 
@@ -16,10 +16,14 @@ export interface SpecModel extends ModelSettings {
   warmup?: OutgoingItem;
 }
 
-/** `minWorkers` share the cores unless onnx_intra_op_threads says otherwise. */
-export function workerSpec(model: SpecModel, minWorkers: number, config: WorkerSpecConfig): WorkerSpec {
+/**
+ * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the model's worker processes)
+ * times their sessions share the cores unless onnx_intra_op_threads says otherwise.
+ */
+export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1): WorkerSpec {
   const cores = os.availableParallelism();
-  const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, minWorkers)));
+  const sessions = model.preload ? model.sessions : 1;
+  const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, processes * sessions)));
   return {
     modelName: model.name,
     modelDir: model.modelDir,
@@ -27,7 +31,9 @@ export function workerSpec(model: SpecModel, minWorkers: number, config: WorkerS
     runtime: model.runtime,
     batchSize: model.batchSize,
     maxBatchDelay: model.maxBatchDelay,
-    gpuId: -1,
+    gpuId,
+    executionProviders: providersFor(model.executionProvider, gpuId),
+    sessions,
     intraOpThreads: intra,
     responseTimeoutMs: model.responseTimeout * 1000,
     startTimeoutMs: config.workerStartTimeout * 1000,
@@ -37,6 +43,15 @@ export function workerSpec(model: SpecModel, minWorkers: number, config: WorkerS
     warmup: model.warmup,
   };
 }
+
+/** What the worker tries, in order: `auto` is CUDA on a worker's GPU with CPU as its fallback. */
+export function providersFor(provider: ExecutionProvider, gpuId: number): string[] {
+  if (provider === 'auto') return gpuId >= 0 ? ['cuda', 'cpu'] : ['cpu'];
+  return [provider];
+}
+
+/** Whether a model's workers take GPUs from the round-robin (a CPU-only model leaves them to others). */
+export const usesGpu = (provider: ExecutionProvider): boolean => provider === 'auto' || provider === 'cuda';
 
 /** The server's environment less blacklist_env_vars, plus the worker's own switches. */
 export function workerEnv(config: WorkerSpecConfig, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

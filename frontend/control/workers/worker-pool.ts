@@ -3,7 +3,7 @@
 // this pool publishes (`onChange`), and batches form inside the worker processes.
 import type { Logger } from '../../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
-import { Worker, type WorkerSpec, type WorkerState } from './worker.js';
+import type { PoolMember, WorkerState } from './worker.js';
 
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
@@ -18,8 +18,10 @@ export interface PoolObserver {
 
 export interface PoolOptions {
   modelName: string;
-  /** Called for each new worker, so settings reflect the pool size at that moment. */
-  spec: (pool: WorkerPool) => WorkerSpec;
+  /** A new worker in slot `slot` on `gpuId` (-1: CPU): a process of its own, or a slot of a shared one. */
+  create: (slot: number, gpuId: number) => PoolMember;
+  /** The GPU a new worker takes (the server-wide round-robin), or -1. */
+  nextGpu: () => number;
   log: Logger;
   observer?: PoolObserver;
   /**
@@ -32,10 +34,15 @@ export interface PoolOptions {
 /** One worker as describe, metrics and the routing table see it. */
 export interface WorkerView {
   id: string;
+  /** The worker process's id: the same for every slot of a shared process. */
+  hostId: string;
   pid?: number;
   socketPath?: string;
   state: WorkerState;
   startTime: Date;
+  /** CUDA device id, or -1. */
+  gpuId: number;
+  provider?: string;
 }
 
 export interface PoolSnapshot {
@@ -50,7 +57,7 @@ export interface PoolSnapshot {
 }
 
 export class WorkerPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: PoolMember[] = [];
   minWorkers = 0;
   maxWorkers = 0;
   /** Worker failures since a worker last answered a request. */
@@ -59,6 +66,10 @@ export class WorkerPool {
   private crashes = 0;
   private closed = false;
   private readonly restarts = new Set<NodeJS.Timeout>();
+  /** GPUs of workers that died, taken again by their replacements (a worker keeps its GPU). */
+  private readonly freeGpus: number[] = [];
+  /** The process whose end was counted last: the slots of one shared process fail as one. */
+  private lastFailedHost?: string;
   /** Called whenever a worker finished starting or went away (scale() waits on them). */
   private readonly changes = new Set<() => void>();
 
@@ -80,7 +91,9 @@ export class WorkerPool {
       running: this.running,
       starting: this.restarts.size > 0 || this.workers.some((w) => w.state === 'STARTING'),
       healthy: this.healthy,
-      workers: this.workers.map((w) => ({ id: w.id, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime })),
+      workers: this.workers.map((w) => ({
+        id: w.id, hostId: w.hostId, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime, gpuId: w.gpuId, provider: w.provider,
+      })),
     };
   }
 
@@ -93,7 +106,7 @@ export class WorkerPool {
   async scale(min: number, max: number, waitMs = 0): Promise<void> {
     this.minWorkers = min;
     this.maxWorkers = max;
-    const retired: Worker[] = [];
+    const retired: PoolMember[] = [];
     while (this.workers.length > max) retired.push(this.workers.pop()!);
     const stops = retired.length ? this.o.onChange().then(() => Promise.all(retired.map((w) => w.stop()))) : undefined;
     const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
@@ -118,16 +131,16 @@ export class WorkerPool {
     await Promise.all(all.map((w) => w.stop()));
   }
 
-  /** A worker answered a request: it is no crash loop, so the next failure restarts at once again. */
-  served(workerId: string): void {
-    if (!this.workers.some((w) => w.id === workerId)) return;
+  /** A worker process answered a request: no crash loop, so the next failure restarts at once again. */
+  served(hostId: string): void {
+    if (!this.workers.some((w) => w.hostId === hostId)) return;
     this.crashes = 0;
     this.failures = 0;
   }
 
-  /** A front saw a worker answer nothing for the response timeout: kill it; it is replaced. */
-  stuck(workerId: string): void {
-    this.workers.find((w) => w.id === workerId)?.kill('no reply within the response timeout');
+  /** A front saw a worker process answer nothing for the response timeout: kill it; it is replaced. */
+  stuck(hostId: string): void {
+    this.workers.find((w) => w.hostId === hostId)?.kill('no reply within the response timeout');
   }
 
   private settled(min: number, waitMs: number): Promise<void> {
@@ -150,8 +163,8 @@ export class WorkerPool {
     return this.o.onChange();
   }
 
-  private async startWorker(): Promise<Worker> {
-    const worker = new Worker(this.nextSlot++, this.o.spec(this), this.o.log);
+  private async startWorker(): Promise<PoolMember> {
+    const worker = this.o.create(this.nextSlot++, this.freeGpus.shift() ?? this.o.nextGpu());
     this.workers.push(worker);
     try {
       await worker.start();
@@ -169,26 +182,34 @@ export class WorkerPool {
     return worker;
   }
 
-  private onEnded(worker: Worker): void {
+  private onEnded(worker: PoolMember): void {
     const wasMember = this.remove(worker, false);
     if (!wasMember) return;
     if (this.closed || worker.state === 'SCALED_DOWN') {
       void this.changed();
       return;
     }
-    if (Date.now() - worker.startTime.getTime() >= STABLE_MS) {
-      // It served a long while: a new failure, not a crash loop.
-      this.crashes = 0;
-      this.failures = 0;
+    // Every slot of a shared process ends with it: one failure, restarted after one back-off.
+    const sameFailure = worker.hostId === this.lastFailedHost;
+    this.lastFailedHost = worker.hostId;
+    if (!sameFailure) {
+      if (Date.now() - worker.startTime.getTime() >= STABLE_MS) {
+        // It served a long while: a new failure, not a crash loop.
+        this.crashes = 0;
+        this.failures = 0;
+      }
+      this.failures++;
     }
-    this.failures++;
-    if (this.workers.length + this.restarts.size < this.minWorkers) this.scheduleRestart();
-    else void this.changed();
+    if (this.workers.length + this.restarts.size < this.minWorkers) {
+      if (worker.gpuId >= 0) this.freeGpus.push(worker.gpuId);
+      this.scheduleRestart(sameFailure);
+    } else void this.changed();
   }
 
-  private scheduleRestart(): void {
+  /** `sameFailure`: another slot of a process whose end was counted already (same delay, no escalation). */
+  private scheduleRestart(sameFailure = false): void {
     if (this.closed || this.workers.length + this.restarts.size >= this.minWorkers) return;
-    const delay = restartDelayMs(this.crashes++);
+    const delay = restartDelayMs(sameFailure ? Math.max(0, this.crashes - 1) : this.crashes++);
     this.o.observer?.restart();
     this.o.log.info({ delayMs: delay, unhealthy: !this.healthy }, 'restarting worker after back-off');
     const timer = setTimeout(() => {
@@ -210,7 +231,7 @@ export class WorkerPool {
     void this.changed(); // fronts hold the model's requests while a restart is pending
   }
 
-  private remove(worker: Worker, publish = true): boolean {
+  private remove(worker: PoolMember, publish = true): boolean {
     const i = this.workers.indexOf(worker);
     if (i < 0) return false;
     this.workers.splice(i, 1);

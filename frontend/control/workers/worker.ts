@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../../protocol/manifest.js';
-import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../../protocol/messages.js';
+import { StatusCode, parseLoadedPid, parseLoadedProvider, type OutgoingItem } from '../../../protocol/messages.js';
 import { WORKER_ARG_DEFAULTS } from '../../../protocol/worker-args.js';
 import { ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -24,7 +24,12 @@ export interface WorkerSpec {
   batchSize: number;
   /** The model's max_batch_delay (ms), for the worker's own batch former. */
   maxBatchDelay: number;
+  /** CUDA device id, or -1 (CPU). */
   gpuId: number;
+  /** Tried in order, each alone; later ones are fallbacks (docs/gpu.md, Execution providers). */
+  executionProviders: string[];
+  /** Sessions the process loads: batches it runs at once (the GPU-sharing mode). */
+  sessions: number;
   intraOpThreads: number;
   responseTimeoutMs: number;
   startTimeoutMs: number;
@@ -40,10 +45,30 @@ let socketCounter = 0;
 
 class TimeoutError extends Error {}
 
-export class Worker {
+/** A worker as its pool sees it: a process of its own (Worker) or a slot of a shared one (worker-slot.ts). */
+export interface PoolMember {
+  /** What describe lists. */
+  readonly id: string;
+  /** The process's id: the routing table's worker id, which fronts report stuck or served. */
+  readonly hostId: string;
+  readonly gpuId: number;
+  readonly startTime: Date;
+  readonly state: WorkerState;
+  readonly pid?: number;
+  readonly socketPath?: string;
+  /** The execution provider the process reported, e.g. `cuda:0`. */
+  readonly provider?: string;
+  readonly ended: Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(reason: string): void;
+}
+
+export class Worker implements PoolMember {
   readonly id: string;
   readonly startTime = new Date();
   state: WorkerState = 'STARTING';
+  provider?: string;
   private process?: WorkerProcess;
   private connection?: WorkerConnection;
   private pinger?: WorkerPinger;
@@ -53,13 +78,22 @@ export class Worker {
   readonly ended: Promise<void>;
   private end!: () => void;
 
+  /** `label`: the slot number, or what a shared process serves (e.g. `gpu0`). */
   constructor(
-    readonly slot: number,
+    label: number | string,
     private readonly spec: WorkerSpec,
     private readonly log: Logger,
   ) {
-    this.id = `${spec.modelName}-${slot}-${randomBytes(4).toString('hex')}`;
+    this.id = `${spec.modelName}-${label}-${randomBytes(4).toString('hex')}`;
     this.ended = new Promise((resolve) => (this.end = resolve));
+  }
+
+  get hostId(): string {
+    return this.id;
+  }
+
+  get gpuId(): number {
+    return this.spec.gpuId;
   }
 
   get pid(): number | undefined {
@@ -88,7 +122,8 @@ export class Worker {
           sockName: socketPath,
           runtime: this.spec.runtime,
           intraOpThreads: this.spec.intraOpThreads,
-          executionProviders: ['cpu'],
+          executionProviders: this.spec.executionProviders,
+          sessions: this.spec.sessions,
           maxResponseSize: this.spec.maxResponseSize,
           maxBatchDelay: this.spec.maxBatchDelay,
         },
@@ -113,8 +148,10 @@ export class Worker {
         this.spec.startTimeoutMs,
       );
       if (reply.code !== StatusCode.ok) throw workerStartFailed(reply.message, reply.code);
+      this.provider = parseLoadedProvider(reply.message);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
-      log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
+      const loaded = { pid: parseLoadedPid(reply.message) ?? this.pid, provider: this.provider, gpu: this.spec.gpuId, sessions: this.spec.sessions };
+      log.info({ ...loaded, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
       if (this.state === 'STARTING') {
         this.state = 'READY';
         this.pinger = new WorkerPinger(this.process.control, this.spec.ping, (reason) => {
