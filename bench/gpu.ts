@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { discoverGpus } from '../frontend/control/gpus/gpu-discovery.js';
+import { USAGE_QUERY, parseUsage, runNvidiaSmi } from '../frontend/control/gpus/nvidia-smi.js';
 import type { LoadResult, LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { MODEL_INPUT, type TensorModel } from './lib/model-inputs.js';
@@ -29,6 +30,7 @@ DIR/gpu-bench.{json,md,svg}. Needs nvidia-smi and onnxruntime-node's CUDA provid
   --cls-c N         concurrency of the cls points (default 256)
   --fronts LIST     inference fronts of the servers, one server each (default 0: automatic)
   --models LIST     det,cls (default both)
+  --skip-limits     measure only the server, not the in-process loop
   --cpu             no GPU: the same run on the CPU (execution_provider=cpu), to check the bench itself
   --out DIR         where results go (default docs)
   --report-only     rebuilds DIR/gpu-bench.{md,svg} from DIR/gpu-bench.json
@@ -46,6 +48,7 @@ const { values: flags } = parseArgs({
     fronts: { type: 'string', default: '0' },
     models: { type: 'string', default: 'det,cls' },
     cpu: { type: 'boolean', default: false },
+    'skip-limits': { type: 'boolean', default: false },
     out: { type: 'string', default: 'docs' },
     'report-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -88,7 +91,7 @@ const loadProcs = Math.max(1, Math.min(8, Math.ceil(os.availableParallelism() / 
 // ---------------------------------------------------------------------------------------------------
 // The limit: the in-process loop at batch 1, 8 and 64.
 
-for (const model of models) {
+for (const model of flags['skip-limits'] ? [] : models) {
   for (const batch of model === 'det' ? [1, 8] : [1, 8, 64]) {
     const args = [String(duration), '--model', model, '--batch', String(batch), ...(flags.cpu ? [] : ['--cuda', '0'])];
     try {
@@ -137,19 +140,21 @@ try {
           const tag = v.mode === 'sharing' ? `s${v.sessions}` : 'pp';
           let c: Contender | undefined;
           try {
+            const before = await gpuUsedMiB();
             c = await server.register(model, v.workers, batch, v.label, extra, tag);
             const sample = await load(c.url, concurrency, model);
             const described = await c.described!();
+            const used = await gpuUsedMiB();
             const pids = new Map(described.map((w) => [w.pid, w]));
             const gpuMiB = [...pids.values()].reduce((a, w) => a + (w.gpuMemoryUsage ?? 0), 0) / 2 ** 20;
             const rssMiB = [...pids.values()].reduce((a, w) => a + w.memoryUsage, 0) / 2 ** 20;
             const point: GpuPoint = {
               model, mode: v.mode, label: v.label, workers: v.workers, sessions: v.sessions ?? 1, processes: pids.size, batch, concurrency,
               fronts: server.frontPids().length, itemsPerSecond: sample.rps, p50: sample.p50, p99: sample.p99, errors: sample.errors + sample.non2xx,
-              gpuMemoryMiB: gpuMiB, rssMiB, providers: [...new Set(described.map((w) => w.executionProvider ?? '?'))],
+              gpuMemoryMiB: gpuMiB, gpuUsedDeltaMiB: used - before, rssMiB, providers: [...new Set(described.map((w) => w.executionProvider ?? '?'))],
             };
             results.points.push(point);
-            log(`${model} ${v.label} (fronts ${point.fronts}): ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, GPU ${gpuMiB.toFixed(0)} MiB in ${pids.size} process(es), ${point.errors} errors`);
+            log(`${model} ${v.label} (fronts ${point.fronts}): ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, GPU ${gpuMiB.toFixed(0)} MiB in ${pids.size} process(es) (+${used - before} MiB on the GPU), ${point.errors} errors, ${point.providers}`);
           } catch (err) {
             log(`${model} ${v.label} failed: ${(err as Error).message}`);
           } finally {
@@ -167,6 +172,13 @@ try {
 }
 write(results);
 log(`wrote ${path.join(out, 'gpu-bench.md')}`);
+
+/** GPU 0's memory in use (all processes), for the growth a configuration causes; 0 without GPUs. */
+async function gpuUsedMiB(): Promise<number> {
+  if (flags.cpu) return 0;
+  const text = await runNvidiaSmi('nvidia-smi', USAGE_QUERY);
+  return text === undefined ? 0 : (parseUsage(text).find((g) => g.index === gpus[0].index)?.memoryUsedMiB ?? 0);
+}
 
 /** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
 async function load(url: string, connections: number, body: TensorModel): Promise<LoadResult> {
