@@ -4,11 +4,12 @@
 import net from 'node:net';
 import { fstatSync, unlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadRequest, type RequestItem } from '../protocol/messages.js';
+import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadRequest } from '../protocol/messages.js';
 import { parseWorkerArgv, type WorkerArgs } from '../protocol/worker-args.js';
-import { BatchFormer } from './batch-former.js';
+import { BatchFormer, type RunBatch } from './batch-former.js';
 import { ModelHost } from './model-host.js';
 import { providerInUse } from './provider-in-use.js';
+import { loadSessionThreads } from './session-threads.js';
 import { serveConnection, type LoadedModel } from './serve-loop.js';
 
 let args: WorkerArgs;
@@ -29,26 +30,21 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 // One loaded model per process and one batch queue in front of it, shared by every connection, so
 // requests from all frontends meet here (docs/protocol.md "Worker-side batching"). The first Load's
-// batch size and GPU id win. With several sessions (the GPU-sharing mode, docs/gpu.md) the handler is
-// loaded once per session and up to that many batches run at once, each on an idle session.
+// batch size and GPU id win. A shared process (the GPU-sharing mode, docs/gpu.md) runs its sessions on
+// threads of their own, up to that many batches at once; otherwise the handler runs on this thread.
 let loading: Promise<LoadedModel> | undefined;
 const loadModel = (req: LoadRequest) => (loading ??= loadSessions(req));
 
 async function loadSessions(req: LoadRequest): Promise<LoadedModel> {
   const hostOptions = { ...options, deviceId: Math.max(0, req.gpuId) };
-  const idle: ModelHost[] = [];
-  // One after another: the first settles which provider the others use.
-  for (let i = 0; i < args.sessions; i++) idle.push(await ModelHost.load(req, runtime, hostOptions));
-  const run = async (items: RequestItem[]) => {
-    const host = idle.pop()!; // the former runs at most `sessions` batches at once
-    try {
-      return await host.predict(items);
-    } finally {
-      idle.push(host);
-    }
-  };
-  const former = new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, concurrency: args.sessions, run });
-  return { former, provider: providerInUse() };
+  const former = (run: RunBatch, concurrency: number) =>
+    new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, concurrency, run });
+  if (args.sessions > 0) {
+    const { run, provider } = await loadSessionThreads(req, runtime, hostOptions, args.sessions);
+    return { former: former(run, args.sessions), provider };
+  }
+  const host = await ModelHost.load(req, runtime, hostOptions);
+  return { former: former((items) => host.predict(items), 1), provider: providerInUse() };
 }
 
 // Pings are answered off the main thread; a worker started by hand may have no control channel.

@@ -16,7 +16,10 @@ export interface WorkerArgs {
    * used (`cuda` on the Load frame's GPU id, `cpu`, `webgpu`); a later one is a fallback.
    */
   executionProviders: string[];
-  /** Sessions (handler instances) the process loads: batches that may run at once (GPU sharing). */
+  /**
+   * 0: the handler runs on the main thread (one process per worker). N: the process is shared (GPU
+   * sharing) and loads the handler on N threads of its own, running up to N batches at once.
+   */
   sessions: number;
   /** Largest reply item body, in bytes; a bigger one becomes that item's 500. */
   maxResponseSize: number;
@@ -29,7 +32,7 @@ export const WORKER_ARG_DEFAULTS: Omit<WorkerArgs, 'sockName'> = {
   intraOpThreads: 1,
   interOpThreads: 1,
   executionProviders: ['cpu'],
-  sessions: 1,
+  sessions: 0,
   maxResponseSize: 6_553_500,
   maxBatchDelay: 100,
 };
@@ -43,7 +46,7 @@ const FLAGS: { [K in keyof WorkerArgs]: { flag: string; kind: Kind; min?: number
   intraOpThreads: { flag: 'intra-op-threads', kind: 'int', min: 1 },
   interOpThreads: { flag: 'inter-op-threads', kind: 'int', min: 1 },
   executionProviders: { flag: 'execution-providers', kind: 'list' },
-  sessions: { flag: 'sessions', kind: 'int', min: 1 },
+  sessions: { flag: 'sessions', kind: 'int', min: 0 },
   maxResponseSize: { flag: 'max-response-size', kind: 'int', min: 0 },
   maxBatchDelay: { flag: 'max-batch-delay', kind: 'int', min: 0 },
 };

@@ -5,12 +5,15 @@ import { DEFAULT_MODEL_FILE } from '../../protocol/manifest.js';
 import { createSession, inputSpecs, type InputSpec, type Session } from '../onnx-session.js';
 import { HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../handler-api.js';
 import { buildV2Response, parseV2Request, unknownOutputs, type V2Request } from './kserve-v2.js';
-import { batchable, groupKey, joinFeeds, splitResults } from './tensor-batch.js';
+import { batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
+import { providerInUse } from '../provider-in-use.js';
 
 export class OnnxTensorHandler implements Handler {
   private session!: Session;
   private specs: InputSpec[] = [];
   private canBatch = false;
+  /** On a GPU: joined runs padded to power-of-two batch sizes (tensor-batch.ts, bucket). */
+  private pad = false;
   private modelName = '';
   private version?: string;
 
@@ -22,6 +25,17 @@ export class OnnxTensorHandler implements Handler {
     this.canBatch = batchable(this.specs);
     this.modelName = ctx.modelName;
     this.version = ctx.manifest.model.modelVersion;
+    this.pad = this.canBatch && (providerInUse()?.startsWith('cuda') ?? false);
+    if (this.pad) await this.warmBuckets(ctx.batchSize);
+  }
+
+  /** Runs each bucket up to the batch size once, so its tuning is paid at load, not by requests. */
+  private async warmBuckets(batchSize: number): Promise<void> {
+    for (let rows = 1; rows <= bucket(batchSize); rows *= 2) {
+      const feeds = zeroFeeds(this.specs, rows);
+      if (!feeds) return; // a dimension only requests know (an image size, a sequence length)
+      await this.session.run(feeds);
+    }
   }
 
   async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
@@ -34,7 +48,7 @@ export class OnnxTensorHandler implements Handler {
         const unknown = unknownOutputs(request, this.session.outputNames);
         if (unknown.length) throw new HandlerError(400, `Unknown output(s): ${unknown.join(', ')}.`);
         parsed[i] = request;
-        const key = (this.canBatch && batch.length > 1 && groupKey(request)) || `single:${i}`;
+        const key = (this.canBatch && (batch.length > 1 || this.pad) && groupKey(request)) || `single:${i}`;
         groups.set(key, [...(groups.get(key) ?? []), i]);
       } catch (err) {
         out[i] = err as Error;
@@ -54,8 +68,10 @@ export class OnnxTensorHandler implements Handler {
   private async runGroup(requests: V2Request[], members: number[], out: InferenceOutput[]): Promise<void> {
     const fetches = requests[0].outputs?.map((o) => o.name);
     const run = (feeds: V2Request['feeds']) => (fetches ? this.session.run(feeds, fetches) : this.session.run(feeds));
-    if (requests.length > 1) {
-      const split = splitResults(await run(joinFeeds(requests)), requests.map((r) => Object.values(r.feeds)[0].dims[0]));
+    if (requests.length > 1 || this.pad) {
+      const rows = requests.map((r) => Object.values(r.feeds)[0].dims[0]);
+      const padTo = this.pad ? bucket(rows.reduce((a, b) => a + b, 0)) : 0;
+      const split = splitResults(await run(joinFeeds(requests, padTo)), rows, padTo);
       if (split) {
         members.forEach((i, k) => (out[i] = buildV2Response(this.modelName, this.version, requests[k], split[k])));
         return;

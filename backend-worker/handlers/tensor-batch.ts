@@ -23,12 +23,22 @@ export function groupKey(r: V2Request): string | undefined {
   return parts.join('|');
 }
 
-export function joinFeeds(requests: readonly V2Request[]): Feeds {
+/**
+ * The batch size a joined run is padded to on a GPU: the next power of two. The CUDA provider tunes its
+ * convolutions for every new input shape, which takes far longer than a run: buckets keep the shapes
+ * few (1, 2, 4, …), and their tuning is done at load (docs/gpu.md, "Batches on the GPU").
+ */
+export const bucket = (rows: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
+
+/** The requests' inputs joined along the first dimension, zero rows added up to `padTo` rows. */
+export function joinFeeds(requests: readonly V2Request[], padTo = 0): Feeds {
   const joined: Feeds = {};
   for (const name of Object.keys(requests[0].feeds)) {
     const parts = requests.map((r) => r.feeds[name]);
     const first = parts[0];
-    const length = parts.reduce((a, t) => a + (t.data as ArrayLike<unknown>).length, 0);
+    const rows = parts.reduce((a, t) => a + t.dims[0], 0);
+    const perRow = first.dims.slice(1).reduce((a, b) => a * b, 1);
+    const length = Math.max(rows, padTo) * perRow;
     const Ctor = (first.data as unknown as { constructor: new (n: number) => { set(a: ArrayLike<unknown>, o: number): void } }).constructor;
     const data = new Ctor(length);
     let offset = 0;
@@ -36,15 +46,17 @@ export function joinFeeds(requests: readonly V2Request[]): Feeds {
       data.set(t.data as ArrayLike<unknown>, offset);
       offset += (t.data as ArrayLike<unknown>).length;
     }
-    const rows = parts.reduce((a, t) => a + t.dims[0], 0);
-    joined[name] = new ort.Tensor(first.type as 'float32', data as unknown as Float32Array, [rows, ...first.dims.slice(1)]);
+    joined[name] = new ort.Tensor(first.type as 'float32', data as unknown as Float32Array, [Math.max(rows, padTo), ...first.dims.slice(1)]);
   }
   return joined;
 }
 
-/** Cuts joined outputs back per request (views, no copies); undefined when an output was not batched by row. */
-export function splitResults(results: Feeds, rows: readonly number[]): Feeds[] | undefined {
-  const total = rows.reduce((a, b) => a + b, 0);
+/**
+ * Cuts joined outputs back per request (views, no copies; padding rows dropped); undefined when an
+ * output was not batched by row.
+ */
+export function splitResults(results: Feeds, rows: readonly number[], padTo = 0): Feeds[] | undefined {
+  const total = Math.max(rows.reduce((a, b) => a + b, 0), padTo);
   const out: Feeds[] = rows.map(() => ({}));
   for (const [name, t] of Object.entries(results)) {
     if (t.dims[0] !== total || t.type === 'string') return undefined;
@@ -57,4 +69,21 @@ export function splitResults(results: Feeds, rows: readonly number[]): Feeds[] |
     });
   }
   return out;
+}
+
+const ZEROS: Record<string, new (n: number) => ArrayLike<unknown>> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+/** Zero inputs of `rows` rows, when every input's type and trailing dimensions are known (warming buckets). */
+export function zeroFeeds(specs: readonly InputSpec[], rows: number): Feeds | undefined {
+  const feeds: Feeds = {};
+  for (const s of specs) {
+    const trailing = s.shape?.slice(1);
+    const Ctor = s.type ? ZEROS[s.type] : undefined;
+    if (!Ctor || !trailing || !trailing.every((d): d is number => typeof d === 'number' && d > 0)) return undefined;
+    const dims = [rows, ...trailing];
+    feeds[s.name] = new ort.Tensor(s.type as 'float32', new Ctor(dims.reduce((a, b) => a * b, 1)) as Float32Array, dims);
+  }
+  return feeds;
 }

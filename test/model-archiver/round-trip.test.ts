@@ -196,15 +196,18 @@ exports.handle = async function handle(batch) {
         assert.deepEqual(names, ['MAR-INF/MANIFEST.json', file, 'model.onnx'].sort());
         checkManifest(manifest, name, 'node', file);
 
-        const r = await request(`${server.managementUrl}/models?url=${name}.mar&initial_workers=1&synchronous=true`, { method: 'POST' });
-        assert.deepEqual([r.status, r.body], [200, { status: 'Workers scaled' }]);
-        const p = await postJson(`${server.inferenceUrl}/predictions/${name}`, { values: [1, 2, 3, 4.5] });
-        assert.equal(p.status, 200, JSON.stringify(p.body));
-        assert.match(p.headers.get('content-type') ?? '', /application\/json/);
-        assert.deepEqual(p.body, expected[file]);
-        const d = await request(`${server.managementUrl}/models/${name}`, { method: 'DELETE' });
-        assert.equal(d.status, 200);
-        assert.deepEqual(workDirEntries(), []);
+        // In the GPU-sharing mode the handler runs on a session thread: bare imports resolve there too.
+        for (const mode of ['', '&preload_model=true']) {
+          const r = await request(`${server.managementUrl}/models?url=${name}.mar&initial_workers=1&synchronous=true${mode}`, { method: 'POST' });
+          assert.deepEqual([r.status, r.body], [200, { status: 'Workers scaled' }], mode);
+          const p = await postJson(`${server.inferenceUrl}/predictions/${name}`, { values: [1, 2, 3, 4.5] });
+          assert.equal(p.status, 200, JSON.stringify(p.body));
+          assert.match(p.headers.get('content-type') ?? '', /application\/json/);
+          assert.deepEqual(p.body, expected[file]);
+          const d = await request(`${server.managementUrl}/models/${name}`, { method: 'DELETE' });
+          assert.equal(d.status, 200);
+          assert.deepEqual(workDirEntries(), []);
+        }
       });
     }
   });

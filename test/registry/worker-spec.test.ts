@@ -28,7 +28,7 @@ describe('workerSpec', () => {
   });
 
   it('gives a shared process its sessions, which share the cores too', () => {
-    assert.equal(workerSpec(model, 1, config).sessions, 1, 'sessions only in the sharing mode');
+    assert.equal(workerSpec(model, 1, config).sessions, 0, 'sessions only in the sharing mode');
     const shared = workerSpec({ ...model, preload: true }, 1, config);
     assert.equal(shared.sessions, 2);
     assert.equal(shared.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));

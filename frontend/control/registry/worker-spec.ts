@@ -22,8 +22,8 @@ export interface SpecModel extends ModelSettings {
  */
 export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1): WorkerSpec {
   const cores = os.availableParallelism();
-  const sessions = model.preload ? model.sessions : 1;
-  const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, processes * sessions)));
+  const sessions = model.preload ? model.sessions : 0;
+  const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(cores / Math.max(1, processes * Math.max(1, sessions))));
   return {
     modelName: model.name,
     modelDir: model.modelDir,

@@ -28,7 +28,7 @@ export interface WorkerSpec {
   gpuId: number;
   /** Tried in order, each alone; later ones are fallbacks (docs/gpu.md, Execution providers). */
   executionProviders: string[];
-  /** Sessions the process loads: batches it runs at once (the GPU-sharing mode). */
+  /** 0, or the sessions (threads) of a shared process: batches it runs at once (protocol/worker-args.ts). */
   sessions: number;
   intraOpThreads: number;
   responseTimeoutMs: number;
