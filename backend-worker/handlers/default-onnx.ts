@@ -12,8 +12,9 @@ export class OnnxTensorHandler implements Handler {
   private session!: Session;
   private specs: InputSpec[] = [];
   private canBatch = false;
-  /** On a GPU: joined runs padded to power-of-two batch sizes (tensor-batch.ts, bucket). */
+  /** On a GPU: every run padded to the batch size, one input shape to tune (tensor-batch.ts, bucket). */
   private pad = false;
+  private batchSize = 1;
   private modelName = '';
   private version?: string;
 
@@ -26,16 +27,11 @@ export class OnnxTensorHandler implements Handler {
     this.modelName = ctx.modelName;
     this.version = ctx.manifest.model.modelVersion;
     this.pad = this.canBatch && (providerInUse()?.startsWith('cuda') ?? false);
-    if (this.pad) await this.warmBuckets(ctx.batchSize);
-  }
-
-  /** Runs each bucket up to the batch size once, so its tuning is paid at load, not by requests. */
-  private async warmBuckets(batchSize: number): Promise<void> {
-    for (let rows = 1; rows <= bucket(batchSize); rows *= 2) {
-      const feeds = zeroFeeds(this.specs, rows);
-      if (!feeds) return; // a dimension only requests know (an image size, a sequence length)
-      await this.session.run(feeds);
-    }
+    this.batchSize = ctx.batchSize;
+    // The padded shape's tuning is paid at load, not by requests, when no dimension waits for
+    // requests to know it (an image size, a sequence length).
+    const warm = this.pad ? zeroFeeds(this.specs, bucket(ctx.batchSize)) : undefined;
+    if (warm) await this.session.run(warm);
   }
 
   async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
@@ -70,7 +66,7 @@ export class OnnxTensorHandler implements Handler {
     const run = (feeds: V2Request['feeds']) => (fetches ? this.session.run(feeds, fetches) : this.session.run(feeds));
     if (requests.length > 1 || this.pad) {
       const rows = requests.map((r) => Object.values(r.feeds)[0].dims[0]);
-      const padTo = this.pad ? bucket(rows.reduce((a, b) => a + b, 0)) : 0;
+      const padTo = this.pad ? bucket(Math.max(this.batchSize, rows.reduce((a, b) => a + b, 0))) : 0;
       const split = splitResults(await run(joinFeeds(requests, padTo)), rows, padTo);
       if (split) {
         members.forEach((i, k) => (out[i] = buildV2Response(this.modelName, this.version, requests[k], split[k])));

@@ -24,9 +24,10 @@ export function groupKey(r: V2Request): string | undefined {
 }
 
 /**
- * The batch size a joined run is padded to on a GPU: the next power of two. The CUDA provider tunes its
- * convolutions for every new input shape, which takes far longer than a run: buckets keep the shapes
- * few (1, 2, 4, …), and their tuning is done at load (docs/gpu.md, "Batches on the GPU").
+ * Powers of two: on a GPU every joined run is padded to bucket(max(batch size, rows)), one input shape
+ * per model. The CUDA provider tunes its convolutions for every new input shape, which takes far longer
+ * than a run (seconds for a model when each batch size 1..64 is new); a run of a full batch costs the
+ * GPU little more than a small one (docs/gpu.md, "Batches on the GPU").
  */
 export const bucket = (rows: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 
