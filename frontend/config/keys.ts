@@ -72,6 +72,8 @@ export const KEYS = {
   worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
   // MMS's Netty I/O thread count; here the number of inference front processes (0 = automatic).
   number_of_netty_threads: { kind: 'int', default: '0', env: true, min: 0, max: 64 },
+  // Bytes the models' workers may hold together (resident memory); 0 = automatic (memory-limit.ts).
+  model_memory_budget: { kind: 'int', default: '0', env: true, min: 0 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;
