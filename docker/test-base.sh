@@ -19,19 +19,23 @@ trap 'rm -rf "$work"' EXIT
 mmdebstrap --quiet --variant=minbase --include=ca-certificates,tini bookworm "$work/rootfs.tar"
 podman --runtime runc import "$work/rootfs.tar" localhost/mms-test-debian:bookworm >/dev/null
 
-node_bin="$(command -v node)"
-npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
 mkdir -p "$work/ctx"
-cp "$node_bin" "$work/ctx/node"
-cp -r "$npm_dir" "$work/ctx/npm"
-cat >"$work/ctx/Containerfile" <<'EOF'
-FROM localhost/mms-test-debian:bookworm
-COPY node /usr/local/bin/node
-COPY npm /usr/local/lib/node_modules/npm
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
- && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
- && node --version && npm --version
-EOF
+cp "$(command -v node)" "$work/ctx/node"
+cp -r "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$work/ctx/npm"
+# npm in the build reaches the registry as this host's npm does: its registry and CA bundle (a
+# TLS-inspecting proxy's CA may be only there), cached metadata first (the test mounts the host's cache).
+cafile="$(npm config get cafile 2>/dev/null || true)"
+if [ -n "$cafile" ] && [ "$cafile" != null ] && [ -f "$cafile" ]; then cp "$cafile" "$work/ctx/npm-ca.crt"; else : >"$work/ctx/npm-ca.crt"; fi
+registry="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
+{
+  echo 'FROM localhost/mms-test-debian:bookworm'
+  echo 'COPY node /usr/local/bin/node'
+  echo 'COPY npm /usr/local/lib/node_modules/npm'
+  echo 'COPY npm-ca.crt /etc/ssl/certs/npm-ca.crt'
+  echo 'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version'
+  echo "ENV npm_config_registry=$registry npm_config_prefer_offline=true"
+  if [ -s "$work/ctx/npm-ca.crt" ]; then echo 'ENV npm_config_cafile=/etc/ssl/certs/npm-ca.crt'; fi
+} >"$work/ctx/Containerfile"
 podman --runtime runc build --quiet --network host -t "$tag" "$work/ctx" >/dev/null
 podman image rm localhost/mms-test-debian:bookworm >/dev/null
 echo "base image $tag built"
