@@ -5,6 +5,9 @@
 # Usage: docker/test-base.sh [TAG]   (default localhost/mms-test-base:bookworm). Reused when it exists.
 set -euo pipefail
 tag="${1:-localhost/mms-test-base:bookworm}"
+# One build at a time (.ci/run starts one early; the test waits for it, then finds the image).
+exec 9>"${TMPDIR:-/tmp}/mms-test-base.lock"
+flock 9
 if podman image exists "$tag"; then echo "base image $tag exists"; exit 0; fi
 
 # crun cannot run containers on hosts with hybrid cgroups, and podman's default ulimits fail there too.
