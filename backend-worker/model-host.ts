@@ -1,8 +1,8 @@
 // The model a worker process has loaded: reads the manifest, builds the context, loads the handler
 // once, and turns a decoded batch into reply items. Several connections (slots) may share one host.
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_PATH, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
+import { MANIFEST_PATH, pickModelFile, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
 import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
 import { HandlerError, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
@@ -47,7 +47,10 @@ async function readManifest(modelDir: string, modelName: string): Promise<Manife
   try {
     return validateManifest(JSON.parse(await readFile(path.join(modelDir, MANIFEST_PATH), 'utf8')));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { runtime: 'onnx', model: { modelName } };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const modelFile = pickModelFile(await readdir(modelDir).catch(() => []));
+      return { runtime: 'onnx', model: { modelName, ...(modelFile ? { modelFile } : {}) } };
+    }
     throw err;
   }
 }

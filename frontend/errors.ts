@@ -43,6 +43,8 @@ export const CATALOGUE = {
   REGISTER_FAILED: entry(500, 'InternalServerException'),
   /** Anything unforeseen: the detail is logged, never shown. */
   INTERNAL: entry(500, 'InternalServerException', false),
+  /** A load needs more memory than model_memory_budget leaves, and no idle model can be unloaded to make room. */
+  MEMORY_BUDGET_EXCEEDED: entry(507, 'InsufficientMemoryException'),
   /** The model's admission limit is reached (job_queue_size and what its workers hold). */
   QUEUE_FULL: entry(503, 'ServiceUnavailableException'),
   /** The model has no worker and none is starting (or none became ready in time, or it was unregistered). */
@@ -117,6 +119,7 @@ export const headersTooLarge = (limit: number) => new ServerError('HEADERS_TOO_L
 export const internal = (message: string) => new ServerError('INTERNAL', message);
 export const workerStartFailed = (message: string, status?: number) => new ServerError('WORKER_START_FAILED', message, { status });
 export const registerFailed = (message: string) => new ServerError('REGISTER_FAILED', message);
+export const memoryBudgetExceeded = (message: string) => new ServerError('MEMORY_BUDGET_EXCEEDED', message);
 export const workerBadReply = () => new ServerError('WORKER_BAD_REPLY', 'Worker returned no reply for this request.');
 export const workerTimeout = () => new ServerError('WORKER_TIMEOUT', 'Worker died.');
 export const workerDied = (model: string) => new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}.`);

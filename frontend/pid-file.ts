@@ -33,7 +33,7 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Whether `pid` is a live model server process: node running frontend/main.js, read from
+ * Whether `pid` is a live model server process: node running frontend/main.js (or sagemaker/serve.js), read from
  * /proc/<pid>/cmdline. Where /proc does not exist, any live process counts.
  */
 export function isModelServer(pid: number): boolean {
@@ -45,6 +45,8 @@ export function isModelServer(pid: number): boolean {
   } catch {
     return false;
   }
-  const script = path.join('frontend', 'main.js');
-  return /node/i.test(path.basename(argv[0] ?? '')) && argv.slice(1).some((a) => a === script || a.endsWith(path.sep + script));
+  // The launcher's child, or SageMaker's `serve` (docker/entrypoint.sh), which runs the server in itself.
+  const scripts = [path.join('frontend', 'main.js'), path.join('frontend', 'sagemaker', 'serve.js')];
+  const isScript = (a: string) => scripts.some((s) => a === s || a.endsWith(path.sep + s));
+  return /node/i.test(path.basename(argv[0] ?? '')) && argv.slice(1).some(isScript);
 }

@@ -64,6 +64,16 @@ export type BuiltInHandler = (typeof BUILT_IN_HANDLERS)[number];
 export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
 export const DEFAULT_MODEL_FILE = 'model.onnx';
 
+/**
+ * The model file of a directory without a manifest (file names of its top level): model.onnx, else
+ * the one .onnx file (SageMaker hands over bare model files); undefined when neither is there.
+ */
+export function pickModelFile(files: string[]): string | undefined {
+  if (files.includes(DEFAULT_MODEL_FILE)) return DEFAULT_MODEL_FILE;
+  const onnx = files.filter((f) => /\.onnx$/i.test(f));
+  return onnx.length === 1 ? onnx[0] : undefined;
+}
+
 export class ManifestError extends Error {
   override name = 'ManifestError';
 }

@@ -49,6 +49,8 @@ export interface FrontSettings {
 export type ControllerMessage =
   | { type: 'routes'; table: RouteTable }
   | { type: 'metrics'; id: number }
+  /** Each model's requests in flight and last use (the memory budget picks idle models by it). */
+  | { type: 'usage'; id: number }
   | { type: 'stop' };
 
 export type FrontMessage =
@@ -57,6 +59,7 @@ export type FrontMessage =
   | { type: 'listening'; url: string }
   | { type: 'routes-applied'; version: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
+  | { type: 'usage'; id: number; usage: Record<string, { inFlight: number; lastUsed: number }> }
   /** A worker answered this front's first request to it. */
   | { type: 'worker-served'; model: string; worker: string }
   /** A worker had requests outstanding and answered none for the response timeout. */

@@ -76,6 +76,8 @@ export const KEYS = {
   nvidia_smi: { kind: 'string', default: 'nvidia-smi', env: true },
   execution_provider: { kind: 'string', default: 'auto', env: true },
   preload_sessions: { kind: 'int', default: '1', env: true, min: 1, max: 16 },
+  // Bytes the models' workers may hold together (resident memory); 0 = automatic (memory-limit.ts).
+  model_memory_budget: { kind: 'int', default: '0', env: true, min: 0 },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

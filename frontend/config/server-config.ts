@@ -7,6 +7,7 @@ import path from 'node:path';
 import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
 import { PropertiesSyntaxError, readPropertiesFile } from './properties.js';
+import { defaultMemoryBudget } from './memory-limit.js';
 
 export interface ServerConfig {
   inferenceAddress: Address;
@@ -59,6 +60,8 @@ export interface ServerConfig {
   numberOfFronts: number;
   /** Liveness pings to each worker process: interval, and misses before it is killed as hung. */
   workerPing: { intervalMs: number; misses: number };
+  /** Bytes of resident memory the models' workers may hold together (loads past it evict idle models). */
+  modelMemoryBudget: number;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -158,6 +161,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     allowCodeFromUrls: get('allow_code_from_urls'),
     numberOfFronts: get('number_of_netty_threads'),
     workerPing: { intervalMs: get('worker_ping_interval_ms'), misses: get('worker_ping_misses') },
+    modelMemoryBudget: get<number>('model_memory_budget') || defaultMemoryBudget(),
     configFile: file,
     warnings,
   };

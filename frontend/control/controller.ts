@@ -24,6 +24,7 @@ import { Fronts } from './fronts.js';
 import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
+import { ModelUsage, mergeUsage } from '../inference/model-usage.js';
 
 export interface RunningServer {
   inferenceUrl: string;
@@ -52,8 +53,12 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const found = await discoverGpus({ command: config.nvidiaSmi, numberOfGpu: config.numberOfGpu, visibleDevices: process.env.CUDA_VISIBLE_DEVICES });
   if (found.length) log.info({ gpus: found.map((g) => `${g.deviceId}: ${g.name} (${g.memoryTotalMiB} MiB)`) }, 'GPUs found');
   const gpus = new Gpus(found, config.nvidiaSmi);
-  const metrics: ServerMetrics = new ServerMetrics(() => models.list(), gpus);
+  const metrics: ServerMetrics = new ServerMetrics(() => models.list(), () => models.budget, gpus);
   const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model), gpus);
+  let fronts: Fronts | undefined;
+  let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage } | undefined;
+  models.usage = async () => (fronts ? mergeUsage(await fronts.usage()) : local?.usage.snapshot() ?? {});
+  models.onEvict = (model) => metrics.evicted(model);
   await removeStaleWorkDirs(config.workDir, log);
 
   // Every change of models or workers becomes a new table, published to whoever serves inference.
@@ -77,8 +82,6 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const managementGuards = (address: ServerConfig['managementAddress']) => [hostGuard(address, config), ...(keys ? [requireKey(keys.management)] : [])];
 
   const servers: http.Server[] = [];
-  let fronts: Fronts | undefined;
-  let local: { workers: WorkerRouter; metrics: FrontMetrics } | undefined;
   let inferenceUrl: string;
   let managementUrl: string;
   let metricsUrl: string;
@@ -90,11 +93,12 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         onReply: (model, message) => frontMetrics.reply(model, message),
       });
       frontMetrics.pending(() => workers.pending());
-      local = { workers, metrics: frontMetrics };
-      publishers.push((t) => workers.apply(t));
+      const usage = new ModelUsage();
+      local = { workers, metrics: frontMetrics, usage };
+      publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map((m) => m.name))));
       await workers.apply(table());
       const app = buildApp(config, log, {
-        inference: { workers, guards: inferenceGuards },
+        inference: { workers, guards: inferenceGuards, usage },
         management: { registry: models, guards: managementGuards(config.managementAddress) },
       }, frontMetrics, drain);
       const server = createHttpServer(config.inferenceAddress, config, app.callback());

@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
 import { frontEnv } from '../inference/front-config.js';
 import { restartDelayMs } from './workers/backoff.js';
+import type { UsageMap } from '../inference/model-usage.js';
 
 const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.meta.url));
 
@@ -58,8 +59,9 @@ export class Fronts {
   private stopping = false;
   private crashes = 0;
   private readonly waiters = new Set<() => void>();
-  private readonly metricReplies = new Map<number, (metrics: unknown[]) => void>();
-  private nextMetricsId = 0;
+  /** Answers awaited from fronts (metrics, usage) by query id. */
+  private readonly replies = new Map<number, (answer: unknown) => void>();
+  private nextQueryId = 0;
   url = '';
 
   private constructor(private readonly o: FrontsOptions) {
@@ -121,19 +123,29 @@ export class Fronts {
   }
 
   /** Every front's metrics (prom-client JSON), for one aggregated /metrics. */
-  async metrics(): Promise<unknown[][]> {
+  metrics(): Promise<unknown[][]> {
+    return this.ask<unknown[]>('metrics', []);
+  }
+
+  /** Every front's model usage (requests in flight, last use), for the memory budget. */
+  usage(): Promise<UsageMap[]> {
+    return this.ask<UsageMap>('usage', {});
+  }
+
+  /** Asks every front and collects the answers; a front that does not answer within 2 s counts as `fallback`. */
+  private ask<T>(type: 'metrics' | 'usage', fallback: T): Promise<T[]> {
     return Promise.all(
-      [...this.fronts.values()].map((f) => new Promise<unknown[]>((resolve) => {
-        const id = ++this.nextMetricsId;
+      [...this.fronts.values()].map((f) => new Promise<T>((resolve) => {
+        const id = ++this.nextQueryId;
         const timer = setTimeout(() => {
-          this.metricReplies.delete(id);
-          resolve([]);
+          this.replies.delete(id);
+          resolve(fallback);
         }, 2000);
-        this.metricReplies.set(id, (m) => {
+        this.replies.set(id, (answer) => {
           clearTimeout(timer);
-          resolve(m);
+          resolve(answer as T);
         });
-        this.send(f, { type: 'metrics', id });
+        this.send(f, { type, id });
       })),
     );
   }
@@ -185,8 +197,9 @@ export class Fronts {
         for (const check of [...this.waiters]) check();
         break;
       case 'metrics':
-        this.metricReplies.get(m.id)?.(m.metrics);
-        this.metricReplies.delete(m.id);
+      case 'usage':
+        this.replies.get(m.id)?.(m.type === 'metrics' ? m.metrics : m.usage);
+        this.replies.delete(m.id);
         break;
       case 'worker-stuck':
         this.o.onStuck(m.model, m.worker);

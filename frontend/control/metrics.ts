@@ -16,9 +16,36 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  /** `models`: the registered models' names and pool snapshots, read when scraped; `gpus`: read too. */
-  constructor(models: () => Iterable<{ name: string; pool: { snapshot(): PoolSnapshot } }>, gpus: Gpus = new Gpus()) {
+  private readonly evictions = new client.Counter({
+    name: 'mms_model_evictions_total',
+    help: 'Idle models unloaded to make room for a load within model_memory_budget',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  /** `models`: the registered models' names and pool snapshots, read when scraped; `budget`: model_memory_budget and its use; `gpus`: read too. */
+  constructor(
+    models: () => Iterable<{ name: string; pool: { snapshot(): PoolSnapshot } }>,
+    budget: () => { bytes: number; used(): Promise<number> },
+    gpus: Gpus = new Gpus(),
+  ) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'mms_frontend_' });
+    new client.Gauge({
+      name: 'mms_memory_budget_bytes',
+      help: 'model_memory_budget: resident memory all models\' workers may hold together',
+      registers: [this.registry],
+      collect() {
+        this.set(budget().bytes);
+      },
+    });
+    new client.Gauge({
+      name: 'mms_models_memory_bytes',
+      help: 'Resident memory the models\' workers hold (what counts against model_memory_budget)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await budget().used());
+      },
+    });
     new client.Gauge({
       name: 'mms_workers',
       help: 'Workers by model and state',
@@ -46,6 +73,10 @@ export class ServerMetrics {
       },
     });
     if (gpus.list.length) gpuGauges(this.registry, gpus);
+  }
+
+  evicted(model: string): void {
+    this.evictions.inc({ model });
   }
 
   observer(model: string): PoolObserver {

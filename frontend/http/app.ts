@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ModelRegistry } from '../control/registry/model-registry.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
+import type { ModelUsage } from '../inference/model-usage.js';
 import { accessLog } from './access-log.js';
 import { commonHeaders } from './common-headers.js';
 import { errorMiddleware } from './error-middleware.js';
@@ -19,7 +20,7 @@ import { apiDescription } from './openapi.js';
 import { sendJson } from './respond.js';
 
 export interface AppApis {
-  inference?: { workers: WorkerRouter; guards: Koa.Middleware[] };
+  inference?: { workers: WorkerRouter; guards: Koa.Middleware[]; usage: ModelUsage };
   management?: { registry: ModelRegistry; guards: Koa.Middleware[] };
 }
 
@@ -41,7 +42,7 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
   });
   app.use(errorMiddleware(log));
   app.use(root.routes());
-  if (apis.inference) app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards).routes());
+  if (apis.inference) app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards, apis.inference.usage).routes());
   if (apis.management) app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());
   return app;
 }

@@ -9,6 +9,7 @@ import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
 import { requireKey } from '../http/token-auth.js';
 import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
+import { ModelUsage } from './model-usage.js';
 import { readFrontConfig } from './front-config.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
@@ -29,7 +30,8 @@ const router = new WorkerRouter({
 metrics.pending(() => router.pending());
 const drain = { active: false };
 const guards = front.inferenceKey ? [requireKey(front.inferenceKey)] : [];
-const app = buildApp(config, log, { inference: { workers: router, guards } }, metrics, drain);
+const usage = new ModelUsage();
+const app = buildApp(config, log, { inference: { workers: router, guards, usage } }, metrics, drain);
 const server = createHttpServer(config.inferenceAddress, config, app.callback());
 
 function send(message: FrontMessage): void {
@@ -41,6 +43,7 @@ process.on('message', (message: ControllerMessage) => {
   switch (message.type) {
     case 'routes':
       void router.apply(message.table).then(async () => {
+        usage.retain(message.table.models.map((m) => m.name));
         // The first table arrives before we listen: no request is ever served without routes.
         if (!listening) {
           listening = true;
@@ -51,6 +54,9 @@ process.on('message', (message: ControllerMessage) => {
       break;
     case 'metrics':
       void metrics.registry.getMetricsAsJSON().then((m) => send({ type: 'metrics', id: message.id, metrics: m }));
+      break;
+    case 'usage':
+      send({ type: 'usage', id: message.id, usage: usage.snapshot() });
       break;
     case 'stop':
       void stop();

@@ -5,17 +5,22 @@ import type { Context, Middleware } from 'koa';
 import type { ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { WorkerRouter } from './worker-router.js';
+import type { ModelUsage } from './model-usage.js';
 import { badRequest } from '../errors.js';
 import { modelApiDescription } from '../http/openapi.js';
 import { readBodyPieces } from '../http/read-body.js';
 import { toRequestItem } from './request-item.js';
 import { sendJson } from '../http/respond.js';
 
-/** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
+/**
+ * `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health
+ * checks; `usage` counts each model's requests in flight and its last use (model-usage.ts).
+ */
 export function inferenceRoutes(
   workers: WorkerRouter,
   config: Pick<ServerConfig, 'maxRequestSize' | 'maxRequestParameters'>,
-  guards: Middleware[] = [],
+  guards: Middleware[],
+  usage: ModelUsage,
 ): Router {
   const router = new Router();
 
@@ -47,6 +52,15 @@ export function inferenceRoutes(
 
   async function predict(ctx: Context, model: ModelRoute): Promise<void> {
     ctx.state.model = model.name;
+    usage.begin(model.name);
+    try {
+      await run(ctx, model);
+    } finally {
+      usage.end(model.name);
+    }
+  }
+
+  async function run(ctx: Context, model: ModelRoute): Promise<void> {
     const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
     const reply = await workers.submit(model.name, item);
     ctx.status = reply.status;

@@ -13,6 +13,7 @@ import { buildApp, type AppApis } from '../../frontend/http/app.js';
 import { loadConfig } from '../../frontend/config/server-config.js';
 import { apiDescription } from '../../frontend/http/openapi.js';
 import { WorkerRouter } from '../../frontend/inference/worker-router.js';
+import { ModelUsage } from '../../frontend/inference/model-usage.js';
 import { ModelRegistry } from '../../frontend/control/registry/model-registry.js';
 
 type Json = Record<string, unknown>;
@@ -22,11 +23,12 @@ const log = pino({ level: 'silent' });
 const config = loadConfig({ env: {}, overrides: { model_store: '/nonexistent-store' } });
 const workers = new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: config.maxResponseSize, log });
 const registry = new ModelRegistry(config, log);
+const usage = new ModelUsage();
 
 const LISTENERS: Record<string, AppApis> = {
-  inference: { inference: { workers, guards: [] } },
+  inference: { inference: { workers, guards: [], usage } },
   management: { management: { registry, guards: [] } },
-  shared: { inference: { workers, guards: [] }, management: { registry, guards: [] } },
+  shared: { inference: { workers, guards: [], usage }, management: { registry, guards: [] } },
 };
 
 function app(apis: AppApis): Koa {

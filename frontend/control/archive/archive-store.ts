@@ -2,18 +2,19 @@
 // may come from" and "Safety checks on archives"). Directories in the model store are used in place; archive files,
 // local or downloaded, are unpacked into their own directory under work_dir, removed again on
 // unregister. Where a model may come from is decided before anything is read or fetched.
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_PATH, ManifestError, validateManifest, type Manifest } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
-import { ServerError, badRequest, invalidModel, modelNotFound } from '../../errors.js';
+import { ServerError, badRequest, forbidden, invalidModel, modelNotFound } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { ArchiveError, ArchiveGuard } from './archive-guard.js';
 import { detectFormat } from './archive-format.js';
 import { download, notAllowed } from './download.js';
 import { checkModelLinks, realPathInside } from './model-links.js';
 import { workDirPrefix } from './work-dirs.js';
+import { inspectModelDir } from './model-dir.js';
 
 export interface ResolvedModel {
   modelDir: string;
@@ -45,12 +46,32 @@ export class ArchiveStore {
     const full = this.localPath(url, local);
     const info = await stat(full).catch(() => undefined);
     if (!info) throw modelNotFound(`Model not found in model store: ${url}`);
-    if (info.isDirectory()) {
-      await checkModelLinks(full, { extracted: false });
-      return { modelDir: full, manifest: await readManifest(full, false), cleanup: async () => {}, remote: false };
-    }
+    await this.checkRealPath(full, url);
+    if (info.isDirectory()) return this.fromDirectory(full);
     if (!info.isFile()) throw invalidModel(`Model url is neither a file nor a directory: ${url}`);
     return this.unpack(full, path.basename(full));
+  }
+
+  /** A directory: used in place, or the one archive in it unpacked (model-dir.ts). */
+  private async fromDirectory(dir: string): Promise<ResolvedModel> {
+    const content = await inspectModelDir(dir);
+    if (content.kind === 'archive') return this.unpack(content.file, path.basename(content.file));
+    await checkModelLinks(content.dir, { extracted: false });
+    const manifest = await readManifest(content.dir, false);
+    if (content.kind === 'onnx') manifest.model.modelFile = content.modelFile;
+    return { modelDir: content.dir, manifest, cleanup: async () => {}, remote: false };
+  }
+
+  /**
+   * A path under the model store must stay there once links are followed (a linked folder in the
+   * store could lead anywhere); one allowed as file:// by allowed_urls is used as given.
+   */
+  private async checkRealPath(full: string, url: string): Promise<void> {
+    if (!this.config.modelStore || this.allowed(`file://${full}`)) return;
+    const [store, real] = await Promise.all([realpath(this.config.modelStore), realpath(full)]);
+    if (store !== path.parse(store).root && real !== store && !real.startsWith(store + path.sep)) {
+      throw forbidden(`Model url ${url} resolves outside the model store.`);
+    }
   }
 
   private localPath(url: string, local: string): string {

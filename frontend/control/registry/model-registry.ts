@@ -18,6 +18,8 @@ import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
 import { Worker } from '../workers/worker.js';
 import { HostShare, SharedSlot } from '../workers/worker-slot.js';
+import { MemoryBudget } from './memory-budget.js';
+import type { UsageMap } from '../../inference/model-usage.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -28,6 +30,8 @@ export interface Model extends ModelSettings {
   warmup?: OutgoingItem;
   pool: WorkerPool;
   cleanup: () => Promise<void>;
+  /** Epoch ms; the memory budget's LRU order starts here. */
+  registeredAt: number;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -45,6 +49,7 @@ export class ModelRegistry {
   /** Names taken by registrations still in progress: a second one with the same name is a 409. */
   private readonly pending = new Set<string>();
   private readonly archives: ArchiveStore;
+  readonly budget: MemoryBudget;
 
   constructor(
     private readonly config: ServerConfig,
@@ -55,7 +60,23 @@ export class ModelRegistry {
     readonly gpus: Gpus = new Gpus(),
   ) {
     this.archives = new ArchiveStore(config, log);
+    this.budget = new MemoryBudget({
+      bytes: config.modelMemoryBudget,
+      log,
+      models: () => this.list(),
+      usage: () => this.usage(),
+      evict: async (name) => void (await this.unregister(name).catch((err) => {
+        if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
+      })),
+      onEvict: (name) => this.onEvict(name),
+    });
   }
+
+  /** Requests in flight and last use per model (the controller asks whoever serves inference). */
+  usage: () => Promise<UsageMap> = async () => ({});
+
+  /** A model was unloaded to make room for another (metrics count it). */
+  onEvict: (model: string) => void = () => undefined;
 
   /**
    * Called on every change of the models or their loaded workers (the controller publishes the
@@ -112,6 +133,7 @@ export class ModelRegistry {
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
+      if (workers > 0) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
@@ -180,12 +202,17 @@ export class ModelRegistry {
     // Wait for workers still starting from an earlier request too, as long as one start may take.
     const done = model.pool.scale(min, max, this.config.workerStartTimeout * 1000);
     if (!synchronous) {
-      done.catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'));
+      done.then(() => (registering ? this.settleBudget(model) : undefined))
+        .catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'))
+        .finally(() => this.budget.release(model.name));
       return { code: 202, status: 'Processing worker updates...' };
     }
     try {
       await done;
+      if (registering) await this.settleBudget(model);
     } catch (err) {
+      this.budget.release(model.name);
+      if (err instanceof ServerError && err.code === 'MEMORY_BUDGET_EXCEEDED') throw err;
       if (registering && this.models.get(model.name) === model) {
         await this.unregister(model.name).catch(() => undefined);
       }
@@ -197,13 +224,23 @@ export class ModelRegistry {
     return { code: 210, status: 'Workers scaling in progress...' };
   }
 
+  /** The loaded model's measured memory against the budget; over it (nothing idle to unload): unloaded again, 507. */
+  private async settleBudget(model: Model): Promise<void> {
+    try {
+      await this.budget.settle(model);
+    } catch (err) {
+      if (this.models.get(model.name) === model) await this.unregister(model.name).catch(() => undefined);
+      throw err;
+    }
+  }
+
   private createModel(settings: ModelSettings, url: string, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
     const log = this.log.child({ model: settings.name });
     // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
     const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
     const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
     const model: Model = {
-      ...settings, url, manifest, modelDir, cleanup,
+      ...settings, url, manifest, modelDir, cleanup, registeredAt: Date.now(),
       pool: new WorkerPool({
         modelName: settings.name,
         create: (slot, gpuId) =>
