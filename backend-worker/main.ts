@@ -8,7 +8,7 @@ import { WORKER_CONTROL_FD, WORKER_PID_PREFIX, WORKER_READY_LINE, type LoadReque
 import { parseWorkerArgv, type WorkerArgs } from '../protocol/worker-args.js';
 import { BatchFormer } from './batch-former.js';
 import { ModelHost } from './model-host.js';
-import { serveConnection } from './serve-loop.js';
+import { serveConnection, type LoadedModel } from './serve-loop.js';
 
 let args: WorkerArgs;
 try {
@@ -29,11 +29,12 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 // One loaded model per process and one batch queue in front of it, shared by every connection, so
 // requests from all frontends meet here (docs/protocol.md "Worker-side batching"). The first Load's
 // batch size wins.
-let loading: Promise<BatchFormer> | undefined;
+let loading: Promise<LoadedModel> | undefined;
 const loadModel = (req: LoadRequest) =>
-  (loading ??= ModelHost.load(req, runtime, options).then(
-    (host) => new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, run: (items) => host.predict(items) }),
-  ));
+  (loading ??= ModelHost.load(req, runtime, options).then((host) => ({
+    former: new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, run: (items) => host.predict(items) }),
+    metadata: host.metadata(),
+  })));
 
 // Pings are answered off the main thread; a worker started by hand may have no control channel.
 try {

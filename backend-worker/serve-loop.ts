@@ -7,10 +7,17 @@ import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { readFrames, writeFrame } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { metadataItem, type ModelMetadata } from '../protocol/model-metadata.js';
 import type { BatchFormer } from './batch-former.js';
 
-/** Loads the process's model (once; later calls get the same result) and returns its batch former. */
-export type LoadModel = (req: LoadRequest) => Promise<BatchFormer>;
+/** The process's model once loaded: its batch queue and the tensor metadata its handler reports. */
+export interface LoadedModel {
+  former: BatchFormer;
+  metadata?: ModelMetadata;
+}
+
+/** Loads the process's model (once; later calls get the same result). */
+export type LoadModel = (req: LoadRequest) => Promise<LoadedModel>;
 
 /** Generous: the frontend bounds what it sends by max_request_size already. */
 const MAX_FIELD = 2 ** 31 - 1;
@@ -44,9 +51,11 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
 
   const load = async (req: LoadRequest): Promise<void> => {
     try {
-      former = await loadModel(req);
+      const loaded = await loadModel(req);
+      former = loaded.former;
       origin = req.ioDescriptor;
-      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items: [] });
+      const items = loaded.metadata ? [metadataItem(loaded.metadata)] : [];
+      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid), items });
     } catch (err) {
       log(`load failed: ${(err as Error).stack ?? err}`);
       const oom = err instanceof RangeError && /memory/i.test(err.message);

@@ -29,14 +29,14 @@ function listenWorker(name: string, ms: number, at = socketPath()): Promise<stri
       return items.map((i) => ({ requestId: i.requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(name) }));
     },
   });
-  const server = net.createServer((socket) => void serveConnection(socket, async () => former, () => undefined));
+  const server = net.createServer((socket) => void serveConnection(socket, async () => ({ former }), () => undefined));
   servers.push(server);
   return new Promise((resolve) => server.listen(at, () => resolve(at)));
 }
 
 const route = (workers: WorkerRoute[]): ModelRoute => ({
   name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
-  workers, minWorkers: 1, starting: false, healthy: true,
+  workers, minWorkers: 1, starting: false, healthy: true, platform: 'node', openInference: false,
 });
 const router = () => new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: 1 << 20, log: pino({ level: 'silent' }) });
 const item = (id: string) => ({ requestId: id, headers: [], parameters: [] });

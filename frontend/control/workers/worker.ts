@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../../protocol/manifest.js';
 import { StatusCode, parseLoadedPid, type OutgoingItem } from '../../../protocol/messages.js';
+import { readMetadata, type ModelMetadata } from '../../../protocol/model-metadata.js';
 import { WORKER_ARG_DEFAULTS } from '../../../protocol/worker-args.js';
 import { ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -49,6 +50,8 @@ export class Worker {
   private pinger?: WorkerPinger;
   private starting?: Promise<void>;
   private socket?: string;
+  /** The tensors the loaded model reports (its Load reply), for Open Inference Protocol metadata. */
+  metadata?: ModelMetadata;
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
@@ -113,6 +116,7 @@ export class Worker {
         this.spec.startTimeoutMs,
       );
       if (reply.code !== StatusCode.ok) throw workerStartFailed(reply.message, reply.code);
+      this.metadata = readMetadata(reply);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
       log.info({ pid: parseLoadedPid(reply.message) ?? this.pid, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
       if (this.state === 'STARTING') {
