@@ -11,6 +11,8 @@ export interface KeySpec {
   max?: number;
   /** A value below `min` that still is allowed, meaning "unset" (default_response_timeout_seconds -1). */
   unset?: number;
+  /** The value `off` turns the feature off (an address left unset). */
+  off?: boolean;
 }
 
 /** Node timers hold at most 2^31-1 ms; a longer delay fires at once, so it must be refused. */
@@ -72,6 +74,8 @@ export const KEYS = {
   worker_ping_misses: { kind: 'int', default: '3', env: true, min: 1 },
   // MMS's Netty I/O thread count; here the number of inference front processes (0 = automatic).
   number_of_netty_threads: { kind: 'int', default: '0', env: true, min: 0, max: 64 },
+  // The Open Inference Protocol's gRPC service, served by every inference front ('off': none).
+  grpc_inference_address: { kind: 'address', default: 'http://127.0.0.1:7070', env: true, off: true },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -22,9 +22,12 @@ import { Fronts } from './fronts.js';
 import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
+import { startGrpc, type GrpcListener } from '../oip/grpc-server.js';
 
 export interface RunningServer {
   inferenceUrl: string;
+  /** The gRPC inference service (`host:port`); '' when grpc_inference_address is off. */
+  grpcUrl: string;
   managementUrl: string;
   metricsUrl: string;
   registry: ModelRegistry;
@@ -75,6 +78,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   let fronts: Fronts | undefined;
   let local: { workers: WorkerRouter; metrics: FrontMetrics } | undefined;
   let inferenceUrl: string;
+  let grpcUrl = '';
+  let grpc: GrpcListener | undefined;
   let managementUrl: string;
   let metricsUrl: string;
   try {
@@ -95,6 +100,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       const server = createHttpServer(config.inferenceAddress, config, app.callback());
       servers.push(server);
       inferenceUrl = managementUrl = await listen(server, config.inferenceAddress);
+      if (config.grpcAddress) {
+        grpc = await startGrpc(config.grpcAddress, config, { workers, drain, log, inferenceKey: keys?.inference, metrics: frontMetrics });
+        grpcUrl = grpc.url;
+      }
     } else {
       const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress) } }, undefined, drain);
       const server = createHttpServer(config.managementAddress, config, app.callback());
@@ -114,6 +123,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       publishers.push((t) => f.publish(t));
       await f.publish(table()); // what changed while the fronts started (a worker restarted, say)
       inferenceUrl = fronts.url;
+      grpcUrl = fronts.grpcUrl;
     }
     const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {
       if (fronts) return fronts.metrics();
@@ -123,14 +133,16 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     metricsUrl = await listen(metricsServer, config.metricsAddress);
   } catch (err) {
     for (const s of servers) s.close();
+    await grpc?.close(0);
     await fronts?.stop();
     await models.closeAll();
     throw err;
   }
-  log.info({ inference: inferenceUrl, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
+  log.info({ inference: inferenceUrl, grpc: grpcUrl || undefined, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
 
   return {
     inferenceUrl,
+    grpcUrl,
     managementUrl,
     metricsUrl,
     registry: models,
@@ -138,7 +150,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     startupFailures,
     async close() {
       drain.active = true;
-      await Promise.all([fronts?.stop(), closeGracefully(servers, config.gracefulShutdownTimeout * 1000, log)]);
+      const deadline = config.gracefulShutdownTimeout * 1000;
+      await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);
       local?.workers.close();
       await models.closeAll();
     },

@@ -10,6 +10,7 @@ import { requireKey } from '../http/token-auth.js';
 import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
 import { readFrontConfig } from './front-config.js';
+import { startGrpc, type GrpcListener } from '../oip/grpc-server.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
 
@@ -37,6 +38,7 @@ function send(message: FrontMessage): void {
 }
 
 let listening = false;
+let grpcListener: GrpcListener | undefined;
 process.on('message', (message: ControllerMessage) => {
   switch (message.type) {
     case 'routes':
@@ -44,7 +46,11 @@ process.on('message', (message: ControllerMessage) => {
         // The first table arrives before we listen: no request is ever served without routes.
         if (!listening) {
           listening = true;
-          send({ type: 'listening', url: await listen(server, config.inferenceAddress) });
+          const url = await listen(server, config.inferenceAddress);
+          if (config.grpcAddress) {
+            grpcListener = await startGrpc(config.grpcAddress, config, { workers: router, drain, log, inferenceKey: front.inferenceKey, metrics });
+          }
+          send({ type: 'listening', url, grpcUrl: grpcListener?.url });
         }
         send({ type: 'routes-applied', version: message.table.version });
       });
@@ -63,7 +69,8 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   drain.active = true;
-  await closeGracefully([server], config.gracefulShutdownTimeout * 1000, log);
+  const deadline = config.gracefulShutdownTimeout * 1000;
+  await Promise.all([closeGracefully([server], deadline, log), grpcListener?.close(deadline)]);
   router.close();
   log.flush();
   process.exit(0);

@@ -90,6 +90,11 @@ export class WorkerRouter {
     return m.route;
   }
 
+  /** Every model's route, as the table says now. */
+  routes(): ModelRoute[] {
+    return [...this.models.values()].map((m) => m.route);
+  }
+
   /** Requests admitted and not yet answered, per model (the queue-depth gauge). */
   pending(): Array<[string, number]> {
     return [...this.models].map(([name, m]) => [name, m.admitted]);
