@@ -8,10 +8,12 @@ import autocannon from 'autocannon';
 import { clsRequest } from './cls-input.js';
 
 export interface LoadSpec {
+  /** `grpc://host:port/<model>` for the gRPC load (grpc-load.ts). */
   url: string;
   connections: number;
   duration: number;
-  body: 'cls' | 'empty';
+  /** `grpc-cls`: the cls tensor as a gRPC ModelInfer call (grpc-load.ts runs it). */
+  body: 'cls' | 'empty' | 'grpc-cls';
 }
 
 export interface LoadResult {
