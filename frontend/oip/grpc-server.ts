@@ -3,6 +3,7 @@
 // allow 4 MiB in), TLS from the same key and certificate files as https listeners, and a graceful
 // stop that lets calls in flight finish up to the shutdown deadline.
 import { readFileSync } from 'node:fs';
+import type http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { loadInferenceService } from '../../protocol/grpc-proto.js';
 import type { Address } from '../config/address.js';
@@ -22,6 +23,8 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxRequestSize,
     'grpc.max_send_message_length': config.maxResponseSize,
+    // Channelz's per-call bookkeeping costs a few per cent of a front's time per call; nothing reads it.
+    'grpc.enable_channelz': 0,
   });
   server.addService(loadInferenceService().definition, inferenceServiceHandlers(service));
   const target = address.kind === 'unix' ? `unix:${address.path}` : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
@@ -29,6 +32,7 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
     server.bindAsync(target, credentials(address, config), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const url = address.kind === 'unix' ? target : target.replace(/:\d+$/, `:${port}`);
+  widenFlowControl(server, config.maxRequestSize);
   return {
     url,
     close: (deadlineMs) =>
@@ -40,6 +44,26 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
         });
       }),
   };
+}
+
+/**
+ * HTTP/2 lets a client send only 64 KiB per stream and per connection until the server acknowledges
+ * it; a tensor message is larger (cls: 110 KB), so each call would wait for the front's event loop to
+ * send WINDOW_UPDATEs, a delay of a whole scheduling slice on a busy host (HTTP/1.1 bodies just fill the
+ * kernel's socket buffers). Windows of one largest request per stream, eight per connection, let a
+ * message arrive in one go. grpc-js has no server option for it: its listeners get the settings here
+ * (Node's Http2Server.updateSettings and Http2Session.setLocalWindowSize); without them, defaults stay.
+ */
+function widenFlowControl(server: grpc.Server, maxRequestSize: number): void {
+  const MAX_WINDOW = 2 ** 31 - 1;
+  const MAX_FRAME = 2 ** 24 - 1; // one DATA frame may carry a whole message: fewer frames to parse
+  const stream = Math.min(MAX_WINDOW, Math.max(65_535, maxRequestSize + 1024));
+  const connection = Math.min(MAX_WINDOW, stream * 8);
+  const listeners = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  for (const h of listeners?.keys() ?? []) {
+    h.updateSettings({ initialWindowSize: stream, maxFrameSize: MAX_FRAME });
+    h.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(connection));
+  }
 }
 
 function credentials(address: Address, config: Limits): grpc.ServerCredentials {
