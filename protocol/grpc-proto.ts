@@ -2,12 +2,18 @@
 // the tests' stock client and the benchmark all use this), and the message shapes as proto-loader
 // hands them over with LOADER_OPTIONS: field names as in the .proto, int64 as decimal strings (exact
 // beyond 2^53), bytes as Buffers (views of the received message, never re-encoded).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 
-/** The .proto beside this module's source (tsc does not copy it into dist/). */
-export const PROTO_FILE = fileURLToPath(new URL('../../protocol/grpc_predict_v2.proto', import.meta.url));
+/**
+ * The .proto beside this module's source in a checkout (tsc does not copy it), else the copy beside
+ * it in dist/ that `npm run build` makes (scripts/copy-proto.ts) and the published package ships.
+ */
+export const PROTO_FILE = [new URL('../../protocol/grpc_predict_v2.proto', import.meta.url), new URL('grpc_predict_v2.proto', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((f) => existsSync(f)) ?? fileURLToPath(new URL('grpc_predict_v2.proto', import.meta.url));
 
 export const LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true };
 
