@@ -22,7 +22,7 @@ import { Fronts } from './fronts.js';
 import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
-import { startGrpc, type GrpcListener } from '../oip/grpc-server.js';
+import type { GrpcListener } from '../oip/grpc-server.js';
 
 export interface RunningServer {
   inferenceUrl: string;
@@ -101,6 +101,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       servers.push(server);
       inferenceUrl = managementUrl = await listen(server, config.inferenceAddress);
       if (config.grpcAddress) {
+        const { startGrpc } = await import('../oip/grpc-server.js'); // grpc-js loads only where gRPC is on
         grpc = await startGrpc(config.grpcAddress, config, { workers, drain, log, inferenceKey: keys?.inference, metrics: frontMetrics });
         grpcUrl = grpc.url;
       }

@@ -10,7 +10,7 @@ import { requireKey } from '../http/token-auth.js';
 import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
 import { readFrontConfig } from './front-config.js';
-import { startGrpc, type GrpcListener } from '../oip/grpc-server.js';
+import type { GrpcListener } from '../oip/grpc-server.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
 
@@ -48,6 +48,7 @@ process.on('message', (message: ControllerMessage) => {
           listening = true;
           const url = await listen(server, config.inferenceAddress);
           if (config.grpcAddress) {
+            const { startGrpc } = await import('../oip/grpc-server.js'); // grpc-js loads only where gRPC is on
             grpcListener = await startGrpc(config.grpcAddress, config, { workers: router, drain, log, inferenceKey: front.inferenceKey, metrics });
           }
           send({ type: 'listening', url, grpcUrl: grpcListener?.url });

@@ -13,7 +13,7 @@ import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { InferenceClient } from '../helpers/grpc-client.js';
 import { metricValue } from '../helpers/metrics.js';
 import { writeAddModel, writeModelDir, writeStringIdentityModel } from '../helpers/onnx-models.js';
-import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, request, sharedAddress, startTestServer, type TestServer } from '../helpers/server.js';
 
 const MAX_REQUEST_SIZE = 65536;
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
@@ -246,6 +246,28 @@ describe('Open Inference Protocol over gRPC with token authorization', () => {
       assert.equal((await request(`${server.inferenceUrl}/v2/models/scale/ready`)).status, 200);
     } finally {
       for (const c of [anonymous, wrong, keyed]) c.close();
+    }
+  });
+});
+
+describe('gRPC where the controller serves inference itself, and turned off', () => {
+  it('one address for both APIs: the controller serves gRPC; grpc_inference_address=off: none', async () => {
+    const address = await sharedAddress();
+    const shared = await startTestServer({ inference_address: address, management_address: address });
+    const client = new InferenceClient(shared.grpcUrl);
+    try {
+      assert.deepEqual(shared.frontPids(), []);
+      assert.deepEqual(await client.ok('ServerLive', {}), { live: true });
+      assert.equal((await client.fails('ModelReady', { name: 'nope' })).code, grpc.status.NOT_FOUND);
+    } finally {
+      client.close();
+      await shared.close();
+    }
+    const off = await startTestServer({ grpc_inference_address: 'off' });
+    try {
+      assert.equal(off.grpcUrl, '');
+    } finally {
+      await off.close();
     }
   });
 });
