@@ -2,6 +2,7 @@
 // (docs/archives.md). One handler instance serves one loaded model; `handle` gets a whole batch.
 import type { Manifest } from '../protocol/manifest.js';
 import type { WorkerFailure } from '../protocol/messages.js';
+import type { ModelMetadata } from '../protocol/model-metadata.js';
 
 export interface HandlerContext {
   modelName: string;
@@ -59,6 +60,11 @@ export interface Handler {
   initialize?(context: HandlerContext): Promise<void> | void;
   handle(batch: InferenceInput[], context: HandlerContext): Promise<InferenceOutput[]> | InferenceOutput[];
   close?(): Promise<void> | void;
+  /**
+   * The model's tensors, for Open Inference Protocol metadata; a handler that speaks v2 tensors
+   * reports them (after initialize), others leave it out and their models take no v2 requests.
+   */
+  metadata?(): ModelMetadata;
 }
 
 /** An error a handler throws (or returns for one item) to choose the HTTP status and error type. */

@@ -40,11 +40,11 @@ async function loadSessions(req: LoadRequest): Promise<LoadedModel> {
   const former = (run: RunBatch, concurrency: number) =>
     new BatchFormer({ batchSize: req.batchSize, maxBatchDelay: args.maxBatchDelay, maxResponseSize: args.maxResponseSize, concurrency, run });
   if (args.sessions > 0) {
-    const { run, provider } = await loadSessionThreads(req, runtime, hostOptions, args.sessions);
-    return { former: former(run, args.sessions), provider };
+    const { run, provider, metadata } = await loadSessionThreads(req, runtime, hostOptions, args.sessions);
+    return { former: former(run, args.sessions), provider, metadata };
   }
   const host = await ModelHost.load(req, runtime, hostOptions);
-  return { former: former((items) => host.predict(items), 1), provider: providerInUse() };
+  return { former: former((items) => host.predict(items), 1), provider: providerInUse(), metadata: host.metadata() };
 }
 
 // Pings are answered off the main thread; a worker started by hand may have no control channel.

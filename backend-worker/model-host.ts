@@ -3,6 +3,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_PATH, pickModelFile, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
+import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
 import { HandlerError, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
@@ -31,6 +32,11 @@ export class ModelHost {
     const handler = await loadHandler(runtime, req.handler, modelDir);
     await handler.initialize?.(context);
     return new ModelHost(handler, context);
+  }
+
+  /** The handler's tensor metadata, if it reports any (the Load reply carries it). */
+  metadata(): ModelMetadata | undefined {
+    return this.handler.metadata?.();
   }
 
   /** Runs one batch. Throws only when the handler fails as a whole; per-item errors become items. */

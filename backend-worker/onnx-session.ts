@@ -3,8 +3,10 @@
 // Providers are tried in the order given, each alone: a later one is the fallback of an earlier one
 // that cannot start (docs/gpu.md, "Execution providers").
 import * as ort from 'onnxruntime-node';
+import type { ModelMetadata, TensorMetadata } from '../protocol/model-metadata.js';
 import type { WorkerOptions } from './handler-api.js';
 import { providerInUse, setProviderInUse } from './provider-in-use.js';
+import { v2TypeOf } from './handlers/tensor-types.js';
 
 export type Session = ort.InferenceSession;
 
@@ -56,6 +58,17 @@ export function inputSpecs(session: Session): InputSpec[] {
     if (!m || m.isTensor === false) return { name };
     return { name, type: m.type as string, shape: m.shape as Array<number | string> };
   });
+}
+
+/** The session's tensors as the Open Inference Protocol describes them (symbolic dimensions → -1). */
+export function tensorMetadata(session: Session): ModelMetadata {
+  const describe = (names: readonly string[], meta: readonly ort.InferenceSession.ValueMetadata[] | undefined): TensorMetadata[] =>
+    names.map((name, i) => {
+      const m = meta?.[i];
+      if (!m || !m.isTensor) return { name, datatype: '', shape: [] };
+      return { name, datatype: v2TypeOf(m.type), shape: m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) };
+    });
+  return { inputs: describe(session.inputNames, session.inputMetadata), outputs: describe(session.outputNames, session.outputMetadata) };
 }
 
 export { ort };

@@ -7,12 +7,15 @@ import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { readFrames, writeFrame } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
+import { metadataItem, type ModelMetadata } from '../protocol/model-metadata.js';
 import type { BatchFormer } from './batch-former.js';
 
-/** The process's loaded model: its batch former and the execution provider its sessions run on. */
+/** The process's model once loaded: its batch queue, the execution provider its sessions run on and
+ * the tensor metadata its handler reports. */
 export interface LoadedModel {
   former: BatchFormer;
   provider?: string;
+  metadata?: ModelMetadata;
 }
 
 /** Loads the process's model (once; later calls get the same result). */
@@ -53,7 +56,8 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
       const loaded = await loadModel(req);
       former = loaded.former;
       origin = req.ioDescriptor;
-      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid, loaded.provider), items: [] });
+      const items = loaded.metadata ? [metadataItem(loaded.metadata)] : [];
+      answer({ code: StatusCode.ok, message: loadedMessage(req.modelName, process.pid, loaded.provider), items });
     } catch (err) {
       log(`load failed: ${(err as Error).stack ?? err}`);
       const oom = err instanceof RangeError && /memory/i.test(err.message);

@@ -16,7 +16,7 @@ const port = parentPort!;
 let host: ModelHost;
 try {
   host = await ModelHost.load(req, runtime, options);
-  port.postMessage({ type: 'ready', provider: providerInUse() } satisfies ThreadReply);
+  port.postMessage({ type: 'ready', provider: providerInUse(), metadata: host.metadata() } satisfies ThreadReply);
 } catch (err) {
   port.postMessage({ type: 'failed', message: (err as Error).message } satisfies ThreadReply);
   process.exit(0);

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Runtime } from '../protocol/manifest.js';
 import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.js';
+import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { HandlerError, type WorkerOptions } from './handler-api.js';
 import type { RunBatch } from './batch-former.js';
 import { asBuffer, type ThreadReply, type ThreadRequest } from './thread-messages.js';
@@ -16,12 +17,21 @@ interface Session {
   pending: Map<number, { resolve: (r: ReplyItem[]) => void; reject: (e: Error) => void }>;
 }
 
-export async function loadSessionThreads(req: LoadRequest, runtime: Runtime, options: WorkerOptions, count: number): Promise<{ run: RunBatch; provider?: string }> {
+export async function loadSessionThreads(
+  req: LoadRequest,
+  runtime: Runtime,
+  options: WorkerOptions,
+  count: number,
+): Promise<{ run: RunBatch; provider?: string; metadata?: ModelMetadata }> {
   const sessions: Session[] = [];
   let provider: string | undefined;
+  let metadata: ModelMetadata | undefined;
   let opts = options;
   for (let i = 0; i < count; i++) {
-    const session = await startThread(req, runtime, opts, (p) => (provider ??= p));
+    const session = await startThread(req, runtime, opts, (p, m) => {
+      provider ??= p;
+      metadata ??= m;
+    });
     sessions.push(session);
     // Later sessions go straight to the provider the first one got (no second failed CUDA attempt).
     if (provider) opts = { ...options, executionProviders: [provider.split(':')[0]] };
@@ -40,10 +50,10 @@ export async function loadSessionThreads(req: LoadRequest, runtime: Runtime, opt
       idle.push(session);
     }
   };
-  return { run, provider };
+  return { run, provider, metadata };
 }
 
-function startThread(req: LoadRequest, runtime: Runtime, options: WorkerOptions, onProvider: (p: string) => void): Promise<Session> {
+function startThread(req: LoadRequest, runtime: Runtime, options: WorkerOptions, onLoaded: (provider?: string, metadata?: ModelMetadata) => void): Promise<Session> {
   const thread = new Worker(THREAD_MAIN, { workerData: { req, runtime, options } });
   const session: Session = { thread, pending: new Map() };
   return new Promise((resolve, reject) => {
@@ -51,7 +61,7 @@ function startThread(req: LoadRequest, runtime: Runtime, options: WorkerOptions,
     thread.on('message', (m: ThreadReply) => {
       if (m.type === 'ready') {
         loaded = true;
-        if (m.provider) onProvider(m.provider);
+        onLoaded(m.provider, m.metadata);
         resolve(session);
       } else if (m.type === 'failed') {
         reject(new Error(m.message));

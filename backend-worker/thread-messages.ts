@@ -1,5 +1,6 @@
 // What a shared worker process and its session threads (session-thread.ts) say to each other.
 import type { ReplyItem, RequestItem, WorkerFailure } from '../protocol/messages.js';
+import type { ModelMetadata } from '../protocol/model-metadata.js';
 
 export interface ThreadRequest {
   id: number;
@@ -8,7 +9,7 @@ export interface ThreadRequest {
 }
 
 export type ThreadReply =
-  | { type: 'ready'; provider?: string }
+  | { type: 'ready'; provider?: string; metadata?: ModelMetadata }
   | { type: 'failed'; message: string }
   | { type: 'replies'; id: number; replies: ReplyItem[] }
   | { type: 'failure'; id: number; failure: WorkerFailure };

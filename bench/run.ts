@@ -15,6 +15,7 @@ import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/proce
 import { svg } from './lib/chart.js';
 import { Ours, type Contender, type Watch } from './lib/ours.js';
 import { goals } from './lib/goals.js';
+import { performanceDoc } from './lib/performance-doc.js';
 import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
 const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
@@ -37,6 +38,8 @@ Measures our server against its peers on this machine and writes DIR/performance
                       "" skips it); each count is its own server, measured at --fronts-c
   --fronts-c N        --device: the concurrency of the fronts series (default 256)
   --fronts-batch N    --device: batch_size of the fronts series (default 1: batching off)
+  (the cls scenario also measures gRPC ModelInfer, raw_input_contents, on the 2-worker batching-off
+  model beside its REST binary series; with --device, on the batching-off model)
   --quick             a tiny check that everything runs (1 round of 1 s points); writes to
                       $TMPDIR/mms-bench-quick unless --out is given
   --out DIR           where results go (default docs)
@@ -92,7 +95,7 @@ async function load(url: string, connections: number, body: LoadSpec['body'], wa
   const procs = connections > 1 ? Math.min(loadProcs, connections) : 1;
   const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
   const run = (d: number) =>
-    Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script('lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
+    Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script(body === 'grpc-cls' ? 'lib/grpc-load.js' : 'lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
   if (warmup > 0) await run(warmup);
   const frontPids = watch?.fronts() ?? [];
   const cpu = () => (watch ? [cpuSeconds(watch.controller), frontPids.reduce((a, p) => a + cpuSeconds(p), 0)] : [0, 0]);
@@ -188,7 +191,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
     }
     for (const [ci, c] of concurrency.entries()) {
       for (const [k, who] of contenders.entries()) {
-        const s = await load(who.url, c, who.model === 'cls' ? 'cls' : 'empty', who.watch);
+        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch);
         samples[k][ci].push(s);
         const cpu = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
         log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${cpu}; load ${s.loadCores?.toFixed(2)}`);
@@ -203,6 +206,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
       points: concurrency.map((c, ci) => summarize(c, samples[k][ci])),
       workerRssMB: await who.workerRss(),
       ...(who.workers !== undefined ? { workers: who.workers, batch: who.batch, fronts: who.fronts } : {}),
+      ...(who.protocol ? { protocol: who.protocol } : {}),
     });
   }
   return { series, loop: loops !== undefined ? loopSummary(loopRounds, loops) : undefined };
@@ -238,6 +242,7 @@ try {
 
   if (flags.device) {
     const mine = [await server.register('cls', deviceWorkers, 8, oursLabel('cls', deviceWorkers, 8)), await server.register('cls', deviceWorkers, 1, oursLabel('cls', deviceWorkers, 1))];
+    if (server.grpc) mine.push(server.grpcTwin(mine[1]));
     const r = await scenario('cls', mine, CONCURRENCY, deviceWorkers);
     series.push(...r.series);
     inProcessLoop = r.loop!;
@@ -261,6 +266,8 @@ try {
       running.push(peer.stop);
       const mine: Contender[] = [];
       for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));
+      // gRPC ModelInfer beside REST binary: the 2-worker, batching-off model through both APIs.
+      if (model === 'cls' && server.grpc) mine.push(server.grpcTwin(mine[2]));
       const r = await scenario(model, [peer.contender, ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
       series.push(...r.series);
       if (r.loop) inProcessLoop = r.loop;
@@ -284,37 +291,4 @@ try {
 } finally {
   await stopAll();
   rmSync(store, { recursive: true, force: true });
-}
-
-/** docs/performance.md from the latest local and many-core results, whichever exist. */
-function performanceDoc(dir: string): string {
-  const read = (f: string) => (existsSync(path.join(dir, f)) ? (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Results) : undefined);
-  const local = read('performance.json');
-  const device = read('performance-device.json');
-  return [
-    '# Performance',
-    '',
-    'Measured by `npm run bench` (docs written by it; do not edit by hand). One run measures our server and its',
-    'peers on the same machine, since machines differ up to 3×: the in-process ORT loop (the limit), a naive',
-    'one-process Koa + ORT server (what a user would write), and a bare Koa no-op server (the HTTP floor). Load',
-    'comes from autocannon in separate processes (more of them on many-core hosts, so the load generator is not',
-    'the limit; "load cores" shows the busiest one). The contenders of a scenario run interleaved (A B A B) over',
-    'several rounds: figures are medians, ratios are taken between neighbours in the same round, so a shared',
-    'machine\'s drift cancels. The cls model is PaddleOCR\'s direction classifier fed one [1,3,48,192] FP32',
-    'tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers two bytes from a JS',
-    'handler, so it measures the serving path alone. Our server runs as users run it: separate inference and',
-    'management addresses, so inference goes through the inference front processes (`number_of_netty_threads`,',
-    '`--fronts`); log level warn. `npm run bench -- --device` is the many-core run (cls only, one worker per',
-    'core but one, then the fronts scaling series: 1, 2, 4, 8 fronts against the in-process loops).',
-    '',
-    'Reading the figures: "controller cores" and "front cores" are the CPU our controller and all inference',
-    'fronts together used during a point; a front near 1 core is the bottleneck, since its JavaScript runs on',
-    'one event loop. On a 2-core machine the load generator, the fronts and the workers share two cores, so no',
-    'configuration there can reach the in-process loop\'s rate per worker.',
-    '',
-    local ? markdown(local, 'Latest run') : '',
-    local ? '![throughput](performance.svg)\n' : '',
-    device ? markdown(device, 'Many-core run') : '',
-    device ? '![many-core throughput and fronts scaling](performance-device.svg)\n' : '',
-  ].join('\n');
 }

@@ -99,7 +99,7 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
   child.unref();
   child.disconnect?.();
   process.stdout.write(
-    `Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\nManagement API: ${outcome.management}\n` +
+    `Model server started (pid ${child.pid}).\nInference API: ${outcome.inference}\n${outcome.grpc ? `gRPC inference API: ${outcome.grpc}\n` : ''}Management API: ${outcome.management}\n` +
       `Metrics: ${outcome.metrics}\nLogs: ${logFile}\n`,
   );
   // As MMS, the server keeps serving the models that loaded; the exit code tells scripts that one did not.

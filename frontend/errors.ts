@@ -3,16 +3,25 @@
 // class name, kept in the body for compatibility) and whether its message may be shown. Errors are
 // thrown anywhere on the request path as ServerError; error-middleware.ts (and client-error.ts for
 // what Node's parser refuses) is the one place that renders them:
-// `{"code": <status>, "type", "message", "errorCode"}`.
+// `{"code": <status>, "type", "message", "errorCode"}`, on Open Inference Protocol routes (/v2) the
+// protocol's `{"error": "<message>"}`; grpcStatus() is the one mapping to gRPC status codes.
+
+/** gRPC status codes (grpc/doc/statuscodes.md), named here so this module needs no gRPC library. */
+export const GRPC = {
+  CANCELLED: 1, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16,
+} as const;
 
 interface Entry {
   status: number;
   type: string;
   /** false: the message is logged, the client sees `Internal server error` (5xx only). */
   expose: boolean;
+  /** The gRPC status when the HTTP status alone does not say it (grpcStatus). */
+  grpc?: number;
 }
 
-const entry = (status: number, type: string, expose = true): Entry => ({ status, type, expose });
+const entry = (status: number, type: string, expose = true, grpc?: number): Entry => ({ status, type, expose, grpc });
 
 export const CATALOGUE = {
   BAD_REQUEST: entry(400, 'BadRequestException'),
@@ -29,6 +38,10 @@ export const CATALOGUE = {
   TOO_MANY_PARAMETERS: entry(413, 'RequestEntityTooLargeException'),
   DOWNLOAD_TOO_LARGE: entry(413, 'DownloadModelException'),
   HEADERS_TOO_LARGE: entry(431, 'RequestHeaderFieldsTooLargeException'),
+  /** An Open Inference Protocol request for a model that is loading, failed to load or has no worker (readiness, metadata). */
+  NOT_READY: entry(400, 'ModelNotReadyException', true, GRPC.UNAVAILABLE),
+  /** An Open Inference Protocol request for a model whose handler is not the built-in tensor handler. */
+  NOT_TENSOR_MODEL: entry(400, 'BadRequestException', true, GRPC.FAILED_PRECONDITION),
   /** The client went away before its request was complete: nothing is answered (logged as 499). */
   CLIENT_CLOSED: entry(499, 'ClientClosedRequest'),
   /** The model's handler failed the request or the batch (4xx or 5xx, the handler's status and type). */
@@ -76,6 +89,7 @@ export class ServerError extends Error {
   readonly type: string;
   readonly expose: boolean;
   readonly headers: Record<string, string>;
+  readonly grpc?: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -88,12 +102,36 @@ export class ServerError extends Error {
     this.type = o.type ?? e.type;
     this.expose = e.expose;
     this.headers = o.headers ?? {};
+    this.grpc = e.grpc;
+  }
+
+  /** The message a client may see. */
+  get shown(): string {
+    return this.expose ? this.message : 'Internal server error';
   }
 
   /** The response body; an unexposed error's message stays in the log. */
   toJSON(): ErrorBody {
-    return { code: this.status, type: this.type, message: this.expose ? this.message : 'Internal server error', errorCode: this.code };
+    return { code: this.status, type: this.type, message: this.shown, errorCode: this.code };
   }
+}
+
+/** Open Inference Protocol routes answer errors in the protocol's shape (docs/api.md, Open Inference Protocol). */
+export const isV2Path = (path: string): boolean => path === '/v2' || path.startsWith('/v2/');
+
+/** The protocol's error body: `{"error": "<message>"}`. */
+export const v2ErrorBody = (e: ServerError): { error: string } => ({ error: e.shown });
+
+const GRPC_BY_STATUS: Record<number, number> = {
+  400: GRPC.INVALID_ARGUMENT, 401: GRPC.UNAUTHENTICATED, 403: GRPC.PERMISSION_DENIED, 404: GRPC.NOT_FOUND,
+  405: GRPC.UNIMPLEMENTED, 408: GRPC.DEADLINE_EXCEEDED, 409: GRPC.ALREADY_EXISTS, 413: GRPC.RESOURCE_EXHAUSTED,
+  431: GRPC.RESOURCE_EXHAUSTED, 499: GRPC.CANCELLED, 501: GRPC.UNIMPLEMENTED, 503: GRPC.UNAVAILABLE,
+  504: GRPC.DEADLINE_EXCEEDED, 507: GRPC.RESOURCE_EXHAUSTED,
+};
+
+/** The gRPC status of an error: the entry's own, else by its HTTP status (other 4xx: INVALID_ARGUMENT, 5xx: INTERNAL). */
+export function grpcStatus(e: ServerError): number {
+  return e.grpc ?? GRPC_BY_STATUS[e.status] ?? (e.status < 500 ? GRPC.INVALID_ARGUMENT : GRPC.INTERNAL);
 }
 
 /** An error as a response body, written as MMS writes JSON: 2-space indent, trailing newline. */
@@ -116,6 +154,9 @@ export const payloadTooLarge = (message: string) => new ServerError('PAYLOAD_TOO
 export const tooManyParameters = (max: number) =>
   new ServerError('TOO_MANY_PARAMETERS', `Request exceeds max_request_parameters (${max}): too many query values, form fields or multipart parts.`);
 export const headersTooLarge = (limit: number) => new ServerError('HEADERS_TOO_LARGE', `Request line and headers exceed ${limit} bytes.`);
+export const notReady = (message: string) => new ServerError('NOT_READY', message);
+export const notTensorModel = (model: string) =>
+  new ServerError('NOT_TENSOR_MODEL', `Model ${model} is not served by the built-in tensor handler (onnx), so it takes no Open Inference Protocol requests; use /predictions/${model}.`);
 export const internal = (message: string) => new ServerError('INTERNAL', message);
 export const workerStartFailed = (message: string, status?: number) => new ServerError('WORKER_START_FAILED', message, { status });
 export const registerFailed = (message: string) => new ServerError('REGISTER_FAILED', message);

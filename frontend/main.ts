@@ -21,7 +21,7 @@ export interface RunOptions extends ConfigSources {
 
 export type StartMessage =
   /** failedModels: one line per start-up model that did not load, for the launcher's terminal. */
-  | { type: 'ready'; inference: string; management: string; metrics: string; failedModels: string[] }
+  | { type: 'ready'; inference: string; management: string; metrics: string; grpc: string; failedModels: string[] }
   | { type: 'failed'; message: string };
 
 export async function runServer(o: RunOptions): Promise<void> {
@@ -70,11 +70,12 @@ export async function runServer(o: RunOptions): Promise<void> {
   if (o.attached) process.once('disconnect', () => void stop('launcher gone'));
 
   writePid();
-  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\nManagement API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
+  const grpcLine = server.grpcUrl ? `gRPC inference API: ${server.grpcUrl}\n` : '';
+  process.stdout.write(`Model server started.\nInference API: ${server.inferenceUrl}\n${grpcLine}Management API: ${server.managementUrl}\nMetrics: ${server.metricsUrl}/metrics\n`);
   // Not only in the log: a foreground run shows them on the terminal, a background launcher prints them.
   const failedModels = server.startupFailures.map((f) => `Start-up model ${f.model} failed to load: ${f.error}`);
   if (o.attached) for (const line of failedModels) process.stderr.write(`${line}\n`);
-  const ready = { inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics` };
+  const ready = { inference: server.inferenceUrl, management: server.managementUrl, metrics: `${server.metricsUrl}/metrics`, grpc: server.grpcUrl };
   send({ type: 'ready', ...ready, failedModels }, o.attached);
 
   function fail(message: string): never {

@@ -2,6 +2,7 @@
 // The routing table is the whole truth a front needs to serve a model: its limits and the worker
 // processes to connect to. The controller pushes a new table on every change and waits for every
 // front's acknowledgement before it answers a management call (docs/architecture.md, "Routing").
+import type { ModelMetadata } from './model-metadata.js';
 
 /** One loaded worker process a front may send requests to. */
 export interface WorkerRoute {
@@ -27,6 +28,12 @@ export interface ModelRoute {
   minWorkers: number;
   starting: boolean;
   healthy: boolean;
+  /** Open Inference Protocol platform name (`onnxruntime_onnx`, `node`). */
+  platform: string;
+  /** Served by the built-in v2 tensor handler: takes Open Inference Protocol requests (REST /v2, gRPC). */
+  openInference: boolean;
+  /** The tensors the loaded model reports; absent until a worker has loaded it. */
+  metadata?: ModelMetadata;
 }
 
 export interface RouteTable {
@@ -56,7 +63,8 @@ export type ControllerMessage =
 export type FrontMessage =
   /** Sent once the front listens for messages: the controller sends the table then (earlier ones are lost). */
   | { type: 'ready' }
-  | { type: 'listening'; url: string }
+  /** `grpcUrl`: where its gRPC service listens, when the server has one. */
+  | { type: 'listening'; url: string; grpcUrl?: string }
   | { type: 'routes-applied'; version: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
   | { type: 'usage'; id: number; usage: Record<string, { inFlight: number; lastUsed: number }> }

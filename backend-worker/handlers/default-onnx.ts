@@ -2,7 +2,8 @@
 // Requests of a batch that fit together run as one joined session.run; a bad item fails alone.
 import path from 'node:path';
 import { DEFAULT_MODEL_FILE } from '../../protocol/manifest.js';
-import { createSession, inputSpecs, type InputSpec, type Session } from '../onnx-session.js';
+import type { ModelMetadata } from '../../protocol/model-metadata.js';
+import { createSession, inputSpecs, tensorMetadata, type InputSpec, type Session } from '../onnx-session.js';
 import { HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../handler-api.js';
 import { buildV2Response, parseV2Request, unknownOutputs, type V2Request } from './kserve-v2.js';
 import { batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
@@ -74,6 +75,10 @@ export class OnnxTensorHandler implements Handler {
       }
     }
     for (let k = 0; k < requests.length; k++) out[members[k]] = buildV2Response(this.modelName, this.version, requests[k], await run(requests[k].feeds));
+  }
+
+  metadata(): ModelMetadata {
+    return tensorMetadata(this.session);
   }
 
   async close(): Promise<void> {

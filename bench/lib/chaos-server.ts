@@ -29,6 +29,7 @@ export async function startChaosServer(root: string, o: { logLevel: string; conc
       inference_address: 'http://127.0.0.1:0',
       management_address: 'http://127.0.0.1:0',
       metrics_address: 'http://127.0.0.1:0',
+      grpc_inference_address: 'http://127.0.0.1:0',
       model_store: store,
       work_dir: path.join(root, 'work'),
       job_queue_size: String(Math.max(100, o.concurrency * 4)),

@@ -21,8 +21,8 @@ const best = (rs: Array<Ratio | undefined>) => rs.filter((r): r is Ratio => r !=
 
 function batchingGoal(series: Series[], ratios: Ratio[], fronts: number): Goal | undefined {
   const worst: Ratio[] = [];
-  for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts)) {
-    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts);
+  for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts && s.protocol !== 'grpc')) {
+    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts && s.protocol !== 'grpc');
     for (const p of on.points) {
       const r = sameRun(`${on.name} / batching off`, on, off, p.concurrency);
       if (r) worst.push(r);
@@ -43,6 +43,28 @@ function memoryGoals(memory: Results['memory']): Goal[] {
   ];
 }
 
+/**
+ * gRPC ModelInfer against REST binary on the same model, in the same rounds: req/s at c=64 at least
+ * REST's, and p50 at c=1 within 0.2 ms of REST's.
+ */
+function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
+  const out: Goal[] = [];
+  for (const g of series.filter((s) => s.protocol === 'grpc')) {
+    const rest = series.find((s) => s.protocol !== 'grpc' && s.model === g.model && s.workers === g.workers && s.batch === g.batch && s.fronts === g.fronts);
+    const rps = sameRun(`${g.name} / ${rest?.name} (req/s)`, g, rest, 64);
+    if (rps) ratios.push(rps);
+    out.push({ goal: 'gRPC ModelInfer cls c=64 ≥ REST binary req/s (same model, same run)', measured: rps ? x2(rps.median) : 'not measured', met: (rps?.median ?? 0) >= 1 });
+    const a = at(g, 1)?.samples;
+    const b = at(rest, 1)?.samples;
+    if (!a || !b) continue;
+    const perRound = a.slice(0, b.length).map((q, i) => q.p50 - b[i].p50);
+    const diff: Ratio = { what: `${g.name} p50 − REST p50 (ms)`, concurrency: 1, perRound, median: median(perRound) };
+    ratios.push(diff);
+    out.push({ goal: 'gRPC ModelInfer cls c=1 p50 ≤ REST binary p50 + 0.2 ms', measured: `${signed(diff.median)} ms`, met: diff.median <= 0.2 });
+  }
+  return out;
+}
+
 export interface GoalOptions {
   /** The many-core run (its goal is against the loops side by side). */
   device: boolean;
@@ -60,7 +82,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
   const out: Goal[] = [];
   if (o.device) {
     const aggs = r.inProcessLoop.aggregateSamples ?? [];
-    const mine = r.series.filter((s) => s.name.startsWith('ours'));
+    const mine = r.series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc');
     const cands = mine.flatMap((s) => s.points.map((p) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, aggs, p.concurrency)));
     const fs = r.frontsScaling;
     if (fs) cands.push(...fs.series.map((s) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, fs.loops.aggregateSamples ?? [], fs.concurrency)));
@@ -70,7 +92,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
   } else {
     const naive = find('naive Koa + ORT (cls)');
     const koa = find('bare Koa no-op');
-    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts);
+    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts && s.protocol !== 'grpc');
     const loop2 = (r.inProcessLoop.samples ?? [r.inProcessLoop.itemsPerSecond]).map((x) => 2 * x);
     const vsLoop = best(cls2.map((s) => sameRun(`${s.name} / 2 × loop`, s, loop2, 64)));
     const vsNaive = best(cls2.map((s) => sameRun(`${s.name} / naive`, s, naive, 64)));
@@ -86,7 +108,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     out.push({ goal: 'no-op c=64 p99 ≤ 10 ms (the configuration above)', measured: p99 === undefined ? 'not measured' : `${p99} ms`, met: (p99 ?? Infinity) <= 10 });
     // c=1 latency: per round ours' p50 minus naive's, the best configuration's median.
     const diffs = r.series
-      .filter((s) => s.model === 'cls' && s.name.startsWith('ours'))
+      .filter((s) => s.model === 'cls' && s.name.startsWith('ours') && s.protocol !== 'grpc')
       .map((s) => {
         const a = at(s, 1)?.samples;
         const b = at(naive, 1)?.samples;
@@ -104,6 +126,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     const bg = batchingGoal(r.series, ratios, o.fronts);
     if (bg) out.push(bg);
   }
+  out.push(...grpcGoals(r.series, ratios));
   out.push(...memoryGoals(r.memory));
   return { goals: out, ratios };
 }

@@ -8,10 +8,12 @@ import autocannon from 'autocannon';
 import { tensorRequest } from './model-inputs.js';
 
 export interface LoadSpec {
+  /** `grpc://host:port/<model>` for the gRPC load (grpc-load.ts). */
   url: string;
   connections: number;
   duration: number;
-  body: 'cls' | 'det' | 'empty';
+  /** `grpc-cls`: the cls tensor as a gRPC ModelInfer call (grpc-load.ts runs it). */
+  body: 'cls' | 'det' | 'empty' | 'grpc-cls';
 }
 
 export interface LoadResult {
@@ -25,7 +27,7 @@ export interface LoadResult {
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-const req = spec.body === 'empty' ? { body: Buffer.alloc(0), headers: {} as Record<string, string> } : tensorRequest(spec.body);
+const req = spec.body === 'cls' || spec.body === 'det' ? tensorRequest(spec.body) : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const result = spec.connections === 1 ? await sequential() : await cannon();

@@ -15,7 +15,9 @@ export interface Watch {
 export interface Contender {
   name: string;
   model: Series['model'];
+  /** http(s) for REST; `grpc://host:port/<model>` for gRPC ModelInfer. */
   url: string;
+  protocol?: Series['protocol'];
   watch?: Watch;
   workers?: number;
   batch?: number;
@@ -44,6 +46,7 @@ export class Ours {
     readonly inference: string,
     readonly management: string,
     readonly fronts: number,
+    readonly grpc: string,
   ) {}
 
   static async start(store: string, fronts: number): Promise<Ours> {
@@ -52,13 +55,14 @@ export class Ours {
     const config = path.join(dir, 'config.properties');
     writeFileSync(
       config,
-      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`].join('\n'),
+      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`].join('\n'),
     );
     const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
+    const grpc = server.lines.map((l) => /^gRPC inference API: (\S+)/.exec(l)?.[1]).find(Boolean) ?? '';
     // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=dir).
     const pid = Number(readFileSync(path.join(dir, '.model_server.pid'), 'utf8'));
-    return new Ours(server, dir, pid, inference, server.match[1], fronts);
+    return new Ours(server, dir, pid, inference, server.match[1], fronts, grpc);
   }
 
   frontPids(): number[] {
@@ -88,7 +92,14 @@ export class Ours {
     };
   }
 
+  /** The same registered model as `rest`, called through gRPC ModelInfer (raw_input_contents). */
+  grpcTwin(rest: Contender): Contender {
+    const name = new URL(rest.url).pathname.split('/').pop();
+    return { ...rest, name: rest.name.replace(/^ours cls/, 'ours cls gRPC'), url: `grpc://${this.grpc}/${name}`, protocol: 'grpc' };
+  }
+
   async unregister(c: Contender): Promise<void> {
+    if (c.protocol === 'grpc') return; // its REST twin unregisters the model
     const name = new URL(c.url).pathname.split('/').pop();
     await fetch(`${this.management}/models/${name}`, { method: 'DELETE' });
   }

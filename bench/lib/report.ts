@@ -33,6 +33,8 @@ export interface Series {
   workers?: number;
   batch?: number;
   fronts?: number;
+  /** `grpc`: measured through gRPC ModelInfer (absent: REST). */
+  protocol?: 'rest' | 'grpc';
 }
 
 /** A ratio of two contenders measured in the same round (adjacent in time), per round and its median. */

@@ -11,6 +11,8 @@ export interface KeySpec {
   max?: number;
   /** A value below `min` that still is allowed, meaning "unset" (default_response_timeout_seconds -1). */
   unset?: number;
+  /** The value `off` turns the feature off (an address left unset). */
+  off?: boolean;
 }
 
 /** Node timers hold at most 2^31-1 ms; a longer delay fires at once, so it must be refused. */
@@ -78,6 +80,8 @@ export const KEYS = {
   preload_sessions: { kind: 'int', default: '1', env: true, min: 1, max: 16 },
   // Bytes the models' workers may hold together (resident memory); 0 = automatic (memory-limit.ts).
   model_memory_budget: { kind: 'int', default: '0', env: true, min: 0 },
+  // The Open Inference Protocol's gRPC service, served by every inference front ('off': none).
+  grpc_inference_address: { kind: 'address', default: 'http://127.0.0.1:7070', env: true, off: true },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -13,6 +13,8 @@ export interface ServerConfig {
   inferenceAddress: Address;
   managementAddress: Address;
   metricsAddress: Address;
+  /** The gRPC inference service's address; undefined when turned off. */
+  grpcAddress?: Address;
   /** Seconds a stopping server waits for in-flight requests. */
   gracefulShutdownTimeout: number;
   modelStore?: string;
@@ -117,6 +119,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     inferenceAddress: get('inference_address'),
     managementAddress: get('management_address'),
     metricsAddress: get('metrics_address'),
+    grpcAddress: get('grpc_inference_address'),
     gracefulShutdownTimeout: get('graceful_shutdown_timeout'),
     modelStore: get('model_store'),
     loadModels: get('load_models'),
@@ -178,12 +181,14 @@ function substituteEnv(key: string, value: string, env: NodeJS.ProcessEnv): stri
 const DEFAULT_PORTS: Partial<Record<Key, { http: number; https: number }>> = {
   management_address: { http: 8081, https: 8444 },
   metrics_address: { http: 8082, https: 8445 },
+  grpc_inference_address: { http: 7070, https: 7070 },
 };
 
 function parse(key: Key, value: string | undefined): unknown {
   if (value === undefined) return undefined;
   const spec: KeySpec = KEYS[key];
   const v = value.trim();
+  if (spec.off && v.toLowerCase() === 'off') return undefined;
   switch (spec.kind) {
     case 'string':
       return v === '' ? undefined : v;

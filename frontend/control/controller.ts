@@ -25,9 +25,12 @@ import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
 import { ModelUsage, mergeUsage } from '../inference/model-usage.js';
+import type { GrpcListener } from '../oip/grpc-server.js';
 
 export interface RunningServer {
   inferenceUrl: string;
+  /** The gRPC inference service (`host:port`); '' when grpc_inference_address is off. */
+  grpcUrl: string;
   managementUrl: string;
   metricsUrl: string;
   registry: ModelRegistry;
@@ -83,27 +86,34 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
 
   const servers: http.Server[] = [];
   let inferenceUrl: string;
+  let grpcUrl = '';
+  let grpc: GrpcListener | undefined;
   let managementUrl: string;
   let metricsUrl: string;
   try {
     if (sameAddress(config.inferenceAddress, config.managementAddress)) {
       const frontMetrics = new FrontMetrics(0);
+      const usage = new ModelUsage();
       const workers = new WorkerRouter({
-        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served,
+        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
         onReply: (model, message) => frontMetrics.reply(model, message),
       });
       frontMetrics.pending(() => workers.pending());
-      const usage = new ModelUsage();
       local = { workers, metrics: frontMetrics, usage };
       publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map((m) => m.name))));
       await workers.apply(table());
       const app = buildApp(config, log, {
-        inference: { workers, guards: inferenceGuards, usage },
+        inference: { workers, guards: inferenceGuards },
         management: { registry: models, guards: managementGuards(config.managementAddress) },
       }, frontMetrics, drain);
       const server = createHttpServer(config.inferenceAddress, config, app.callback());
       servers.push(server);
       inferenceUrl = managementUrl = await listen(server, config.inferenceAddress);
+      if (config.grpcAddress) {
+        const { startGrpc } = await import('../oip/grpc-server.js'); // grpc-js loads only where gRPC is on
+        grpc = await startGrpc(config.grpcAddress, config, { workers, drain, log, inferenceKey: keys?.inference, metrics: frontMetrics });
+        grpcUrl = grpc.url;
+      }
     } else {
       const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress) } }, undefined, drain);
       const server = createHttpServer(config.managementAddress, config, app.callback());
@@ -123,6 +133,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       publishers.push((t) => f.publish(t));
       await f.publish(table()); // what changed while the fronts started (a worker restarted, say)
       inferenceUrl = fronts.url;
+      grpcUrl = fronts.grpcUrl;
     }
     const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {
       if (fronts) return fronts.metrics();
@@ -132,14 +143,16 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     metricsUrl = await listen(metricsServer, config.metricsAddress);
   } catch (err) {
     for (const s of servers) s.close();
+    await grpc?.close(0);
     await fronts?.stop();
     await models.closeAll();
     throw err;
   }
-  log.info({ inference: inferenceUrl, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
+  log.info({ inference: inferenceUrl, grpc: grpcUrl || undefined, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
 
   return {
     inferenceUrl,
+    grpcUrl,
     managementUrl,
     metricsUrl,
     registry: models,
@@ -147,7 +160,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     startupFailures,
     async close() {
       drain.active = true;
-      await Promise.all([fronts?.stop(), closeGracefully(servers, config.gracefulShutdownTimeout * 1000, log)]);
+      const deadline = config.gracefulShutdownTimeout * 1000;
+      await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);
       local?.workers.close();
       await models.closeAll();
     },

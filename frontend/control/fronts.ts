@@ -63,6 +63,8 @@ export class Fronts {
   private readonly replies = new Map<number, (answer: unknown) => void>();
   private nextQueryId = 0;
   url = '';
+  /** Where the fronts' gRPC service listens ('' when off). */
+  grpcUrl = '';
 
   private constructor(private readonly o: FrontsOptions) {
     this.table = o.table;
@@ -75,6 +77,8 @@ export class Fronts {
     // ephemeral port that no client knows. So a port-0 address is resolved here, once, for all.
     const a = o.config.inferenceAddress;
     if (a.kind === 'tcp' && a.port === 0) o = { ...o, config: { ...o.config, inferenceAddress: { ...a, port: await freePort(a.host) } } };
+    const g = o.config.grpcAddress; // the gRPC listener is shared the same way
+    if (g?.kind === 'tcp' && g.port === 0) o = { ...o, config: { ...o.config, grpcAddress: { ...g, port: await freePort(g.host) } } };
     const fronts = new Fronts(o);
     // Each front accepts from the shared socket itself. Under round-robin the controller accepts and
     // hands each connection to a front over IPC; one handed to a front that just died is neither
@@ -180,6 +184,7 @@ export class Fronts {
         if (m.type === 'ready') this.send(front, this.stopping ? { type: 'stop' } : { type: 'routes', table: this.table });
         else if (m.type === 'listening') {
           this.url ||= m.url;
+          this.grpcUrl ||= m.grpcUrl ?? '';
           resolve();
         } else this.onMessage(front, m);
       });

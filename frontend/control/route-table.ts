@@ -34,6 +34,9 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         minWorkers: pool.minWorkers,
         starting: pool.starting,
         healthy: pool.healthy,
+        platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
+        openInference: m.runtime === 'onnx' && m.handler === 'onnx',
+        ...(pool.metadata ? { metadata: pool.metadata } : {}),
       };
     }),
   };

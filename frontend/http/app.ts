@@ -9,7 +9,6 @@ import type { Logger } from '../logging/logger.js';
 import type { ModelRegistry } from '../control/registry/model-registry.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
-import type { ModelUsage } from '../inference/model-usage.js';
 import { accessLog } from './access-log.js';
 import { commonHeaders } from './common-headers.js';
 import { errorMiddleware } from './error-middleware.js';
@@ -17,14 +16,17 @@ import { methodNotAllowed } from '../errors.js';
 import { inferenceRoutes } from '../inference/inference-routes.js';
 import { managementRoutes } from '../control/management-routes.js';
 import { apiDescription } from './openapi.js';
+import { apiPageRoutes } from './api-page.js';
+import { v2Routes } from '../oip/v2-routes.js';
+import { repositoryRoutes } from '../control/repository-routes.js';
 import { sendJson } from './respond.js';
 
 export interface AppApis {
-  inference?: { workers: WorkerRouter; guards: Koa.Middleware[]; usage: ModelUsage };
+  inference?: { workers: WorkerRouter; guards: Koa.Middleware[] };
   management?: { registry: ModelRegistry; guards: Koa.Middleware[] };
 }
 
-export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 'maxRequestParameters'>, log: Logger, apis: AppApis, metrics: RequestMetrics | undefined, drain: { active: boolean }): Koa {
+export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 'maxRequestParameters' | 'modelStore' | 'defaultWorkersPerModel'>, log: Logger, apis: AppApis, metrics: RequestMetrics | undefined, drain: { active: boolean }): Koa {
   const app = new Koa();
   app.silent = true;
   const served = { inference: Boolean(apis.inference), management: Boolean(apis.management) };
@@ -42,7 +44,14 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
   });
   app.use(errorMiddleware(log));
   app.use(root.routes());
-  if (apis.inference) app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards, apis.inference.usage).routes());
-  if (apis.management) app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());
+  app.use(apiPageRoutes().routes());
+  if (apis.inference) {
+    app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards).routes());
+    app.use(v2Routes(apis.inference.workers, config, drain, apis.inference.guards).routes());
+  }
+  if (apis.management) {
+    app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());
+    app.use(repositoryRoutes(apis.management.registry, config, apis.management.guards).routes());
+  }
   return app;
 }

@@ -1,9 +1,9 @@
-// The one place where errors become a status and a JSON body `{code, type, message, errorCode}`
-// (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
+// The one place where errors become a status and a JSON body `{code, type, message, errorCode}`, or
+// `{"error"}` on /v2 paths (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
 // connection, as MMS's do.
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
-import { ClientClosedError, ServerError, internal, payloadTooLarge, resourceNotFound } from '../errors.js';
+import { ClientClosedError, ServerError, internal, isV2Path, payloadTooLarge, resourceNotFound, v2ErrorBody } from '../errors.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -27,7 +27,7 @@ export function errorMiddleware(log: Logger): Middleware {
       }
       const e = toServerError(err);
       if (e.status >= 500) log.error({ err, path: ctx.path, errorCode: e.code }, e.message);
-      sendJson(ctx, e.status, e.toJSON());
+      sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : e.toJSON());
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }
     if (ctx.status >= 400) ctx.set('Connection', 'close');

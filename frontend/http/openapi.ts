@@ -4,31 +4,8 @@
 // (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
 import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
 
-type Json = Record<string, unknown>;
-type Listener = 'inference' | 'management';
-type Apis = { inference: boolean; management: boolean };
-
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
-const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
-const int = (extra: Json = {}): Json => ({ type: 'integer', ...extra });
-const bool = (extra: Json = {}): Json => ({ type: 'boolean', ...extra });
-const obj = (properties: Json, required: string[] = [], extra: Json = {}): Json => ({
-  type: 'object',
-  ...(required.length > 0 ? { required } : {}),
-  properties,
-  ...extra,
-});
-const arr = (items: Json): Json => ({ type: 'array', items });
-
-function param(name: string, where: 'path' | 'query' | 'header', schema: Json, description: string, required = false): Json {
-  return { name, in: where, description, required: where === 'path' ? true : required, schema };
-}
-const modelNameParam = (): Json => param('model_name', 'path', str(), 'Name of the model.');
-const jsonBody = (schema: Json, description: string, required = true): Json => ({
-  description,
-  required,
-  content: { 'application/json': { schema } },
-});
+import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
+import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Bad request (invalid parameters, archive or input).',
@@ -140,7 +117,7 @@ function components(): Json {
   for (const [code, name] of Object.entries(ERROR_RESPONSE_NAME)) {
     errorResponses[name] = { description: ERROR_TEXT[Number(code)], content: { 'application/json': { schema: ref('ErrorResponse') } } };
   }
-  return { schemas: structuredClone(SCHEMAS), responses: errorResponses };
+  return { schemas: structuredClone({ ...SCHEMAS, ...V2_SCHEMAS }), responses: errorResponses };
 }
 
 // ---- operations -----------------------------------------------------------------------------------
@@ -264,12 +241,6 @@ const OPS = {
   }),
 };
 
-interface Route {
-  method: 'get' | 'put' | 'post' | 'delete' | 'options';
-  path: string;
-  on: readonly Listener[];
-  op: () => Json;
-}
 const BOTH: readonly Listener[] = ['inference', 'management'];
 const INF: readonly Listener[] = ['inference'];
 const MGMT: readonly Listener[] = ['management'];
@@ -291,6 +262,7 @@ const ROUTES: readonly Route[] = [
   { method: 'get', path: '/models/{model_name}', on: MGMT, op: OPS.describeModel },
   { method: 'put', path: '/models/{model_name}', on: MGMT, op: OPS.setAutoScale },
   { method: 'delete', path: '/models/{model_name}', on: MGMT, op: OPS.unregisterModel },
+  ...V2_ROUTES,
 ];
 
 function document(title: string, description: string, paths: Json): Json {
@@ -307,7 +279,7 @@ export function apiDescription(apis: Apis): Record<string, unknown> {
   const which = [apis.inference ? 'inference' : '', apis.management ? 'management' : ''].filter(Boolean).join(' and ');
   return document(
     'Model Server APIs',
-    `Model server ${which || 'no'} APIs (MMS-compatible). Errors use the ErrorResponse schema.`,
+    `Model server ${which || 'no'} APIs: MMS-compatible, and the Open Inference Protocol (KServe v2) under /v2. Errors use the ErrorResponse schema, on /v2 routes V2Error.`,
     paths,
   );
 }

@@ -34,12 +34,20 @@ const newKey = () => randomBytes(32).toString('base64url');
 
 /** Refuses (401) a request without `Authorization: Bearer <key>`; compares in constant time. */
 export function requireKey(key: string): Middleware {
-  const expected = digest(key);
+  const accepts = bearerCheck(key);
   return async (ctx, next) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    // Hashing first gives equal lengths, so timingSafeEqual reveals neither the key nor its length.
-    if (!m || !timingSafeEqual(digest(m[1]), expected)) throw unauthorized();
+    if (!accepts(ctx.get('authorization'))) throw unauthorized();
     await next();
+  };
+}
+
+/** Whether an Authorization value is `Bearer <key>` (HTTP header or gRPC metadata alike). */
+export function bearerCheck(key: string): (authorization: string | undefined) => boolean {
+  const expected = digest(key);
+  return (authorization) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    // Hashing first gives equal lengths, so timingSafeEqual reveals neither the key nor its length.
+    return Boolean(m) && timingSafeEqual(digest(m![1]), expected);
   };
 }
 

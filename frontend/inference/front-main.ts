@@ -11,6 +11,7 @@ import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
 import { ModelUsage } from './model-usage.js';
 import { readFrontConfig } from './front-config.js';
+import type { GrpcListener } from '../oip/grpc-server.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
 
@@ -18,7 +19,9 @@ const config = readFrontConfig(process.env);
 const { front } = config;
 const log = createLogger({ pretty: front.pretty, level: front.logLevel }).child({ front: front.index });
 const metrics = new FrontMetrics(front.index);
+const usage = new ModelUsage();
 const router = new WorkerRouter({
+  usage,
   fronts: front.fronts,
   frontId: `front-${front.index}-${process.pid}`,
   maxResponseSize: config.maxResponseSize,
@@ -30,8 +33,7 @@ const router = new WorkerRouter({
 metrics.pending(() => router.pending());
 const drain = { active: false };
 const guards = front.inferenceKey ? [requireKey(front.inferenceKey)] : [];
-const usage = new ModelUsage();
-const app = buildApp(config, log, { inference: { workers: router, guards, usage } }, metrics, drain);
+const app = buildApp(config, log, { inference: { workers: router, guards } }, metrics, drain);
 const server = createHttpServer(config.inferenceAddress, config, app.callback());
 
 function send(message: FrontMessage): void {
@@ -39,6 +41,7 @@ function send(message: FrontMessage): void {
 }
 
 let listening = false;
+let grpcListener: GrpcListener | undefined;
 process.on('message', (message: ControllerMessage) => {
   switch (message.type) {
     case 'routes':
@@ -47,7 +50,12 @@ process.on('message', (message: ControllerMessage) => {
         // The first table arrives before we listen: no request is ever served without routes.
         if (!listening) {
           listening = true;
-          send({ type: 'listening', url: await listen(server, config.inferenceAddress) });
+          const url = await listen(server, config.inferenceAddress);
+          if (config.grpcAddress) {
+            const { startGrpc } = await import('../oip/grpc-server.js'); // grpc-js loads only where gRPC is on
+            grpcListener = await startGrpc(config.grpcAddress, config, { workers: router, drain, log, inferenceKey: front.inferenceKey, metrics });
+          }
+          send({ type: 'listening', url, grpcUrl: grpcListener?.url });
         }
         send({ type: 'routes-applied', version: message.table.version });
       });
@@ -69,7 +77,8 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   drain.active = true;
-  await closeGracefully([server], config.gracefulShutdownTimeout * 1000, log);
+  const deadline = config.gracefulShutdownTimeout * 1000;
+  await Promise.all([closeGracefully([server], deadline, log), grpcListener?.close(deadline)]);
   router.close();
   log.flush();
   process.exit(0);

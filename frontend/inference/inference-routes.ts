@@ -5,22 +5,19 @@ import type { Context, Middleware } from 'koa';
 import type { ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { WorkerRouter } from './worker-router.js';
-import type { ModelUsage } from './model-usage.js';
 import { badRequest } from '../errors.js';
 import { modelApiDescription } from '../http/openapi.js';
 import { readBodyPieces } from '../http/read-body.js';
 import { toRequestItem } from './request-item.js';
 import { sendJson } from '../http/respond.js';
 
-/**
- * `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health
- * checks; `usage` counts each model's requests in flight and its last use (model-usage.ts).
- */
+/** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
+export type InferenceLimits = Pick<ServerConfig, 'maxRequestSize' | 'maxRequestParameters'>;
+
 export function inferenceRoutes(
   workers: WorkerRouter,
-  config: Pick<ServerConfig, 'maxRequestSize' | 'maxRequestParameters'>,
-  guards: Middleware[],
-  usage: ModelUsage,
+  config: InferenceLimits,
+  guards: Middleware[] = [],
 ): Router {
   const router = new Router();
 
@@ -50,25 +47,18 @@ export function inferenceRoutes(
 
   router.all('/models/:model/invoke', async (ctx) => predict(ctx, workers.route(ctx.params.model)));
 
-  async function predict(ctx: Context, model: ModelRoute): Promise<void> {
-    ctx.state.model = model.name;
-    usage.begin(model.name);
-    try {
-      await run(ctx, model);
-    } finally {
-      usage.end(model.name);
-    }
-  }
-
-  async function run(ctx: Context, model: ModelRoute): Promise<void> {
-    const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
-    const reply = await workers.submit(model.name, item);
-    ctx.status = reply.status;
-    if (reply.reason) ctx.message = reply.reason;
-    if (reply.contentType) ctx.type = reply.contentType;
-    for (const [k, v] of reply.headers) ctx.set(k, v);
-    ctx.body = reply.body;
-  }
-
+  const predict = (ctx: Context, model: ModelRoute) => forwardRequest(ctx, workers, config, model);
   return router;
+}
+
+/** One inference request: body → RequestItem → the model's worker → its reply as the response. */
+export async function forwardRequest(ctx: Context, workers: WorkerRouter, config: InferenceLimits, model: ModelRoute): Promise<void> {
+  ctx.state.model = model.name;
+  const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
+  const reply = await workers.submit(model.name, item);
+  ctx.status = reply.status;
+  if (reply.reason) ctx.message = reply.reason;
+  if (reply.contentType) ctx.type = reply.contentType;
+  for (const [k, v] of reply.headers) ctx.set(k, v);
+  ctx.body = reply.body;
 }

@@ -9,6 +9,7 @@ import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerD
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
+import type { ModelUsage } from './model-usage.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
@@ -25,6 +26,8 @@ export interface RouterOptions {
   onServed?: (model: string, worker: string) => void;
   /** Each answered request's reply frame message (the worker's batch statistics). */
   onReply?: (model: string, message: string) => void;
+  /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
+  usage?: ModelUsage;
 }
 
 interface Job {
@@ -94,6 +97,11 @@ export class WorkerRouter {
     if (!m) throw modelNotFound(`Model not found: ${name}`);
     if (version !== undefined && version !== m.route.version) throw modelNotFound(`Model version not found: ${name}/${version}`);
     return m.route;
+  }
+
+  /** Every model's route, as the table says now. */
+  routes(): ModelRoute[] {
+    return [...this.models.values()].map((m) => m.route);
   }
 
   /** Requests admitted and not yet answered, per model (the queue-depth gauge). */
@@ -174,10 +182,14 @@ export class WorkerRouter {
     if (!m) return Promise.reject(modelNotFound(`Model not found: ${name}`));
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
+    this.o.usage?.begin(name);
     return new Promise<ReplyItem>((resolve, reject) => {
       let settled = false;
       const settle = () => {
-        if (!settled) m.admitted--;
+        if (!settled) {
+          m.admitted--;
+          this.o.usage?.end(name);
+        }
         settled = true;
       };
       this.dispatch(m, {

@@ -45,7 +45,7 @@ function sandbox(): Sandbox {
   for (const d of [tmp, logs, cwd, store]) mkdirSync(d);
   writeModelDir(path.join(store, 'scale'), { name: 'scale' });
   const config = path.join(root, 'config.properties');
-  const ports = ['inference_address', 'management_address', 'metrics_address'].map((k) => `${k}=http://127.0.0.1:0`);
+  const ports = ['inference_address', 'management_address', 'metrics_address', 'grpc_inference_address'].map((k) => `${k}=http://127.0.0.1:0`);
   writeFileSync(config, [...ports, 'default_workers_per_model=1'].join('\n') + '\n');
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MMS_') && !['TMP', 'TEMP', 'NODE_TEST_CONTEXT'].includes(k)) env[k] = v;

@@ -66,7 +66,7 @@ function sandbox(configLines: string[] = []): Sandbox {
   const config = path.join(root, 'config.properties');
   writeFileSync(
     config,
-    ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'default_workers_per_model=2', ...configLines].join('\n') + '\n',
+    ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', 'default_workers_per_model=2', ...configLines].join('\n') + '\n',
   );
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MMS_') && !['TMP', 'TEMP', 'NODE_TEST_CONTEXT'].includes(k)) env[k] = v;

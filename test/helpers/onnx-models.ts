@@ -10,6 +10,7 @@ const IR_VERSION = 8;
 const OPSET = 13;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const STRING = onnx.TensorProto.DataType.STRING;
 
 /** A dimension: a number is fixed, a string is a symbolic (dynamic) dimension. */
 type Dim = number | string;
@@ -85,6 +86,16 @@ export function writeIdentityModel(dir: string, file = 'model.onnx'): string {
     nodes: [onnx.NodeProto.create({ name: 'id', opType: 'Identity', input: ['x'], output: ['y'] })],
     inputs: [valueInfo('x', FLOAT, ['n'])],
     outputs: [valueInfo('y', FLOAT, ['n'])],
+  });
+}
+
+/** `y = Identity(x)` on strings: input `x` string [n], output `y` string [n] (BYTES in v2). Returns the file path. */
+export function writeStringIdentityModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'string_identity',
+    nodes: [onnx.NodeProto.create({ name: 'id', opType: 'Identity', input: ['x'], output: ['y'] })],
+    inputs: [valueInfo('x', STRING, ['n'])],
+    outputs: [valueInfo('y', STRING, ['n'])],
   });
 }
 

@@ -24,6 +24,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       inference_address: 'http://127.0.0.1:0',
       management_address: 'http://127.0.0.1:0',
       metrics_address: 'http://127.0.0.1:0',
+      grpc_inference_address: 'http://127.0.0.1:0',
       model_store: modelStore,
       ...overrides,
     },

@@ -103,12 +103,18 @@ describe('apiDescription', () => {
     for (const r of [
       'OPTIONS /', 'GET /api-description', 'GET /ping', 'POST /predictions/{model_name}', 'PUT /predictions/{model_name}',
       'OPTIONS /predictions/{model_name}', 'POST /predictions/{model_name}/{model_version}', 'POST /invocations',
-      'POST /models/{model_name}/invoke',
+      'POST /models/{model_name}/invoke', 'GET /docs', 'GET /docs/{file}',
+      'GET /v2/health/live', 'GET /v2/health/ready', 'GET /v2', 'GET /v2/models/{model_name}',
+      'GET /v2/models/{model_name}/versions/{model_version}', 'GET /v2/models/{model_name}/ready',
+      'GET /v2/models/{model_name}/versions/{model_version}/ready', 'POST /v2/models/{model_name}/infer',
+      'POST /v2/models/{model_name}/versions/{model_version}/infer',
     ]) assert.ok(inf.includes(r), `inference lacks ${r}`);
     assert.deepEqual(mgmt, [
-      'DELETE /models/{model_name}', 'GET /api-description', 'GET /models', 'GET /models/{model_name}',
-      'OPTIONS /', 'POST /models', 'PUT /models/{model_name}',
+      'DELETE /models/{model_name}', 'GET /api-description', 'GET /docs', 'GET /docs/{file}', 'GET /models', 'GET /models/{model_name}',
+      'OPTIONS /', 'POST /models', 'POST /v2/repository/index', 'POST /v2/repository/models/{model_name}/load',
+      'POST /v2/repository/models/{model_name}/unload', 'PUT /models/{model_name}',
     ]);
+    assert.ok(!inf.includes('POST /v2/repository/index'), 'repository extension on the inference listener');
     assert.ok(!inf.includes('GET /models'), 'management route on inference listener');
     assert.deepEqual(docRoutes(apiDescription(VARIANTS.union)), [...new Set([...inf, ...mgmt])].sort());
   });

@@ -13,7 +13,6 @@ import { buildApp, type AppApis } from '../../frontend/http/app.js';
 import { loadConfig } from '../../frontend/config/server-config.js';
 import { apiDescription } from '../../frontend/http/openapi.js';
 import { WorkerRouter } from '../../frontend/inference/worker-router.js';
-import { ModelUsage } from '../../frontend/inference/model-usage.js';
 import { ModelRegistry } from '../../frontend/control/registry/model-registry.js';
 
 type Json = Record<string, unknown>;
@@ -23,12 +22,11 @@ const log = pino({ level: 'silent' });
 const config = loadConfig({ env: {}, overrides: { model_store: '/nonexistent-store' } });
 const workers = new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: config.maxResponseSize, log });
 const registry = new ModelRegistry(config, log);
-const usage = new ModelUsage();
 
 const LISTENERS: Record<string, AppApis> = {
-  inference: { inference: { workers, guards: [], usage } },
+  inference: { inference: { workers, guards: [] } },
   management: { management: { registry, guards: [] } },
-  shared: { inference: { workers, guards: [], usage }, management: { registry, guards: [] } },
+  shared: { inference: { workers, guards: [] }, management: { registry, guards: [] } },
 };
 
 function app(apis: AppApis): Koa {
@@ -101,7 +99,7 @@ describe('served routes equal the OpenAPI route table', () => {
 
       it('every documented operation is routed (no 404 ResourceNotFound, no 405)', async () => {
         for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
-          const url = base + path.replace('{model_name}', 'm').replace('{model_version}', '1');
+          const url = base + path.replace('{model_name}', 'm').replace('{model_version}', '1').replace('{file}', 'init.js');
           for (const method of Object.keys(item)) {
             const res = await fetch(url, { method: method.toUpperCase() });
             const body = await res.text();

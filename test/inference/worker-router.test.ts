@@ -36,7 +36,7 @@ function listenWorker(name: string, ms: number, at = socketPath()): Promise<stri
 
 const route = (workers: WorkerRoute[]): ModelRoute => ({
   name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
-  workers, minWorkers: 1, starting: false, healthy: true,
+  workers, minWorkers: 1, starting: false, healthy: true, platform: 'node', openInference: false,
 });
 const router = () => new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: 1 << 20, log: pino({ level: 'silent' }) });
 const item = (id: string) => ({ requestId: id, headers: [], parameters: [] });

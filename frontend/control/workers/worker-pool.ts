@@ -3,6 +3,7 @@
 // this pool publishes (`onChange`), and batches form inside the worker processes.
 import type { Logger } from '../../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
+import type { ModelMetadata } from '../../../protocol/model-metadata.js';
 import type { PoolMember, WorkerState } from './worker.js';
 
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
@@ -54,6 +55,8 @@ export interface PoolSnapshot {
   starting: boolean;
   healthy: boolean;
   workers: WorkerView[];
+  /** The tensors the model reports, from the last worker that loaded it (none before any did). */
+  metadata?: ModelMetadata;
 }
 
 export class WorkerPool {
@@ -73,6 +76,9 @@ export class WorkerPool {
   /** Called whenever a worker finished starting or went away (scale() waits on them). */
   private readonly changes = new Set<() => void>();
 
+  /** Metadata outlives the workers that reported it: a model restarting still describes itself. */
+  private lastMetadata?: ModelMetadata;
+
   constructor(private readonly o: PoolOptions) {}
 
   /** Workers that are loaded. */
@@ -91,6 +97,7 @@ export class WorkerPool {
       running: this.running,
       starting: this.restarts.size > 0 || this.workers.some((w) => w.state === 'STARTING'),
       healthy: this.healthy,
+      metadata: this.lastMetadata,
       workers: this.workers.map((w) => ({
         id: w.id, hostId: w.hostId, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime, gpuId: w.gpuId, provider: w.provider,
       })),
@@ -177,6 +184,7 @@ export class WorkerPool {
       await worker.stop();
       return worker;
     }
+    if (worker.metadata) this.lastMetadata = worker.metadata;
     void worker.ended.then(() => this.onEnded(worker));
     await this.changed();
     return worker;

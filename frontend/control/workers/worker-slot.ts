@@ -4,6 +4,7 @@
 // with its first slot, serves until its last slot is stopped, and when it dies every slot on it ends,
 // to be restarted by the pool like any worker.
 import { randomBytes } from 'node:crypto';
+import type { ModelMetadata } from '../../../protocol/model-metadata.js';
 import { Worker, type PoolMember, type WorkerState } from './worker.js';
 
 /** A slot of a shared worker process. */
@@ -37,6 +38,9 @@ export class SharedSlot implements PoolMember {
   }
   get provider(): string | undefined {
     return this.host?.provider;
+  }
+  get metadata(): ModelMetadata | undefined {
+    return this.host?.metadata;
   }
 
   start(): Promise<void> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../../protocol/manifest.js';
 import { StatusCode, parseLoadedPid, parseLoadedProvider, type OutgoingItem } from '../../../protocol/messages.js';
+import { readMetadata, type ModelMetadata } from '../../../protocol/model-metadata.js';
 import { WORKER_ARG_DEFAULTS } from '../../../protocol/worker-args.js';
 import { ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -58,6 +59,8 @@ export interface PoolMember {
   readonly socketPath?: string;
   /** The execution provider the process reported, e.g. `cuda:0`. */
   readonly provider?: string;
+  /** The tensors the loaded model reports (its Load reply), for Open Inference Protocol metadata. */
+  readonly metadata?: ModelMetadata;
   readonly ended: Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -74,6 +77,8 @@ export class Worker implements PoolMember {
   private pinger?: WorkerPinger;
   private starting?: Promise<void>;
   private socket?: string;
+  /** The tensors the loaded model reports (its Load reply), for Open Inference Protocol metadata. */
+  metadata?: ModelMetadata;
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
@@ -149,6 +154,7 @@ export class Worker implements PoolMember {
       );
       if (reply.code !== StatusCode.ok) throw workerStartFailed(reply.message, reply.code);
       this.provider = parseLoadedProvider(reply.message);
+      this.metadata = readMetadata(reply);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
       const loaded = { pid: parseLoadedPid(reply.message) ?? this.pid, provider: this.provider, gpu: this.spec.gpuId, sessions: this.spec.sessions };
       log.info({ ...loaded, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');

@@ -1,0 +1,38 @@
+// docs/performance.md: the introduction, then the latest local and many-core results, whichever exist.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { markdown, type Results } from './report.js';
+
+/** docs/performance.md from the latest local and many-core results, whichever exist. */
+export function performanceDoc(dir: string): string {
+  const read = (f: string) => (existsSync(path.join(dir, f)) ? (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Results) : undefined);
+  const local = read('performance.json');
+  const device = read('performance-device.json');
+  return [
+    '# Performance',
+    '',
+    'Measured by `npm run bench` (docs written by it; do not edit by hand). One run measures our server and its',
+    'peers on the same machine, since machines differ up to 3×: the in-process ORT loop (the limit), a naive',
+    'one-process Koa + ORT server (what a user would write), and a bare Koa no-op server (the HTTP floor). Load',
+    'comes from autocannon in separate processes (more of them on many-core hosts, so the load generator is not',
+    'the limit; "load cores" shows the busiest one). The contenders of a scenario run interleaved (A B A B) over',
+    'several rounds: figures are medians, ratios are taken between neighbours in the same round, so a shared',
+    'machine\'s drift cancels. The cls model is PaddleOCR\'s direction classifier fed one [1,3,48,192] FP32',
+    'tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers two bytes from a JS',
+    'handler, so it measures the serving path alone. "ours cls gRPC" sends the same tensor as a gRPC ModelInfer',
+    'call (raw_input_contents, grpc-js, one prebuilt message) to the same model as its REST binary twin. Our server runs as users run it: separate inference and',
+    'management addresses, so inference goes through the inference front processes (`number_of_netty_threads`,',
+    '`--fronts`); log level warn. `npm run bench -- --device` is the many-core run (cls only, one worker per',
+    'core but one, then the fronts scaling series: 1, 2, 4, 8 fronts against the in-process loops).',
+    '',
+    'Reading the figures: "controller cores" and "front cores" are the CPU our controller and all inference',
+    'fronts together used during a point; a front near 1 core is the bottleneck, since its JavaScript runs on',
+    'one event loop. On a 2-core machine the load generator, the fronts and the workers share two cores, so no',
+    'configuration there can reach the in-process loop\'s rate per worker.',
+    '',
+    local ? markdown(local, 'Latest run') : '',
+    local ? '![throughput](performance.svg)\n' : '',
+    device ? markdown(device, 'Many-core run') : '',
+    device ? '![many-core throughput and fronts scaling](performance-device.svg)\n' : '',
+  ].join('\n');
+}

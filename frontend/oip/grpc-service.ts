@@ -1,0 +1,82 @@
+// The Open Inference Protocol's gRPC service, `inference.GRPCInferenceService`, over the same worker
+// router, admission limits, response timeouts, token keys and error catalogue as the REST routes:
+// a ServerError becomes its gRPC status (errors.ts grpcStatus) with the message shown to REST clients
+// and the catalogue's code in the `mms-error-code` trailer (docs/api.md, "Open Inference Protocol: gRPC").
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { ModelInferRequest, ModelRef } from '../../protocol/grpc-proto.js';
+import { ServerError, grpcStatus, internal, unauthorized } from '../errors.js';
+import type { RequestMetrics } from '../inference/front-metrics.js';
+import type { WorkerRouter } from '../inference/worker-router.js';
+import type { Logger } from '../logging/logger.js';
+import { bearerCheck } from '../http/token-auth.js';
+import { fromV2Reply, toV2Item } from './grpc-tensors.js';
+import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
+
+export interface GrpcServiceOptions {
+  workers: WorkerRouter;
+  drain: { active: boolean };
+  log: Logger;
+  /** With token authorization: the Inference API's key, required on ModelMetadata and ModelInfer. */
+  inferenceKey?: string;
+  metrics?: RequestMetrics;
+}
+
+/** `state.model`: set once the call names a registered model (its requests are counted in the metrics). */
+type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, state: { model?: string }) => Promise<unknown> | unknown;
+
+export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedServiceImplementation {
+  const accepts = o.inferenceKey ? bearerCheck(o.inferenceKey) : undefined;
+  const { workers } = o;
+  const access = o.log.child({ component: 'access' });
+
+  /** A unary handler: its result, or its error as a gRPC status; one access line per call, like REST's. */
+  const unary = (method: string, run: Handler, guarded = false): grpc.handleUnaryCall<unknown, unknown> => (call, callback) => {
+    const start = performance.now();
+    const state: { model?: string } = {};
+    const finish = (code: number, httpStatus: number) => {
+      const ms = performance.now() - start;
+      if (state.model) o.metrics?.request(state.model, httpStatus, ms / 1000);
+      if (access.isLevelEnabled('info')) access.info({ grpc: method, code, ms: Math.round(ms * 100) / 100, model: state.model }, 'request');
+    };
+    void (async () => {
+      if (guarded && accepts && !accepts(String(call.metadata.get('authorization')[0] ?? ''))) throw unauthorized();
+      return run(call, state);
+    })().then(
+      (value) => {
+        callback(null, value);
+        finish(grpc.status.OK, 200);
+      },
+      (err: unknown) => {
+        const e = err instanceof ServerError ? err : internal((err as Error)?.message || String(err));
+        if (e.status >= 500) o.log.error({ err, grpc: method, errorCode: e.code }, e.message);
+        const trailer = new grpc.Metadata();
+        trailer.set('mms-error-code', e.code);
+        const code = grpcStatus(e);
+        callback({ code, details: e.shown, metadata: trailer });
+        finish(code, e.status);
+      },
+    );
+  };
+
+  return {
+    ServerLive: unary('ServerLive', () => ({ live: true })),
+    ServerReady: unary('ServerReady', () => ({ ready: serverReady(workers, o.drain) })),
+    ModelReady: unary('ModelReady', (call) => {
+      const r = call.request as ModelRef;
+      return { ready: modelReady(workers.route(r.name ?? '', r.version || undefined)) };
+    }),
+    ServerMetadata: unary('ServerMetadata', () => serverMetadata()),
+    ModelMetadata: unary('ModelMetadata', (call) => {
+      const r = call.request as ModelRef;
+      return modelMetadata(workers.route(r.name ?? '', r.version || undefined));
+    }, true),
+    ModelInfer: unary('ModelInfer', async (call, state) => {
+      const req = call.request as ModelInferRequest;
+      const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
+      state.model = route.name;
+      const reply = await workers.submit(route.name, toV2Item(req, randomUUID()));
+      return fromV2Reply(reply);
+    }, true),
+  };
+}

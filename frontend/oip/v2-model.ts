@@ -1,0 +1,54 @@
+// The Open Inference Protocol's health, readiness and metadata answers, shared by the REST routes
+// (v2-routes.ts) and the gRPC service (grpc-service.ts), from the routing table a front holds.
+import { readFileSync } from 'node:fs';
+import type { ModelRoute } from '../../protocol/routes.js';
+import type { TensorMetadata } from '../../protocol/model-metadata.js';
+import { notReady, notTensorModel } from '../errors.js';
+import type { WorkerRouter } from '../inference/worker-router.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Protocol extensions every inference listener serves (the repository extension is the management listener's). */
+export const EXTENSIONS = ['binary_tensor_data'];
+
+export interface ServerMetadata {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+export interface ModelMetadataBody {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+}
+
+export function serverMetadata(extensions = EXTENSIONS): ServerMetadata {
+  return { name: 'multi-model-server', version: pkg.version, extensions };
+}
+
+/** A model is ready when it has a live (loaded, routed) worker: loading or failed models are not. */
+export const modelReady = (m: ModelRoute): boolean => m.workers.length > 0;
+
+/**
+ * Ready to serve: not stopping, and every model that should run workers (min_worker > 0) has one.
+ * Models scaled to zero on purpose do not hold the server back.
+ */
+export function serverReady(workers: WorkerRouter, drain: { active: boolean }): boolean {
+  return !drain.active && workers.routes().every((m) => m.minWorkers === 0 || modelReady(m));
+}
+
+/** The model's metadata from its loaded workers; NOT_READY before any worker has loaded it. */
+export function modelMetadata(m: ModelRoute): ModelMetadataBody {
+  if (!m.metadata) throw notReady(`Model ${m.name} has not been loaded yet: no metadata.`);
+  return { name: m.name, versions: m.version !== undefined ? [m.version] : [], platform: m.platform, inputs: m.metadata.inputs, outputs: m.metadata.outputs };
+}
+
+/** The model's route for an inference request: known (404), version matching (404), a tensor model (400). */
+export function inferenceRoute(workers: WorkerRouter, name: string, version?: string): ModelRoute {
+  const m = workers.route(name, version || undefined);
+  if (!m.openInference) throw notTensorModel(name);
+  return m;
+}

@@ -1,0 +1,96 @@
+// The interactive API page in a real browser (Debian's chromium, driven over the DevTools protocol by
+// playwright-core): the page renders, lists the operations of the listener's OpenAPI document (the v2
+// routes too), loads nothing from another origin, and a "Try it out" call of /ping answers 200; its
+// screenshot must not be blank. Skipped, saying why, where no chromium is installed (.ci/run installs it).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** What chromium needs to run as root in a container, quietly and without reaching out. */
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+
+/**
+ * Whether a screenshot shows something: the share of pixels that differ from the most common colour
+ * (the background). A blank page is one colour; the rendered page has text and coloured method badges.
+ */
+export async function inkShare(png: Buffer): Promise<number> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const counts = new Map<number, number>();
+  const pixels = info.width * info.height;
+  for (let i = 0; i < data.length; i += 3) {
+    const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const background = Math.max(...counts.values());
+  return (pixels - background) / pixels;
+}
+
+describe('API page in headless chromium', { skip }, () => {
+  let server: TestServer;
+  let profile: string;
+  let context: import('playwright-core').BrowserContext;
+
+  before(async () => {
+    server = await startTestServer();
+    profile = mkdtempSync(path.join(os.tmpdir(), 'mms-chromium-'));
+    const { chromium } = await import('playwright-core');
+    // A fresh profile directory of our own (--user-data-dir), removed afterwards.
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+  });
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('lists the operations, loads only from this server, and "Try it out" on /ping answers 200', async () => {
+    const page = await context.newPage();
+    const origin = new URL(server.inferenceUrl).origin;
+    const foreign: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) foreign.push(r.url());
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.inferenceUrl}/docs`);
+    await page.locator('.opblock').first().waitFor();
+    const paths = await page.locator('.opblock-summary-path').allTextContents();
+    const listed = paths.map((p) => p.replace(/\u200b/g, '').trim());
+    for (const p of ['/ping', '/predictions/{model_name}', '/v2/health/ready', '/v2/models/{model_name}/infer', '/docs']) {
+      assert.ok(listed.includes(p), `operation ${p} not listed (${listed.join(', ')})`);
+    }
+
+    const ping = page.locator('.opblock-get', { has: page.locator('.opblock-summary-path', { hasText: /^\/ping$/ }) });
+    await ping.locator('.opblock-summary').click();
+    await ping.getByRole('button', { name: 'Try it out' }).click();
+    await ping.getByRole('button', { name: 'Execute' }).click();
+    const status = ping.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor();
+    assert.equal((await status.textContent())?.trim(), '200');
+    assert.match((await ping.locator('.live-responses-table').first().textContent()) ?? '', /"status": "Healthy"/);
+    assert.deepEqual(foreign, [], 'requests to another origin');
+    assert.deepEqual(errors, [], 'script errors on the page');
+    await page.close();
+  });
+
+  it('renders a page that is not blank (screenshot), and the check tells a blank one', async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.inferenceUrl}/docs`);
+    await page.locator('.opblock').first().waitFor();
+    const shot = await page.screenshot();
+    const ink = await inkShare(shot);
+    assert.ok(ink > 0.02, `the API page looks blank: ${(ink * 100).toFixed(2)}% of pixels differ from the background`);
+    await page.goto('about:blank');
+    assert.ok((await inkShare(await page.screenshot())) < 0.001, 'a blank page must read as blank');
+    await page.close();
+  });
+});
