@@ -29,6 +29,8 @@ export function sageMakerStart(env: NodeJS.ProcessEnv): SageMakerStart {
     // One listener for both APIs: SageMaker sends /ping, /invocations and /models/... to one port.
     inference_address: url(port),
     management_address: url(port),
+    // SageMaker allows no port outside SAGEMAKER_BIND_TO_PORT and its safe range: no gRPC listener.
+    grpc_inference_address: 'off',
     // The toolkit's default: 60, which MMS reads as minutes.
     default_response_timeout: env.SAGEMAKER_MODEL_SERVER_TIMEOUT || '60',
   };

@@ -10,6 +10,7 @@ describe('SageMaker environment', () => {
     const { multiModel, overrides } = sageMakerStart({ SAGEMAKER_MULTI_MODEL: 'TRUE', SAGEMAKER_BIND_TO_PORT: '9000', SAGEMAKER_SAFE_PORT_RANGE: '9000-9010' });
     assert.equal(multiModel, true);
     assert.equal(overrides.inference_address, 'http://0.0.0.0:9000');
+    assert.equal(overrides.grpc_inference_address, 'off', 'no port outside SageMaker\'s');
     assert.equal(overrides.management_address, 'http://0.0.0.0:9000');
     assert.equal(overrides.metrics_address, 'http://0.0.0.0:9001', 'the second port comes from the safe range');
     assert.equal(overrides.model_store, '/opt/ml/models');

@@ -62,6 +62,8 @@ export class WorkerProcess {
       { cwd: o.cwd, env: withServerNodePath(o.env, path.dirname(WORKER_MAIN)), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
     );
     const proc = new WorkerProcess(child, o.args.sockName);
+    // Closing stdin (stop) races the worker's death: an EPIPE there is expected, not a server error.
+    child.stdin?.on('error', () => undefined);
     const stderr = createInterface({ input: child.stderr! });
     groupLines(stderr, (message) => o.log.warn({ stream: 'stderr' }, message));
     const stdout = createInterface({ input: child.stdout! });
