@@ -163,7 +163,9 @@ export const registerFailed = (message: string) => new ServerError('REGISTER_FAI
 export const memoryBudgetExceeded = (message: string) => new ServerError('MEMORY_BUDGET_EXCEEDED', message);
 export const workerBadReply = () => new ServerError('WORKER_BAD_REPLY', 'Worker returned no reply for this request.');
 export const workerTimeout = () => new ServerError('WORKER_TIMEOUT', 'Worker died.');
-export const workerDied = (model: string) => new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}.`);
+/** `cause`: how the process ended, when the controller knows (e.g. `worker process exited (signal SIGKILL)`). */
+export const workerDied = (model: string, cause?: string) =>
+  new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}${cause ? `: ${cause}` : ''}.`);
 const retryLater = { 'Retry-After': '1' };
 const noWorkerMessage = (model: string) => `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`;
 export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });

@@ -31,9 +31,11 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         responseTimeoutMs: m.responseTimeout * 1000,
         retryOnWorkerDeath: m.retryOnWorkerDeath,
         workers: processes(pool.workers),
-        minWorkers: pool.minWorkers,
+        minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
         starting: pool.starting,
-        healthy: pool.healthy,
+        healthy: pool.healthy && !pool.failed,
+        onDemand: m.lazy || m.idleTimeoutMs > 0,
+        failed: pool.failed,
         platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
         openInference: m.runtime === 'onnx' && m.handler === 'onnx',
         ...(pool.metadata ? { metadata: pool.metadata } : {}),

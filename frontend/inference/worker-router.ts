@@ -28,6 +28,10 @@ export interface RouterOptions {
   onReply?: (model: string, message: string) => void;
   /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
   usage?: ModelUsage;
+  /** A request waits for an on-demand model with no worker: ask the controller to load it. */
+  onDemand?: (model: string) => void;
+  /** Why a worker process ended (the controller knows), for the error of a request it took down. */
+  exitCause?: (model: string, worker: string) => Promise<string | undefined>;
 }
 
 interface Job {
@@ -122,11 +126,11 @@ export class WorkerRouter {
     return 'Healthy';
   }
 
-  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> {
-    const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
+  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> {
+    const out: Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> = {};
     for (const name of [...this.models.keys()].sort()) {
       const r = this.models.get(name)!.route;
-      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+      out[name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
     }
     return out;
   }
@@ -164,7 +168,7 @@ export class WorkerRouter {
         if (known) known.slots = w.slots;
         else work.push(this.connect(m, w.id, w.socketPath, w.slots));
       }
-      if (!route.starting && route.workers.length === 0) {
+      if (!route.starting && route.workers.length === 0 && (!route.onDemand || route.failed)) {
         for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
       }
     }
@@ -230,8 +234,11 @@ export class WorkerRouter {
       return this.send(m, best, job);
     }
     if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
-    if (!m.route.starting && m.route.workers.length === 0) return job.reject(noWorker(m.route.name));
-    // A worker is connecting or restarting: wait for it, at most one response timeout.
+    if (!m.route.starting && m.route.workers.length === 0) {
+      if (!m.route.onDemand || m.route.failed) return job.reject(noWorker(m.route.name));
+      if (m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
+    }
+    // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();
     m.waiting.push(job);
     this.armWaitTimer(m);
@@ -297,7 +304,8 @@ export class WorkerRouter {
       job.attempts++;
       return this.dispatch(m, job);
     }
-    job.reject(workerDied(name));
+    const cause = this.o.exitCause?.(name, r.id) ?? Promise.resolve(undefined);
+    void cause.catch(() => undefined).then((c) => job.reject(workerDied(name, c ?? undefined)));
   }
 
   /**

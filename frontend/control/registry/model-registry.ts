@@ -50,6 +50,8 @@ export class ModelRegistry {
   private readonly pending = new Set<string>();
   private readonly archives: ArchiveStore;
   readonly budget: MemoryBudget;
+  /** On-demand loads under way (a burst of first requests loads once). */
+  private readonly loadingOnDemand = new Set<string>();
 
   constructor(
     private readonly config: ServerConfig,
@@ -65,9 +67,14 @@ export class ModelRegistry {
       log,
       models: () => this.list(),
       usage: () => this.usage(),
-      evict: async (name) => void (await this.unregister(name).catch((err) => {
-        if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
-      })),
+      evict: async (name) => {
+        // A model that loads on demand keeps its registration: its workers go, its next request loads it.
+        const m = this.models.get(name);
+        if (m && (m.lazy || m.idleTimeoutMs > 0)) return m.pool.resize(0);
+        await this.unregister(name).catch((err) => {
+          if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
+        });
+      },
       onEvict: (name) => this.onEvict(name),
     });
   }
@@ -133,14 +140,18 @@ export class ModelRegistry {
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
-      if (workers > 0) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
+      if (workers > 0 && !model.lazy) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
     }
     this.models.set(model.name, model);
     await this.changed();
-    this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
+    this.log.info({ model: model.name, url: p.url, workers, lazy: model.lazy }, 'model registered');
+    if (model.lazy) {
+      model.pool.limits(workers, Math.max(1, workers));
+      return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
+    }
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }
@@ -173,6 +184,41 @@ export class ModelRegistry {
     checkWorkerCount('max_worker', max);
     if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
     return this.scaleModel(this.get(name), min, max, synchronous, false);
+  }
+
+  /**
+   * The autoscaler's and on-demand loading's move: `n` workers for the model. Growing reserves memory
+   * first (unloading idle models, least recently used first; 507 when that cannot make room) and
+   * measures after; a grown model over the budget goes back to what it had.
+   */
+  async resize(name: string, n: number): Promise<void> {
+    const model = this.get(name);
+    const from = model.pool.target;
+    if (n <= from) return model.pool.resize(n);
+    await this.budget.admit(name, await this.budget.estimate(model.url, model.modelDir, n));
+    try {
+      await model.pool.resize(n, this.config.workerStartTimeout * 1000);
+      await this.budget.settle(model);
+    } catch (err) {
+      if (this.models.get(name) === model) await model.pool.resize(from).catch(() => undefined);
+      throw err;
+    } finally {
+      this.budget.release(name);
+    }
+  }
+
+  /** A request waits for an on-demand model that has no worker: load its minimum (at least one). */
+  demand(name: string): void {
+    const model = this.models.get(name);
+    if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(name)) return;
+    this.loadingOnDemand.add(name);
+    this.log.info({ model: name }, 'loading model on its first request');
+    this.resize(name, Math.max(1, model.pool.minWorkers))
+      .catch((err: Error) => {
+        this.log.warn({ model: name, err: err.message }, 'could not load model on demand');
+        void this.changed(); // its waiting requests get 503 once their wait (one response timeout) ends
+      })
+      .finally(() => this.loadingOnDemand.delete(name));
   }
 
   async unregister(name: string): Promise<Outcome> {
@@ -249,6 +295,7 @@ export class ModelRegistry {
         log,
         observer: this.observe?.(settings.name),
         onChange: () => this.changed(),
+        crashLoopLimit: this.config.crashLoopMaxRestarts,
       }),
     };
     return model;
