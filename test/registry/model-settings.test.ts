@@ -32,6 +32,7 @@ describe('modelSettings', () => {
     assert.deepEqual(modelSettings(params({ modelName: 'm' }), manifest(), config), {
       name: 'm', version: undefined, runtime: 'onnx', handler: 'onnx', batchSize: 1, maxBatchDelay: 100,
       responseTimeout: 120, loadedAtStartup: false, retryOnWorkerDeath: true, executionProvider: 'auto', preload: false, sessions: 1,
+      lazy: false, idleTimeoutMs: 0,
     });
   });
 
