@@ -1,4 +1,4 @@
-// The ramp scenario (docs/performance.md, Ramp): one autoscaling model (min 1, max N workers) under a
+// The ramp scenario (docs/architecture.md, Autoscaling): one autoscaling model (min 1, max N workers) under a
 // load that steps up and back down, then none; the model's workers are sampled from describe as the
 // load changes. Its plot (ramp.svg) shows the clients, the loaded workers and the autoscaler's target
 // over time: the workers follow the load, and return to min_worker once it stops.
