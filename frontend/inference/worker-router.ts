@@ -234,10 +234,9 @@ export class WorkerRouter {
       return this.send(m, best, job);
     }
     if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
-    if (!m.route.starting && m.route.workers.length === 0) {
-      if (!m.route.onDemand || m.route.failed) return job.reject(noWorker(m.route.name));
-      if (m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
-    }
+    const none = !m.route.starting && m.route.workers.length === 0;
+    if (none && (!m.route.onDemand || m.route.failed)) return job.reject(noWorker(m.route.name));
+    if (none && m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
     // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();
     m.waiting.push(job);
@@ -304,8 +303,7 @@ export class WorkerRouter {
       job.attempts++;
       return this.dispatch(m, job);
     }
-    const cause = this.o.exitCause?.(name, r.id) ?? Promise.resolve(undefined);
-    void cause.catch(() => undefined).then((c) => job.reject(workerDied(name, c ?? undefined)));
+    void Promise.resolve(this.o.exitCause?.(name, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
   }
 
   /**
