@@ -32,6 +32,8 @@ export interface ModelRoute {
   onDemand?: boolean;
   /** Its crash loop stopped it (crash_loop_max_restarts): refuse at once, until it is scaled again. */
   failed?: boolean;
+  /** Why requests are refused now (crash loop, failed load on demand): the 503 MODEL_UNAVAILABLE message. */
+  refusal?: string;
   /** Open Inference Protocol platform name (`onnxruntime_onnx`, `node`). */
   platform: string;
   /** Served by the built-in v2 tensor handler: takes Open Inference Protocol requests (REST /v2, gRPC). */

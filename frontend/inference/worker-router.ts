@@ -5,7 +5,7 @@
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
-import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
@@ -78,6 +78,9 @@ class ModelState {
   waitTimer?: NodeJS.Timeout;
   constructor(public route: ModelRoute) {}
 }
+
+/** A model with no worker to wait for: why its requests are refused. */
+const refused = (r: ModelRoute) => (r.refusal ? modelUnavailable(r.name, r.refusal) : noWorker(r.name));
 
 /** The model's loaded workers, counting every slot of a shared process. */
 const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
@@ -168,8 +171,8 @@ export class WorkerRouter {
         if (known) known.slots = w.slots;
         else work.push(this.connect(m, w.id, w.socketPath, w.slots));
       }
-      if (!route.starting && route.workers.length === 0 && (!route.onDemand || route.failed)) {
-        for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
+      if (!route.starting && route.workers.length === 0 && (!route.onDemand || route.failed || route.refusal)) {
+        for (const job of m.waiting.splice(0)) job.reject(refused(route));
       }
     }
     for (const w of work) {
@@ -235,7 +238,7 @@ export class WorkerRouter {
     }
     if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
     const none = !m.route.starting && m.route.workers.length === 0;
-    if (none && (!m.route.onDemand || m.route.failed)) return job.reject(noWorker(m.route.name));
+    if (none && (!m.route.onDemand || m.route.failed)) return job.reject(refused(m.route));
     if (none && m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
     // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();

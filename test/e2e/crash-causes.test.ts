@@ -67,11 +67,25 @@ describe('crash causes', () => {
     assert.equal(ping.body.models.loop.status, 'Failed');
     const refused = await request(`${server.inferenceUrl}/predictions/loop`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(refused.status, 503);
+    assert.equal(refused.body.errorCode, 'MODEL_UNAVAILABLE');
+    assert.match(refused.body.message, /^Model loop cannot serve: .*crash_loop_max_restarts.*worker process exited \(code 4\)/);
     // No worker process is left trying.
     assert.equal((await describeModel('loop')).workers.length, 0);
     // Scaling it again is the operator's way to try once more: restarts begin again.
     const again = await request(`${server.managementUrl}/models/loop?min_worker=1&max_worker=1`, { method: 'PUT' });
     assert.equal(again.status, 202);
     assert.notEqual((await describeModel('loop')).status, 'Failed');
+  });
+
+  it('a model loaded on its first request that cannot load: the waiting request gets 503 with the reason', async () => {
+    const r = await request(`${server.managementUrl}/models?url=loop&model_name=lazyloop&initial_workers=1&load_on_first_request=true`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const refused = await request(`${server.inferenceUrl}/predictions/lazyloop`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.errorCode, 'MODEL_UNAVAILABLE');
+    assert.match(refused.body.message, /^Model lazyloop cannot serve: loading it on demand failed: /);
+    const d = await describeModel('lazyloop');
+    assert.equal(d.targetWorkers, 0);
+    assert.equal(d.lastExit.code, 4);
   });
 });

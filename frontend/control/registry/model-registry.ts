@@ -32,6 +32,8 @@ export interface Model extends ModelSettings {
   cleanup: () => Promise<void>;
   /** Epoch ms; the memory budget's LRU order starts here. */
   registeredAt: number;
+  /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
+  loadError?: string;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -212,11 +214,13 @@ export class ModelRegistry {
     const model = this.models.get(name);
     if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(name)) return;
     this.loadingOnDemand.add(name);
+    model.loadError = undefined;
     this.log.info({ model: name }, 'loading model on its first request');
     this.resize(name, Math.max(1, model.pool.minWorkers))
       .catch((err: Error) => {
         this.log.warn({ model: name, err: err.message }, 'could not load model on demand');
-        void this.changed(); // its waiting requests get 503 once their wait (one response timeout) ends
+        model.loadError = `loading it on demand failed: ${err.message}`;
+        void this.changed(); // the fronts refuse its waiting requests with that reason
       })
       .finally(() => this.loadingOnDemand.delete(name));
   }

@@ -155,7 +155,8 @@ export class Worker implements PoolMember {
       const proc = this.process;
       void proc.exited.then(({ code, signal }) => {
         const stopped = this.state === 'SCALED_DOWN';
-        const killedBy = stopped ? undefined : this.killedBy;
+        // An exit code means it ended by itself, even if we were about to kill it (its pipe closed first).
+        const killedBy = stopped || signal === null ? undefined : this.killedBy;
         this.exit({ code, signal, oomKilled: oomVerdict(signal, stopped || killedBy !== undefined, oomBefore), at: new Date().toISOString(), stderr: proc.stderrTail.get(), ...(killedBy ? { killedBy } : {}) });
         this.onExit(`process exited (code ${code}, signal ${signal})`);
       });
