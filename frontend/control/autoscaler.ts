@@ -115,7 +115,7 @@ export class Autoscaler {
     const s = m.pool.snapshot();
     if (s.failed || s.starting || s.target === 0) return undefined; // 0: an on-demand load brings it back
     const inFlight = u?.inFlight ?? 0;
-    const quietMs = inFlight > 0 ? 0 : now - Math.max(m.registeredAt, u?.lastUsed ?? 0, w.lastDecision);
+    const quietMs = inFlight > 0 ? 0 : now - Math.max(m.registeredAt, u?.lastUsed ?? 0, w.lastDecision, s.lastStartedAt);
     if (m.idleTimeoutMs > 0 && quietMs >= m.idleTimeoutMs) return { to: 0, direction: 'down', reason: 'idle_timeout' };
     if (now - w.lastDecision < c.cooldownMs) return undefined;
     if (s.target > s.minWorkers && quietMs >= c.idleMs) return { to: s.minWorkers, direction: 'down', reason: 'idle' };

@@ -62,10 +62,10 @@ describe('lazy loading', () => {
   });
 
   it('a model idle past its idle timeout is scaled to 0 and loads again on its next request', async () => {
-    const r = await request(`${server.managementUrl}/models?url=brief&initial_workers=1&load_on_first_request=false&idle_timeout_ms=300&synchronous=true`, { method: 'POST' });
+    const r = await request(`${server.managementUrl}/models?url=brief&initial_workers=1&load_on_first_request=false&idle_timeout_ms=1000&synchronous=true`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const d = await describeModel('brief');
-    assert.equal(d.idleTimeoutMs, 300);
+    assert.equal(d.idleTimeoutMs, 1000);
     await eventually(async () => (await describeModel('brief')).workers.length === 0);
     assert.equal((await predict('brief')).status, 200);
   });

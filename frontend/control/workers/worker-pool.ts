@@ -67,6 +67,8 @@ export interface PoolSnapshot {
   failed: boolean;
   /** The model's last worker exit that was not a stop. */
   lastExit?: ExitInfo;
+  /** Epoch ms when a worker last finished starting (idle time counts from it too, not from during a load). */
+  lastStartedAt: number;
   /** Loaded workers (the fronts' routes). */
   running: number;
   /** A start or restart is under way: requests should wait for it rather than be refused. */
@@ -85,6 +87,7 @@ export class WorkerPool {
   /** Crash loop over (crashLoopLimit): no restarts until scale() is called again. */
   failed = false;
   private lastExit?: ExitInfo;
+  private lastStartedAt = 0;
   /** Per worker: its line's restarts and its predecessor's exit. */
   private readonly lineage = new Map<PoolMember, { restarts: number; lastExit?: ExitInfo }>();
   /** Lines waiting for their replacement worker (one per scheduled restart). */
@@ -124,6 +127,7 @@ export class WorkerPool {
       target: this.target,
       failed: this.failed,
       lastExit: this.lastExit,
+      lastStartedAt: this.lastStartedAt,
       running: this.running,
       starting: this.restarts.size > 0 || this.workers.some((w) => w.state === 'STARTING'),
       healthy: this.healthy,
@@ -256,6 +260,7 @@ export class WorkerPool {
       throw err;
     }
     this.remember(worker); // a shared slot knows its process only now
+    this.lastStartedAt = Date.now();
     if (this.closed || !this.workers.includes(worker)) {
       await worker.stop();
       return worker;
