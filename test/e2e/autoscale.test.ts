@@ -39,16 +39,17 @@ describe('autoscaling', () => {
       }
     });
     let grown: Array<{ pid: number }>;
+    let pids: number[];
     try {
-      grown = await eventually(async () => {
+      // The worker processes are read while the load still holds the model at max_worker.
+      ({ grown, pids } = await eventually(async () => {
         const w = await ready();
-        return w.length === 3 && w;
-      }, 60_000);
+        return w.length === 3 && { grown: w, pids: childPids() };
+      }, 60_000));
     } finally {
       loading = false;
       await Promise.all(clients);
     }
-    const pids = childPids();
     for (const w of grown) assert.ok(pids.includes(w.pid), `worker ${w.pid} is a live child process`);
     const up = logs.records.find((r) => r.msg?.startsWith('autoscale: up'));
     assert.equal(up?.reason, 'queue_wait');
