@@ -2,11 +2,14 @@
 // min_worker toward max_worker by its queue wait, and it returns to min_worker once idle, as describe,
 // the worker processes and the metrics show; every decision is logged with its reason.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { metricValue } from '../helpers/metrics.js';
 import { captureLogs } from '../helpers/raw-http.js';
+import { fakeNvidiaSmi } from '../helpers/fake-nvidia-smi.js';
 import { childPids, eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('autoscaling', () => {
@@ -73,3 +76,44 @@ describe('autoscaling', () => {
     assert.equal((await request(`${server.inferenceUrl}/predictions/ramp`, { method: 'POST', body: 'after', headers: { 'content-type': 'text/plain' } })).status, 200);
   });
 });
+
+describe('autoscaling within GPU memory', () => {
+  let server: TestServer;
+  const appsFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'mms-gpu-apps-')), 'apps.csv');
+
+  before(async () => {
+    // One GPU with 1000 MiB free; the model's worker takes 2000 MiB of it: no room for a second.
+    const command = fakeNvidiaSmi({ gpus: '0, NVIDIA H200, 143771 MiB, 142771 MiB', usage: '0, 142771, 143771, 90', appsFile });
+    server = await startTestServer({
+      nvidia_smi: command, autoscale_interval_ms: '100', autoscale_window_ms: '1000', autoscale_min_samples: '3',
+      autoscale_up_wait_ms: '50', autoscale_cooldown_ms: '300',
+    });
+    writeHandlerModelDir(path.join(server.store, 'gpu'), 'gpu');
+    const r = await request(`${server.managementUrl}/models?url=gpu&initial_workers=1&synchronous=true`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const [w] = (await request(`${server.managementUrl}/models/gpu`)).body.workers;
+    assert.equal(w.gpuId, 0);
+    writeFileSync(appsFile, `${w.pid}, 2000\n`);
+    // nvidia-smi's readings are shared for a second: wait until they show the worker's GPU memory.
+    await eventually(async () => (await request(`${server.managementUrl}/models/gpu`)).body.workers[0].gpuMemoryUsage);
+    assert.equal((await request(`${server.managementUrl}/models/gpu?min_worker=1&max_worker=3&synchronous=true`, { method: 'PUT' })).status, 200);
+  });
+  after(() => server.close());
+
+  it('holds at its workers when the fullest GPU has no room for another, and says so', async () => {
+    let loading = true;
+    const clients = Array.from({ length: 8 }, async () => {
+      while (loading) await request(`${server.inferenceUrl}/predictions/gpu`, { method: 'POST', body: 'sleep:100', headers: { 'content-type': 'text/plain' } });
+    });
+    try {
+      await eventually(async () => (await metricValue(server.metricsUrl, 'mms_autoscale_decisions_total', { model: 'gpu', direction: 'hold', reason: 'memory_budget' })) >= 1, 30_000);
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    const d = (await request(`${server.managementUrl}/models/gpu`)).body;
+    assert.equal(d.workers.length, 1);
+    assert.equal(d.targetWorkers, 1);
+  });
+});
+
