@@ -67,6 +67,8 @@ export class Autoscaler {
   private timer?: NodeJS.Timeout;
   private busy = false;
   private readonly windows = new Map<string, Window>();
+  /** Per model, the window's queue-wait percentile (ms) and utilisation (0..1) as last computed (metrics). */
+  readonly observed = new Map<string, { waitMs: number; utilisation: number }>();
 
   constructor(private readonly o: AutoscalerOptions) {}
 
@@ -86,7 +88,11 @@ export class Autoscaler {
     try {
       const [load, usage] = await Promise.all([this.o.load(), this.o.usage()]);
       const models = this.o.models();
-      for (const name of this.windows.keys()) if (!models.some((m) => m.name === name)) this.windows.delete(name);
+      for (const name of this.windows.keys()) {
+        if (models.some((m) => m.name === name)) continue;
+        this.windows.delete(name);
+        this.observed.delete(name);
+      }
       const moves: Array<Promise<void>> = [];
       for (const m of models) {
         const w = this.window(m, now);
@@ -123,6 +129,7 @@ export class Autoscaler {
     const observedMs = Math.max(1, Math.min(c.windowMs, now - w.since));
     const utilisation = w.chunks.reduce((a, k) => a + k.busyMs, 0) / (observedMs * s.target);
     const waitMs = percentile(waits, c.percentile);
+    this.observed.set(m.name, { waitMs, utilisation });
     const enough = waits.length >= c.minSamples;
     if (enough && waitMs >= c.upWaitMs && s.target < s.maxWorkers) {
       return { to: s.target + 1, direction: 'up', reason: 'queue_wait', waitMs, utilisation };

@@ -165,6 +165,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     usage: () => models.usage(),
     decided: (model, direction, reason) => metrics.autoscaled(model, direction, reason),
   });
+  metrics.autoscaler(() => autoscaler.observed);
   autoscaler.start();
   log.info({ inference: inferenceUrl, grpc: grpcUrl || undefined, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
 

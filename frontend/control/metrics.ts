@@ -100,6 +100,30 @@ export class ServerMetrics {
     this.decisions.inc({ model, direction, reason });
   }
 
+  /** The autoscaler's view of each model: its window's queue-wait percentile and utilisation. */
+  autoscaler(observed: () => Map<string, { waitMs: number; utilisation: number }>): void {
+    new client.Gauge({
+      name: 'mms_autoscale_queue_wait_seconds',
+      help: "The autoscaler's queue-wait percentile (autoscale_percentile) over its window, per model",
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [model, o] of observed()) this.set({ model }, o.waitMs / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'mms_autoscale_utilisation_ratio',
+      help: "Share of the autoscaler's window the model's workers spent running batches (0-1 per worker, averaged)",
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [model, o] of observed()) this.set({ model }, o.utilisation);
+      },
+    });
+  }
+
   observer(model: string): PoolObserver {
     return { restart: () => this.restarts.inc({ model }) };
   }

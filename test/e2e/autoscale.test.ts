@@ -58,6 +58,9 @@ describe('autoscaling', () => {
     assert.equal(up?.reason, 'queue_wait');
     assert.ok((up?.queueWaitMs as number) >= 50, JSON.stringify(up));
     assert.ok((await metricValue(server.metricsUrl, 'mms_autoscale_decisions_total', { model: 'ramp', direction: 'up', reason: 'queue_wait' })) >= 2);
+    const text = (await request(`${server.metricsUrl}/metrics`)).body as string;
+    assert.match(text, /^mms_autoscale_queue_wait_seconds\{model="ramp"\} /m);
+    assert.match(text, /^mms_autoscale_utilisation_ratio\{model="ramp"\} /m);
 
     // Idle: back to min_worker; the retired processes are gone.
     const back = await eventually(async () => {
