@@ -120,16 +120,16 @@ export class Autoscaler {
     const c = this.o.config;
     const s = m.pool.snapshot();
     if (s.failed || s.starting || s.target === 0) return undefined; // 0: an on-demand load brings it back
-    const inFlight = u?.inFlight ?? 0;
-    const quietMs = inFlight > 0 ? 0 : now - Math.max(m.registeredAt, u?.lastUsed ?? 0, w.lastDecision, s.lastStartedAt);
-    if (m.idleTimeoutMs > 0 && quietMs >= m.idleTimeoutMs) return { to: 0, direction: 'down', reason: 'idle_timeout' };
-    if (now - w.lastDecision < c.cooldownMs) return undefined;
-    if (s.target > s.minWorkers && quietMs >= c.idleMs) return { to: s.minWorkers, direction: 'down', reason: 'idle' };
     const waits = w.chunks.flatMap((k) => k.waits);
     const observedMs = Math.max(1, Math.min(c.windowMs, now - w.since));
     const utilisation = w.chunks.reduce((a, k) => a + k.busyMs, 0) / (observedMs * s.target);
     const waitMs = percentile(waits, c.percentile);
     this.observed.set(m.name, { waitMs, utilisation });
+    const inFlight = u?.inFlight ?? 0;
+    const quietMs = inFlight > 0 ? 0 : now - Math.max(m.registeredAt, u?.lastUsed ?? 0, w.lastDecision, s.lastStartedAt);
+    if (m.idleTimeoutMs > 0 && quietMs >= m.idleTimeoutMs) return { to: 0, direction: 'down', reason: 'idle_timeout' };
+    if (now - w.lastDecision < c.cooldownMs) return undefined;
+    if (s.target > s.minWorkers && quietMs >= c.idleMs) return { to: s.minWorkers, direction: 'down', reason: 'idle' };
     const enough = waits.length >= c.minSamples;
     if (enough && waitMs >= c.upWaitMs && s.target < s.maxWorkers) {
       return { to: s.target + 1, direction: 'up', reason: 'queue_wait', waitMs, utilisation };

@@ -35,7 +35,8 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
         starting: pool.starting,
         healthy: pool.healthy && !pool.failed,
-        onDemand: m.lazy || m.idleTimeoutMs > 0,
+        // Scaled to 0 on purpose (lazy, idle timeout, or autoscaled down to min_worker 0): a request loads it.
+        onDemand: m.lazy || m.idleTimeoutMs > 0 || (pool.minWorkers === 0 && pool.maxWorkers > 0),
         failed: pool.failed,
         refusal: pool.failed
           ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`

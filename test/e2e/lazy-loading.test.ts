@@ -21,6 +21,7 @@ describe('lazy loading', () => {
     // Room for one echo worker's first estimate (WORKER_BASE_BYTES and its files), not for two workers.
     server = await startTestServer({
       model_memory_budget: String(WORKER_BASE_BYTES + 16 * 2 ** 20), load_on_first_request: 'true', autoscale_interval_ms: '100',
+      autoscale_idle_ms: '1500', autoscale_cooldown_ms: '100',
     });
     for (const name of ['first', 'second', 'brief']) writeHandlerModelDir(path.join(server.store, name), name);
     for (const name of ['first', 'second']) {
@@ -68,6 +69,17 @@ describe('lazy loading', () => {
     assert.equal(d.idleTimeoutMs, 1000);
     await eventually(async () => (await describeModel('brief')).workers.length === 0);
     assert.equal((await predict('brief')).status, 200);
+  });
+
+  it('a model autoscaled to min_worker 0 when idle loads one worker again on its next request', async () => {
+    const r = await request(`${server.managementUrl}/models?url=brief&model_name=zero&initial_workers=1&load_on_first_request=false&synchronous=true`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await request(`${server.managementUrl}/models/zero?min_worker=0&max_worker=1`, { method: 'PUT' })).status, 202);
+    // autoscale_idle_ms is 1500 here: the idle model goes to 0, then a request brings one back.
+    await eventually(async () => (await describeModel('zero')).workers.length === 0);
+    const again = await predict('zero');
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal((await describeModel('zero')).workers.length, 1);
   });
 
   it('refuses a bad idle timeout with 400', async () => {
