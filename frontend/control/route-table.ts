@@ -3,7 +3,7 @@
 import type { RouteTable, WorkerRoute } from '../../protocol/routes.js';
 import type { WorkerView } from './workers/worker-pool.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { Model } from './registry/model-registry.js';
+import { loadsOnDemand, type Model } from './registry/model-registry.js';
 import { describeExit } from './workers/exit-info.js';
 
 /** The ready workers by process: the slots of a shared process become one route that counts them. */
@@ -35,8 +35,7 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
         starting: pool.starting,
         healthy: pool.healthy && !pool.failed,
-        // Scaled to 0 on purpose (lazy, idle timeout, or autoscaled down to min_worker 0): a request loads it.
-        onDemand: m.lazy || m.idleTimeoutMs > 0 || (pool.minWorkers === 0 && pool.maxWorkers > 0),
+        onDemand: loadsOnDemand(m),
         failed: pool.failed,
         refusal: pool.failed
           ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`

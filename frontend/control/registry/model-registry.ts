@@ -23,6 +23,13 @@ import type { UsageMap } from '../../inference/model-usage.js';
 
 export type { RegisterParams } from './model-settings.js';
 
+/**
+ * A model at 0 workers that a request loads again: load_on_first_request, an idle timeout, or
+ * autoscaling down to min_worker 0 below a max_worker above 0.
+ */
+export const loadsOnDemand = (m: Model): boolean =>
+  m.lazy || m.idleTimeoutMs > 0 || (m.pool.minWorkers === 0 && m.pool.maxWorkers > 0);
+
 export interface Model extends ModelSettings {
   url: string;
   manifest: Manifest;
@@ -72,7 +79,7 @@ export class ModelRegistry {
       evict: async (name) => {
         // A model that loads on demand keeps its registration: its workers go, its next request loads it.
         const m = this.models.get(name);
-        if (m && (m.lazy || m.idleTimeoutMs > 0)) return m.pool.resize(0);
+        if (m && loadsOnDemand(m)) return m.pool.resize(0);
         await this.unregister(name).catch((err) => {
           if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
         });
