@@ -16,6 +16,7 @@ import { svg } from './lib/chart.js';
 import { Ours, type Contender, type Watch } from './lib/ours.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
+import { runRamp } from './lib/ramp.js';
 import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
 const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
@@ -43,6 +44,8 @@ Measures our server against its peers on this machine and writes DIR/performance
   --quick             a tiny check that everything runs (1 round of 1 s points); writes to
                       $TMPDIR/mms-bench-quick unless --out is given
   --out DIR           where results go (default docs)
+  --ramp              only the ramp scenario: one autoscaling model (min 1 worker) under a load that
+                      steps up and down; writes DIR/ramp.{json,svg} (the plain run ends with it too)
   --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
                       nothing (e.g. after copying in a device run)
   --help              this text
@@ -63,6 +66,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
+    ramp: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -224,6 +228,11 @@ if (flags['report-only']) {
   process.exit(0);
 }
 
+if (flags.ramp) {
+  await runRamp({ quick, out, log });
+  process.exit(0);
+}
+
 const store = makeStore();
 const running: Array<() => Promise<void>> = [];
 const stopAll = async () => {
@@ -288,6 +297,7 @@ try {
   process.stdout.write(markdown(results, 'This run'));
   writeFileSync(path.join(out, 'performance.md'), performanceDoc(out));
   log(`Wrote ${base}.{json,svg} and ${path.join(out, 'performance.md')}.`);
+  if (!flags.device) await runRamp({ quick, out, log }); // workers following the load (ramp.svg)
 } finally {
   await stopAll();
   rmSync(store, { recursive: true, force: true });

@@ -64,6 +64,8 @@ export const CATALOGUE = {
   NO_WORKER: entry(503, 'ServiceUnavailableException'),
   /** The worker serving the request died, and so did the retry's (or retry is off). */
   WORKER_DIED: entry(503, 'ServiceUnavailableException'),
+  /** The model cannot serve: its crash loop stopped restarts, or its load on demand failed (the message says why). */
+  MODEL_UNAVAILABLE: entry(503, 'ServiceUnavailableException'),
 } as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
@@ -163,8 +165,11 @@ export const registerFailed = (message: string) => new ServerError('REGISTER_FAI
 export const memoryBudgetExceeded = (message: string) => new ServerError('MEMORY_BUDGET_EXCEEDED', message);
 export const workerBadReply = () => new ServerError('WORKER_BAD_REPLY', 'Worker returned no reply for this request.');
 export const workerTimeout = () => new ServerError('WORKER_TIMEOUT', 'Worker died.');
-export const workerDied = (model: string) => new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}.`);
+/** `cause`: how the process ended, when the controller knows (e.g. `worker process exited (signal SIGKILL)`). */
+export const workerDied = (model: string, cause?: string) =>
+  new ServerError('WORKER_DIED', `Worker died while serving the request for model: ${model}${cause ? `: ${cause}` : ''}.`);
 const retryLater = { 'Retry-After': '1' };
+export const modelUnavailable = (model: string, reason: string) => new ServerError('MODEL_UNAVAILABLE', `Model ${model} cannot serve: ${reason}`);
 const noWorkerMessage = (model: string) => `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`;
 export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });
 export const noWorker = (model: string) => new ServerError('NO_WORKER', noWorkerMessage(model), { headers: retryLater });

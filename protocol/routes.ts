@@ -28,6 +28,12 @@ export interface ModelRoute {
   minWorkers: number;
   starting: boolean;
   healthy: boolean;
+  /** No worker now, but a request loads it (load_on_first_request, or scaled to 0 when idle): hold and ask. */
+  onDemand?: boolean;
+  /** Its crash loop stopped it (crash_loop_max_restarts): refuse at once, until it is scaled again. */
+  failed?: boolean;
+  /** Why requests are refused now (crash loop, failed load on demand): the 503 MODEL_UNAVAILABLE message. */
+  refusal?: string;
   /** Open Inference Protocol platform name (`onnxruntime_onnx`, `node`). */
   platform: string;
   /** Served by the built-in v2 tensor handler: takes Open Inference Protocol requests (REST /v2, gRPC). */
@@ -58,6 +64,10 @@ export type ControllerMessage =
   | { type: 'metrics'; id: number }
   /** Each model's requests in flight and last use (the memory budget picks idle models by it). */
   | { type: 'usage'; id: number }
+  /** Queue waits and busy time recorded since the last ask (the autoscaler's input). */
+  | { type: 'load'; id: number }
+  /** The answer to a front's `exit-cause`: why that worker process ended, when known. */
+  | { type: 'exit-cause'; id: number; cause?: string }
   | { type: 'stop' };
 
 export type FrontMessage =
@@ -68,6 +78,11 @@ export type FrontMessage =
   | { type: 'routes-applied'; version: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
   | { type: 'usage'; id: number; usage: Record<string, { inFlight: number; lastUsed: number }> }
+  | { type: 'load'; id: number; load: Record<string, { waits: number[]; count: number; busyMs: number }> }
+  /** A request arrived for an on-demand model with no worker: load it. */
+  | { type: 'demand'; model: string }
+  /** A request's worker process died: why? (answered with the controller's `exit-cause`). */
+  | { type: 'exit-cause'; id: number; model: string; worker: string }
   /** A worker answered this front's first request to it. */
   | { type: 'worker-served'; model: string; worker: string }
   /** A worker had requests outstanding and answered none for the response timeout. */

@@ -49,13 +49,14 @@ export class Ours {
     readonly grpc: string,
   ) {}
 
-  static async start(store: string, fronts: number): Promise<Ours> {
+  /** `extra`: more config.properties lines (the ramp's autoscaling keys). */
+  static async start(store: string, fronts: number, extra: string[] = []): Promise<Ours> {
     // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
     const config = path.join(dir, 'config.properties');
     writeFileSync(
       config,
-      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`].join('\n'),
+      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...extra].join('\n'),
     );
     const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;

@@ -82,6 +82,19 @@ export const KEYS = {
   model_memory_budget: { kind: 'int', default: '0', env: true, min: 0 },
   // The Open Inference Protocol's gRPC service, served by every inference front ('off': none).
   grpc_inference_address: { kind: 'address', default: 'http://127.0.0.1:7070', env: true, off: true },
+  // Operations (docs/configuration.md, Autoscaling, crash loops and lazy loading).
+  autoscale_interval_ms: { kind: 'int', default: '1000', env: true, min: 10, max: MAX_TIMER_MS },
+  autoscale_window_ms: { kind: 'int', default: '30000', env: true, min: 10, max: MAX_TIMER_MS },
+  autoscale_percentile: { kind: 'int', default: '90', env: true, min: 1, max: 100 },
+  autoscale_min_samples: { kind: 'int', default: '10', env: true, min: 1 },
+  autoscale_up_wait_ms: { kind: 'int', default: '100', env: true, min: 0, max: MAX_TIMER_MS },
+  autoscale_down_wait_ms: { kind: 'int', default: '10', env: true, min: 0, max: MAX_TIMER_MS },
+  autoscale_down_utilisation: { kind: 'int', default: '50', env: true, min: 0, max: 100 },
+  autoscale_cooldown_ms: { kind: 'int', default: '30000', env: true, min: 0, max: MAX_TIMER_MS },
+  autoscale_idle_ms: { kind: 'int', default: '60000', env: true, min: 10, max: MAX_TIMER_MS },
+  crash_loop_max_restarts: { kind: 'int', default: '10', env: true, min: 0 },
+  load_on_first_request: { kind: 'bool', default: 'false', env: true },
+  model_idle_timeout_ms: { kind: 'int', default: '0', env: true, min: 0, max: MAX_TIMER_MS },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

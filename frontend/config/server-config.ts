@@ -64,9 +64,30 @@ export interface ServerConfig {
   workerPing: { intervalMs: number; misses: number };
   /** Bytes of resident memory the models' workers may hold together (loads past it evict idle models). */
   modelMemoryBudget: number;
+  /** Autoscaling between min_worker and max_worker by queue wait (docs/configuration.md, Autoscaling). */
+  autoscale: AutoscaleConfig;
+  /** Failures in a row after which a model's crash loop stops and it is marked failed; 0: never. */
+  crashLoopMaxRestarts: number;
+  /** Models start with no worker and load on their first request. */
+  loadOnFirstRequest: boolean;
+  /** A model unused this long is scaled to 0 workers (loaded again on its next request); 0: never. */
+  modelIdleTimeoutMs: number;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
+}
+
+export interface AutoscaleConfig {
+  intervalMs: number;
+  windowMs: number;
+  percentile: number;
+  minSamples: number;
+  upWaitMs: number;
+  downWaitMs: number;
+  /** Percent. */
+  downUtilisation: number;
+  cooldownMs: number;
+  idleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +186,20 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     numberOfFronts: get('number_of_netty_threads'),
     workerPing: { intervalMs: get('worker_ping_interval_ms'), misses: get('worker_ping_misses') },
     modelMemoryBudget: get<number>('model_memory_budget') || defaultMemoryBudget(),
+    autoscale: {
+      intervalMs: get('autoscale_interval_ms'),
+      windowMs: get('autoscale_window_ms'),
+      percentile: get('autoscale_percentile'),
+      minSamples: get('autoscale_min_samples'),
+      upWaitMs: get('autoscale_up_wait_ms'),
+      downWaitMs: get('autoscale_down_wait_ms'),
+      downUtilisation: get('autoscale_down_utilisation'),
+      cooldownMs: get('autoscale_cooldown_ms'),
+      idleMs: get('autoscale_idle_ms'),
+    },
+    crashLoopMaxRestarts: get('crash_loop_max_restarts'),
+    loadOnFirstRequest: get('load_on_first_request'),
+    modelIdleTimeoutMs: get('model_idle_timeout_ms'),
     configFile: file,
     warnings,
   };

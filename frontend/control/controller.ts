@@ -25,6 +25,8 @@ import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
 import { ModelUsage, mergeUsage } from '../inference/model-usage.js';
+import { ModelLoad, mergeLoad } from '../inference/model-load.js';
+import { Autoscaler } from './autoscaler.js';
 import type { GrpcListener } from '../oip/grpc-server.js';
 
 export interface RunningServer {
@@ -59,7 +61,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const metrics: ServerMetrics = new ServerMetrics(() => models.list(), () => models.budget, gpus);
   const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model), gpus);
   let fronts: Fronts | undefined;
-  let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage } | undefined;
+  let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage; load: ModelLoad } | undefined;
   models.usage = async () => (fronts ? mergeUsage(await fronts.usage()) : local?.usage.snapshot() ?? {});
   models.onEvict = (model) => metrics.evicted(model);
   await removeStaleWorkDirs(config.workDir, log);
@@ -76,6 +78,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   };
   const stuck = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.stuck(worker) : undefined);
   const served = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.served(worker) : undefined);
+  const demand = (model: string) => models.demand(model);
+  const exitCause = async (model: string, worker: string) => (models.has(model) ? models.get(model).pool.exitCause(worker) : undefined);
 
   const { loaded, failed: startupFailures } = await loadStartupModels(models, config, log);
   startup = loaded;
@@ -94,12 +98,14 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     if (sameAddress(config.inferenceAddress, config.managementAddress)) {
       const frontMetrics = new FrontMetrics(0);
       const usage = new ModelUsage();
+      const load = new ModelLoad();
       const workers = new WorkerRouter({
         fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
-        onReply: (model, message) => frontMetrics.reply(model, message),
+        onReply: (model, message) => (frontMetrics.reply(model, message), load.reply(model, message)),
+        onDemand: demand, exitCause,
       });
       frontMetrics.pending(() => workers.pending());
-      local = { workers, metrics: frontMetrics, usage };
+      local = { workers, metrics: frontMetrics, usage, load };
       publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map((m) => m.name))));
       await workers.apply(table());
       const app = buildApp(config, log, {
@@ -128,6 +134,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         table: table(),
         onStuck: stuck,
         onServed: served,
+        onDemand: demand,
+        exitCause,
       });
       const f = fronts;
       publishers.push((t) => f.publish(t));
@@ -148,6 +156,17 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     await models.closeAll();
     throw err;
   }
+  const autoscaler = new Autoscaler({
+    config: config.autoscale,
+    log: log.child({ component: 'autoscaler' }),
+    models: () => models.list(),
+    resize: (name, n) => models.resize(name, n),
+    load: async () => (fronts ? mergeLoad(await fronts.load()) : local?.load.drain() ?? {}),
+    usage: () => models.usage(),
+    decided: (model, direction, reason) => metrics.autoscaled(model, direction, reason),
+  });
+  metrics.autoscaler(() => autoscaler.observed);
+  autoscaler.start();
   log.info({ inference: inferenceUrl, grpc: grpcUrl || undefined, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
 
   return {
@@ -159,6 +178,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     frontPids: () => fronts?.pids() ?? [],
     startupFailures,
     async close() {
+      autoscaler.stop();
       drain.active = true;
       const deadline = config.gracefulShutdownTimeout * 1000;
       await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);

@@ -10,6 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import { frontEnv } from '../inference/front-config.js';
 import { restartDelayMs } from './workers/backoff.js';
 import type { UsageMap } from '../inference/model-usage.js';
+import type { LoadMap } from '../inference/model-load.js';
 
 const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.meta.url));
 
@@ -44,6 +45,10 @@ export interface FrontsOptions {
   table: RouteTable;
   onStuck: (model: string, worker: string) => void;
   onServed: (model: string, worker: string) => void;
+  /** A request arrived for an on-demand model with no worker. */
+  onDemand: (model: string) => void;
+  /** Why a worker process ended, for a front whose request it took down. */
+  exitCause: (model: string, worker: string) => Promise<string | undefined>;
 }
 
 interface Front {
@@ -136,8 +141,13 @@ export class Fronts {
     return this.ask<UsageMap>('usage', {});
   }
 
+  /** Every front's queue waits and busy time since the last ask (the autoscaler's input). */
+  load(): Promise<LoadMap[]> {
+    return this.ask<LoadMap>('load', {});
+  }
+
   /** Asks every front and collects the answers; a front that does not answer within 2 s counts as `fallback`. */
-  private ask<T>(type: 'metrics' | 'usage', fallback: T): Promise<T[]> {
+  private ask<T>(type: 'metrics' | 'usage' | 'load', fallback: T): Promise<T[]> {
     return Promise.all(
       [...this.fronts.values()].map((f) => new Promise<T>((resolve) => {
         const id = ++this.nextQueryId;
@@ -203,8 +213,15 @@ export class Fronts {
         break;
       case 'metrics':
       case 'usage':
-        this.replies.get(m.id)?.(m.type === 'metrics' ? m.metrics : m.usage);
+      case 'load':
+        this.replies.get(m.id)?.(m.type === 'metrics' ? m.metrics : m.type === 'usage' ? m.usage : m.load);
         this.replies.delete(m.id);
+        break;
+      case 'demand':
+        this.o.onDemand(m.model);
+        break;
+      case 'exit-cause':
+        void this.o.exitCause(m.model, m.worker).catch(() => undefined).then((cause) => this.send(front, { type: 'exit-cause', id: m.id, cause }));
         break;
       case 'worker-stuck':
         this.o.onStuck(m.model, m.worker);

@@ -42,6 +42,8 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       executionProvider: p.string('execution_provider'),
       preloadModel: p.bool('preload_model'),
       preloadSessions: p.int('preload_sessions'),
+      loadOnFirstRequest: p.bool('load_on_first_request'),
+      idleTimeoutMs: p.int('idle_timeout_ms'),
     });
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
@@ -57,13 +59,17 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       runtime: m.runtime,
       minWorkers: pool.minWorkers,
       maxWorkers: pool.maxWorkers,
+      targetWorkers: pool.target,
+      loadOnFirstRequest: m.lazy,
+      idleTimeoutMs: m.idleTimeoutMs,
       batchSize: m.batchSize,
       maxBatchDelay: m.maxBatchDelay,
       executionProvider: m.executionProvider,
       preloadModel: m.preload,
       ...(m.preload ? { preloadSessions: m.sessions } : {}),
       loadedAtStartup: m.loadedAtStartup,
-      status: pool.healthy ? 'Healthy' : 'Unhealthy',
+      status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
+      ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
       workers: pool.workers.map((w, i) => ({
         id: w.id,
         startTime: w.startTime.toISOString(),
@@ -74,6 +80,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
         ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
         ...(w.provider ? { executionProvider: w.provider } : {}),
         ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+        restarts: w.restarts,
+        ...(w.lastExit ? { lastExit: w.lastExit } : {}),
+        stderr: w.stderr,
       })),
     });
   });

@@ -16,6 +16,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  private readonly decisions = new client.Counter({
+    name: 'mms_autoscale_decisions_total',
+    help: 'Autoscaling decisions by model, direction (up, down, hold: wanted but not done) and reason',
+    labelNames: ['model', 'direction', 'reason'],
+    registers: [this.registry],
+  });
+
   private readonly evictions = new client.Counter({
     name: 'mms_model_evictions_total',
     help: 'Idle models unloaded to make room for a load within model_memory_budget',
@@ -44,6 +51,16 @@ export class ServerMetrics {
       registers: [this.registry],
       async collect() {
         this.set(await budget().used());
+      },
+    });
+    new client.Gauge({
+      name: 'mms_autoscale_target_workers',
+      help: 'Workers each model keeps now (between min_worker and max_worker; 0 when unloaded until its next request)',
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const m of models()) this.set({ model: m.name }, m.pool.snapshot().target);
       },
     });
     new client.Gauge({
@@ -77,6 +94,34 @@ export class ServerMetrics {
 
   evicted(model: string): void {
     this.evictions.inc({ model });
+  }
+
+  autoscaled(model: string, direction: string, reason: string): void {
+    this.decisions.inc({ model, direction, reason });
+  }
+
+  /** The autoscaler's view of each model: its window's queue-wait percentile and utilisation. */
+  autoscaler(observed: () => Map<string, { waitMs: number; utilisation: number }>): void {
+    new client.Gauge({
+      name: 'mms_autoscale_queue_wait_seconds',
+      help: "The autoscaler's queue-wait percentile (autoscale_percentile) over its window, per model",
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [model, o] of observed()) this.set({ model }, o.waitMs / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'mms_autoscale_utilisation_ratio',
+      help: "Share of the autoscaler's window the model's workers spent running batches (0-1 per worker, averaged)",
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [model, o] of observed()) this.set({ model }, o.utilisation);
+      },
+    });
   }
 
   observer(model: string): PoolObserver {

@@ -3,7 +3,8 @@
 import type { RouteTable, WorkerRoute } from '../../protocol/routes.js';
 import type { WorkerView } from './workers/worker-pool.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { Model } from './registry/model-registry.js';
+import { loadsOnDemand, type Model } from './registry/model-registry.js';
+import { describeExit } from './workers/exit-info.js';
 
 /** The ready workers by process: the slots of a shared process become one route that counts them. */
 function processes(workers: WorkerView[]): WorkerRoute[] {
@@ -31,9 +32,14 @@ export function buildRouteTable(version: number, models: Model[], startupModels:
         responseTimeoutMs: m.responseTimeout * 1000,
         retryOnWorkerDeath: m.retryOnWorkerDeath,
         workers: processes(pool.workers),
-        minWorkers: pool.minWorkers,
+        minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
         starting: pool.starting,
-        healthy: pool.healthy,
+        healthy: pool.healthy && !pool.failed,
+        onDemand: loadsOnDemand(m),
+        failed: pool.failed,
+        refusal: pool.failed
+          ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`
+          : pool.target === 0 ? m.loadError : undefined,
         platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
         openInference: m.runtime === 'onnx' && m.handler === 'onnx',
         ...(pool.metadata ? { metadata: pool.metadata } : {}),

@@ -10,6 +10,7 @@ import { requireKey } from '../http/token-auth.js';
 import { FrontMetrics } from './front-metrics.js';
 import { WorkerRouter } from './worker-router.js';
 import { ModelUsage } from './model-usage.js';
+import { ModelLoad } from './model-load.js';
 import { readFrontConfig } from './front-config.js';
 import type { GrpcListener } from '../oip/grpc-server.js';
 
@@ -20,6 +21,10 @@ const { front } = config;
 const log = createLogger({ pretty: front.pretty, level: front.logLevel }).child({ front: front.index });
 const metrics = new FrontMetrics(front.index);
 const usage = new ModelUsage();
+const load = new ModelLoad();
+/** The controller's answers to our exit-cause questions, by id. */
+const causes = new Map<number, (cause: string | undefined) => void>();
+let causeIds = 0;
 const router = new WorkerRouter({
   usage,
   fronts: front.fronts,
@@ -28,7 +33,17 @@ const router = new WorkerRouter({
   log,
   onStuck: (model, worker) => send({ type: 'worker-stuck', model, worker }),
   onServed: (model, worker) => send({ type: 'worker-served', model, worker }),
-  onReply: (model, reply) => metrics.reply(model, reply),
+  onReply: (model, reply) => {
+    metrics.reply(model, reply);
+    load.reply(model, reply);
+  },
+  onDemand: (model) => send({ type: 'demand', model }),
+  exitCause: (model, worker) => new Promise((resolve) => {
+    const id = ++causeIds;
+    const timer = setTimeout(() => causes.delete(id) && resolve(undefined), 3000); // a controller that does not know says nothing
+    causes.set(id, (cause) => (clearTimeout(timer), resolve(cause)));
+    send({ type: 'exit-cause', id, model, worker });
+  }),
 });
 metrics.pending(() => router.pending());
 const drain = { active: false };
@@ -65,6 +80,13 @@ process.on('message', (message: ControllerMessage) => {
       break;
     case 'usage':
       send({ type: 'usage', id: message.id, usage: usage.snapshot() });
+      break;
+    case 'load':
+      send({ type: 'load', id: message.id, load: load.drain() });
+      break;
+    case 'exit-cause':
+      causes.get(message.id)?.(message.cause);
+      causes.delete(message.id);
       break;
     case 'stop':
       void stop();

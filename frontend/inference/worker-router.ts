@@ -5,7 +5,7 @@
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
-import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
@@ -28,6 +28,10 @@ export interface RouterOptions {
   onReply?: (model: string, message: string) => void;
   /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
   usage?: ModelUsage;
+  /** A request waits for an on-demand model with no worker: ask the controller to load it. */
+  onDemand?: (model: string) => void;
+  /** Why a worker process ended (the controller knows), for the error of a request it took down. */
+  exitCause?: (model: string, worker: string) => Promise<string | undefined>;
 }
 
 interface Job {
@@ -74,6 +78,9 @@ class ModelState {
   waitTimer?: NodeJS.Timeout;
   constructor(public route: ModelRoute) {}
 }
+
+/** A model with no worker to wait for: why its requests are refused. */
+const refused = (r: ModelRoute) => (r.refusal ? modelUnavailable(r.name, r.refusal) : noWorker(r.name));
 
 /** The model's loaded workers, counting every slot of a shared process. */
 const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
@@ -122,11 +129,11 @@ export class WorkerRouter {
     return 'Healthy';
   }
 
-  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> {
-    const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
+  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> {
+    const out: Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> = {};
     for (const name of [...this.models.keys()].sort()) {
       const r = this.models.get(name)!.route;
-      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+      out[name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
     }
     return out;
   }
@@ -164,8 +171,8 @@ export class WorkerRouter {
         if (known) known.slots = w.slots;
         else work.push(this.connect(m, w.id, w.socketPath, w.slots));
       }
-      if (!route.starting && route.workers.length === 0) {
-        for (const job of m.waiting.splice(0)) job.reject(noWorker(route.name));
+      if (!route.starting && route.workers.length === 0 && (!route.onDemand || route.failed || route.refusal)) {
+        for (const job of m.waiting.splice(0)) job.reject(refused(route));
       }
     }
     for (const w of work) {
@@ -230,8 +237,10 @@ export class WorkerRouter {
       return this.send(m, best, job);
     }
     if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
-    if (!m.route.starting && m.route.workers.length === 0) return job.reject(noWorker(m.route.name));
-    // A worker is connecting or restarting: wait for it, at most one response timeout.
+    const none = !m.route.starting && m.route.workers.length === 0;
+    if (none && (!m.route.onDemand || m.route.failed)) return job.reject(refused(m.route));
+    if (none && m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
+    // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();
     m.waiting.push(job);
     this.armWaitTimer(m);
@@ -297,7 +306,7 @@ export class WorkerRouter {
       job.attempts++;
       return this.dispatch(m, job);
     }
-    job.reject(workerDied(name));
+    void Promise.resolve(this.o.exitCause?.(name, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
   }
 
   /**

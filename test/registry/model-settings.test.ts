@@ -12,6 +12,7 @@ import {
 
 const config: SettingsConfig = {
   defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined, executionProvider: 'auto', preloadModel: false, preloadSessions: 1,
+  loadOnFirstRequest: false, modelIdleTimeoutMs: 0,
 };
 const params = (p: Partial<RegisterParams> = {}): RegisterParams => ({ url: 'm.mar', synchronous: true, ...p });
 const manifest = (model: ManifestModel = {}, runtime: Manifest['runtime'] = 'onnx'): Manifest => ({ runtime, model });
@@ -31,6 +32,7 @@ describe('modelSettings', () => {
     assert.deepEqual(modelSettings(params({ modelName: 'm' }), manifest(), config), {
       name: 'm', version: undefined, runtime: 'onnx', handler: 'onnx', batchSize: 1, maxBatchDelay: 100,
       responseTimeout: 120, loadedAtStartup: false, retryOnWorkerDeath: true, executionProvider: 'auto', preload: false, sessions: 1,
+      lazy: false, idleTimeoutMs: 0,
     });
   });
 

@@ -11,7 +11,7 @@ const config: WorkerSpecConfig = {
 const model = {
   name: 'm', runtime: 'onnx' as const, handler: 'onnx', batchSize: 4, maxBatchDelay: 50, responseTimeout: 2,
   loadedAtStartup: false, retryOnWorkerDeath: true, modelDir: '/models/m',
-  executionProvider: 'auto' as const, preload: false, sessions: 2,
+  executionProvider: 'auto' as const, preload: false, sessions: 2, lazy: false, idleTimeoutMs: 0,
 };
 
 describe('workerSpec', () => {

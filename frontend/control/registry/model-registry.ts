@@ -6,7 +6,7 @@ import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
-import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, forbidden, memoryBudgetExceeded, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
@@ -23,6 +23,13 @@ import type { UsageMap } from '../../inference/model-usage.js';
 
 export type { RegisterParams } from './model-settings.js';
 
+/**
+ * A model at 0 workers that a request loads again: load_on_first_request, an idle timeout, or
+ * autoscaling down to min_worker 0 below a max_worker above 0.
+ */
+export const loadsOnDemand = (m: Model): boolean =>
+  m.lazy || m.idleTimeoutMs > 0 || (m.pool.minWorkers === 0 && m.pool.maxWorkers > 0);
+
 export interface Model extends ModelSettings {
   url: string;
   manifest: Manifest;
@@ -32,6 +39,8 @@ export interface Model extends ModelSettings {
   cleanup: () => Promise<void>;
   /** Epoch ms; the memory budget's LRU order starts here. */
   registeredAt: number;
+  /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
+  loadError?: string;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -50,6 +59,8 @@ export class ModelRegistry {
   private readonly pending = new Set<string>();
   private readonly archives: ArchiveStore;
   readonly budget: MemoryBudget;
+  /** On-demand loads under way (a burst of first requests loads once). */
+  private readonly loadingOnDemand = new Set<string>();
 
   constructor(
     private readonly config: ServerConfig,
@@ -65,9 +76,14 @@ export class ModelRegistry {
       log,
       models: () => this.list(),
       usage: () => this.usage(),
-      evict: async (name) => void (await this.unregister(name).catch((err) => {
-        if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
-      })),
+      evict: async (name) => {
+        // A model that loads on demand keeps its registration: its workers go, its next request loads it.
+        const m = this.models.get(name);
+        if (m && loadsOnDemand(m)) return m.pool.resize(0);
+        await this.unregister(name).catch((err) => {
+          if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
+        });
+      },
       onEvict: (name) => this.onEvict(name),
     });
   }
@@ -133,14 +149,18 @@ export class ModelRegistry {
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
-      if (workers > 0) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
+      if (workers > 0 && !model.lazy) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
     }
     this.models.set(model.name, model);
     await this.changed();
-    this.log.info({ model: model.name, url: p.url, workers }, 'model registered');
+    this.log.info({ model: model.name, url: p.url, workers, lazy: model.lazy }, 'model registered');
+    if (model.lazy) {
+      model.pool.limits(workers, Math.max(1, workers));
+      return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
+    }
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }
@@ -173,6 +193,60 @@ export class ModelRegistry {
     checkWorkerCount('max_worker', max);
     if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
     return this.scaleModel(this.get(name), min, max, synchronous, false);
+  }
+
+  /**
+   * The autoscaler's and on-demand loading's move: `n` workers for the model. Growing reserves memory
+   * first (unloading idle models, least recently used first; 507 when that cannot make room) and
+   * measures after; a grown model over the budget goes back to what it had.
+   */
+  async resize(name: string, n: number): Promise<void> {
+    const model = this.get(name);
+    const from = model.pool.target;
+    if (n <= from) return model.pool.resize(n);
+    await this.checkGpuRoom(model, n - from);
+    await this.budget.admit(name, await this.budget.estimate(model.url, model.modelDir, n));
+    try {
+      await model.pool.resize(n, this.config.workerStartTimeout * 1000);
+      await this.budget.settle(model);
+    } catch (err) {
+      if (this.models.get(name) === model) await model.pool.resize(from).catch(() => undefined);
+      throw err;
+    } finally {
+      this.budget.release(name);
+    }
+  }
+
+  /**
+   * GPU memory for `add` more workers of a GPU model: each takes what its running workers take (from
+   * nvidia-smi), and the round-robin may place it on any GPU, so the fullest one must have room. 507
+   * otherwise; nothing measured (no GPU, no reading, shared processes) lets it through.
+   */
+  private async checkGpuRoom(model: Model, add: number): Promise<void> {
+    const gpuWorkers = model.pool.snapshot().workers.filter((w) => w.gpuId >= 0 && w.pid !== undefined);
+    if (model.preload || gpuWorkers.length === 0) return;
+    const reading = await this.gpus.read();
+    const perWorker = Math.max(0, ...gpuWorkers.map((w) => reading.processes.get(w.pid!) ?? 0));
+    if (perWorker === 0 || reading.gpus.length === 0) return;
+    const free = Math.min(...reading.gpus.map((g) => g.memoryTotalMiB - g.memoryUsedMiB));
+    if (free >= perWorker * add) return;
+    throw memoryBudgetExceeded(`Not enough GPU memory to add ${add} worker(s) to model ${model.name}: each takes about ${perWorker} MiB, and the fullest GPU has ${free} MiB free.`);
+  }
+
+  /** A request waits for an on-demand model that has no worker: load its minimum (at least one). */
+  demand(name: string): void {
+    const model = this.models.get(name);
+    if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(name)) return;
+    this.loadingOnDemand.add(name);
+    model.loadError = undefined;
+    this.log.info({ model: name }, 'loading model on its first request');
+    this.resize(name, Math.max(1, model.pool.minWorkers))
+      .catch((err: Error) => {
+        this.log.warn({ model: name, err: err.message }, 'could not load model on demand');
+        model.loadError = `loading it on demand failed: ${err.message}`;
+        void this.changed(); // the fronts refuse its waiting requests with that reason
+      })
+      .finally(() => this.loadingOnDemand.delete(name));
   }
 
   async unregister(name: string): Promise<Outcome> {
@@ -249,6 +323,7 @@ export class ModelRegistry {
         log,
         observer: this.observe?.(settings.name),
         onChange: () => this.changed(),
+        crashLoopLimit: this.config.crashLoopMaxRestarts,
       }),
     };
     return model;

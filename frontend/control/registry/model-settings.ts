@@ -34,11 +34,15 @@ export interface RegisterParams {
   preloadModel?: boolean;
   /** Sessions in each shared worker process. */
   preloadSessions?: number;
+  /** Start with no worker; load on the first request. */
+  loadOnFirstRequest?: boolean;
+  /** Unused this long (ms): scaled to 0 workers; 0: never. */
+  idleTimeoutMs?: number;
 }
 
 export type SettingsConfig = Pick<
   ServerConfig,
-  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions'
+  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions' | 'loadOnFirstRequest' | 'modelIdleTimeoutMs'
 >;
 
 export interface ModelSettings {
@@ -58,6 +62,10 @@ export interface ModelSettings {
   /** Workers share one process per GPU (or one on CPU), which loads `sessions` sessions. */
   preload: boolean;
   sessions: number;
+  /** load_on_first_request: registered with no worker, loaded by its first request. */
+  lazy: boolean;
+  /** Scaled to 0 workers after this long unused (ms); 0: never. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -86,6 +94,9 @@ export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): 
   }
   if (p.preloadSessions !== undefined && (p.preloadSessions < 1 || p.preloadSessions > MAX_SESSIONS)) {
     throw badRequest(`preload_sessions must be between 1 and ${MAX_SESSIONS}, got ${p.preloadSessions}.`);
+  }
+  if (p.idleTimeoutMs !== undefined && (!Number.isInteger(p.idleTimeoutMs) || p.idleTimeoutMs < 0 || p.idleTimeoutMs > MAX_TIMER_MS)) {
+    throw badRequest(`idle_timeout_ms must be between 0 and ${MAX_TIMER_MS} ms, got ${p.idleTimeoutMs}.`);
   }
   return workers;
 }
@@ -127,6 +138,8 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
     executionProvider: provider as ExecutionProvider,
     preload: p.preloadModel ?? config.preloadModel,
     sessions: p.preloadSessions ?? config.preloadSessions,
+    lazy: p.loadOnFirstRequest ?? config.loadOnFirstRequest,
+    idleTimeoutMs: p.idleTimeoutMs ?? config.modelIdleTimeoutMs,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../../logging/logger.js';
 import { restartDelayMs } from './backoff.js';
 import type { ModelMetadata } from '../../../protocol/model-metadata.js';
 import type { PoolMember, WorkerState } from './worker.js';
+import { describeExit, type ExitInfo } from './exit-info.js';
 
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
@@ -16,6 +17,9 @@ export const STABLE_MS = 60_000;
 export interface PoolObserver {
   restart(): void;
 }
+
+/** Exits remembered per worker process, for a front asking why a request's worker died. */
+const RECENT_EXITS = 32;
 
 export interface PoolOptions {
   modelName: string;
@@ -30,6 +34,8 @@ export interface PoolOptions {
    * new set, so a removed worker is stopped only after no front sends to it any more.
    */
   onChange: () => Promise<void>;
+  /** Failures in a row (starts or crashes without a request served) after which the model is failed; 0: never. */
+  crashLoopLimit?: number;
 }
 
 /** One worker as describe, metrics and the routing table see it. */
@@ -44,11 +50,25 @@ export interface WorkerView {
   /** CUDA device id, or -1. */
   gpuId: number;
   provider?: string;
+  /** Restarts of this worker's line (a crashed worker's replacement inherits its count and exit). */
+  restarts: number;
+  /** How its predecessor ended (absent: first of its line). */
+  lastExit?: ExitInfo;
+  /** Its process's last stderr lines. */
+  stderr: string[];
 }
 
 export interface PoolSnapshot {
   minWorkers: number;
   maxWorkers: number;
+  /** Workers kept now (min ≤ target ≤ max; 0 for a model unloaded until its next request). */
+  target: number;
+  /** The crash loop stopped: no more restarts until the model is scaled again. */
+  failed: boolean;
+  /** The model's last worker exit that was not a stop. */
+  lastExit?: ExitInfo;
+  /** Epoch ms when a worker last finished starting (idle time counts from it too, not from during a load). */
+  lastStartedAt: number;
   /** Loaded workers (the fronts' routes). */
   running: number;
   /** A start or restart is under way: requests should wait for it rather than be refused. */
@@ -63,6 +83,16 @@ export class WorkerPool {
   private readonly workers: PoolMember[] = [];
   minWorkers = 0;
   maxWorkers = 0;
+  target = 0;
+  /** Crash loop over (crashLoopLimit): no restarts until scale() is called again. */
+  failed = false;
+  private lastExit?: ExitInfo;
+  private lastStartedAt = 0;
+  /** Per worker: its line's restarts and its predecessor's exit. */
+  private readonly lineage = new Map<PoolMember, { restarts: number; lastExit?: ExitInfo }>();
+  /** Lines waiting for their replacement worker (one per scheduled restart). */
+  private readonly orphans: Array<{ restarts: number; lastExit?: ExitInfo }> = [];
+  private readonly exits = new Map<string, Promise<ExitInfo | undefined>>();
   /** Worker failures since a worker last answered a request. */
   private failures = 0;
   private nextSlot = 0;
@@ -94,12 +124,17 @@ export class WorkerPool {
     return {
       minWorkers: this.minWorkers,
       maxWorkers: this.maxWorkers,
+      target: this.target,
+      failed: this.failed,
+      lastExit: this.lastExit,
+      lastStartedAt: this.lastStartedAt,
       running: this.running,
       starting: this.restarts.size > 0 || this.workers.some((w) => w.state === 'STARTING'),
       healthy: this.healthy,
       metadata: this.lastMetadata,
       workers: this.workers.map((w) => ({
         id: w.id, hostId: w.hostId, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime, gpuId: w.gpuId, provider: w.provider,
+        restarts: this.lineage.get(w)?.restarts ?? 0, lastExit: this.lineage.get(w)?.lastExit, stderr: w.stderr,
       })),
     };
   }
@@ -113,10 +148,47 @@ export class WorkerPool {
   async scale(min: number, max: number, waitMs = 0): Promise<void> {
     this.minWorkers = min;
     this.maxWorkers = max;
+    this.failed = false; // an operator's scale ends a crash loop's verdict: try again
+    this.failures = 0;
+    this.crashes = 0;
+    this.target = Math.min(max, Math.max(min, this.workers.length));
+    await this.toTarget(min, waitMs);
+  }
+
+  /** Sets the limits without starting anything (a model loaded on its first request). */
+  limits(min: number, max: number): void {
+    this.minWorkers = min;
+    this.maxWorkers = max;
+  }
+
+  /**
+   * The autoscaler's (and on-demand loading's) move: keeps `n` workers (0..max), starting or retiring
+   * the difference. Resolves like scale().
+   */
+  async resize(n: number, waitMs = 0): Promise<void> {
+    if (this.closed) return;
+    this.target = Math.max(0, Math.min(this.maxWorkers, n));
+    if (this.target > 0) this.failed = false;
+    await this.toTarget(this.target, waitMs);
+  }
+
+  /** Why worker process `hostId` ended (waits for its exit, at most `waitMs`); undefined if unknown. */
+  async exitCause(hostId: string, waitMs = 2000): Promise<string | undefined> {
+    const member = this.workers.find((w) => w.hostId === hostId);
+    const exit = this.exits.get(hostId) ?? member?.exited;
+    if (!exit) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    const info = await Promise.race([exit, late]);
+    clearTimeout(timer);
+    return info ? describeExit(info) : undefined;
+  }
+
+  private async toTarget(min: number, waitMs: number): Promise<void> {
     const retired: PoolMember[] = [];
-    while (this.workers.length > max) retired.push(this.workers.pop()!);
+    while (this.workers.length > this.target) retired.push(this.workers.pop()!);
     const stops = retired.length ? this.o.onChange().then(() => Promise.all(retired.map((w) => w.stop()))) : undefined;
-    const starts = Array.from({ length: Math.max(0, min - this.workers.length - this.restarts.size) }, () => this.startWorker());
+    const starts = Array.from({ length: Math.max(0, this.target - this.workers.length - this.restarts.size) }, () => this.startWorker());
     if (starts.length) void this.changed(); // fronts hold the model's requests while workers start
     const results = await Promise.allSettled(starts);
     await stops;
@@ -170,16 +242,25 @@ export class WorkerPool {
     return this.o.onChange();
   }
 
-  private async startWorker(): Promise<PoolMember> {
+  private async startWorker(line = this.orphans.shift()): Promise<PoolMember> {
     const worker = this.o.create(this.nextSlot++, this.freeGpus.shift() ?? this.o.nextGpu());
     this.workers.push(worker);
+    this.lineage.set(worker, line ?? { restarts: 0 });
+    this.remember(worker);
     try {
       await worker.start();
     } catch (err) {
       this.remove(worker);
       this.failures++;
+      const info = await worker.exited;
+      if (info) this.lastExit = info;
+      this.lineage.delete(worker);
+      this.orphans.push({ restarts: (line?.restarts ?? 0) + 1, lastExit: info });
+      if (this.orphans.length > Math.max(1, this.maxWorkers)) this.orphans.shift();
       throw err;
     }
+    this.remember(worker); // a shared slot knows its process only now
+    this.lastStartedAt = Date.now();
     if (this.closed || !this.workers.includes(worker)) {
       await worker.stop();
       return worker;
@@ -192,11 +273,20 @@ export class WorkerPool {
 
   private onEnded(worker: PoolMember): void {
     const wasMember = this.remove(worker, false);
+    const line = this.lineage.get(worker) ?? { restarts: 0 };
+    this.lineage.delete(worker);
     if (!wasMember) return;
     if (this.closed || worker.state === 'SCALED_DOWN') {
       void this.changed();
       return;
     }
+    const next = { restarts: line.restarts + 1, lastExit: undefined as ExitInfo | undefined };
+    void worker.exited.then((info) => {
+      if (!info) return;
+      next.lastExit = info;
+      this.lastExit = info;
+      this.o.log.warn({ worker: worker.id, cause: describeExit(info), oomKilled: info.oomKilled, stderr: info.stderr.slice(-5) }, 'worker process ended');
+    });
     // Every slot of a shared process ends with it: one failure, restarted after one back-off.
     const sameFailure = worker.hostId === this.lastFailedHost;
     this.lastFailedHost = worker.hostId;
@@ -208,21 +298,30 @@ export class WorkerPool {
       }
       this.failures++;
     }
-    if (this.workers.length + this.restarts.size < this.minWorkers) {
+    if (this.workers.length + this.restarts.size < this.target) {
       if (worker.gpuId >= 0) this.freeGpus.push(worker.gpuId);
+      this.orphans.push(next);
       this.scheduleRestart(sameFailure);
     } else void this.changed();
   }
 
   /** `sameFailure`: another slot of a process whose end was counted already (same delay, no escalation). */
   private scheduleRestart(sameFailure = false): void {
-    if (this.closed || this.workers.length + this.restarts.size >= this.minWorkers) return;
+    if (this.closed || this.failed || this.workers.length + this.restarts.size >= this.target) return;
+    const limit = this.o.crashLoopLimit ?? 0;
+    if (limit > 0 && this.failures > limit) {
+      this.failed = true;
+      this.orphans.length = 0;
+      this.o.log.error({ failures: this.failures, limit, cause: this.lastExit && describeExit(this.lastExit) }, 'crash loop: model marked failed, no more restarts');
+      void this.changed();
+      return;
+    }
     const delay = restartDelayMs(sameFailure ? Math.max(0, this.crashes - 1) : this.crashes++);
     this.o.observer?.restart();
     this.o.log.info({ delayMs: delay, unhealthy: !this.healthy }, 'restarting worker after back-off');
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
-      if (this.closed || this.workers.length >= this.minWorkers) {
+      if (this.closed || this.failed || this.workers.length >= this.target) {
         void this.changed(); // no longer starting: fronts refuse at once again
         return;
       }
@@ -237,6 +336,12 @@ export class WorkerPool {
     }, delay);
     this.restarts.add(timer);
     void this.changed(); // fronts hold the model's requests while a restart is pending
+  }
+
+  /** Keeps the exit of recent worker processes, so a front asking after one that is gone gets an answer. */
+  private remember(worker: PoolMember): void {
+    this.exits.set(worker.hostId, worker.exited);
+    while (this.exits.size > RECENT_EXITS) this.exits.delete(this.exits.keys().next().value!);
   }
 
   private remove(worker: PoolMember, publish = true): boolean {

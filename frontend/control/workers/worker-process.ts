@@ -14,6 +14,7 @@ import { toWorkerArgv, type WorkerArgs } from '../../../protocol/worker-args.js'
 import type { Logger } from '../../logging/logger.js';
 import { withServerNodePath } from './worker-node-path.js';
 import { groupLines } from '../../logging/line-groups.js';
+import { LineTail } from './exit-info.js';
 
 
 const WORKER_MAIN = fileURLToPath(new URL('../../../backend-worker/main.js', import.meta.url));
@@ -29,6 +30,8 @@ export interface SpawnOptions {
 
 export class WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Its last stderr lines (describe shows them; a crash's cause is often there). */
+  readonly stderrTail = new LineTail();
   private constructor(readonly child: ChildProcess, socketPath: string) {
     this.exited = once(child, 'exit').then(([code, signal]) => {
       rmSync(socketPath, { force: true });
@@ -65,6 +68,7 @@ export class WorkerProcess {
     // Closing stdin (stop) races the worker's death: an EPIPE there is expected, not a server error.
     child.stdin?.on('error', () => undefined);
     const stderr = createInterface({ input: child.stderr! });
+    stderr.on('line', (line) => proc.stderrTail.push(line));
     groupLines(stderr, (message) => o.log.warn({ stream: 'stderr' }, message));
     const stdout = createInterface({ input: child.stdout! });
     const ready = new Promise<void>((resolve, reject) => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ModelMetadata } from '../../../protocol/model-metadata.js';
 import { Worker, type PoolMember, type WorkerState } from './worker.js';
+import type { ExitInfo } from './exit-info.js';
 
 /** A slot of a shared worker process. */
 export class SharedSlot implements PoolMember {
@@ -41,6 +42,13 @@ export class SharedSlot implements PoolMember {
   }
   get metadata(): ModelMetadata | undefined {
     return this.host?.metadata;
+  }
+  get stderr(): string[] {
+    return this.host?.stderr ?? [];
+  }
+  /** The shared process's exit (undefined: it never ran). */
+  get exited(): Promise<ExitInfo | undefined> {
+    return this.starting ? this.starting.catch(() => undefined).then(() => this.host?.exited) : Promise.resolve(undefined);
   }
 
   start(): Promise<void> {

@@ -13,6 +13,7 @@ import type { Logger } from '../../logging/logger.js';
 import { WorkerConnection } from '../../../protocol/worker-connection.js';
 import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
+import { oomVerdict, readOomKills, type ExitInfo } from './exit-info.js';
 
 export type WorkerState = 'STARTING' | 'READY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
 
@@ -62,6 +63,10 @@ export interface PoolMember {
   /** The tensors the loaded model reports (its Load reply), for Open Inference Protocol metadata. */
   readonly metadata?: ModelMetadata;
   readonly ended: Promise<void>;
+  /** Resolves once its process has exited, with why (undefined: it never ran). */
+  readonly exited: Promise<ExitInfo | undefined>;
+  /** Its process's last stderr lines. */
+  readonly stderr: string[];
   start(): Promise<void>;
   stop(): Promise<void>;
   kill(reason: string): void;
@@ -82,6 +87,10 @@ export class Worker implements PoolMember {
   /** Resolves when the worker stops for any reason after start(): crash, timeout, or stop(). */
   readonly ended: Promise<void>;
   private end!: () => void;
+  readonly exited: Promise<ExitInfo | undefined>;
+  private exit!: (e: ExitInfo | undefined) => void;
+  /** What the server killed it for (its exit is then not the kernel's OOM killer). */
+  private killedBy?: string;
 
   /** `label`: the slot number, or what a shared process serves (e.g. `gpu0`). */
   constructor(
@@ -91,6 +100,11 @@ export class Worker implements PoolMember {
   ) {
     this.id = `${spec.modelName}-${label}-${randomBytes(4).toString('hex')}`;
     this.ended = new Promise((resolve) => (this.end = resolve));
+    this.exited = new Promise((resolve) => (this.exit = resolve));
+  }
+
+  get stderr(): string[] {
+    return this.process?.stderrTail.get() ?? [];
   }
 
   get hostId(): string {
@@ -120,6 +134,7 @@ export class Worker implements PoolMember {
     const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${++socketCounter}`);
     this.socket = socketPath;
     const log = this.log.child({ worker: this.id });
+    const oomBefore = readOomKills();
     try {
       this.process = await WorkerProcess.start({
         args: {
@@ -137,7 +152,14 @@ export class Worker implements PoolMember {
         startTimeoutMs: this.spec.startTimeoutMs,
         log,
       });
-      void this.process.exited.then(({ code, signal }) => this.onExit(`process exited (code ${code}, signal ${signal})`));
+      const proc = this.process;
+      void proc.exited.then(({ code, signal }) => {
+        const stopped = this.state === 'SCALED_DOWN';
+        // An exit code means it ended by itself, even if we were about to kill it (its pipe closed first).
+        const killedBy = stopped || signal === null ? undefined : this.killedBy;
+        this.exit({ code, signal, oomKilled: oomVerdict(signal, stopped || killedBy !== undefined, oomBefore), at: new Date().toISOString(), stderr: proc.stderrTail.get(), ...(killedBy ? { killedBy } : {}) });
+        this.onExit(`process exited (code ${code}, signal ${signal})`);
+      });
       this.connection = await WorkerConnection.connect(socketPath, this.spec.maxResponseSize);
       void this.connection.closed.then((reason) => this.onExit(reason.message));
       const reply = await this.withTimeout(
@@ -162,13 +184,16 @@ export class Worker implements PoolMember {
         this.state = 'READY';
         this.pinger = new WorkerPinger(this.process.control, this.spec.ping, (reason) => {
           log.warn({ reason }, 'worker does not answer pings; killing it');
+          this.killedBy ??= reason;
           this.onExit(reason);
         });
         this.pinger.start();
       }
     } catch (err) {
       this.state = 'ERROR';
+      this.killedBy ??= `failed start: ${(err as Error).message}`;
       this.destroy();
+      if (!this.process) this.exit(undefined);
       await this.process?.exited; // the caller may report failure only once nothing is left running
       if (err instanceof ServerError) throw err;
       throw workerStartFailed(`Failed to start worker: ${(err as Error).message}`);
@@ -192,11 +217,13 @@ export class Worker implements PoolMember {
     this.pinger?.stop();
     this.connection?.close();
     await this.process?.stop();
+    if (!this.process) this.exit(undefined);
     this.end();
   }
 
   /** Kills it as failed (a front found it stuck); it ends and is replaced like a crash. */
   kill(reason: string): void {
+    this.killedBy ??= reason;
     this.onExit(reason);
   }
 
