@@ -82,6 +82,9 @@ export const KEYS = {
   model_memory_budget: { kind: 'int', default: '0', env: true, min: 0 },
   // The Open Inference Protocol's gRPC service, served by every inference front ('off': none).
   grpc_inference_address: { kind: 'address', default: 'http://127.0.0.1:7070', env: true, off: true },
+  // Model snapshot (docs/configuration.md, Model snapshot): written on every change, restored at start.
+  model_snapshot: { kind: 'bool', default: 'true', env: true },
+  snapshot_dir: { kind: 'string', env: true },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -64,6 +64,10 @@ export interface ServerConfig {
   workerPing: { intervalMs: number; misses: number };
   /** Bytes of resident memory the models' workers may hold together (loads past it evict idle models). */
   modelMemoryBudget: number;
+  /** Whether the registered models are written to a snapshot and restored at start (model_snapshot). */
+  modelSnapshot: boolean;
+  /** Where the snapshot file lives: snapshot_dir, else work_dir's parent directory. */
+  snapshotDir: string;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -115,6 +119,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   }
   const get = <T>(key: Key) => parse(key, raw[key] ?? (KEYS[key] as KeySpec).default) as T;
   const timeoutSeconds = get<number>('default_response_timeout_seconds');
+  const workDir = get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models');
   return {
     inferenceAddress: get('inference_address'),
     managementAddress: get('management_address'),
@@ -151,7 +156,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     onnxIntraOpThreads: get('onnx_intra_op_threads'),
     allowedUrls: get<string[] | undefined>('allowed_urls')?.map((p) => compileRegex('allowed_urls', `^(?:${p})$`, 'i')) ?? [],
     workerStartTimeout: get('worker_start_timeout'),
-    workDir: get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models'),
+    workDir,
     archive: {
       maxDownloadSize: get('max_download_size'),
       downloadTimeout: get('download_timeout'),
@@ -165,6 +170,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     numberOfFronts: get('number_of_netty_threads'),
     workerPing: { intervalMs: get('worker_ping_interval_ms'), misses: get('worker_ping_misses') },
     modelMemoryBudget: get<number>('model_memory_budget') || defaultMemoryBudget(),
+    modelSnapshot: get('model_snapshot'),
+    // Not inside work_dir: its entries are removed at start as stale.
+    snapshotDir: path.resolve(get<string | undefined>('snapshot_dir') ?? path.dirname(path.resolve(workDir))),
     configFile: file,
     warnings,
   };

@@ -2,7 +2,7 @@
 // listening socket. It knows models only through the routing table the controller pushes, talks to
 // the worker processes itself, and leaves when the controller tells it to or goes away.
 import cluster from 'node:cluster';
-import type { ControllerMessage, FrontMessage } from '../../protocol/routes.js';
+import { routeKey, type ControllerMessage, type FrontMessage } from '../../protocol/routes.js';
 import { createLogger } from '../logging/logger.js';
 import { buildApp } from '../http/app.js';
 import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
@@ -46,7 +46,7 @@ process.on('message', (message: ControllerMessage) => {
   switch (message.type) {
     case 'routes':
       void router.apply(message.table).then(async () => {
-        usage.retain(message.table.models.map((m) => m.name));
+        usage.retain(message.table.models.map(routeKey));
         // The first table arrives before we listen: no request is ever served without routes.
         if (!listening) {
           listening = true;
