@@ -200,6 +200,7 @@ export class ModelRegistry {
 
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
+    if (err instanceof AlreadyRegistered) return err;
     const labels: PathLabels = [
       [path.resolve(this.config.workDir), '<work_dir>'],
       ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),

@@ -56,6 +56,7 @@ export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolea
 /** The snapshot file: writes coalesced (only the newest state is written once the previous write ends). */
 export class SnapshotFile {
   readonly file: string;
+  /** The text last handed to a write (the file's content once it ends). */
   private last?: string;
   private next?: string;
   private writing?: Promise<void>;
@@ -106,12 +107,13 @@ export class SnapshotFile {
       const text = this.next;
       this.next = undefined;
       const tmp = `${this.file}.${process.pid}.tmp`;
+      this.last = text; // what the file holds once this write ends: a save of other text must write again
       try {
         await mkdir(path.dirname(this.file), { recursive: true });
         await writeFile(tmp, text, { mode: 0o600 });
         await rename(tmp, this.file);
-        this.last = text;
       } catch (err) {
+        this.last = undefined;
         // A server that cannot write its snapshot still serves: the next change tries again.
         this.log.warn({ file: this.file, err: (err as Error).message }, 'cannot write the model snapshot');
       }
