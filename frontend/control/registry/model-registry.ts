@@ -163,7 +163,7 @@ export class ModelRegistry {
       const taken = this.models.has(key) || this.pending.has(key)
         || (version === undefined ? this.defaults.has(name) : this.models.has(name));
       if (taken && p.ifAbsent && this.defaults.has(name)) throw new AlreadyRegistered(`Model "${name}" already registered`);
-      if (taken) throw conflict(version === undefined ? `Model ${name} is already registered.` : `Model ${name} version ${version} is already registered.`);
+      if (taken) throw conflict(`Model ${name} is already registered.`); // MMS's words, whatever the version
       this.pending.add(key);
       held.push(key);
     };
