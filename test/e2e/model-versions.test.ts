@@ -36,6 +36,8 @@ describe('model versions', () => {
     assert.equal(await factor('/predictions/m/2.0'), 3);
     assert.equal(await factor('/v2/models/m/versions/1.0/infer'), 2);
     assert.equal(await factor('/v2/models/m/versions/2.0/infer'), 3);
+    const named = await postJson(`${server.inferenceUrl}/v2/models/m/versions/2.0/infer`, v2Request('x', [1, 4], x));
+    assert.equal(named.body.model_version, '2.0', 'the registered version, not the manifest\'s 1.0');
     // The first version registered is the default.
     assert.equal(await factor('/predictions/m'), 2);
     assert.equal(await factor('/v2/models/m/infer'), 2);
