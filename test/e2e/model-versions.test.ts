@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { InferenceClient } from '../helpers/grpc-client.js';
 
 describe('model versions', () => {
   let server: TestServer;
@@ -38,6 +39,18 @@ describe('model versions', () => {
     assert.equal(await factor('/v2/models/m/versions/2.0/infer'), 3);
     const named = await postJson(`${server.inferenceUrl}/v2/models/m/versions/2.0/infer`, v2Request('x', [1, 4], x));
     assert.equal(named.body.model_version, '2.0', 'the registered version, not the manifest\'s 1.0');
+    // gRPC: model_version reaches a version, none the default.
+    const client = new InferenceClient(server.grpcUrl);
+    try {
+      const input = { name: 'x', datatype: 'FP32', shape: ['1', '4'], contents: { fp32_contents: x } };
+      const v2 = await client.ok('ModelInfer', { model_name: 'm', model_version: '2.0', inputs: [input] });
+      const first = (r: { raw_output_contents: Buffer[] }) => new Float32Array(Uint8Array.from(r.raw_output_contents[0]).buffer)[0];
+      assert.deepEqual([v2.model_version, first(v2)], ['2.0', 3]);
+      const dflt = await client.ok('ModelInfer', { model_name: 'm', inputs: [input] });
+      assert.deepEqual([dflt.model_version, first(dflt)], ['1.0', 2]);
+    } finally {
+      client.close();
+    }
     // The first version registered is the default.
     assert.equal(await factor('/predictions/m'), 2);
     assert.equal(await factor('/v2/models/m/infer'), 2);
