@@ -3,6 +3,7 @@
 // the default cannot be unregistered while another version remains.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
@@ -96,6 +97,22 @@ describe('model versions', () => {
     const pred = await postJson(`${server.inferenceUrl}/predictions/m/9.9`, v2Request('x', [1, 4], x));
     assert.deepEqual([pred.status, pred.body.message], [404, 'Model version not found: m/9.9']);
     assert.equal((await postJson(`${server.inferenceUrl}/v2/models/m/versions/9.9/infer`, v2Request('x', [1, 4], x))).status, 404);
+  });
+
+  it('model_name with the version from the manifest adds a version; an unversioned model stays its name\'s only one', async () => {
+    const dir = writeModelDir(path.join(server.store, 'five'), { name: 'other' });
+    const manifest = path.join(dir, 'MAR-INF', 'MANIFEST.json');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"1.0"', '"5.0"'));
+    const five = await mgmt('/models?url=five&model_name=m&initial_workers=0', 'POST');
+    assert.deepEqual([five.status, five.body], [200, { status: 'Model "m" registered' }]);
+    assert.equal((await mgmt('/models/m/5.0')).body.modelVersion, '5.0');
+    assert.equal((await mgmt('/models/m/5.0', 'DELETE')).status, 200);
+    // A directory without a manifest has no version: it may not join a versioned name, nor take one.
+    writeScaleModel(path.join(server.store, 'plain'));
+    assert.equal((await mgmt('/models?url=plain&model_name=m&initial_workers=0', 'POST')).status, 409);
+    assert.equal((await mgmt('/models?url=plain&model_name=solo&initial_workers=0', 'POST')).status, 200);
+    assert.equal((await mgmt('/models?url=triple&model_name=solo&model_version=2.0&initial_workers=0', 'POST')).status, 409);
+    assert.equal((await mgmt('/models/solo', 'DELETE')).status, 200);
   });
 
   it('the default version is unregistered only as the last one; a non-default version goes on its own', async () => {

@@ -156,24 +156,27 @@ export class ModelRegistry {
   /** Reserves the name before anything awaits (or as soon as the manifest names it); `held` lists what to release. */
   private async registerReserved(p: RegisterParams, held: string[]): Promise<RegisterOutcome> {
     // An unversioned model is its name's only one; versions of a name may be added side by side.
-    const reserve = (name: string, version: string | undefined) => {
+    // Early (before the manifest gives the version) only the same key conflicts; the final check also
+    // weighs the name's other versions.
+    const reserve = (name: string, version: string | undefined, final: boolean) => {
       checkName(name);
       const key = modelKey(name, version);
-      if (held.includes(key)) return;
-      const taken = this.models.has(key) || this.pending.has(key)
-        || (version === undefined ? this.defaults.has(name) : this.models.has(name));
+      const mine = held.includes(key);
+      const taken = (!mine && (this.models.has(key) || this.pending.has(key)))
+        || (final && (version === undefined ? this.defaults.has(name) : this.models.has(name)));
       if (taken && p.ifAbsent && this.defaults.has(name)) throw new AlreadyRegistered(`Model "${name}" already registered`);
       if (taken) throw conflict(`Model ${name} is already registered.`); // MMS's words, whatever the version
+      if (mine) return;
       this.pending.add(key);
       held.push(key);
     };
-    if (p.modelName) reserve(p.modelName, p.modelVersion);
+    if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
     if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
-      reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest));
+      reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
       model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
       if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
