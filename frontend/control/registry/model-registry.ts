@@ -49,7 +49,11 @@ export interface RegisterOutcome extends Outcome {
 }
 
 /** A registration that found its model registered already, asked to skip it (start-up models after a snapshot). */
-class AlreadyRegistered extends Error {}
+class AlreadyRegistered extends Error {
+  constructor(readonly model: string) {
+    super(`Model "${model}" already registered`);
+  }
+}
 
 export class ModelRegistry {
   /** By key. */
@@ -146,7 +150,7 @@ export class ModelRegistry {
     try {
       return await this.registerReserved(p, held);
     } catch (err) {
-      if (err instanceof AlreadyRegistered) return { code: 200, status: err.message, model: err.message.split('"')[1] };
+      if (err instanceof AlreadyRegistered) return { code: 200, status: err.message, model: err.model };
       throw this.redact(err, p.url);
     } finally {
       for (const name of held) this.pending.delete(name);
@@ -164,7 +168,7 @@ export class ModelRegistry {
       const mine = held.includes(key);
       const taken = (!mine && (this.models.has(key) || this.pending.has(key)))
         || (final && (version === undefined ? this.defaults.has(name) : this.models.has(name)));
-      if (taken && p.ifAbsent && this.defaults.has(name)) throw new AlreadyRegistered(`Model "${name}" already registered`);
+      if (taken && p.ifAbsent && this.defaults.has(name)) throw new AlreadyRegistered(name);
       if (taken) throw conflict(`Model ${name} is already registered.`); // MMS's words, whatever the version
       if (mine) return;
       this.pending.add(key);
