@@ -19,6 +19,8 @@ export class ModelHost {
   static async load(req: LoadRequest, runtime: Runtime, options: WorkerOptions): Promise<ModelHost> {
     const modelDir = path.resolve(req.modelPath);
     const manifest = await readManifest(modelDir, req.modelName);
+    // The version the server registered it as (the model_version parameter beats the manifest's).
+    if (process.env.MMS_MODEL_VERSION) manifest.model.modelVersion = process.env.MMS_MODEL_VERSION;
     const gpuId = req.gpuId >= 0 ? req.gpuId : null;
     const context: HandlerContext = {
       modelName: req.modelName,

@@ -19,6 +19,10 @@ const argv = await yargs(hideBin(process.argv))
   .option('models', { type: 'array', string: true, describe: 'Models to load at start-up: [name=]location ..., or ALL' })
   .option('model-store', { type: 'string', describe: 'Directory that model locations are relative to' })
   .option('mms-config', { type: 'string', describe: 'config.properties file' })
+  .option('snapshot', {
+    type: 'boolean',
+    describe: 'Restore the models of the last run at start and keep their snapshot up to date (model_snapshot); --no-snapshot: neither',
+  })
   .option('log-config', { type: 'string', describe: 'JSON logging options: {"level","pretty","file"} (a log4j file is ignored with a warning)' })
   .option('foreground', {
     type: 'boolean',
@@ -62,6 +66,8 @@ async function start(): Promise<void> {
     configFile: argv['mms-config'],
     modelStore: store && path.resolve(store),
     models,
+    // --no-snapshot beats the config file (an MMS_MODEL_SNAPSHOT override still wins, as for every key).
+    ...(argv.snapshot === false ? { overrides: { model_snapshot: 'false' } } : {}),
     logConfig,
     pretty: argv.foreground && process.stdout.isTTY ? true : undefined,
     attached: argv.foreground,

@@ -14,8 +14,12 @@ export interface WorkerRoute {
 }
 
 export interface ModelRoute {
+  /** Unique per version: the name, or `name/version` (what the fronts report usage and workers by); absent: the name. */
+  key?: string;
   name: string;
   version?: string;
+  /** The version unversioned requests of the name reach (one per name); absent: true. */
+  isDefault?: boolean;
   /** job_queue_size: the requests a model may hold waiting, shared out over the fronts. */
   queueSize: number;
   batchSize: number;
@@ -87,3 +91,6 @@ export type FrontMessage =
   | { type: 'worker-served'; model: string; worker: string }
   /** A worker had requests outstanding and answered none for the response timeout. */
   | { type: 'worker-stuck'; model: string; worker: string };
+
+/** A route's key: tables of single-version models may leave it out (the name then). */
+export const routeKey = (r: Pick<ModelRoute, 'key' | 'name'>): string => r.key ?? r.name;

@@ -72,6 +72,10 @@ export interface ServerConfig {
   loadOnFirstRequest: boolean;
   /** A model unused this long is scaled to 0 workers (loaded again on its next request); 0: never. */
   modelIdleTimeoutMs: number;
+  /** Whether the registered models are written to a snapshot and restored at start (model_snapshot). */
+  modelSnapshot: boolean;
+  /** Where the snapshot file lives: snapshot_dir, else work_dir's parent directory. */
+  snapshotDir: string;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -136,6 +140,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   }
   const get = <T>(key: Key) => parse(key, raw[key] ?? (KEYS[key] as KeySpec).default) as T;
   const timeoutSeconds = get<number>('default_response_timeout_seconds');
+  const workDir = get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models');
   return {
     inferenceAddress: get('inference_address'),
     managementAddress: get('management_address'),
@@ -172,7 +177,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     onnxIntraOpThreads: get('onnx_intra_op_threads'),
     allowedUrls: get<string[] | undefined>('allowed_urls')?.map((p) => compileRegex('allowed_urls', `^(?:${p})$`, 'i')) ?? [],
     workerStartTimeout: get('worker_start_timeout'),
-    workDir: get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models'),
+    workDir,
     archive: {
       maxDownloadSize: get('max_download_size'),
       downloadTimeout: get('download_timeout'),
@@ -200,6 +205,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     crashLoopMaxRestarts: get('crash_loop_max_restarts'),
     loadOnFirstRequest: get('load_on_first_request'),
     modelIdleTimeoutMs: get('model_idle_timeout_ms'),
+    modelSnapshot: get('model_snapshot'),
+    // Not inside work_dir: its entries are removed at start as stale.
+    snapshotDir: path.resolve(get<string | undefined>('snapshot_dir') ?? path.dirname(path.resolve(workDir))),
     configFile: file,
     warnings,
   };

@@ -15,6 +15,8 @@ import { ServerError } from '../errors.js';
 
 export interface ScaledModel {
   name: string;
+  /** The version's key (model-key.ts): loads, usage and resizes are per version. */
+  key: string;
   registeredAt: number;
   /** 0: never scaled to 0 for idleness. */
   idleTimeoutMs: number;
@@ -88,18 +90,18 @@ export class Autoscaler {
     try {
       const [load, usage] = await Promise.all([this.o.load(), this.o.usage()]);
       const models = this.o.models();
-      for (const name of this.windows.keys()) {
-        if (models.some((m) => m.name === name)) continue;
-        this.windows.delete(name);
-        this.observed.delete(name);
+      for (const key of this.windows.keys()) {
+        if (models.some((m) => m.key === key)) continue;
+        this.windows.delete(key);
+        this.observed.delete(key);
       }
       const moves: Array<Promise<void>> = [];
       for (const m of models) {
         const w = this.window(m, now);
-        const l = load[m.name];
+        const l = load[m.key];
         if (l && (l.waits.length || l.busyMs)) w.chunks.push({ t: now, waits: l.waits, busyMs: l.busyMs });
         while (w.chunks.length && w.chunks[0].t <= now - this.o.config.windowMs) w.chunks.shift();
-        const d = this.decide(m, w, usage[m.name], now);
+        const d = this.decide(m, w, usage[m.key], now);
         if (d) moves.push(this.apply(m, w, d, now));
       }
       await Promise.all(moves);
@@ -111,8 +113,8 @@ export class Autoscaler {
   }
 
   private window(m: ScaledModel, now: number): Window {
-    let w = this.windows.get(m.name);
-    if (!w) this.windows.set(m.name, (w = { chunks: [], since: now, lastDecision: 0 }));
+    let w = this.windows.get(m.key);
+    if (!w) this.windows.set(m.key, (w = { chunks: [], since: now, lastDecision: 0 }));
     return w;
   }
 
@@ -124,7 +126,7 @@ export class Autoscaler {
     const observedMs = Math.max(1, Math.min(c.windowMs, now - w.since));
     const utilisation = w.chunks.reduce((a, k) => a + k.busyMs, 0) / (observedMs * s.target);
     const waitMs = percentile(waits, c.percentile);
-    this.observed.set(m.name, { waitMs, utilisation });
+    this.observed.set(m.key, { waitMs, utilisation });
     const inFlight = u?.inFlight ?? 0;
     const quietMs = inFlight > 0 ? 0 : now - Math.max(m.registeredAt, u?.lastUsed ?? 0, w.lastDecision, s.lastStartedAt);
     if (m.idleTimeoutMs > 0 && quietMs >= m.idleTimeoutMs) return { to: 0, direction: 'down', reason: 'idle_timeout' };
@@ -150,7 +152,7 @@ export class Autoscaler {
     w.chunks = [];
     const fields = { model: m.name, from, to: d.to, reason: d.reason, queueWaitMs: d.waitMs, utilisation: d.utilisation };
     try {
-      await this.o.resize(m.name, d.to);
+      await this.o.resize(m.key, d.to);
       this.o.decided(m.name, d.direction, d.reason);
       this.o.log.info(fields, `autoscale: ${d.direction} to ${d.to} workers (${d.reason})`);
     } catch (err) {

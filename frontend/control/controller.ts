@@ -5,7 +5,7 @@
 // in-flight requests up to a deadline, then the workers stop.
 import http from 'node:http';
 import os from 'node:os';
-import type { RouteTable } from '../../protocol/routes.js';
+import { routeKey, type RouteTable } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { sameAddress } from '../config/address.js';
 import type { Logger } from '../logging/logger.js';
@@ -14,6 +14,7 @@ import { ModelRegistry } from './registry/model-registry.js';
 import { discoverGpus } from './gpus/gpu-discovery.js';
 import { Gpus } from './gpus/gpus.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
+import { SnapshotFile, restoreSnapshot, snapshotEntries } from './registry/snapshot.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { buildApp } from '../http/app.js';
 import { ServerError, errorJson, internal } from '../errors.js';
@@ -70,19 +71,29 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   let version = 0;
   let startup: string[] = [];
   const publishers: Array<(table: RouteTable) => Promise<void>> = [];
-  const table = () => buildRouteTable(++version, models.list(), startup, config);
+  const table = () => buildRouteTable(++version, models.list(), startup, config, (m) => models.isDefault(m));
+  // The snapshot is written from the end of start-up until close begins (closing unloads every model).
+  const snapshot = config.modelSnapshot ? new SnapshotFile(config.snapshotDir, log) : undefined;
+  let snapshotting = false;
+  const saveSnapshot = () => snapshot?.save(snapshotEntries(models.list(), (m) => models.isDefault(m)));
   models.onChange = async () => {
+    if (snapshotting) void saveSnapshot();
     if (publishers.length === 0) return;
     const t = table();
     await Promise.all(publishers.map((publish) => publish(t)));
   };
-  const stuck = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.stuck(worker) : undefined);
-  const served = (model: string, worker: string) => (models.has(model) ? models.get(model).pool.served(worker) : undefined);
-  const demand = (model: string) => models.demand(model);
-  const exitCause = async (model: string, worker: string) => (models.has(model) ? models.get(model).pool.exitCause(worker) : undefined);
+  // The fronts name a model's version by its key.
+  const stuck = (key: string, worker: string) => models.byKey(key)?.pool.stuck(worker);
+  const served = (key: string, worker: string) => models.byKey(key)?.pool.served(worker);
+  const demand = (key: string) => models.demand(key);
+  const exitCause = async (key: string, worker: string) => models.byKey(key)?.pool.exitCause(worker);
 
+  // The snapshot first: start-up models it restored are not registered again (ifAbsent).
+  const restored = snapshot ? await restoreSnapshot(models, await snapshot.read(), log) : [];
   const { loaded, failed: startupFailures } = await loadStartupModels(models, config, log);
-  startup = loaded;
+  startup = [...new Set([...loaded, ...restored.filter((name) => models.has(name) && models.get(name).loadedAtStartup)])];
+  snapshotting = true;
+  await saveSnapshot();
   const drain = { active: false };
   const keys = config.tokenAuth.enabled ? createKeys(config, log) : undefined;
   const inferenceGuards = keys ? [requireKey(keys.inference)] : [];
@@ -101,12 +112,12 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       const load = new ModelLoad();
       const workers = new WorkerRouter({
         fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
-        onReply: (model, message) => (frontMetrics.reply(model, message), load.reply(model, message)),
+        onReply: (model, message, key) => (frontMetrics.reply(model, message), load.reply(key, message)),
         onDemand: demand, exitCause,
       });
       frontMetrics.pending(() => workers.pending());
       local = { workers, metrics: frontMetrics, usage, load };
-      publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map((m) => m.name))));
+      publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map(routeKey))));
       await workers.apply(table());
       const app = buildApp(config, log, {
         inference: { workers, guards: inferenceGuards },
@@ -150,6 +161,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     servers.push(metricsServer);
     metricsUrl = await listen(metricsServer, config.metricsAddress);
   } catch (err) {
+    snapshotting = false;
     for (const s of servers) s.close();
     await grpc?.close(0);
     await fronts?.stop();
@@ -180,6 +192,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     async close() {
       autoscaler.stop();
       drain.active = true;
+      snapshotting = false; // what is unloaded now is served again at the next start
+      await snapshot?.flush();
       const deadline = config.gracefulShutdownTimeout * 1000;
       await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);
       local?.workers.close();

@@ -1,9 +1,10 @@
-// Management API routes: register, list, describe, scale, unregister (docs/api.md, "Management API"). Parameters come
-// from the query string or, with Content-Type application/json, from a JSON object.
+// Management API routes: register, list, describe, scale, unregister, set-default (docs/api.md, "Management API";
+// versions: "Model versions"). Parameters come from the query string or, with Content-Type application/json, from
+// a JSON object.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from './workers/worker-memory.js';
-import type { ModelRegistry } from './registry/model-registry.js';
+import type { Model, ModelRegistry } from './registry/model-registry.js';
 import { badRequest, methodNotAllowed } from '../errors.js';
 import { readBody } from '../http/read-body.js';
 import { sendJson } from '../http/respond.js';
@@ -20,7 +21,12 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
     if (limit > 100 || limit < 0) limit = 100;
     const offset = Math.max(0, q.int('next_page_token') ?? 0);
     const all = registry.list();
-    const page = all.slice(offset, offset + limit).map((m) => ({ modelName: m.name, modelUrl: m.url }));
+    // One entry per version; a versioned model's entries say their version and which is the default.
+    const page = all.slice(offset, offset + limit).map((m) => ({
+      modelName: m.name,
+      modelUrl: m.url,
+      ...(m.version !== undefined ? { modelVersion: m.version, isDefault: registry.isDefault(m) } : {}),
+    }));
     const next = offset + limit <= all.length ? { nextPageToken: String(offset + limit) } : {};
     sendJson(ctx, 200, { ...next, models: page });
   });
@@ -32,6 +38,7 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
     const outcome = await registry.register({
       url,
       modelName: p.string('model_name'),
+      modelVersion: p.string('model_version'),
       handler: p.string('handler'),
       runtime: p.string('runtime'),
       batchSize: p.int('batch_size'),
@@ -48,59 +55,36 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
+  // One version: MMS's object; several: TorchServe's array, one object per version.
   router.get('/models/:name', async (ctx) => {
-    const m = registry.get(ctx.params.name);
-    const pool = m.pool.snapshot();
-    const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
-    sendJson(ctx, 200, {
-      modelName: m.name,
-      modelVersion: m.version,
-      modelUrl: m.url,
-      runtime: m.runtime,
-      minWorkers: pool.minWorkers,
-      maxWorkers: pool.maxWorkers,
-      targetWorkers: pool.target,
-      loadOnFirstRequest: m.lazy,
-      idleTimeoutMs: m.idleTimeoutMs,
-      batchSize: m.batchSize,
-      maxBatchDelay: m.maxBatchDelay,
-      executionProvider: m.executionProvider,
-      preloadModel: m.preload,
-      ...(m.preload ? { preloadSessions: m.sessions } : {}),
-      loadedAtStartup: m.loadedAtStartup,
-      status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
-      ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
-      workers: pool.workers.map((w, i) => ({
-        id: w.id,
-        startTime: w.startTime.toISOString(),
-        status: w.state,
-        gpu: w.gpuId >= 0,
-        memoryUsage: memory[i],
-        pid: w.pid,
-        ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
-        ...(w.provider ? { executionProvider: w.provider } : {}),
-        ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
-        restarts: w.restarts,
-        ...(w.lastExit ? { lastExit: w.lastExit } : {}),
-        stderr: w.stderr,
-      })),
-    });
+    const all = registry.versions(ctx.params.name);
+    const described = await Promise.all(all.map((m) => describe(registry, m)));
+    sendJson(ctx, 200, described.length === 1 ? described[0] : described);
   });
 
-  router.put('/models/:name', async (ctx) => {
+  router.get('/models/:name/:version', async (ctx) => {
+    sendJson(ctx, 200, await describe(registry, registry.get(ctx.params.name, ctx.params.version)));
+  });
+
+  router.put('/models/:name/:version/set-default', async (ctx) => {
+    const outcome = await registry.setDefault(ctx.params.name, ctx.params.version);
+    sendJson(ctx, outcome.code, { status: outcome.status });
+  });
+
+  router.put(['/models/:name', '/models/:name/:version'], async (ctx) => {
     const p = await params(ctx);
     const min = p.int('min_worker') ?? 1;
     const max = p.int('max_worker') ?? min;
-    const outcome = await registry.scale(ctx.params.name, min, max, p.bool('synchronous') ?? false);
+    const outcome = await registry.scale(ctx.params.name, min, max, p.bool('synchronous') ?? false, ctx.params.version);
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
-  router.delete('/models/:name', async (ctx) => {
-    const outcome = await registry.unregister(ctx.params.name);
+  router.delete(['/models/:name', '/models/:name/:version'], async (ctx) => {
+    const outcome = await registry.unregister(ctx.params.name, ctx.params.version);
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
-  router.all(['/models', '/models/:name'], () => {
+  router.all(['/models', '/models/:name', '/models/:name/:version', '/models/:name/:version/set-default'], () => {
     throw methodNotAllowed();
   });
 
@@ -125,4 +109,44 @@ async function params(ctx: Context): Promise<Params> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('JSON body must be an object.');
   return new Params(parsed as Record<string, unknown>);
+}
+
+/** One version's describe object (MMS's fields, with `isDefault` for a versioned model). */
+async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
+  const pool = m.pool.snapshot();
+  const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
+  return {
+    modelName: m.name,
+    modelVersion: m.version,
+    ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
+    modelUrl: m.url,
+    runtime: m.runtime,
+    minWorkers: pool.minWorkers,
+    maxWorkers: pool.maxWorkers,
+    targetWorkers: pool.target,
+    loadOnFirstRequest: m.lazy,
+    idleTimeoutMs: m.idleTimeoutMs,
+    batchSize: m.batchSize,
+    maxBatchDelay: m.maxBatchDelay,
+    executionProvider: m.executionProvider,
+    preloadModel: m.preload,
+    ...(m.preload ? { preloadSessions: m.sessions } : {}),
+    loadedAtStartup: m.loadedAtStartup,
+    status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
+    ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
+    workers: pool.workers.map((w, i) => ({
+      id: w.id,
+      startTime: w.startTime.toISOString(),
+      status: w.state,
+      gpu: w.gpuId >= 0,
+      memoryUsage: memory[i],
+      pid: w.pid,
+      ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
+      ...(w.provider ? { executionProvider: w.provider } : {}),
+      ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+      restarts: w.restarts,
+      ...(w.lastExit ? { lastExit: w.lastExit } : {}),
+      stderr: w.stderr,
+    })),
+  };
 }

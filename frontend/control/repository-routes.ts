@@ -70,7 +70,10 @@ export function repositoryRoutes(registry: ModelRegistry, config: Pick<ServerCon
 
   router.post('/v2/repository/models/:model/unload', async (ctx) => {
     await bodyObject(ctx); // a malformed body is a 400 here too
-    await registry.unregister(ctx.params.model);
+    // Triton's unload takes every version: the others first, the default (which must go last) then.
+    const name = ctx.params.model;
+    for (const m of registry.versions(name).filter((v) => !registry.isDefault(v))) await registry.unregister(name, m.version);
+    await registry.unregister(name);
     sendJson(ctx, 200, { name: ctx.params.model, unload: true });
   });
 

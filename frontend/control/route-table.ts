@@ -18,15 +18,23 @@ function processes(workers: WorkerView[]): WorkerRoute[] {
   return [...out.values()];
 }
 
-export function buildRouteTable(version: number, models: Model[], startupModels: string[], config: ServerConfig): RouteTable {
+export function buildRouteTable(
+  version: number,
+  models: Model[],
+  startupModels: string[],
+  config: ServerConfig,
+  isDefault: (m: Model) => boolean,
+): RouteTable {
   return {
     version,
     startupModels,
     models: models.map((m) => {
       const pool = m.pool.snapshot();
       return {
+        key: m.key,
         name: m.name,
         version: m.version,
+        isDefault: isDefault(m),
         queueSize: config.jobQueueSize,
         batchSize: m.batchSize,
         responseTimeoutMs: m.responseTimeout * 1000,

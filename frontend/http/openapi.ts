@@ -44,6 +44,7 @@ const tensorData = (): Json => ({
 const REGISTER_FIELDS: Json = {
   url: str({ description: 'Model archive: http(s) URL, or a path relative to model_store.' }),
   model_name: str({ description: "Model name; overrides the manifest's modelName." }),
+  model_version: str({ description: "Model version; overrides the manifest's modelVersion. Versions of one name are served side by side." }),
   handler: str({ description: 'Handler; defaults to the manifest handler, else default_service_handler.' }),
   runtime: str({ enum: ['onnx', 'node'], description: 'Runtime; defaults to the manifest runtime.' }),
   batch_size: int({ default: 1, minimum: 1, description: 'Inference batch size.' }),
@@ -100,13 +101,14 @@ const SCHEMAS: Json = {
     {
       modelName: str(), modelVersion: str(), modelUrl: str(), runtime: str(), minWorkers: int(), maxWorkers: int(),
       batchSize: int(), maxBatchDelay: int(), loadedAtStartup: bool(), workers: arr(ref('Worker')),
+      isDefault: bool({ description: 'A versioned model: whether unversioned requests reach this version.' }),
     },
     ['modelName', 'modelUrl', 'minWorkers', 'maxWorkers', 'batchSize', 'maxBatchDelay', 'loadedAtStartup', 'workers'],
   ),
   ListModelsResponse: obj(
     {
       nextPageToken: str({ description: 'Offset of the next page; present while more models may follow.' }),
-      models: arr(obj({ modelName: str(), modelUrl: str() }, ['modelName', 'modelUrl'])),
+      models: arr(obj({ modelName: str(), modelUrl: str(), modelVersion: str(), isDefault: bool() }, ['modelName', 'modelUrl'])),
     },
     ['models'],
   ),
@@ -216,15 +218,28 @@ const OPS = {
   }),
   describeModel: (): Json => ({
     operationId: 'describeModel',
-    summary: 'Describe a model and its workers.',
+    summary: 'Describe a model and its workers: an object for one version, an array of them for several.',
     parameters: [modelNameParam()],
-    responses: responses({ 200: ['Model description.', ref('DescribeModelResponse')] }, [404, 500]),
+    responses: responses({ 200: ['Model description.', { oneOf: [ref('DescribeModelResponse'), arr(ref('DescribeModelResponse'))] }] }, [404, 500]),
   }),
-  setAutoScale: (): Json => ({
-    operationId: 'setAutoScale',
-    summary: "Scale a model's workers.",
+  describeModelVersion: (): Json => ({
+    operationId: 'describeModelVersion',
+    summary: 'Describe one version of a model and its workers.',
+    parameters: [modelNameParam(), versionParam()],
+    responses: responses({ 200: ['Model version description.', ref('DescribeModelResponse')] }, [404, 500]),
+  }),
+  setDefaultVersion: (): Json => ({
+    operationId: 'setDefaultVersion',
+    summary: 'Make this version the one unversioned requests reach.',
+    parameters: [modelNameParam(), versionParam()],
+    responses: responses({ 200: ['Default version set.', ref('StatusResponse')] }, [404, 500]),
+  }),
+  setAutoScale: (version = false): Json => ({
+    operationId: version ? 'setAutoScaleVersion' : 'setAutoScale',
+    summary: version ? "Scale a model version's workers." : "Scale a model's (default version's) workers.",
     parameters: [
       modelNameParam(),
+      ...(version ? [versionParam()] : []),
       param('min_worker', 'query', int({ default: 1, minimum: 0 }), 'Minimum number of workers.'),
       param('max_worker', 'query', int({ minimum: 0 }), 'Maximum number of workers; defaults to min_worker.'),
       param('number_gpu', 'query', int({ default: 0, minimum: 0 }), 'Number of GPU workers (accepted, ignored).'),
@@ -233,11 +248,11 @@ const OPS = {
     ],
     responses: responses(workerUpdate(), [400, 404, 500, 507]),
   }),
-  unregisterModel: (): Json => ({
-    operationId: 'unregisterModel',
-    summary: 'Unregister a model and stop its workers.',
-    parameters: [modelNameParam()],
-    responses: responses({ 200: ['Model unregistered.', ref('StatusResponse')] }, [404, 408, 500]),
+  unregisterModel: (version = false): Json => ({
+    operationId: version ? 'unregisterModelVersion' : 'unregisterModel',
+    summary: 'Unregister a model (version) and stop its workers; the default version only when it is the last (409).',
+    parameters: [modelNameParam(), ...(version ? [versionParam()] : [])],
+    responses: responses({ 200: ['Model unregistered.', ref('StatusResponse')] }, [404, 408, 409, 500]),
   }),
 };
 
@@ -260,8 +275,12 @@ const ROUTES: readonly Route[] = [
   { method: 'get', path: '/models', on: MGMT, op: OPS.listModels },
   { method: 'post', path: '/models', on: MGMT, op: OPS.registerModel },
   { method: 'get', path: '/models/{model_name}', on: MGMT, op: OPS.describeModel },
-  { method: 'put', path: '/models/{model_name}', on: MGMT, op: OPS.setAutoScale },
-  { method: 'delete', path: '/models/{model_name}', on: MGMT, op: OPS.unregisterModel },
+  { method: 'put', path: '/models/{model_name}', on: MGMT, op: () => OPS.setAutoScale() },
+  { method: 'delete', path: '/models/{model_name}', on: MGMT, op: () => OPS.unregisterModel() },
+  { method: 'get', path: '/models/{model_name}/{model_version}', on: MGMT, op: OPS.describeModelVersion },
+  { method: 'put', path: '/models/{model_name}/{model_version}', on: MGMT, op: () => OPS.setAutoScale(true) },
+  { method: 'delete', path: '/models/{model_name}/{model_version}', on: MGMT, op: () => OPS.unregisterModel(true) },
+  { method: 'put', path: '/models/{model_name}/{model_version}/set-default', on: MGMT, op: OPS.setDefaultVersion },
   ...V2_ROUTES,
 ];
 

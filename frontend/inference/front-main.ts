@@ -2,7 +2,7 @@
 // listening socket. It knows models only through the routing table the controller pushes, talks to
 // the worker processes itself, and leaves when the controller tells it to or goes away.
 import cluster from 'node:cluster';
-import type { ControllerMessage, FrontMessage } from '../../protocol/routes.js';
+import { routeKey, type ControllerMessage, type FrontMessage } from '../../protocol/routes.js';
 import { createLogger } from '../logging/logger.js';
 import { buildApp } from '../http/app.js';
 import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
@@ -33,9 +33,9 @@ const router = new WorkerRouter({
   log,
   onStuck: (model, worker) => send({ type: 'worker-stuck', model, worker }),
   onServed: (model, worker) => send({ type: 'worker-served', model, worker }),
-  onReply: (model, reply) => {
+  onReply: (model, reply, key) => {
     metrics.reply(model, reply);
-    load.reply(model, reply);
+    load.reply(key, reply); // the autoscaler scales each version on its own
   },
   onDemand: (model) => send({ type: 'demand', model }),
   exitCause: (model, worker) => new Promise((resolve) => {
@@ -61,7 +61,7 @@ process.on('message', (message: ControllerMessage) => {
   switch (message.type) {
     case 'routes':
       void router.apply(message.table).then(async () => {
-        usage.retain(message.table.models.map((m) => m.name));
+        usage.retain(message.table.models.map(routeKey));
         // The first table arrives before we listen: no request is ever served without routes.
         if (!listening) {
           listening = true;

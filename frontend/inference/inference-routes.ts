@@ -2,7 +2,7 @@
 // /models/:model/invoke. A request's life: read body → RequestItem → worker router → reply item.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { ModelRoute } from '../../protocol/routes.js';
+import { routeKey, type ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { WorkerRouter } from './worker-router.js';
 import { badRequest } from '../errors.js';
@@ -55,7 +55,7 @@ export function inferenceRoutes(
 export async function forwardRequest(ctx: Context, workers: WorkerRouter, config: InferenceLimits, model: ModelRoute): Promise<void> {
   ctx.state.model = model.name;
   const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
-  const reply = await workers.submit(model.name, item);
+  const reply = await workers.submit(routeKey(model), item);
   ctx.status = reply.status;
   if (reply.reason) ctx.message = reply.reason;
   if (reply.contentType) ctx.type = reply.contentType;

@@ -4,11 +4,12 @@
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
-import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
+import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
 import { fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
+import { ModelState, Remote, type Job } from './router-state.js';
 import type { ModelUsage } from './model-usage.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
@@ -25,58 +26,13 @@ export interface RouterOptions {
   /** A worker answered its first request through this front (ends a crash loop's back-off). */
   onServed?: (model: string, worker: string) => void;
   /** Each answered request's reply frame message (the worker's batch statistics). */
-  onReply?: (model: string, message: string) => void;
+  onReply?: (model: string, message: string, key: string) => void;
   /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
   usage?: ModelUsage;
-  /** A request waits for an on-demand model with no worker: ask the controller to load it. */
-  onDemand?: (model: string) => void;
-  /** Why a worker process ended (the controller knows), for the error of a request it took down. */
-  exitCause?: (model: string, worker: string) => Promise<string | undefined>;
-}
-
-interface Job {
-  item: OutgoingItem;
-  attempts: number;
-  timedOut?: boolean;
-  waitingSince?: number;
-  resolve: (reply: ReplyItem) => void;
-  reject: (err: Error) => void;
-}
-
-/** One worker process as this front sees it. */
-class Remote {
-  conn?: WorkerConnection;
-  ready = false;
-  /** Lost, stuck or retired: takes no new requests. */
-  closed = false;
-  readonly outstanding: Job[] = [];
-  served = false;
-  /** pick-worker.ts: the router's pick count when this remote was last chosen. */
-  lastPicked = 0;
-  watchdog?: NodeJS.Timeout;
-  /** When it last answered (or was first sent to while idle): the watchdog's reference. */
-  progressAt = 0;
-  /** Out of the table: finishing what it holds, then closed. */
-  retiring = false;
-  /** The model's workers this process serves (a shared process serves several). */
-  slots = 1;
-  drained?: () => void;
-  constructor(
-    readonly id: string,
-    readonly owner: ModelState,
-  ) {}
-  /** Outstanding requests per slot, so a process serving more slots takes more. */
-  get load(): number {
-    return this.outstanding.length / this.slots;
-  }
-}
-
-class ModelState {
-  readonly remotes = new Map<string, Remote>();
-  readonly waiting: Job[] = [];
-  admitted = 0;
-  waitTimer?: NodeJS.Timeout;
-  constructor(public route: ModelRoute) {}
+  /** A request waits for an on-demand model (a version's key) with no worker: ask the controller to load it. */
+  onDemand?: (key: string) => void;
+  /** Why a worker process of a model (a version's key) ended, for the error of a request it took down. */
+  exitCause?: (key: string, worker: string) => Promise<string | undefined>;
 }
 
 /** A model with no worker to wait for: why its requests are refused. */
@@ -86,7 +42,9 @@ const refused = (r: ModelRoute) => (r.refusal ? modelUnavailable(r.name, r.refus
 const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
 
 export class WorkerRouter {
+  /** By route key (one per version); `defaults`: per name, the key unversioned requests reach. */
   private readonly models = new Map<string, ModelState>();
+  private defaults = new Map<string, string>();
   private table: RouteTable = { version: 0, models: [], startupModels: [] };
   /** Drains of removed workers still under way: a later table's ack must wait for them too. */
   private readonly retiring = new Set<Promise<void>>();
@@ -95,15 +53,21 @@ export class WorkerRouter {
   constructor(private readonly o: RouterOptions) {}
 
   get startupModels(): string[] {
-    return this.table.startupModels.filter((n) => this.models.has(n));
+    return this.table.startupModels.filter((n) => this.defaults.has(n));
   }
 
-  /** The route of a model (404 if unknown; an optional version must match). */
+  /** The route of a model's version, or of its default version (404 if unknown). */
   route(name: string, version?: string): ModelRoute {
-    const m = this.models.get(name);
-    if (!m) throw modelNotFound(`Model not found: ${name}`);
-    if (version !== undefined && version !== m.route.version) throw modelNotFound(`Model version not found: ${name}/${version}`);
+    const key = this.defaults.get(name);
+    if (key === undefined) throw modelNotFound(`Model not found: ${name}`);
+    const m = this.models.get(version === undefined ? key : `${name}/${version}`);
+    if (!m) throw modelNotFound(`Model version not found: ${name}/${version}`);
     return m.route;
+  }
+
+  /** The versions a model name has, in table order. */
+  versions(name: string): string[] {
+    return this.table.models.filter((r) => r.name === name && r.version !== undefined).map((r) => r.version!);
   }
 
   /** Every model's route, as the table says now. */
@@ -113,7 +77,9 @@ export class WorkerRouter {
 
   /** Requests admitted and not yet answered, per model (the queue-depth gauge). */
   pending(): Array<[string, number]> {
-    return [...this.models].map(([name, m]) => [name, m.admitted]);
+    const byName = new Map<string, number>(); // the gauge is per name: versions add up
+    for (const m of this.models.values()) byName.set(m.route.name, (byName.get(m.route.name) ?? 0) + m.admitted);
+    return [...byName];
   }
 
   /** Ping rule: running workers against the sum of minimums. */
@@ -131,9 +97,9 @@ export class WorkerRouter {
 
   modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> {
     const out: Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> = {};
-    for (const name of [...this.models.keys()].sort()) {
-      const r = this.models.get(name)!.route;
-      out[name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+    for (const key of [...this.models.keys()].sort()) {
+      const r = this.models.get(key)!.route;
+      out[r.isDefault === false ? key : r.name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
     }
     return out;
   }
@@ -147,17 +113,18 @@ export class WorkerRouter {
     if (table.version <= this.table.version) return;
     this.table = table;
     const work: Array<Promise<void>> = [];
-    const names = new Set(table.models.map((r) => r.name));
-    for (const [name, m] of this.models) {
-      if (names.has(name)) continue;
-      this.models.delete(name);
+    const keys = new Set(table.models.map(routeKey));
+    for (const [key, m] of this.models) {
+      if (keys.has(key)) continue;
+      this.models.delete(key);
       clearTimeout(m.waitTimer);
-      for (const job of m.waiting.splice(0)) job.reject(noWorker(name));
+      for (const job of m.waiting.splice(0)) job.reject(noWorker(m.route.name));
       for (const r of m.remotes.values()) work.push(this.retire(r));
     }
+    this.defaults = new Map(table.models.filter((r) => r.isDefault !== false).map((r) => [r.name, routeKey(r)]));
     for (const route of table.models) {
-      let m = this.models.get(route.name);
-      if (!m) this.models.set(route.name, (m = new ModelState(route)));
+      let m = this.models.get(routeKey(route));
+      if (!m) this.models.set(routeKey(route), (m = new ModelState(route)));
       m.route = route;
       const ids = new Set(route.workers.map((w) => w.id));
       for (const [id, r] of m.remotes) {
@@ -183,19 +150,20 @@ export class WorkerRouter {
     await Promise.all([...work, ...this.retiring]);
   }
 
-  /** Queues one request; resolves with its reply item or rejects with a ServerError. */
-  submit(name: string, item: OutgoingItem): Promise<ReplyItem> {
-    const m = this.models.get(name);
-    if (!m) return Promise.reject(modelNotFound(`Model not found: ${name}`));
+  /** Queues one request for a route's key (`routeKey`); resolves with its reply item or rejects with a ServerError. */
+  submit(key: string, item: OutgoingItem): Promise<ReplyItem> {
+    const m = this.models.get(key);
+    if (!m) return Promise.reject(modelNotFound(`Model not found: ${key}`));
+    const name = m.route.name;
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
-    this.o.usage?.begin(name);
+    this.o.usage?.begin(key); // the memory budget counts each version on its own
     return new Promise<ReplyItem>((resolve, reject) => {
       let settled = false;
       const settle = () => {
         if (!settled) {
           m.admitted--;
-          this.o.usage?.end(name);
+          this.o.usage?.end(key);
         }
         settled = true;
       };
@@ -236,10 +204,10 @@ export class WorkerRouter {
       best.lastPicked = ++this.picks;
       return this.send(m, best, job);
     }
-    if (this.models.get(m.route.name) !== m) return job.reject(noWorker(m.route.name));
+    if (this.models.get(m.key) !== m) return job.reject(noWorker(m.route.name));
     const none = !m.route.starting && m.route.workers.length === 0;
     if (none && (!m.route.onDemand || m.route.failed)) return job.reject(refused(m.route));
-    if (none && m.waiting.length === 0) this.o.onDemand?.(m.route.name); // its first request loads it
+    if (none && m.waiting.length === 0) this.o.onDemand?.(m.key); // its first request loads it
     // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();
     m.waiting.push(job);
@@ -277,9 +245,9 @@ export class WorkerRouter {
     if (!item) return job.reject(workerBadReply());
     if (!r.served) {
       r.served = true;
-      this.o.onServed?.(m.route.name, r.id);
+      this.o.onServed?.(m.key, r.id);
     }
-    this.o.onReply?.(m.route.name, reply.message);
+    this.o.onReply?.(m.route.name, reply.message, m.key);
     const failed = readErrorItem(item);
     if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message));
     job.resolve(item);
@@ -302,11 +270,11 @@ export class WorkerRouter {
     this.drop(r);
     const name = m.route.name;
     if (job.timedOut) return job.reject(workerTimeout());
-    if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(name) === m) {
+    if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) {
       job.attempts++;
       return this.dispatch(m, job);
     }
-    void Promise.resolve(this.o.exitCause?.(name, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
+    void Promise.resolve(this.o.exitCause?.(m.key, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
   }
 
   /**
@@ -321,7 +289,7 @@ export class WorkerRouter {
       if (quiet < m.route.responseTimeoutMs) return this.armWatchdog(m, r, m.route.responseTimeoutMs - quiet);
       r.outstanding[0].timedOut = true;
       this.o.log.warn({ model: m.route.name, worker: r.id }, 'worker answered nothing within the response timeout');
-      this.o.onStuck?.(m.route.name, r.id);
+      this.o.onStuck?.(m.key, r.id);
       this.drop(r);
     }, ms);
   }
@@ -378,7 +346,7 @@ export class WorkerRouter {
 
   private reconnect(m: ModelState, id: string): void {
     const w = m.route.workers.find((w) => w.id === id);
-    if (this.models.get(m.route.name) !== m || m.remotes.has(id) || !w) return;
+    if (this.models.get(m.key) !== m || m.remotes.has(id) || !w) return;
     void this.connect(m, id, w.socketPath, w.slots, 1);
   }
 

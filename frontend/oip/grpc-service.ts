@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { ModelInferRequest, ModelRef } from '../../protocol/grpc-proto.js';
+import { routeKey } from '../../protocol/routes.js';
 import { ServerError, grpcStatus, internal, unauthorized } from '../errors.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
@@ -69,13 +70,13 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
     ServerMetadata: unary('ServerMetadata', () => serverMetadata()),
     ModelMetadata: unary('ModelMetadata', (call) => {
       const r = call.request as ModelRef;
-      return modelMetadata(workers.route(r.name ?? '', r.version || undefined));
+      return modelMetadata(workers.route(r.name ?? '', r.version || undefined), workers);
     }, true),
     ModelInfer: unary('ModelInfer', async (call, state) => {
       const req = call.request as ModelInferRequest;
       const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
       state.model = route.name;
-      const reply = await workers.submit(route.name, toV2Item(req, randomUUID()));
+      const reply = await workers.submit(routeKey(route), toV2Item(req, randomUUID()));
       return fromV2Reply(reply);
     }, true),
   };

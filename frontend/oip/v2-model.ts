@@ -40,10 +40,10 @@ export function serverReady(workers: WorkerRouter, drain: { active: boolean }): 
   return !drain.active && workers.routes().every((m) => m.minWorkers === 0 || modelReady(m));
 }
 
-/** The model's metadata from its loaded workers; NOT_READY before any worker has loaded it. */
-export function modelMetadata(m: ModelRoute): ModelMetadataBody {
+/** The model's metadata from its loaded workers (`versions`: all the name has); NOT_READY before any worker has loaded it. */
+export function modelMetadata(m: ModelRoute, workers: Pick<WorkerRouter, 'versions'>): ModelMetadataBody {
   if (!m.metadata) throw notReady(`Model ${m.name} has not been loaded yet: no metadata.`);
-  return { name: m.name, versions: m.version !== undefined ? [m.version] : [], platform: m.platform, inputs: m.metadata.inputs, outputs: m.metadata.outputs };
+  return { name: m.name, versions: workers.versions(m.name), platform: m.platform, inputs: m.metadata.inputs, outputs: m.metadata.outputs };
 }
 
 /** The model's route for an inference request: known (404), version matching (404), a tensor model (400). */

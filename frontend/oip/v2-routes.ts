@@ -33,7 +33,7 @@ export function v2Routes(workers: WorkerRouter, config: InferenceLimits, drain: 
   // Registered after the open routes: a router runs its matched layers in order, and those answer without next().
   if (guards.length) router.use(...guards);
 
-  router.get(MODEL, (ctx) => sendJson(ctx, 200, modelMetadata(workers.route(ctx.params.model, ctx.params.version))));
+  router.get(MODEL, (ctx) => sendJson(ctx, 200, modelMetadata(workers.route(ctx.params.model, ctx.params.version), workers)));
   router.post(`${MODEL}/infer`, (ctx) => forwardRequest(ctx, workers, config, inferenceRoute(workers, ctx.params.model, ctx.params.version)));
 
   router.all(['/v2', '/v2/health/live', '/v2/health/ready', MODEL, `${MODEL}/ready`, `${MODEL}/infer`], () => {

@@ -239,6 +239,25 @@ describe('multi-model-server CLI', () => {
     assert.ok(!existsSync(s.pidFile), 'pid file left after --stop');
   });
 
+  it('(a) --no-snapshot neither writes nor restores the model snapshot; without it the start-up model is in it', async () => {
+    const s = sandbox(['default_workers_per_model=1']);
+    // work_dir defaults to <TMPDIR>/mms-models, so snapshot_dir to TMPDIR.
+    const file = path.join(s.tmp, 'model-snapshot.json');
+    const startStop = async (flags: string[]) => {
+      const started = await cli(s, ['--start', ...flags, ...startArgs(s)]);
+      const serverPid = existsSync(s.pidFile) ? readPidFile(s) : undefined;
+      if (serverPid !== undefined) pidsToKill.add(serverPid);
+      assert.equal(started.code, 0, `start failed: ${started.stderr}${started.stdout}`);
+      const stopped = await cli(s, ['--stop']);
+      assert.equal(stopped.code, 0, stopped.stderr);
+    };
+    await startStop(['--no-snapshot']);
+    assert.equal(existsSync(file), false, 'no snapshot written with --no-snapshot');
+    await startStop([]);
+    const snapshot = JSON.parse(readFileSync(file, 'utf8')) as { models: Array<{ name: string; loadedAtStartup: boolean }> };
+    assert.deepEqual(snapshot.models.map((m) => [m.name, m.loadedAtStartup]), [['scale', true]]);
+  });
+
   it('(b) --stop with nothing running says so', async () => {
     const s = sandbox();
     const r = await cli(s, ['--stop']);

@@ -47,7 +47,9 @@ describe('bad input', () => {
 
   it('unknown path: 404; wrong method: 405', async () => {
     expectError(await request(`${server.inferenceUrl}/nothing/here`), 404, 'ResourceNotFoundException', /not found/, 'RESOURCE_NOT_FOUND');
-    expectError(await request(`${server.managementUrl}/models/a/b`), 404, 'ResourceNotFoundException', /not found/);
+    // /models/{name}/{version} is the version API's (a version of an unknown model: ModelNotFound); deeper paths are unknown.
+    expectError(await request(`${server.managementUrl}/models/a/b/c`), 404, 'ResourceNotFoundException', /not found/);
+    expectError(await request(`${server.managementUrl}/models/a/b`), 404, 'ModelNotFoundException', /Model not found: a/);
     expectError(await request(`${server.managementUrl}/models`, { method: 'PATCH' }), 405, 'MethodNotAllowedException', /not allowed/, 'METHOD_NOT_ALLOWED');
     expectError(await request(`${server.managementUrl}/models/good`, { method: 'POST' }), 405, 'MethodNotAllowedException', /not allowed/);
     expectError(await request(`${server.inferenceUrl}/`), 405, 'MethodNotAllowedException', /not allowed/);

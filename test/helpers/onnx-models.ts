@@ -58,14 +58,14 @@ function writeModel(
   return path;
 }
 
-/** `y = x * 2`: input `x` float32 [batch, 4], output `y` float32 [batch, 4]. Returns the file path. */
-export function writeScaleModel(dir: string, file = 'model.onnx'): string {
+/** `y = x * factor` (2 unless given): input `x` float32 [batch, 4], output `y` float32 [batch, 4]. Returns the file path. */
+export function writeScaleModel(dir: string, file = 'model.onnx', factor = 2): string {
   return writeModel(dir, file, {
     name: 'scale',
     nodes: [onnx.NodeProto.create({ name: 'mul', opType: 'Mul', input: ['x', 'two'], output: ['y'] })],
     inputs: [valueInfo('x', FLOAT, ['batch', 4])],
     outputs: [valueInfo('y', FLOAT, ['batch', 4])],
-    initializers: [onnx.TensorProto.create({ name: 'two', dataType: FLOAT, dims: [], floatData: [2] })],
+    initializers: [onnx.TensorProto.create({ name: 'two', dataType: FLOAT, dims: [], floatData: [factor] })],
   });
 }
 

@@ -17,6 +17,8 @@ export interface TestServer extends RunningServer {
 /** `log`: a logger of the test's own (e.g. captureLogs()) instead of a silent one. */
 export async function startTestServer(overrides: Partial<Record<Key, string>> = {}, store?: string, log?: Logger): Promise<TestServer> {
   const modelStore = store ?? mkdtempSync(path.join(os.tmpdir(), 'mms-store-'));
+  // Each server its own model snapshot, unless the test restarts on one (snapshot_dir given).
+  const ownSnapshot = overrides.snapshot_dir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'mms-snap-')) : undefined;
   const config = loadConfig({
     env: {},
     configFile: undefined,
@@ -26,6 +28,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       metrics_address: 'http://127.0.0.1:0',
       grpc_inference_address: 'http://127.0.0.1:0',
       model_store: modelStore,
+      ...(ownSnapshot ? { snapshot_dir: ownSnapshot } : {}),
       ...overrides,
     },
   });
@@ -36,6 +39,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
     async close() {
       await server.close();
       if (!store) rmSync(modelStore, { recursive: true, force: true });
+      if (ownSnapshot) rmSync(ownSnapshot, { recursive: true, force: true });
     },
   };
 }

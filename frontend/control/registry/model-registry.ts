@@ -1,5 +1,6 @@
-// The registered models by name, and the operations on them that both the Management API and
-// start-up use: register, scale, unregister, describe, list. What a model's settings are comes from
+// The registered models by name and version, and the operations on them that the Management API,
+// start-up and the snapshot use: register, scale, unregister, set-default, describe, list. Versions
+// of one name live side by side (docs/api.md, Model versions); `key` names one of them. What a model's settings are comes from
 // model-settings.ts, what its workers start with from worker-spec.ts.
 import path from 'node:path';
 import type { Manifest } from '../../../protocol/manifest.js';
@@ -12,7 +13,8 @@ import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
-import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, type ModelSettings, type RegisterParams } from './model-settings.js';
+import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
+import { modelKey, versionsFirst } from './model-key.js';
 import { redactPaths, type PathLabels } from './redact-paths.js';
 import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
@@ -31,6 +33,8 @@ export const loadsOnDemand = (m: Model): boolean =>
   m.lazy || m.idleTimeoutMs > 0 || (m.pool.minWorkers === 0 && m.pool.maxWorkers > 0);
 
 export interface Model extends ModelSettings {
+  /** The name, or `name/version` for a versioned model: unique, names the model to the fronts. */
+  key: string;
   url: string;
   manifest: Manifest;
   modelDir: string;
@@ -53,9 +57,19 @@ export interface RegisterOutcome extends Outcome {
   model: string;
 }
 
+/** A registration that found its model registered already, asked to skip it (start-up models after a snapshot). */
+class AlreadyRegistered extends Error {
+  constructor(readonly model: string) {
+    super(`Model "${model}" already registered`);
+  }
+}
+
 export class ModelRegistry {
+  /** By key. */
   private readonly models = new Map<string, Model>();
-  /** Names taken by registrations still in progress: a second one with the same name is a 409. */
+  /** Per name, the key of the version that unversioned requests reach. */
+  private readonly defaults = new Map<string, string>();
+  /** Keys taken by registrations still in progress: a second one with the same key is a 409. */
   private readonly pending = new Set<string>();
   private readonly archives: ArchiveStore;
   readonly budget: MemoryBudget;
@@ -74,15 +88,14 @@ export class ModelRegistry {
     this.budget = new MemoryBudget({
       bytes: config.modelMemoryBudget,
       log,
-      models: () => this.list(),
+      // The budget counts each version on its own: by key.
+      models: () => this.list().map((m) => ({ name: m.key, url: m.url, registeredAt: m.registeredAt, pool: m.pool })),
       usage: () => this.usage(),
-      evict: async (name) => {
+      evict: async (key) => {
+        const model = this.models.get(key);
         // A model that loads on demand keeps its registration: its workers go, its next request loads it.
-        const m = this.models.get(name);
-        if (m && loadsOnDemand(m)) return m.pool.resize(0);
-        await this.unregister(name).catch((err) => {
-          if (!(err instanceof ServerError && err.code === 'MODEL_NOT_FOUND')) throw err; // gone already: freed
-        });
+        if (model && loadsOnDemand(model)) return model.pool.resize(0);
+        if (model) await this.unload(model); // gone already: freed
       },
       onEvict: (name) => this.onEvict(name),
     });
@@ -104,18 +117,45 @@ export class ModelRegistry {
     return this.onChange();
   }
 
-  get(name: string): Model {
-    const model = this.models.get(name);
-    if (!model) throw modelNotFound(`Model not found: ${name}`);
+  /** A version of the model, or its default version. */
+  get(name: string, version?: string): Model {
+    const key = version === undefined ? this.defaults.get(name) : modelKey(name, version);
+    const model = key === undefined ? undefined : this.models.get(key);
+    if (!model) throw modelNotFound(version === undefined || !this.defaults.has(name) ? `Model not found: ${name}` : `Model version not found: ${name}/${version}`);
     return model;
   }
 
-  has(name: string): boolean {
-    return this.models.has(name);
+  byKey(key: string): Model | undefined {
+    return this.models.get(key);
   }
 
+  has(name: string): boolean {
+    return this.defaults.has(name);
+  }
+
+  isDefault(model: Model): boolean {
+    return this.defaults.get(model.name) === model.key;
+  }
+
+  /** Every version of every model, by name, then versions in order. */
   list(): Model[] {
-    return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.models.values()].sort(versionsFirst);
+  }
+
+  /** The model's versions in order (404 when none). */
+  versions(name: string): Model[] {
+    const all = this.list().filter((m) => m.name === name);
+    if (all.length === 0) throw modelNotFound(`Model not found: ${name}`);
+    return all;
+  }
+
+  /** Unversioned requests reach this version from now on. */
+  async setDefault(name: string, version: string): Promise<Outcome> {
+    const model = this.get(name, version);
+    this.defaults.set(name, model.key);
+    await this.changed();
+    this.log.info({ model: name, version }, 'default version set');
+    return { code: 200, status: `Default version of model "${name}" set to ${version}` };
   }
 
   async register(p: RegisterParams): Promise<RegisterOutcome> {
@@ -123,6 +163,7 @@ export class ModelRegistry {
     try {
       return await this.registerReserved(p, held);
     } catch (err) {
+      if (err instanceof AlreadyRegistered) return { code: 200, status: err.message, model: err.model };
       throw this.redact(err, p.url);
     } finally {
       for (const name of held) this.pending.delete(name);
@@ -131,32 +172,42 @@ export class ModelRegistry {
 
   /** Reserves the name before anything awaits (or as soon as the manifest names it); `held` lists what to release. */
   private async registerReserved(p: RegisterParams, held: string[]): Promise<RegisterOutcome> {
-    const reserve = (name: string) => {
+    // An unversioned model is its name's only one; versions of a name may be added side by side.
+    // Early (before the manifest gives the version) only the same key conflicts; the final check also
+    // weighs the name's other versions.
+    const reserve = (name: string, version: string | undefined, final: boolean) => {
       checkName(name);
-      if (this.models.has(name) || this.pending.has(name)) throw conflict(`Model ${name} is already registered.`);
-      this.pending.add(name);
-      held.push(name);
+      const key = modelKey(name, version);
+      const mine = held.includes(key);
+      const taken = (!mine && (this.models.has(key) || this.pending.has(key)))
+        || (final && (version === undefined ? this.defaults.has(name) : this.models.has(name)));
+      if (taken && p.ifAbsent && this.defaults.has(name)) throw new AlreadyRegistered(name);
+      if (taken) throw conflict(`Model ${name} is already registered.`); // MMS's words, whatever the version
+      if (mine) return;
+      this.pending.add(key);
+      held.push(key);
     };
-    if (p.modelName) reserve(p.modelName);
+    if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
     if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
-      if (!p.modelName) reserve(modelName(p, resolved.manifest));
+      reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
       model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
       if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
       if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
-      if (workers > 0 && !model.lazy) await this.budget.admit(model.name, await this.budget.estimate(p.url, model.modelDir, workers));
+      if (workers > 0 && !model.lazy) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
     }
-    this.models.set(model.name, model);
+    this.models.set(model.key, model);
+    if (!this.defaults.has(model.name)) this.defaults.set(model.name, model.key); // the first version is the default
     await this.changed();
-    this.log.info({ model: model.name, url: p.url, workers, lazy: model.lazy }, 'model registered');
+    this.log.info({ model: model.name, version: model.version, url: p.url, workers, lazy: model.lazy }, 'model registered');
     if (model.lazy) {
       model.pool.limits(workers, Math.max(1, workers));
       return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
@@ -173,6 +224,7 @@ export class ModelRegistry {
 
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
+    if (err instanceof AlreadyRegistered) return err;
     const labels: PathLabels = [
       [path.resolve(this.config.workDir), '<work_dir>'],
       ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),
@@ -188,11 +240,11 @@ export class ModelRegistry {
     return registerFailed(clean((err as Error)?.message ?? String(err)));
   }
 
-  async scale(name: string, min: number, max: number, synchronous: boolean): Promise<Outcome> {
+  async scale(name: string, min: number, max: number, synchronous: boolean, version?: string): Promise<Outcome> {
     checkWorkerCount('min_worker', min);
     checkWorkerCount('max_worker', max);
     if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
-    return this.scaleModel(this.get(name), min, max, synchronous, false);
+    return this.scaleModel(this.get(name, version), min, max, synchronous, false);
   }
 
   /**
@@ -200,20 +252,21 @@ export class ModelRegistry {
    * first (unloading idle models, least recently used first; 507 when that cannot make room) and
    * measures after; a grown model over the budget goes back to what it had.
    */
-  async resize(name: string, n: number): Promise<void> {
-    const model = this.get(name);
+  async resize(key: string, n: number): Promise<void> {
+    const model = this.byKey(key);
+    if (!model) throw modelNotFound(`Model not found: ${key}`);
     const from = model.pool.target;
     if (n <= from) return model.pool.resize(n);
     await this.checkGpuRoom(model, n - from);
-    await this.budget.admit(name, await this.budget.estimate(model.url, model.modelDir, n));
+    await this.budget.admit(key, await this.budget.estimate(model.url, model.modelDir, n));
     try {
       await model.pool.resize(n, this.config.workerStartTimeout * 1000);
       await this.budget.settle(model);
     } catch (err) {
-      if (this.models.get(name) === model) await model.pool.resize(from).catch(() => undefined);
+      if (this.models.get(key) === model) await model.pool.resize(from).catch(() => undefined);
       throw err;
     } finally {
-      this.budget.release(name);
+      this.budget.release(key);
     }
   }
 
@@ -233,25 +286,47 @@ export class ModelRegistry {
     throw memoryBudgetExceeded(`Not enough GPU memory to add ${add} worker(s) to model ${model.name}: each takes about ${perWorker} MiB, and the fullest GPU has ${free} MiB free.`);
   }
 
-  /** A request waits for an on-demand model that has no worker: load its minimum (at least one). */
-  demand(name: string): void {
-    const model = this.models.get(name);
-    if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(name)) return;
-    this.loadingOnDemand.add(name);
+  /** A request waits for an on-demand model (a version's key) that has no worker: load its minimum (at least one). */
+  demand(key: string): void {
+    const model = this.models.get(key);
+    if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(key)) return;
+    this.loadingOnDemand.add(key);
     model.loadError = undefined;
-    this.log.info({ model: name }, 'loading model on its first request');
-    this.resize(name, Math.max(1, model.pool.minWorkers))
+    this.log.info({ model: model.name, version: model.version }, 'loading model on its first request');
+    this.resize(key, Math.max(1, model.pool.minWorkers))
       .catch((err: Error) => {
-        this.log.warn({ model: name, err: err.message }, 'could not load model on demand');
+        this.log.warn({ model: model.name, version: model.version, err: err.message }, 'could not load model on demand');
         model.loadError = `loading it on demand failed: ${err.message}`;
         void this.changed(); // the fronts refuse its waiting requests with that reason
       })
-      .finally(() => this.loadingOnDemand.delete(name));
+      .finally(() => this.loadingOnDemand.delete(key));
   }
 
-  async unregister(name: string): Promise<Outcome> {
-    const model = this.get(name);
-    this.models.delete(name);
+  /**
+   * Unregisters a version, or the default version. The default goes only when it is the name's last
+   * version: another must be made the default first (as TorchServe), so unversioned requests never
+   * change version without an operator saying so.
+   */
+  async unregister(name: string, version?: string): Promise<Outcome> {
+    const model = this.get(name, version);
+    if (this.isDefault(model) && this.list().some((m) => m.name === name && m !== model)) {
+      throw conflict(`Version ${model.version} is the default version of model ${name}; set another default first (PUT /models/${name}/{version}/set-default).`);
+    }
+    await this.unload(model);
+    return { code: 200, status: version === undefined ? `Model "${name}" unregistered` : `Model "${name}" version ${version} unregistered` };
+  }
+
+  /** Stops the model's workers and forgets it (another version becomes the default if it was). */
+  private async unload(model: Model): Promise<void> {
+    const { name, key } = model;
+    if (this.models.get(key) !== model) return;
+    this.models.delete(key);
+    const wasDefault = this.defaults.get(name) === key;
+    if (wasDefault) {
+      const next = this.list().filter((m) => m.name === name).pop(); // eviction or closing: the highest version left
+      if (next) this.defaults.set(name, next.key);
+      else this.defaults.delete(name);
+    }
     await this.changed(); // the fronts stop sending to it and finish what they sent
     const timeoutMs = this.config.unregisterModelTimeout * 1000;
     let timer: NodeJS.Timeout | undefined;
@@ -259,17 +334,17 @@ export class ModelRegistry {
     const result = await Promise.race([model.pool.close(), timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
-      this.models.set(name, model);
+      this.models.set(key, model);
+      if (wasDefault || !this.defaults.has(name)) this.defaults.set(name, key);
       void this.changed();
-      throw requestTimeout(`Timed out while cleaning resources: ${name}`);
+      throw requestTimeout(`Timed out while cleaning resources: ${key}`);
     }
     await model.cleanup();
-    this.log.info({ model: name }, 'model unregistered');
-    return { code: 200, status: `Model "${name}" unregistered` };
+    this.log.info({ model: name, version: model.version }, 'model unregistered');
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all([...this.models.keys()].map((name) => this.unregister(name).catch(() => undefined)));
+    await Promise.all([...this.models.values()].map((model) => this.unload(model).catch(() => undefined)));
   }
 
   private async scaleModel(model: Model, min: number, max: number, synchronous: boolean, registering: boolean): Promise<Outcome> {
@@ -278,18 +353,16 @@ export class ModelRegistry {
     if (!synchronous) {
       done.then(() => (registering ? this.settleBudget(model) : undefined))
         .catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'))
-        .finally(() => this.budget.release(model.name));
+        .finally(() => this.budget.release(model.key));
       return { code: 202, status: 'Processing worker updates...' };
     }
     try {
       await done;
       if (registering) await this.settleBudget(model);
     } catch (err) {
-      this.budget.release(model.name);
+      this.budget.release(model.key);
       if (err instanceof ServerError && err.code === 'MEMORY_BUDGET_EXCEEDED') throw err;
-      if (registering && this.models.get(model.name) === model) {
-        await this.unregister(model.name).catch(() => undefined);
-      }
+      if (registering) await this.unload(model).catch(() => undefined);
       const e = err as ServerError;
       const failed = workerStartFailed(`Failed to start workers: ${e.message}`, e.status);
       throw this.redact(failed, model.url, model.modelDir);
@@ -301,9 +374,9 @@ export class ModelRegistry {
   /** The loaded model's measured memory against the budget; over it (nothing idle to unload): unloaded again, 507. */
   private async settleBudget(model: Model): Promise<void> {
     try {
-      await this.budget.settle(model);
+      await this.budget.settle({ name: model.key, url: model.url, registeredAt: model.registeredAt, pool: model.pool });
     } catch (err) {
-      if (this.models.get(model.name) === model) await this.unregister(model.name).catch(() => undefined);
+      await this.unload(model).catch(() => undefined);
       throw err;
     }
   }
@@ -314,7 +387,7 @@ export class ModelRegistry {
     const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
     const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
     const model: Model = {
-      ...settings, url, manifest, modelDir, cleanup, registeredAt: Date.now(),
+      ...settings, key: modelKey(settings.name, settings.version), url, manifest, modelDir, cleanup, registeredAt: Date.now(),
       pool: new WorkerPool({
         modelName: settings.name,
         create: (slot, gpuId) =>

@@ -17,6 +17,10 @@ export const MAX_SESSIONS = 16;
 export interface RegisterParams {
   url: string;
   modelName?: string;
+  /** `model_version`: beats the manifest's modelVersion (docs/api.md, Model versions). */
+  modelVersion?: string;
+  /** Already registered (any version of the name): answered 200 and left as it is (start-up models after a snapshot). */
+  ifAbsent?: boolean;
   handler?: string;
   runtime?: string;
   batchSize?: number;
@@ -74,6 +78,7 @@ export interface ModelSettings {
  */
 export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): number {
   if (p.modelName) checkName(p.modelName);
+  if (p.modelVersion !== undefined) checkVersion(p.modelVersion);
   if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
     throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
   }
@@ -109,6 +114,11 @@ export function modelName(p: RegisterParams, manifest: Manifest): string {
   return name;
 }
 
+/** The model's version: model_version, else the manifest's modelVersion, else none. */
+export function modelVersion(p: RegisterParams, manifest: Manifest): string | undefined {
+  return p.modelVersion ?? manifest.model.modelVersion;
+}
+
 /** The merged settings; throws for a handler or manifest value the server cannot run. */
 export function modelSettings(p: RegisterParams, manifest: Manifest, config: SettingsConfig): ModelSettings {
   const name = modelName(p, manifest);
@@ -127,7 +137,7 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
   }
   return {
     name,
-    version: manifest.model.modelVersion,
+    version: modelVersion(p, manifest),
     runtime,
     handler,
     batchSize,
@@ -150,6 +160,13 @@ export function checkName(name: string): void {
   }
   if (!/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(name)) {
     throw badRequest(`Invalid model name "${name}": use letters, digits, '_', '-' and '.', starting with a letter or digit.`);
+  }
+}
+
+/** A version is a path segment too (/predictions/{name}/{version}): the name's characters and length. */
+export function checkVersion(version: string): void {
+  if (version.length > MAX_NAME_LENGTH || !/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(version)) {
+    throw badRequest(`Invalid model version "${version.slice(0, MAX_NAME_LENGTH)}": use at most ${MAX_NAME_LENGTH} letters, digits, '_', '-' and '.', starting with a letter or digit.`);
   }
 }
 

@@ -57,6 +57,7 @@ export async function loadStartupModels(
       try {
         const { model } = await registry.register({
           url: e.location, modelName: e.name, defaultName: name, initialWorkers: workers, synchronous: true, loadedAtStartup: true,
+          ifAbsent: true, // restored from the snapshot already: served as the snapshot has it
         });
         loaded.push(model);
       } catch (err) {

@@ -39,7 +39,8 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
     startTimeoutMs: config.workerStartTimeout * 1000,
     maxResponseSize: config.maxResponseSize,
     ping: config.workerPing,
-    env: workerEnv(config),
+    // The registered version (model_version may differ from the manifest's): v2 answers name it.
+    env: { ...workerEnv(config), ...(model.version !== undefined ? { MMS_MODEL_VERSION: model.version } : {}) },
     warmup: model.warmup,
   };
 }

@@ -1,0 +1,174 @@
+// Model snapshots (docs/configuration.md, Model snapshot): the registered models and the settings
+// their re-registration needs, written on every change and restored at the next start, so a
+// restarted server serves what it served before. The file is replaced atomically (temp file +
+// rename): a crash mid-write leaves the previous snapshot, never half of one.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../logging/logger.js';
+import type { Model, ModelRegistry } from './model-registry.js';
+
+export const SNAPSHOT_FILE = 'model-snapshot.json';
+const FORMAT = 1;
+
+/** One registered model (one version of it) as the snapshot keeps it. */
+export interface SnapshotEntry {
+  url: string;
+  name: string;
+  version?: string;
+  /** The version unversioned requests reach. */
+  isDefault: boolean;
+  runtime: string;
+  handler: string;
+  batchSize: number;
+  maxBatchDelay: number;
+  responseTimeout: number;
+  executionProvider: string;
+  preloadModel: boolean;
+  preloadSessions: number;
+  minWorkers: number;
+  maxWorkers: number;
+  loadedAtStartup: boolean;
+}
+
+export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolean): SnapshotEntry[] {
+  return models.map((m) => {
+    const pool = m.pool.snapshot();
+    return {
+      url: m.url,
+      name: m.name,
+      ...(m.version !== undefined ? { version: m.version } : {}),
+      isDefault: isDefault(m),
+      runtime: m.runtime,
+      handler: m.handler,
+      batchSize: m.batchSize,
+      maxBatchDelay: m.maxBatchDelay,
+      responseTimeout: m.responseTimeout,
+      executionProvider: m.executionProvider,
+      preloadModel: m.preload,
+      preloadSessions: m.sessions,
+      minWorkers: pool.minWorkers,
+      maxWorkers: pool.maxWorkers,
+      loadedAtStartup: m.loadedAtStartup,
+    };
+  });
+}
+
+/** The snapshot file: writes coalesced (only the newest state is written once the previous write ends). */
+export class SnapshotFile {
+  readonly file: string;
+  /** The text last handed to a write (the file's content once it ends). */
+  private last?: string;
+  private next?: string;
+  private writing?: Promise<void>;
+
+  constructor(dir: string, private readonly log: Logger) {
+    this.file = path.join(dir, SNAPSHOT_FILE);
+  }
+
+  /** The entries of the last snapshot; none when there is none or it cannot be read (logged). */
+  async read(): Promise<SnapshotEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ file: this.file, err: (err as Error).message }, 'cannot read the model snapshot; starting without it');
+      return [];
+    }
+    this.last = text;
+    try {
+      const parsed = JSON.parse(text) as { format?: unknown; models?: unknown };
+      if (parsed.format !== FORMAT || !Array.isArray(parsed.models)) throw new Error(`not a format ${FORMAT} snapshot`);
+      return parsed.models.filter((e): e is SnapshotEntry => {
+        const ok = typeof e === 'object' && e !== null && typeof e.url === 'string' && typeof e.name === 'string';
+        if (!ok) this.log.error({ file: this.file }, 'model snapshot entry without url and name skipped');
+        return ok;
+      });
+    } catch (err) {
+      this.log.error({ file: this.file, err: (err as Error).message }, 'model snapshot is not valid; starting without it');
+      return [];
+    }
+  }
+
+  save(entries: SnapshotEntry[]): Promise<void> {
+    const text = `${JSON.stringify({ format: FORMAT, models: entries }, null, 2)}\n`;
+    if (text === (this.next ?? this.last)) return this.writing ?? Promise.resolve();
+    this.next = text;
+    this.writing ??= this.drain();
+    return this.writing;
+  }
+
+  /** Resolves once what was saved so far is on disk. */
+  flush(): Promise<void> {
+    return this.writing ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.next !== undefined) {
+      const text = this.next;
+      this.next = undefined;
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      this.last = text; // what the file holds once this write ends: a save of other text must write again
+      try {
+        await mkdir(path.dirname(this.file), { recursive: true });
+        await writeFile(tmp, text, { mode: 0o600 });
+        await rename(tmp, this.file);
+      } catch (err) {
+        this.last = undefined;
+        // A server that cannot write its snapshot still serves: the next change tries again.
+        this.log.warn({ file: this.file, err: (err as Error).message }, 'cannot write the model snapshot');
+      }
+    }
+    this.writing = undefined;
+  }
+}
+
+/**
+ * Registers the snapshot's models again; one that fails is logged and skipped. Returns the names
+ * restored (the start-up models among them count as loaded at start-up).
+ */
+export async function restoreSnapshot(registry: ModelRegistry, entries: SnapshotEntry[], log: Logger): Promise<string[]> {
+  const restored: string[] = [];
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const bool = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
+  await Promise.all(
+    entries.map(async (e) => {
+      const min = num(e.minWorkers) ?? 0;
+      try {
+        await registry.register({
+          url: e.url,
+          modelName: e.name,
+          modelVersion: str(e.version),
+          handler: str(e.handler),
+          runtime: str(e.runtime),
+          batchSize: num(e.batchSize),
+          maxBatchDelay: num(e.maxBatchDelay),
+          responseTimeout: num(e.responseTimeout),
+          executionProvider: str(e.executionProvider),
+          preloadModel: bool(e.preloadModel),
+          preloadSessions: num(e.preloadSessions),
+          loadedAtStartup: bool(e.loadedAtStartup),
+          initialWorkers: min,
+          synchronous: true,
+        });
+        const max = num(e.maxWorkers) ?? min;
+        if (max !== min) await registry.scale(e.name, min, max, true, str(e.version));
+        restored.push(e.name);
+        log.info({ model: e.name, version: e.version, url: e.url }, 'model restored from the snapshot');
+      } catch (err) {
+        log.error({ model: e.name, version: e.version, err: (err as Error).message }, 'model in the snapshot failed to load; skipped');
+      }
+    }),
+  );
+  // Defaults last: a version registered later must not take the default from the one the snapshot names.
+  for (const e of entries) {
+    if (e.isDefault === true && e.version !== undefined && restored.includes(e.name)) {
+      try {
+        registry.setDefault(e.name, e.version);
+      } catch (err) {
+        log.warn({ model: e.name, version: e.version, err: (err as Error).message }, 'snapshot default version not restored');
+      }
+    }
+  }
+  return restored;
+}
