@@ -6,6 +6,7 @@ import client from 'prom-client';
 import type { PoolObserver, PoolSnapshot } from './workers/worker-pool.js';
 import { readWorkerMemory } from './workers/worker-memory.js';
 import { Gpus } from './gpus/gpus.js';
+import { nameOfKey } from './registry/model-key.js';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
@@ -109,7 +110,7 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [model, o] of observed()) this.set({ model }, o.waitMs / 1000);
+        for (const [key, o] of observed()) this.set({ model: nameOfKey(key) }, o.waitMs / 1000); // per name, as every metric
       },
     });
     new client.Gauge({
@@ -119,7 +120,7 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [model, o] of observed()) this.set({ model }, o.utilisation);
+        for (const [key, o] of observed()) this.set({ model: nameOfKey(key) }, o.utilisation);
       },
     });
   }

@@ -100,7 +100,7 @@ export class MemoryBudget {
       name: m.name,
       bytes: await footprint(m),
       lastUsed: Math.max(m.registeredAt, usage[m.name]?.lastUsed ?? 0),
-    })))).sort((a, b) => a.lastUsed - b.lastUsed);
+    })))).filter((c) => c.bytes > 0).sort((a, b) => a.lastUsed - b.lastUsed); // one scaled to 0 frees nothing
     const freeable = candidates.reduce((a, c) => a + c.bytes, 0);
     if (used - freeable + need > this.o.bytes) return used - freeable;
     for (const c of candidates) {

@@ -3,6 +3,9 @@
 
 export const modelKey = (name: string, version: string | undefined): string => (version === undefined ? name : `${name}/${version}`);
 
+/** The model name of a key (metrics count per name). */
+export const nameOfKey = (key: string): string => key.split('/')[0];
+
 const collator = new Intl.Collator('en', { numeric: true });
 
 /** By name, then version with numbers compared as numbers (1.10 after 1.9); an unversioned model first. */

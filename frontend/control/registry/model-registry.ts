@@ -14,7 +14,7 @@ import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
 import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
-import { modelKey, versionsFirst } from './model-key.js';
+import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
 import { redactPaths, type PathLabels } from './redact-paths.js';
 import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
@@ -97,7 +97,7 @@ export class ModelRegistry {
         if (model && loadsOnDemand(model)) return model.pool.resize(0);
         if (model) await this.unload(model); // gone already: freed
       },
-      onEvict: (name) => this.onEvict(name),
+      onEvict: (key) => this.onEvict(nameOfKey(key)),
     });
   }
 
