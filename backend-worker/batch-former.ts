@@ -5,7 +5,7 @@
 // when nothing runs (an idle model never holds a request back); otherwise hold until the batch is full
 // or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
-import { StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
+import { CANCELLED_TYPE, StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
 import { batchMessage } from '../protocol/batch-stats.js';
 import { HandlerError, failureOf } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
@@ -113,6 +113,22 @@ export class BatchFormer {
     }
     if (dropped) this.pump();
     return dropped;
+  }
+
+  /**
+   * A cancel from `origin`: its queued frame holding `requestId` is not run but answered now with
+   * code 499 (an error item per request), so the connection's replies stay in frame order. A frame
+   * already running, or unknown, is left alone: returns false.
+   */
+  cancel(origin: Origin, requestId: string): boolean {
+    const i = this.queue.findIndex((f) => f.origin === origin && f.items.some((item) => item.requestId === requestId));
+    if (i < 0) return false;
+    const [frame] = this.queue.splice(i, 1);
+    this.items -= frame.items.length;
+    const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message: 'Request cancelled before its batch ran' };
+    frame.resolve({ code: failure.status, message: failure.message, items: frame.items.map((item) => errorItem(item.requestId, failure)) });
+    this.pump();
+    return true;
   }
 
   /** Starts every batch the rule allows now; arms the timer for a held partial batch. */

@@ -69,6 +69,8 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   const accept = (req: WorkerRequest): Promise<void> | void => {
     // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
     if (req.kind === 'ping') answer(PONG_REPLY);
+    // Unanswered: the cancelled frame itself is answered in its turn (batch-former.ts cancel).
+    else if (req.kind === 'cancel') former?.cancel(socket, req.requestId);
     else if (req.kind === 'load') return load(req);
     else answer(former ? former.submit(socket, origin ? req.batch.map((item) => tagged(item, origin)) : req.batch) : NOT_LOADED);
   };

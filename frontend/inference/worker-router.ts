@@ -5,11 +5,13 @@
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
-import { fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { ClientClosedError, deadlineExceeded, fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
 import type { ModelUsage } from './model-usage.js';
+import { ModelState, Remote, slotsOf, type Job } from './router-state.js';
+import { ResponseCache } from './response-cache.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
@@ -28,55 +30,19 @@ export interface RouterOptions {
   onReply?: (model: string, message: string) => void;
   /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
   usage?: ModelUsage;
+  /** Each lookup in a model's response cache (metrics). */
+  onCacheLookup?: (model: string, hit: boolean) => void;
 }
 
-interface Job {
-  item: OutgoingItem;
-  attempts: number;
-  timedOut?: boolean;
-  waitingSince?: number;
-  resolve: (reply: ReplyItem) => void;
-  reject: (err: Error) => void;
+/** What a request may add to its submission (docs/api.md, "Deadlines and cancellation"). */
+export interface SubmitOptions {
+  /** performance.now() time after which it is answered 504 and, if still queued, never run. */
+  deadline?: number;
+  /** Aborted when the client goes away: a request still queued is dropped. */
+  signal?: AbortSignal;
 }
 
-/** One worker process as this front sees it. */
-class Remote {
-  conn?: WorkerConnection;
-  ready = false;
-  /** Lost, stuck or retired: takes no new requests. */
-  closed = false;
-  readonly outstanding: Job[] = [];
-  served = false;
-  /** pick-worker.ts: the router's pick count when this remote was last chosen. */
-  lastPicked = 0;
-  watchdog?: NodeJS.Timeout;
-  /** When it last answered (or was first sent to while idle): the watchdog's reference. */
-  progressAt = 0;
-  /** Out of the table: finishing what it holds, then closed. */
-  retiring = false;
-  /** The model's workers this process serves (a shared process serves several). */
-  slots = 1;
-  drained?: () => void;
-  constructor(
-    readonly id: string,
-    readonly owner: ModelState,
-  ) {}
-  /** Outstanding requests per slot, so a process serving more slots takes more. */
-  get load(): number {
-    return this.outstanding.length / this.slots;
-  }
-}
-
-class ModelState {
-  readonly remotes = new Map<string, Remote>();
-  readonly waiting: Job[] = [];
-  admitted = 0;
-  waitTimer?: NodeJS.Timeout;
-  constructor(public route: ModelRoute) {}
-}
-
-/** The model's loaded workers, counting every slot of a shared process. */
-const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
+const GONE = 'Client closed the connection before the answer.';
 
 export class WorkerRouter {
   private readonly models = new Map<string, ModelState>();
@@ -84,8 +50,11 @@ export class WorkerRouter {
   /** Drains of removed workers still under way: a later table's ack must wait for them too. */
   private readonly retiring = new Set<Promise<void>>();
   private picks = 0;
+  private readonly cache: ResponseCache;
 
-  constructor(private readonly o: RouterOptions) {}
+  constructor(private readonly o: RouterOptions) {
+    this.cache = new ResponseCache(o.onCacheLookup);
+  }
 
   get startupModels(): string[] {
     return this.table.startupModels.filter((n) => this.models.has(n));
@@ -139,6 +108,7 @@ export class WorkerRouter {
   async apply(table: RouteTable): Promise<void> {
     if (table.version <= this.table.version) return;
     this.table = table;
+    this.cache.apply(table.models);
     const work: Array<Promise<void>> = [];
     const names = new Set(table.models.map((r) => r.name));
     for (const [name, m] of this.models) {
@@ -176,29 +146,64 @@ export class WorkerRouter {
     await Promise.all([...work, ...this.retiring]);
   }
 
-  /** Queues one request; resolves with its reply item or rejects with a ServerError. */
-  submit(name: string, item: OutgoingItem): Promise<ReplyItem> {
+  /**
+   * Queues one request; resolves with its reply item or rejects with a ServerError. A model with a
+   * response cache answers a repeated input from it without a worker.
+   */
+  async submit(name: string, item: OutgoingItem, o: SubmitOptions = {}): Promise<ReplyItem> {
     const m = this.models.get(name);
-    if (!m) return Promise.reject(modelNotFound(`Model not found: ${name}`));
+    if (!m) throw modelNotFound(`Model not found: ${name}`);
+    const key = this.cache.key(m.route, item);
+    const hit = key === undefined ? undefined : this.cache.get(m.route, key, item.requestId);
+    if (hit) return hit;
+    const reply = await this.queue(m, item, o);
+    if (key !== undefined && this.models.get(name) === m) this.cache.set(m.route, key, reply);
+    return reply;
+  }
+
+  private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
+    const name = m.route.name;
+    if (o.signal?.aborted) return Promise.reject(new ClientClosedError(GONE));
+    if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(name);
     return new Promise<ReplyItem>((resolve, reject) => {
-      let settled = false;
-      const settle = () => {
-        if (!settled) {
-          m.admitted--;
-          this.o.usage?.end(name);
-        }
-        settled = true;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));
+      const finish = (): boolean => {
+        if (job.done) return false;
+        job.done = true;
+        m.admitted--;
+        this.o.usage?.end(name);
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        return true;
       };
-      this.dispatch(m, {
+      const job: Job = {
         item,
         attempts: 0,
-        resolve: (r) => (settle(), resolve(r)),
-        reject: (e) => (settle(), reject(e)),
-      });
+        done: false,
+        resolve: (r) => finish() && resolve(r),
+        reject: (e) => finish() && reject(e),
+      };
+      if (o.deadline !== undefined) timer = setTimeout(() => this.cancel(m, job, deadlineExceeded(name)), o.deadline - performance.now());
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      this.dispatch(m, job);
     });
+  }
+
+  /**
+   * Answers `job` with `err` now; a job still waiting here leaves the queue, one sent to a worker is
+   * cancelled there (the worker drops it if its batch has not started; its reply is then ignored).
+   */
+  private cancel(m: ModelState, job: Job, err: Error): void {
+    if (job.done) return;
+    job.reject(err);
+    const i = m.waiting.indexOf(job);
+    if (i >= 0) m.waiting.splice(i, 1);
+    const r = job.remote;
+    if (r && !r.closed && r.outstanding.includes(job)) r.conn?.cancel(job.item.requestId);
   }
 
   /** Closes every connection (the front is stopping; requests still out fail). */
@@ -238,6 +243,7 @@ export class WorkerRouter {
   }
 
   private send(m: ModelState, r: Remote, job: Job): void {
+    job.remote = r;
     if (r.outstanding.push(job) === 1) {
       r.progressAt = performance.now();
       this.armWatchdog(m, r, m.route.responseTimeoutMs);
@@ -292,6 +298,7 @@ export class WorkerRouter {
   private lost(m: ModelState, r: Remote, job: Job): void {
     this.drop(r);
     const name = m.route.name;
+    if (job.done) return; // answered already (a deadline, a client gone): nothing to retry
     if (job.timedOut) return job.reject(workerTimeout());
     if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(name) === m) {
       job.attempts++;
