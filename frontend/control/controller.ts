@@ -97,6 +97,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       const workers = new WorkerRouter({
         fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
         onReply: (model, message) => frontMetrics.reply(model, message),
+        onCacheLookup: (model, hit) => frontMetrics.cacheLookup(model, hit),
       });
       frontMetrics.pending(() => workers.pending());
       local = { workers, metrics: frontMetrics, usage };

@@ -42,6 +42,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       executionProvider: p.string('execution_provider'),
       preloadModel: p.bool('preload_model'),
       preloadSessions: p.int('preload_sessions'),
+      responseCache: p.bool('response_cache'),
+      responseCacheSize: p.int('response_cache_size'),
+      responseCacheTtl: p.int('response_cache_ttl'),
     });
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
@@ -63,6 +66,7 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       preloadModel: m.preload,
       ...(m.preload ? { preloadSessions: m.sessions } : {}),
       loadedAtStartup: m.loadedAtStartup,
+      ...(m.responseCache ? { responseCache: m.responseCache } : {}),
       status: pool.healthy ? 'Healthy' : 'Unhealthy',
       workers: pool.workers.map((w, i) => ({
         id: w.id,

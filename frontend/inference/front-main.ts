@@ -29,6 +29,7 @@ const router = new WorkerRouter({
   onStuck: (model, worker) => send({ type: 'worker-stuck', model, worker }),
   onServed: (model, worker) => send({ type: 'worker-served', model, worker }),
   onReply: (model, reply) => metrics.reply(model, reply),
+  onCacheLookup: (model, hit) => metrics.cacheLookup(model, hit),
 });
 metrics.pending(() => router.pending());
 const drain = { active: false };
