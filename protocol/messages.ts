@@ -97,6 +97,9 @@ export const StatusCode = {
   outOfResources: 507,
 } as const;
 
+/** The header a front sets on an item with a deadline: epoch ms; the worker does not run it later. */
+export const DEADLINE_ITEM_HEADER = 'x-mms-deadline';
+
 /** The error type of a cancelled frame's items. */
 export const CANCELLED_TYPE = 'RequestCancelledException';
 

@@ -3,7 +3,7 @@
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
-import { StatusCode, readErrorItem } from '../../protocol/messages.js';
+import { DEADLINE_ITEM_HEADER, StatusCode, readErrorItem } from '../../protocol/messages.js';
 import type { ModelRoute, RouteTable } from '../../protocol/routes.js';
 import { ClientClosedError, deadlineExceeded, fromWorker, modelNotFound, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -168,6 +168,10 @@ export class WorkerRouter {
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(name);
+    // The worker skips it past this time too, even if it never reads the cancel in time (epoch ms).
+    const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
+    if (o.deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + o.deadline - performance.now()))]);
+    item = { ...item, headers };
     return new Promise<ReplyItem>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));
