@@ -1,0 +1,102 @@
+// Deadlines and cancellation (docs/api.md, "Deadlines and cancellation"), through the real server: a
+// request queued behind a held batch is never run when its client disconnects or its
+// X-Request-Deadline-Ms passes (504); a malformed header is a 400. The ledger handler records every
+// item it is called with, so "never run" is read from its file, not inferred.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { writeHandlerModelDir } from '../helpers/fixtures.js';
+import { metricValue } from '../helpers/metrics.js';
+import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('deadlines and cancellation', () => {
+  let server: TestServer;
+  let modelDir: string;
+  let releases = 0;
+  const releaseFiles: string[] = [];
+
+  const post = (text: string, headers: Record<string, string> = {}) =>
+    request(`${server.inferenceUrl}/predictions/ledger`, { method: 'POST', body: text, headers: { 'content-type': 'text/plain', ...headers } });
+  const seen = (): string[] => {
+    const file = path.join(modelDir, 'seen.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  };
+  const depth = () => metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'ledger' });
+
+  /** A request that holds the model's only worker until `release()`, once the handler has it. */
+  async function holdWorker(tag: string) {
+    const file = path.join(server.store, `release-${++releases}`);
+    releaseFiles.push(file);
+    const text = `wait:${file}#${tag}`;
+    const answer = post(text);
+    await eventually(() => seen().includes(text));
+    return { answer, release: () => writeFileSync(file, '') };
+  }
+
+  before(async () => {
+    server = await startTestServer({ job_queue_size: '10' });
+    assert.equal(server.frontPids().length, 1, 'one front: one connection per worker, so frames stay in order');
+    modelDir = writeHandlerModelDir(path.join(server.store, 'ledger'), 'ledger', 'ledger.mjs');
+    const r = await request(`${server.managementUrl}/models?url=ledger&initial_workers=1&batch_size=1`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  });
+  after(async () => {
+    for (const file of releaseFiles) writeFileSync(file, '');
+    await server.close();
+  });
+
+  it('a client that disconnects while its request is queued: the request never reaches the handler', async () => {
+    const busy = await holdWorker('busy-1');
+    // Sent by hand so it can be cut off while the worker is still busy.
+    const req = http.request(`${server.inferenceUrl}/predictions/ledger`, { method: 'POST', headers: { 'content-type': 'text/plain' } });
+    req.on('error', () => undefined);
+    req.end('gone#1');
+    await eventually(async () => (await depth()) === 2); // admitted and queued behind the busy one
+    req.destroy();
+    await eventually(async () => (await depth()) === 1); // the front saw it go and cancelled it
+    busy.release();
+    assert.equal((await busy.answer).status, 200);
+    // Sent after the cancel on the same connection: once it is answered, the cancel was handled.
+    const next = await post('after#1');
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.deepEqual(seen().filter((t) => t.endsWith('#1')), ['after#1']);
+    assert.ok(!seen().includes('gone#1'), 'the disconnected request reached the handler');
+  });
+
+  it('a request past its deadline while queued gets 504 and never runs', async () => {
+    const busy = await holdWorker('busy-2');
+    const late = await post('late#2', { 'X-Request-Deadline-Ms': '50' });
+    assert.equal(late.status, 504, JSON.stringify(late.body));
+    assert.equal(late.body.errorCode, 'DEADLINE_EXCEEDED');
+    assert.equal(late.body.type, 'DeadlineExceededException');
+    assert.match(late.body.message, /deadline/);
+    busy.release();
+    assert.equal((await busy.answer).status, 200);
+    const next = await post('after#2');
+    assert.equal(next.status, 200);
+    assert.ok(!seen().includes('late#2'), 'the expired request reached the handler');
+  });
+
+  it('a request whose deadline passes while it runs gets 504; the worker serves on', async () => {
+    const file = path.join(server.store, `release-${++releases}`);
+    releaseFiles.push(file);
+    const slow = await post(`wait:${file}#3`, { 'x-request-deadline-ms': '50' });
+    assert.equal(slow.status, 504, JSON.stringify(slow.body));
+    writeFileSync(file, '');
+    const next = await post('after#3', { 'x-request-deadline-ms': '60000' });
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.equal(next.body.text, 'after#3');
+  });
+
+  it('a malformed deadline header is a 400 naming it, and nothing is queued', async () => {
+    for (const value of ['abc', '0', '-5', '1.5', '99999999999', '']) {
+      const r = await post(`bad#${value}`, { 'X-Request-Deadline-Ms': value });
+      assert.equal(r.status, 400, `${JSON.stringify(value)}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.errorCode, 'BAD_REQUEST');
+      assert.match(r.body.message, /X-Request-Deadline-Ms/);
+    }
+    assert.ok(!seen().some((t) => t.startsWith('bad#')));
+  });
+});
