@@ -200,7 +200,7 @@ export class ModelRegistry {
 
   private async scaleModel(model: Model, min: number, max: number, synchronous: boolean, registering: boolean): Promise<Outcome> {
     // Wait for workers still starting from an earlier request too, as long as one start may take.
-    const done = model.pool.scale(min, max, this.config.workerStartTimeout * 1000);
+    const done = model.pool.scale(min, max, (this.config.workerStartTimeout + this.config.modelLoadTimeout) * 1000);
     if (!synchronous) {
       done.then(() => (registering ? this.settleBudget(model) : undefined))
         .catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'))
