@@ -55,3 +55,32 @@ export class ModelState {
 /** The model's loaded workers, counting every slot of a shared process. */
 export const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
 
+
+export type ServerHealth = 'Healthy' | 'Partial Healthy' | 'Unhealthy';
+export interface ModelHealth {
+  status: 'Healthy' | 'Unhealthy';
+  workers: number;
+  minWorkers: number;
+}
+
+/** Ping rule: running workers against the sum of minimums. */
+export function serverHealth(routes: ModelRoute[]): ServerHealth {
+  let scaled = 0;
+  let working = 0;
+  for (const route of routes) {
+    scaled += route.minWorkers;
+    working += slotsOf(route);
+  }
+  if (scaled > 0 && working === 0) return 'Unhealthy';
+  if (working > 0 && working < scaled) return 'Partial Healthy';
+  return 'Healthy';
+}
+
+/** Per model, by name: its health and its loaded and wanted workers. */
+export function modelHealth(routes: ModelRoute[]): Record<string, ModelHealth> {
+  const out: Record<string, ModelHealth> = {};
+  for (const r of [...routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    out[r.name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+  }
+  return out;
+}

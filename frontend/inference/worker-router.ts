@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
 import type { ModelUsage } from './model-usage.js';
-import { ModelState, Remote, slotsOf, type Job } from './router-state.js';
+import { ModelState, Remote, modelHealth, serverHealth, slotsOf, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
 import { ResponseCache } from './response-cache.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
@@ -79,25 +79,12 @@ export class WorkerRouter {
   }
 
   /** Ping rule: running workers against the sum of minimums. */
-  health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
-    let scaled = 0;
-    let working = 0;
-    for (const { route } of this.models.values()) {
-      scaled += route.minWorkers;
-      working += slotsOf(route);
-    }
-    if (scaled > 0 && working === 0) return 'Unhealthy';
-    if (working > 0 && working < scaled) return 'Partial Healthy';
-    return 'Healthy';
+  health(): ServerHealth {
+    return serverHealth(this.routes());
   }
 
-  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> {
-    const out: Record<string, { status: 'Healthy' | 'Unhealthy'; workers: number; minWorkers: number }> = {};
-    for (const name of [...this.models.keys()].sort()) {
-      const r = this.models.get(name)!.route;
-      out[name] = { status: r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
-    }
-    return out;
+  modelHealth(): Record<string, ModelHealth> {
+    return modelHealth(this.routes());
   }
 
   /**
