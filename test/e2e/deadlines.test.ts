@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
+import { InferenceClient } from '../helpers/grpc-client.js';
+import { writeModelDir } from '../helpers/onnx-models.js';
 import { metricValue } from '../helpers/metrics.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -41,6 +43,9 @@ describe('deadlines and cancellation', () => {
     modelDir = writeHandlerModelDir(path.join(server.store, 'ledger'), 'ledger', 'ledger.mjs');
     const r = await request(`${server.managementUrl}/models?url=ledger&initial_workers=1&batch_size=1`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    writeModelDir(path.join(server.store, 'scale'), { name: 'scale' });
+    const s = await request(`${server.managementUrl}/models?url=scale&initial_workers=1`, { method: 'POST' });
+    assert.equal(s.status, 200, JSON.stringify(s.body));
   });
   after(async () => {
     for (const file of releaseFiles) writeFileSync(file, '');
@@ -98,5 +103,31 @@ describe('deadlines and cancellation', () => {
       assert.match(r.body.message, /X-Request-Deadline-Ms/);
     }
     assert.ok(!seen().some((t) => t.startsWith('bad#')));
+  });
+
+  it('gRPC: a call past its deadline ends DEADLINE_EXCEEDED, and its request never runs', async () => {
+    const client = new InferenceClient(server.grpcUrl);
+    const infer = { model_name: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '4'] }], raw_input_contents: [Buffer.from(new Float32Array([1, 2, 3, 4]).buffer)] };
+    const batches = () => metricValue(server.metricsUrl, 'mms_batch_size_count', { model: 'scale' });
+    try {
+      await client.ok('ModelInfer', infer);
+      const before = await batches();
+      // A stopped worker holds the request unread in its socket until the deadline has passed.
+      const pid = (await request(`${server.managementUrl}/models/scale`)).body.workers[0].pid as number;
+      process.kill(pid, 'SIGSTOP');
+      let late;
+      try {
+        late = await client.call('ModelInfer', infer, { deadline: Date.now() + 200 });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      assert.equal(late.ok, false);
+      assert.equal(!late.ok && late.error.code, 4, 'DEADLINE_EXCEEDED');
+      // Sent after it on the same connection: once answered, the late one has been dropped or run.
+      await client.ok('ModelInfer', infer);
+      assert.equal(await batches(), before + 1, 'only the second request ran a batch');
+    } finally {
+      client.close();
+    }
   });
 });
