@@ -131,3 +131,25 @@ describe('deadlines and cancellation', () => {
     }
   });
 });
+
+describe('model load timeout', () => {
+  let server: TestServer;
+  before(async () => {
+    // The load is bounded apart from the process start and the (long) inference timeout.
+    server = await startTestServer({ model_load_timeout: '1', worker_start_timeout: '60', default_response_timeout_seconds: '3600' });
+  });
+  after(async () => {
+    writeFileSync(path.join(server.store, 'slow', 'release'), '');
+    await server.close();
+  });
+
+  it('a model that does not load within model_load_timeout fails its start, naming the key', async () => {
+    const dir = writeHandlerModelDir(path.join(server.store, 'slow'), 'slow', 'gate.mjs');
+    writeFileSync(path.join(dir, 'hold'), ''); // gate.mjs: initialize waits for `release`
+    const r = await request(`${server.managementUrl}/models?url=slow&initial_workers=1`, { method: 'POST' });
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    assert.equal(r.body.errorCode, 'WORKER_START_FAILED');
+    assert.match(r.body.message, /model not loaded within model_load_timeout \(1 s\)/);
+    assert.equal((await request(`${server.managementUrl}/models/slow`)).status, 404, 'a failed registration is undone');
+  });
+});
