@@ -98,7 +98,8 @@ export class ResponseCache {
   /** Keeps a successful answer (2xx, not an error item) if it fits the model's budget. */
   set(route: ModelRoute, key: string, reply: ReplyItem): void {
     const c = this.models.get(route.name);
-    if (!c || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
+    // A reply of the version the request was keyed with, kept only while that version is the model's.
+    if (!c || c.version !== (route.version ?? '') || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
     let bytes = ENTRY_OVERHEAD + key.length + reply.body.length + reply.contentType.length + reply.reason.length;
     for (const [k, v] of reply.headers) bytes += k.length + v.length;
     if (bytes > c.settings.maxBytes) return;

@@ -140,11 +140,13 @@ export class WorkerRouter {
   async submit(name: string, item: OutgoingItem, o: SubmitOptions = {}): Promise<ReplyItem> {
     const m = this.models.get(name);
     if (!m) throw modelNotFound(`Model not found: ${name}`);
-    const key = this.cache.key(m.route, item);
-    const hit = key === undefined ? undefined : this.cache.get(m.route, key, item.requestId);
+    // The route as it is now: a table that changes the version meanwhile must not get this answer.
+    const route = m.route;
+    const key = this.cache.key(route, item);
+    const hit = key === undefined ? undefined : this.cache.get(route, key, item.requestId);
     if (hit) return hit;
     const reply = await this.queue(m, item, o);
-    if (key !== undefined && this.models.get(name) === m) this.cache.set(m.route, key, reply);
+    if (key !== undefined && this.models.get(name) === m) this.cache.set(route, key, reply);
     return reply;
   }
 
@@ -156,9 +158,11 @@ export class WorkerRouter {
     m.admitted++;
     this.o.usage?.begin(name);
     // The worker skips it past this time too, even if it never reads the cancel in time (epoch ms).
-    const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
-    if (o.deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + o.deadline - performance.now()))]);
-    item = { ...item, headers };
+    if (o.deadline !== undefined || item.headers.some(([h]) => h === DEADLINE_ITEM_HEADER)) {
+      const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
+      if (o.deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + o.deadline - performance.now()))]);
+      item = { ...item, headers };
+    }
     return new Promise<ReplyItem>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));

@@ -95,6 +95,12 @@ describe('deadlines and cancellation', () => {
     assert.equal(next.body.text, 'after#3');
   });
 
+  it("a client's own x-mms-deadline is replaced: it cannot expire a request", async () => {
+    const r = await post('forged#5', { 'x-mms-deadline': '1' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(seen().includes('forged#5'));
+  });
+
   it('a malformed deadline header is a 400 naming it, and nothing is queued', async () => {
     for (const value of ['abc', '0', '-5', '1.5', '99999999999', '']) {
       const r = await post(`bad#${value}`, { 'X-Request-Deadline-Ms': value });
