@@ -16,6 +16,11 @@ export interface Clock {
   now(): number;
   /** Calls `fn` after `ms`; the returned function cancels it. */
   setTimer(fn: () => void, ms: number): () => void;
+  /**
+   * Calls `fn` once the event loop has polled its sockets again. Absent: at once. After a batch that
+   * held the event loop, frames that arrived meanwhile (a Cancel above all) are read before the next batch is taken.
+   */
+  afterIo?(fn: () => void): void;
 }
 
 export const systemClock: Clock = {
@@ -24,6 +29,8 @@ export const systemClock: Clock = {
     const t = setTimeout(fn, ms);
     return () => clearTimeout(t);
   },
+  // One immediate runs in this turn's check phase, maybe before the next poll; the second after it.
+  afterIo: (fn) => void setImmediate(() => setImmediate(fn)),
 };
 
 /** Runs one joined batch; resolves with one reply item per input item, in order (ModelHost.predict). */
@@ -126,7 +133,7 @@ export class BatchFormer {
   cancel(origin: Origin, requestId: string): boolean {
     const i = this.queue.findIndex((f) => f.origin === origin && f.items.some((item) => item.requestId === requestId));
     if (i < 0) return false;
-    this.dropAt(i, 'Request cancelled before its batch ran');
+    this.dropAt(i, cancelledReply([]).message);
     this.pump();
     return true;
   }
@@ -135,8 +142,7 @@ export class BatchFormer {
   private dropAt(i: number, message: string): void {
     const [frame] = this.queue.splice(i, 1);
     this.items -= frame.items.length;
-    const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message };
-    frame.resolve({ code: failure.status, message, items: frame.items.map((item) => errorItem(item.requestId, failure)) });
+    frame.resolve(cancelledReply(frame.items, message));
   }
 
   /** Frames whose deadline has passed never run (their fronts have answered them 504 already). */
@@ -201,7 +207,8 @@ export class BatchFormer {
       })
       .finally(() => {
         this.runs--;
-        this.pump();
+        if (this.clock.afterIo) this.clock.afterIo(() => this.pump());
+        else this.pump();
       });
   }
 
@@ -219,6 +226,12 @@ export class BatchFormer {
     this.timer?.cancel();
     this.timer = undefined;
   }
+}
+
+/** The reply of a frame that is not run: code 499 and an error item per request (docs/protocol.md "Cancel"). */
+export function cancelledReply(items: RequestItem[], message = 'Request cancelled before its batch ran'): WorkerReply {
+  const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message };
+  return { code: failure.status, message, items: items.map((item) => errorItem(item.requestId, failure)) };
 }
 
 function expiryOf(items: RequestItem[]): number | undefined {

@@ -70,6 +70,25 @@ describe('deadlines and cancellation', () => {
     assert.ok(!seen().includes('gone#1'), 'the disconnected request reached the handler');
   });
 
+  it('a worker whose handler blocks its event loop still drops the request of a client that left', async () => {
+    const file = path.join(server.store, `release-${++releases}`);
+    releaseFiles.push(file);
+    const text = `block:${file}#4`;
+    const busy = post(text);
+    await eventually(() => seen().includes(text));
+    // The worker reads nothing now: this request and its cancel wait in its socket together.
+    const req = http.request(`${server.inferenceUrl}/predictions/ledger`, { method: 'POST', headers: { 'content-type': 'text/plain' } });
+    req.on('error', () => undefined);
+    req.end('gone#4');
+    await eventually(async () => (await depth()) === 2);
+    req.destroy();
+    await eventually(async () => (await depth()) === 1);
+    writeFileSync(file, '');
+    assert.equal((await busy).status, 200);
+    assert.equal((await post('after#4')).status, 200);
+    assert.ok(!seen().includes('gone#4'), 'the disconnected request reached the handler');
+  });
+
   it('a request past its deadline while queued gets 504 and never runs', async () => {
     const busy = await holdWorker('busy-2');
     const late = await post('late#2', { 'X-Request-Deadline-Ms': '50' });
