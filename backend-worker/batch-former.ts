@@ -5,7 +5,7 @@
 // when nothing runs (an idle model never holds a request back); otherwise hold until the batch is full
 // or its oldest frame has waited maxBatchDelay. Frames are taken whole and in FIFO order, so each
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
-import { StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
+import { CANCELLED_TYPE, DEADLINE_ITEM_HEADER, StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
 import { batchMessage } from '../protocol/batch-stats.js';
 import { HandlerError, failureOf } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
@@ -16,6 +16,11 @@ export interface Clock {
   now(): number;
   /** Calls `fn` after `ms`; the returned function cancels it. */
   setTimer(fn: () => void, ms: number): () => void;
+  /**
+   * Calls `fn` once the event loop has polled its sockets again. Absent: at once. After a batch that
+   * held the event loop, frames that arrived meanwhile (a Cancel above all) are read before the next batch is taken.
+   */
+  afterIo?(fn: () => void): void;
 }
 
 export const systemClock: Clock = {
@@ -24,6 +29,8 @@ export const systemClock: Clock = {
     const t = setTimeout(fn, ms);
     return () => clearTimeout(t);
   },
+  // One immediate runs in this turn's check phase, maybe before the next poll; the second after it.
+  afterIo: (fn) => void setImmediate(() => setImmediate(fn)),
 };
 
 /** Runs one joined batch; resolves with one reply item per input item, in order (ModelHost.predict). */
@@ -45,10 +52,13 @@ export interface BatchFormerOptions {
 /** The connection a frame came from; only its identity matters (dropping, tests). */
 export type Origin = object;
 
+
 interface Frame {
   origin: Origin;
   items: RequestItem[];
   queuedAt: number;
+  /** Epoch ms past which the frame is not run (its items' earliest x-mms-deadline). */
+  expiresAt?: number;
   resolve: (reply: WorkerReply) => void;
 }
 
@@ -96,7 +106,7 @@ export class BatchFormer {
   submit(origin: Origin, items: RequestItem[]): Promise<WorkerReply> {
     if (items.length === 0) return Promise.resolve(success([]));
     return new Promise((resolve) => {
-      this.queue.push({ origin, items, queuedAt: this.clock.now(), resolve });
+      this.queue.push({ origin, items, queuedAt: this.clock.now(), expiresAt: expiryOf(items), resolve });
       this.items += items.length;
       this.pump();
     });
@@ -115,8 +125,38 @@ export class BatchFormer {
     return dropped;
   }
 
+  /**
+   * A cancel from `origin`: its queued frame holding `requestId` is not run but answered now with
+   * code 499 (an error item per request), so the connection's replies stay in frame order. A frame
+   * already running, or unknown, is left alone: returns false.
+   */
+  cancel(origin: Origin, requestId: string): boolean {
+    const i = this.queue.findIndex((f) => f.origin === origin && f.items.some((item) => item.requestId === requestId));
+    if (i < 0) return false;
+    this.dropAt(i, cancelledReply([]).message);
+    this.pump();
+    return true;
+  }
+
+  /** Answers the queued frame at `i` as cancelled (code 499, an error item per request) instead of running it. */
+  private dropAt(i: number, message: string): void {
+    const [frame] = this.queue.splice(i, 1);
+    this.items -= frame.items.length;
+    frame.resolve(cancelledReply(frame.items, message));
+  }
+
+  /** Frames whose deadline has passed never run (their fronts have answered them 504 already). */
+  private expire(): void {
+    const now = Date.now();
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const at = this.queue[i].expiresAt;
+      if (at !== undefined && at <= now) this.dropAt(i, 'Request deadline passed before its batch ran');
+    }
+  }
+
   /** Starts every batch the rule allows now; arms the timer for a held partial batch. */
   private pump(): void {
+    if (this.runs < this.concurrency) this.expire();
     while (this.runs < this.concurrency && this.queue.length > 0) {
       const waited = this.clock.now() - this.queue[0].queuedAt;
       if (this.items < this.batchSize && this.runs > 0 && waited < this.maxBatchDelay) break;
@@ -167,7 +207,8 @@ export class BatchFormer {
       })
       .finally(() => {
         this.runs--;
-        this.pump();
+        if (this.clock.afterIo) this.clock.afterIo(() => this.pump());
+        else this.pump();
       });
   }
 
@@ -185,6 +226,22 @@ export class BatchFormer {
     this.timer?.cancel();
     this.timer = undefined;
   }
+}
+
+/** The reply of a frame that is not run: code 499 and an error item per request (docs/protocol.md "Cancel"). */
+export function cancelledReply(items: RequestItem[], message = 'Request cancelled before its batch ran'): WorkerReply {
+  const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message };
+  return { code: failure.status, message, items: items.map((item) => errorItem(item.requestId, failure)) };
+}
+
+function expiryOf(items: RequestItem[]): number | undefined {
+  let at: number | undefined;
+  for (const item of items) {
+    const h = item.headers.find(([name]) => name === DEADLINE_ITEM_HEADER);
+    const v = h ? Number(h[1]) : NaN;
+    if (Number.isFinite(v)) at = Math.min(at ?? v, v);
+  }
+  return at;
 }
 
 function success(items: ReplyItem[]): WorkerReply {

@@ -8,7 +8,7 @@ import { decodeRequest, encodeReply } from '../protocol/codec.js';
 import { readFrames, writeFrame } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import { metadataItem, type ModelMetadata } from '../protocol/model-metadata.js';
-import type { BatchFormer } from './batch-former.js';
+import { cancelledReply, type BatchFormer } from './batch-former.js';
 
 /** The process's model once loaded: its batch queue, the execution provider its sessions run on and
  * the tensor metadata its handler reports. */
@@ -37,6 +37,11 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   let intake = Promise.resolve();
   /** Replies leave in frame order, whatever order their batches finish in. */
   let output = Promise.resolve();
+  /**
+   * Request ids of Cancel frames decoded but not yet accepted: a predict decoded with its cancel in one
+   * read (the worker was busy while both arrived) is answered cancelled, not started.
+   */
+  const cancelled = new Set<string>();
 
   const send = (reply: WorkerReply) => {
     if (!socket.destroyed) writeFrame(socket, encodeReply(reply));
@@ -69,12 +74,18 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   const accept = (req: WorkerRequest): Promise<void> | void => {
     // Pings belong on the control channel (ping-responder.ts); here one is answered in turn like any frame.
     if (req.kind === 'ping') answer(PONG_REPLY);
-    else if (req.kind === 'load') return load(req);
+    // Unanswered: the cancelled frame itself is answered in its turn (batch-former.ts cancel).
+    else if (req.kind === 'cancel') {
+      cancelled.delete(req.requestId);
+      former?.cancel(socket, req.requestId);
+    } else if (req.kind === 'load') return load(req);
+    else if (former && req.batch.some((item) => cancelled.has(item.requestId))) answer(cancelledReply(req.batch));
     else answer(former ? former.submit(socket, origin ? req.batch.map((item) => tagged(item, origin)) : req.batch) : NOT_LOADED);
   };
 
   return new Promise((resolve) => {
     readFrames(socket, decodeRequest, MAX_FIELD, (req) => {
+      if (req.kind === 'cancel') cancelled.add(req.requestId);
       // One frame's failure must not stop the frames behind it.
       intake = intake.then(() => accept(req)).catch((err: Error) => log(`frame failed: ${err.stack ?? err.message}`));
     }, (err) => log(`corrupt frame from frontend: ${err.message}`));

@@ -66,6 +66,8 @@ export const CATALOGUE = {
   WORKER_DIED: entry(503, 'ServiceUnavailableException'),
   /** The model cannot serve: its crash loop stopped restarts, or its load on demand failed (the message says why). */
   MODEL_UNAVAILABLE: entry(503, 'ServiceUnavailableException'),
+  /** The request's deadline (X-Request-Deadline-Ms, or the gRPC call's deadline) passed before its answer. */
+  DEADLINE_EXCEEDED: entry(504, 'DeadlineExceededException'),
 } as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
@@ -171,6 +173,8 @@ export const workerDied = (model: string, cause?: string) =>
 const retryLater = { 'Retry-After': '1' };
 export const modelUnavailable = (model: string, reason: string) => new ServerError('MODEL_UNAVAILABLE', `Model ${model} cannot serve: ${reason}`);
 const noWorkerMessage = (model: string) => `No worker is available to serve request for model: ${model}. Consider increasing job queue size.`;
+export const deadlineExceeded = (model: string) =>
+  new ServerError('DEADLINE_EXCEEDED', `The request's deadline passed before model ${model} answered it.`);
 export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });
 export const noWorker = (model: string) => new ServerError('NO_WORKER', noWorkerMessage(model), { headers: retryLater });
 
@@ -189,7 +193,7 @@ export function fromWorker(status: number, type: string, message: string): Serve
  * be answered; error-middleware.ts marks the request and access-log.ts records status 499 (nginx's).
  */
 export class ClientClosedError extends ServerError {
-  constructor() {
-    super('CLIENT_CLOSED', 'Client closed the connection before the request body was complete.');
+  constructor(message = 'Client closed the connection before the request body was complete.') {
+    super('CLIENT_CLOSED', message);
   }
 }

@@ -5,6 +5,7 @@ import { ByteCursor, FrameError } from './frame-reader.js';
 import { FrameWriter } from './frame-writer.js';
 import {
   Command,
+  type CancelRequest,
   type LoadRequest,
   type OutgoingValue,
   type PingRequest,
@@ -46,8 +47,13 @@ export function encodePing(): Buffer[] {
   return new FrameWriter().u8(Command.ping).finish();
 }
 
-export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue> | PingRequest): Buffer[] {
+export function encodeCancel(m: CancelRequest): Buffer[] {
+  return new FrameWriter().u8(Command.cancel).string(m.requestId).finish();
+}
+
+export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue> | PingRequest | CancelRequest): Buffer[] {
   if (m.kind === 'ping') return encodePing();
+  if (m.kind === 'cancel') return encodeCancel(m);
   return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
 }
 
@@ -85,11 +91,12 @@ export function decodeRequest(c: ByteCursor): WorkerRequest {
   if (s.command === undefined) {
     s.command = c.u8();
     if (s.command === Command.ping) return { kind: 'ping' };
-    if (s.command !== Command.load && s.command !== Command.predict) {
+    if (s.command !== Command.load && s.command !== Command.predict && s.command !== Command.cancel) {
       throw new FrameError(`unknown command 0x${s.command.toString(16)}`);
     }
     c.commit();
   }
+  if (s.command === Command.cancel) return { kind: 'cancel', requestId: c.string() };
   if (s.command === Command.load) {
     // A handful of fields: re-read from the command byte after a short read.
     return {

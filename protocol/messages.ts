@@ -7,6 +7,8 @@ export const Command = {
   predict: 0x49, // 'I'
   /** Liveness check on the worker's control channel (docs/protocol.md "Pings"). */
   ping: 0x50, // 'P'
+  /** Drop a queued request (its client left or its deadline passed); no reply (docs/protocol.md "Cancel"). */
+  cancel: 0x43, // 'C'
 } as const;
 
 export interface LoadRequest {
@@ -56,7 +58,16 @@ export interface PingRequest {
   kind: 'ping';
 }
 
-export type WorkerRequest = LoadRequest | PredictRequest | PingRequest;
+/**
+ * Drops the queued predict frame of this connection that holds `requestId`, if its batch has not
+ * started; that frame is then answered, in its turn, with a cancelled reply. Nothing answers the cancel.
+ */
+export interface CancelRequest {
+  kind: 'cancel';
+  requestId: string;
+}
+
+export type WorkerRequest = LoadRequest | PredictRequest | PingRequest | CancelRequest;
 
 export interface ReplyItem {
   requestId: string;
@@ -80,9 +91,17 @@ export const StatusCode = {
   ok: 200,
   badRequest: 400,
   internalError: 500,
+  /** A frame dropped by a cancel before its batch ran (nginx's "client closed request"). */
+  cancelled: 499,
   predictionFailed: 503,
   outOfResources: 507,
 } as const;
+
+/** The header a front sets on an item with a deadline: epoch ms; the worker does not run it later. */
+export const DEADLINE_ITEM_HEADER = 'x-mms-deadline';
+
+/** The error type of a cancelled frame's items. */
+export const CANCELLED_TYPE = 'RequestCancelledException';
 
 /** The worker's answer to a ping. */
 export const PONG_REPLY: WorkerReply = { code: 200, message: 'pong', items: [] };

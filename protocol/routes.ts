@@ -13,6 +13,14 @@ export interface WorkerRoute {
   slots: number;
 }
 
+/** A model's response cache in each front (docs/api.md, "Response cache"); absent: off. */
+export interface ResponseCacheRoute {
+  /** Bytes of cached answers a front keeps for the model. */
+  maxBytes: number;
+  /** How long an answer is served from the cache (ms). */
+  ttlMs: number;
+}
+
 export interface ModelRoute {
   /** Unique per version: the name, or `name/version` (what the fronts report usage and workers by); absent: the name. */
   key?: string;
@@ -44,6 +52,8 @@ export interface ModelRoute {
   openInference: boolean;
   /** The tensors the loaded model reports; absent until a worker has loaded it. */
   metadata?: ModelMetadata;
+  /** Registered with response_cache=true. */
+  cache?: ResponseCacheRoute;
 }
 
 export interface RouteTable {

@@ -42,6 +42,14 @@ export class WorkerConnection {
     return reply;
   }
 
+  /**
+   * Asks the worker to drop the queued request `requestId` (docs/protocol.md "Cancel"). No reply of
+   * its own: the request's frame is still answered, cancelled or run, in order.
+   */
+  cancel(requestId: string): void {
+    if (!this.closeReason) writeFrame(this.socket, encodeRequest({ kind: 'cancel', requestId }));
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -57,6 +57,11 @@ export const KEYS = {
   onnx_intra_op_threads: { kind: 'int', default: '0', env: true, min: 0 },
   allowed_urls: { kind: 'list', env: true },
   worker_start_timeout: { kind: 'int', default: '120', env: true, min: 1, max: MAX_TIMER_S },
+  // Seconds a worker may take to answer its Load (the model's load); -1: worker_start_timeout's value.
+  model_load_timeout: { kind: 'int', default: '-1', env: true, min: 1, max: MAX_TIMER_S, unset: -1 },
+  // The response cache of models registered with response_cache=true: bytes per model and front, seconds an answer lives.
+  response_cache_size: { kind: 'int', default: '67108864', env: true, min: 1 },
+  response_cache_ttl: { kind: 'int', default: '300', env: true, min: 1, max: MAX_TIMER_S },
   metrics_address: { kind: 'address', default: 'http://127.0.0.1:8082', env: true },
   graceful_shutdown_timeout: { kind: 'int', default: '30', env: true, min: 0, max: MAX_TIMER_S },
   work_dir: { kind: 'string', env: true },

@@ -47,6 +47,10 @@ export interface ServerConfig {
   onnxIntraOpThreads: number;
   allowedUrls: RegExp[];
   workerStartTimeout: number;
+  /** Seconds a worker may take to load its model (its Load reply), apart from the inference timeout. */
+  modelLoadTimeout: number;
+  /** The response cache's defaults: bytes per model and front, seconds an answer is served (docs/api.md, Response cache). */
+  responseCache: { sizeBytes: number; ttlSeconds: number };
   /** Where archives are unpacked, one directory per registration. */
   workDir: string;
   archive: { maxDownloadSize: number; downloadTimeout: number; maxExtractedSize: number; maxEntries: number };
@@ -177,6 +181,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     onnxIntraOpThreads: get('onnx_intra_op_threads'),
     allowedUrls: get<string[] | undefined>('allowed_urls')?.map((p) => compileRegex('allowed_urls', `^(?:${p})$`, 'i')) ?? [],
     workerStartTimeout: get('worker_start_timeout'),
+    modelLoadTimeout: get<number>('model_load_timeout') > 0 ? get<number>('model_load_timeout') : get<number>('worker_start_timeout'),
+    responseCache: { sizeBytes: get('response_cache_size'), ttlSeconds: get('response_cache_ttl') },
     workDir,
     archive: {
       maxDownloadSize: get('max_download_size'),

@@ -114,6 +114,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
         onReply: (model, message, key) => (frontMetrics.reply(model, message), load.reply(key, message)),
         onDemand: demand, exitCause,
+        onCacheLookup: (model, hit) => frontMetrics.cacheLookup(model, hit),
       });
       frontMetrics.pending(() => workers.pending());
       local = { workers, metrics: frontMetrics, usage, load };

@@ -51,6 +51,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
       preloadSessions: p.int('preload_sessions'),
       loadOnFirstRequest: p.bool('load_on_first_request'),
       idleTimeoutMs: p.int('idle_timeout_ms'),
+      responseCache: p.bool('response_cache'),
+      responseCacheSize: p.int('response_cache_size'),
+      responseCacheTtl: p.int('response_cache_ttl'),
     });
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
@@ -132,6 +135,7 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
     preloadModel: m.preload,
     ...(m.preload ? { preloadSessions: m.sessions } : {}),
     loadedAtStartup: m.loadedAtStartup,
+    ...(m.responseCache ? { responseCache: m.responseCache } : {}),
     status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
     workers: pool.workers.map((w, i) => ({

@@ -2,7 +2,7 @@
 // (docs/api.md, API description). Every path comes from the one ROUTES table below;
 // test/http/served-routes.test.ts holds it equal to the routes the Koa routers serve. Unlike MMS we emit typed defaults and the parameter names/values the server reads
 // (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
-import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../config/keys.js';
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS, MAX_TIMER_S } from '../config/keys.js';
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
@@ -16,11 +16,12 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Request larger than max_request_size.',
   500: 'Internal server error (e.g. worker died, failed to start workers).',
   503: 'No worker available, queue full, or the handler failed.',
+  504: 'The request deadline (X-Request-Deadline-Ms) passed before the answer.',
   507: 'Out of resources.',
 };
 const ERROR_RESPONSE_NAME: Record<number, string> = {
   400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 408: 'RequestTimeout', 409: 'Conflict',
-  413: 'PayloadTooLarge', 500: 'InternalServerError', 503: 'ServiceUnavailable', 507: 'InsufficientStorage',
+  413: 'PayloadTooLarge', 500: 'InternalServerError', 503: 'ServiceUnavailable', 504: 'GatewayTimeout', 507: 'InsufficientStorage',
 };
 
 /** Success responses given as `code: [description, schema]`; error codes reference components.responses. */
@@ -52,6 +53,9 @@ const REGISTER_FIELDS: Json = {
   initial_workers: int({ minimum: 0, description: 'Workers to start; defaults to default_workers_per_model, else 0.' }),
   synchronous: bool({ default: true, description: 'Wait for the initial workers to start.' }),
   response_timeout: int({ minimum: 1, maximum: MAX_RESPONSE_TIMEOUT_S, description: 'Worker response timeout in seconds; defaults to the server setting.' }),
+  response_cache: bool({ default: false, description: 'Answer repeated inputs from each front\'s response cache.' }),
+  response_cache_size: int({ minimum: 1, description: 'Response cache bytes per front; defaults to response_cache_size.' }),
+  response_cache_ttl: int({ minimum: 1, maximum: MAX_TIMER_S, description: 'Seconds a cached answer is served; defaults to response_cache_ttl.' }),
 };
 
 const SCHEMAS: Json = {
@@ -162,12 +166,14 @@ function inferenceOp(operationId: string, params: Json[], summary: string): Json
   };
   const headerLength = param('Inference-Header-Content-Length', 'header', int({ minimum: 0 }),
     'Binary-data extension: byte length of the JSON header at the start of an application/octet-stream body.');
+  const deadline = param('X-Request-Deadline-Ms', 'header', int({ minimum: 1, maximum: MAX_TIMER_MS }),
+    'Milliseconds from arrival after which the request is answered 504 and, if not started, never run.');
   return {
     operationId,
     summary,
-    parameters: [...params, headerLength],
+    parameters: [...params, headerLength, deadline],
     requestBody: inferenceBody(),
-    responses: { 200: ok, ...responses({}, [400, 404, 413, 500, 503]) },
+    responses: { 200: ok, ...responses({}, [400, 404, 413, 500, 503, 504]) },
   };
 }
 

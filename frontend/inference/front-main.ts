@@ -44,6 +44,7 @@ const router = new WorkerRouter({
     causes.set(id, (cause) => (clearTimeout(timer), resolve(cause)));
     send({ type: 'exit-cause', id, model, worker });
   }),
+  onCacheLookup: (model, hit) => metrics.cacheLookup(model, hit),
 });
 metrics.pending(() => router.pending());
 const drain = { active: false };

@@ -24,6 +24,18 @@ export class FrontMetrics implements RequestMetrics {
     labelNames: ['front'],
     registers: [this.registry],
   });
+  private readonly cacheHits = new client.Counter({
+    name: 'mms_cache_hits_total',
+    help: "Inference requests answered from the model's response cache",
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+  private readonly cacheMisses = new client.Counter({
+    name: 'mms_cache_misses_total',
+    help: "Inference requests of a model with a response cache that its cache could not answer",
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
   private readonly total = this.histogram('mms_request_duration_seconds', 'Inference request latency from arrival to response, in seconds');
   private readonly queueWait = this.histogram('mms_queue_wait_seconds', "Time a request waited in its worker's queue before its batch ran");
   private readonly inference = this.histogram('mms_inference_duration_seconds', 'Run time of each batch a worker ran');
@@ -54,6 +66,11 @@ export class FrontMetrics implements RequestMetrics {
     this.requests.inc({ model, status: String(status) });
     this.perFront.inc({ front: this.front });
     this.total.observe({ model }, seconds);
+  }
+
+  /** A lookup in a model's response cache. */
+  cacheLookup(model: string, hit: boolean): void {
+    (hit ? this.cacheHits : this.cacheMisses).inc({ model });
   }
 
   /** A worker's reply frame message: the batch that carried the request. */

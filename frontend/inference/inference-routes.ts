@@ -9,6 +9,7 @@ import { badRequest } from '../errors.js';
 import { modelApiDescription } from '../http/openapi.js';
 import { readBodyPieces } from '../http/read-body.js';
 import { toRequestItem } from './request-item.js';
+import { requestOptions } from './deadline.js';
 import { sendJson } from '../http/respond.js';
 
 /** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
@@ -54,8 +55,10 @@ export function inferenceRoutes(
 /** One inference request: body → RequestItem → the model's worker → its reply as the response. */
 export async function forwardRequest(ctx: Context, workers: WorkerRouter, config: InferenceLimits, model: ModelRoute): Promise<void> {
   ctx.state.model = model.name;
+  // Read before the body: a malformed deadline is refused at once, and the deadline counts from arrival.
+  const options = requestOptions(ctx, performance.now());
   const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
-  const reply = await workers.submit(routeKey(model), item);
+  const reply = await workers.submit(routeKey(model), item, options);
   ctx.status = reply.status;
   if (reply.reason) ctx.message = reply.reason;
   if (reply.contentType) ctx.type = reply.contentType;

@@ -1,4 +1,5 @@
-// What a front's worker router holds per model version and per worker process (worker-router.ts).
+// What a front's worker router holds per model version and per worker process, and one request's job
+// (worker-router.ts).
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { routeKey, type ModelRoute } from '../../protocol/routes.js';
 import type { WorkerConnection } from '../../protocol/worker-connection.js';
@@ -8,6 +9,10 @@ export interface Job {
   attempts: number;
   timedOut?: boolean;
   waitingSince?: number;
+  /** Answered (or failed, cancelled): a late reply or a lost worker changes nothing. */
+  done: boolean;
+  /** The worker it was last sent to (the one a cancel goes to). */
+  remote?: Remote;
   resolve: (reply: ReplyItem) => void;
   reject: (err: Error) => void;
 }
@@ -51,3 +56,34 @@ export class ModelState {
   }
 }
 
+/** The model's loaded workers, counting every slot of a shared process. */
+export const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
+
+export type ServerHealth = 'Healthy' | 'Partial Healthy' | 'Unhealthy';
+export interface ModelHealth {
+  status: 'Healthy' | 'Unhealthy' | 'Failed';
+  workers: number;
+  minWorkers: number;
+}
+
+/** Ping rule: running workers against the sum of minimums. */
+export function serverHealth(routes: ModelRoute[]): ServerHealth {
+  let scaled = 0;
+  let working = 0;
+  for (const route of routes) {
+    scaled += route.minWorkers;
+    working += slotsOf(route);
+  }
+  if (scaled > 0 && working === 0) return 'Unhealthy';
+  if (working > 0 && working < scaled) return 'Partial Healthy';
+  return 'Healthy';
+}
+
+/** Per model (a version other than the default as `name/version`): its health and its loaded and wanted workers. */
+export function modelHealth(routes: ModelRoute[]): Record<string, ModelHealth> {
+  const out: Record<string, ModelHealth> = {};
+  for (const r of [...routes].sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : routeKey(a) > routeKey(b) ? 1 : 0))) {
+    out[r.isDefault === false ? routeKey(r) : r.name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+  }
+  return out;
+}

@@ -3,14 +3,15 @@
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
-import { StatusCode, readErrorItem } from '../../protocol/messages.js';
+import { DEADLINE_ITEM_HEADER, StatusCode, readErrorItem } from '../../protocol/messages.js';
 import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
-import { fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { ClientClosedError, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
-import { ModelState, Remote, type Job } from './router-state.js';
 import type { ModelUsage } from './model-usage.js';
+import { ModelState, Remote, modelHealth, serverHealth, slotsOf, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
+import { ResponseCache } from './response-cache.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
@@ -33,13 +34,22 @@ export interface RouterOptions {
   onDemand?: (key: string) => void;
   /** Why a worker process of a model (a version's key) ended, for the error of a request it took down. */
   exitCause?: (key: string, worker: string) => Promise<string | undefined>;
+  /** Each lookup in a model's response cache (metrics). */
+  onCacheLookup?: (model: string, hit: boolean) => void;
 }
+
+/** What a request may add to its submission (docs/api.md, "Deadlines and cancellation"). */
+export interface SubmitOptions {
+  /** performance.now() time after which it is answered 504 and, if still queued, never run. */
+  deadline?: number;
+  /** Aborted when the client goes away: a request still queued is dropped. */
+  signal?: AbortSignal;
+}
+
+const GONE = 'Client closed the connection before the answer.';
 
 /** A model with no worker to wait for: why its requests are refused. */
 const refused = (r: ModelRoute) => (r.refusal ? modelUnavailable(r.name, r.refusal) : noWorker(r.name));
-
-/** The model's loaded workers, counting every slot of a shared process. */
-const slotsOf = (route: ModelRoute): number => route.workers.reduce((n, w) => n + w.slots, 0);
 
 export class WorkerRouter {
   /** By route key (one per version); `defaults`: per name, the key unversioned requests reach. */
@@ -49,8 +59,11 @@ export class WorkerRouter {
   /** Drains of removed workers still under way: a later table's ack must wait for them too. */
   private readonly retiring = new Set<Promise<void>>();
   private picks = 0;
+  private readonly cache: ResponseCache;
 
-  constructor(private readonly o: RouterOptions) {}
+  constructor(private readonly o: RouterOptions) {
+    this.cache = new ResponseCache(o.onCacheLookup);
+  }
 
   get startupModels(): string[] {
     return this.table.startupModels.filter((n) => this.defaults.has(n));
@@ -83,25 +96,12 @@ export class WorkerRouter {
   }
 
   /** Ping rule: running workers against the sum of minimums. */
-  health(): 'Healthy' | 'Partial Healthy' | 'Unhealthy' {
-    let scaled = 0;
-    let working = 0;
-    for (const { route } of this.models.values()) {
-      scaled += route.minWorkers;
-      working += slotsOf(route);
-    }
-    if (scaled > 0 && working === 0) return 'Unhealthy';
-    if (working > 0 && working < scaled) return 'Partial Healthy';
-    return 'Healthy';
+  health(): ServerHealth {
+    return serverHealth(this.routes());
   }
 
-  modelHealth(): Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> {
-    const out: Record<string, { status: 'Healthy' | 'Unhealthy' | 'Failed'; workers: number; minWorkers: number }> = {};
-    for (const key of [...this.models.keys()].sort()) {
-      const r = this.models.get(key)!.route;
-      out[r.isDefault === false ? key : r.name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
-    }
-    return out;
+  modelHealth(): Record<string, ModelHealth> {
+    return modelHealth(this.routes());
   }
 
   /**
@@ -112,6 +112,7 @@ export class WorkerRouter {
   async apply(table: RouteTable): Promise<void> {
     if (table.version <= this.table.version) return;
     this.table = table;
+    this.cache.apply(table.models);
     const work: Array<Promise<void>> = [];
     const keys = new Set(table.models.map(routeKey));
     for (const [key, m] of this.models) {
@@ -150,30 +151,72 @@ export class WorkerRouter {
     await Promise.all([...work, ...this.retiring]);
   }
 
-  /** Queues one request for a route's key (`routeKey`); resolves with its reply item or rejects with a ServerError. */
-  submit(key: string, item: OutgoingItem): Promise<ReplyItem> {
+  /**
+   * Queues one request for a route's key (`routeKey`); resolves with its reply item or rejects with a ServerError. A model with a
+   * response cache answers a repeated input from it without a worker.
+   */
+  async submit(key: string, item: OutgoingItem, o: SubmitOptions = {}): Promise<ReplyItem> {
     const m = this.models.get(key);
-    if (!m) return Promise.reject(modelNotFound(`Model not found: ${key}`));
+    if (!m) throw modelNotFound(`Model not found: ${key}`);
+    // The route as it is now: a table that changes the version meanwhile must not get this answer.
+    const route = m.route;
+    const cacheKey = this.cache.key(route, item);
+    const hit = cacheKey === undefined ? undefined : this.cache.get(route, cacheKey, item.requestId);
+    if (hit) return hit;
+    const reply = await this.queue(m, item, o);
+    if (cacheKey !== undefined && this.models.get(key) === m) this.cache.set(route, cacheKey, reply);
+    return reply;
+  }
+
+  private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
+    if (o.signal?.aborted) return Promise.reject(new ClientClosedError(GONE));
+    if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
-    this.o.usage?.begin(key); // the memory budget counts each version on its own
+    this.o.usage?.begin(m.key); // the memory budget counts each version on its own
+    // The worker skips it past this time too, even if it never reads the cancel in time (epoch ms).
+    if (o.deadline !== undefined || item.headers.some(([h]) => h === DEADLINE_ITEM_HEADER)) {
+      const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
+      if (o.deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + o.deadline - performance.now()))]);
+      item = { ...item, headers };
+    }
     return new Promise<ReplyItem>((resolve, reject) => {
-      let settled = false;
-      const settle = () => {
-        if (!settled) {
-          m.admitted--;
-          this.o.usage?.end(key);
-        }
-        settled = true;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));
+      const finish = (): boolean => {
+        if (job.done) return false;
+        job.done = true;
+        m.admitted--;
+        this.o.usage?.end(m.key);
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        return true;
       };
-      this.dispatch(m, {
+      const job: Job = {
         item,
         attempts: 0,
-        resolve: (r) => (settle(), resolve(r)),
-        reject: (e) => (settle(), reject(e)),
-      });
+        done: false,
+        resolve: (r) => finish() && resolve(r),
+        reject: (e) => finish() && reject(e),
+      };
+      if (o.deadline !== undefined) timer = setTimeout(() => this.cancel(m, job, deadlineExceeded(name)), o.deadline - performance.now());
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      this.dispatch(m, job);
     });
+  }
+
+  /**
+   * Answers `job` with `err` now; a job still waiting here leaves the queue, one sent to a worker is
+   * cancelled there (the worker drops it if its batch has not started; its reply is then ignored).
+   */
+  private cancel(m: ModelState, job: Job, err: Error): void {
+    if (job.done) return;
+    job.reject(err);
+    const i = m.waiting.indexOf(job);
+    if (i >= 0) m.waiting.splice(i, 1);
+    const r = job.remote;
+    if (r && !r.closed && r.outstanding.includes(job)) r.conn?.cancel(job.item.requestId);
   }
 
   /** Closes every connection (the front is stopping; requests still out fail). */
@@ -215,6 +258,7 @@ export class WorkerRouter {
   }
 
   private send(m: ModelState, r: Remote, job: Job): void {
+    job.remote = r;
     if (r.outstanding.push(job) === 1) {
       r.progressAt = performance.now();
       this.armWatchdog(m, r, m.route.responseTimeoutMs);
@@ -269,6 +313,7 @@ export class WorkerRouter {
   private lost(m: ModelState, r: Remote, job: Job): void {
     this.drop(r);
     const name = m.route.name;
+    if (job.done) return; // answered already (a deadline, a client gone): nothing to retry
     if (job.timedOut) return job.reject(workerTimeout());
     if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) {
       job.attempts++;

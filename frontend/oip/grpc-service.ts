@@ -11,6 +11,7 @@ import type { RequestMetrics } from '../inference/front-metrics.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { Logger } from '../logging/logger.js';
 import { bearerCheck } from '../http/token-auth.js';
+import type { SubmitOptions } from '../inference/worker-router.js';
 import { fromV2Reply, toV2Item } from './grpc-tensors.js';
 import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
 
@@ -76,8 +77,22 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       const req = call.request as ModelInferRequest;
       const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
       state.model = route.name;
-      const reply = await workers.submit(routeKey(route), toV2Item(req, randomUUID()));
+      const reply = await workers.submit(routeKey(route), toV2Item(req, randomUUID()), callOptions(call));
       return fromV2Reply(reply);
     }, true),
   };
+}
+
+/**
+ * The call's deadline (grpc-timeout) and cancellation as the router takes them: past the deadline, or
+ * once the client cancels or goes away, a request still queued is dropped and never runs.
+ */
+function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>): SubmitOptions {
+  const gone = new AbortController();
+  call.once('cancelled', () => gone.abort());
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  // An epoch time; the router counts on the monotonic clock.
+  const deadline = Number.isFinite(at) ? performance.now() + (at - Date.now()) : undefined;
+  return { deadline, signal: gone.signal };
 }

@@ -187,6 +187,38 @@ describe('BatchFormer', () => {
     assert.equal(former.drop(C), 0);
   });
 
+  it('a cancel drops its queued frame, answered at once with 499; a running or unknown one is left alone', async () => {
+    const { former, started, runs } = setup({ batchSize: 1 });
+    const a0 = former.submit(A, items('a0'));
+    const a1 = former.submit(A, items('a1'));
+    const b1 = former.submit(B, items('b1'));
+    assert.deepEqual(await started(), [['a0']]);
+    assert.equal(former.cancel(B, 'a1'), false, "only the frame's own connection cancels it");
+    assert.equal(former.cancel(A, 'a0'), false, 'a running frame is not cancelled');
+    assert.equal(former.cancel(A, 'a1'), true);
+    const cancelled = await a1;
+    assert.equal(cancelled.code, 499);
+    assert.deepEqual(readErrorItem(cancelled.items[0]), { status: 499, type: 'RequestCancelledException', message: 'Request cancelled before its batch ran' });
+    runs[0].finish();
+    assert.deepEqual(ids(await a0), ['a0']);
+    assert.deepEqual(await started(), [['a0'], ['b1']], 'the cancelled frame never ran');
+    runs[1].finish();
+    assert.deepEqual(ids(await b1), ['b1']);
+  });
+
+  it('never runs a frame past its x-mms-deadline (epoch ms)', async () => {
+    const { former, started, runs } = setup({ batchSize: 1 });
+    former.submit(A, items('a0'));
+    const past = former.submit(B, [{ requestId: 'late', headers: [['x-mms-deadline', String(Date.now() - 1)]], parameters: [] }]);
+    const future = former.submit(C, [{ requestId: 'ok', headers: [['x-mms-deadline', String(Date.now() + 3_600_000)]], parameters: [] }]);
+    await started();
+    runs[0].finish();
+    assert.equal((await past).code, 499);
+    assert.deepEqual(await started(), [['a0'], ['ok']]);
+    runs[1].finish();
+    assert.deepEqual(ids(await future), ['ok']);
+  });
+
   it('answers every frame of a failed batch with its error', async () => {
     const { former, runs } = setup({ concurrency: 2 });
     former.submit(A, items('a0'));

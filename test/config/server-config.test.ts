@@ -61,6 +61,14 @@ describe('loadConfig defaults', () => {
     assert.equal(fromFile(['default_response_timeout=5', 'default_response_timeout_seconds=30']).responseTimeout, 30);
     assert.equal(fromFile(['default_response_timeout_seconds=45']).responseTimeout, 45);
   });
+
+  it('model_load_timeout is worker_start_timeout unless set; the response cache has bytes and seconds', () => {
+    assert.equal(fromFile([]).modelLoadTimeout, 120);
+    assert.equal(fromFile(['worker_start_timeout=30']).modelLoadTimeout, 30);
+    assert.equal(fromFile(['worker_start_timeout=30', 'model_load_timeout=600']).modelLoadTimeout, 600);
+    assert.deepEqual(fromFile([]).responseCache, { sizeBytes: 64 * 1024 * 1024, ttlSeconds: 300 });
+    assert.deepEqual(fromFile(['response_cache_size=1000', 'response_cache_ttl=5']).responseCache, { sizeBytes: 1000, ttlSeconds: 5 });
+  });
 });
 
 describe('loadConfig file values', () => {
@@ -293,6 +301,9 @@ describe('loadConfig validation', () => {
     assertRejects(['default_response_timeout_seconds=-2'], 'default_response_timeout_seconds');
     assertRejects(['max_request_size=0'], 'max_request_size');
     assertRejects(['number_of_gpu=-3'], 'number_of_gpu');
+    assertRejects(['model_load_timeout=0'], 'model_load_timeout');
+    assertRejects(['response_cache_size=0'], 'response_cache_size');
+    assertRejects(['response_cache_ttl=abc'], 'response_cache_ttl');
   });
 
   it('rejects a bad boolean', () => {

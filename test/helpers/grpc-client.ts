@@ -23,12 +23,13 @@ export class InferenceClient {
   }
 
   /** A unary call's answer or its status (code, details, and the server's `mms-error-code` trailer). */
-  call<T = any>(method: string, request: unknown): Promise<GrpcResult<T>> {
+  /** `options`: grpc-js call options, e.g. a `deadline`. */
+  call<T = any>(method: string, request: unknown, options: grpc.CallOptions = {}): Promise<GrpcResult<T>> {
     const md = new grpc.Metadata();
     for (const [k, v] of Object.entries(this.metadata)) md.set(k, v);
     return new Promise((resolve) => {
-      const fn = this.client[method] as (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, v: T) => void) => void;
-      fn.call(this.client, request, md, (err, value) => {
+      const fn = this.client[method] as (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, v: T) => void) => void;
+      fn.call(this.client, request, md, options, (err, value) => {
         if (!err) return resolve({ ok: true, value });
         resolve({ ok: false, error: { code: err.code, details: err.details, errorCode: err.metadata?.get('mms-error-code')[0]?.toString() } });
       });

@@ -46,6 +46,8 @@ describe('chunking', () => {
   const requestCases: Array<[string, Buffer, WorkerRequest]> = [
     ['load', SPEC_LOAD_REQUEST, specLoad],
     ['predict', SPEC_PREDICT_REQUEST, specPredict],
+    // docs/protocol.md "Cancel": 'C', then the request id as a string.
+    ['cancel', Buffer.from([0x43, 0, 0, 0, 2, 0x72, 0x31]), { kind: 'cancel', requestId: 'r1' }],
   ];
   const replyCases: Array<[string, Buffer, WorkerReply]> = [
     ['load reply', SPEC_LOAD_REPLY, specLoadReply],

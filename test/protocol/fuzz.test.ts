@@ -119,6 +119,7 @@ function randPredict(rng: Rng): PredictRequest {
 }
 
 function randRequest(rng: Rng): WorkerRequest {
+  if (rng.chance(0.1)) return { kind: 'cancel', requestId: randString(rng) };
   return rng.chance(0.3) ? randLoad(rng) : randPredict(rng);
 }
 
@@ -216,6 +217,8 @@ function checkShape(kind: 'request' | 'reply', m: unknown): void {
     const r = m as WorkerRequest;
     if (r.kind === 'load') {
       assert.ok([r.modelName, r.modelPath, r.handler, r.ioDescriptor].every(isStr) && isI32(r.batchSize) && isI32(r.gpuId));
+    } else if (r.kind === 'cancel') {
+      assert.ok(isStr(r.requestId));
     } else if (r.kind !== 'ping') {
       assert.equal(r.kind, 'predict');
       for (const item of r.batch) {

@@ -13,6 +13,7 @@ import {
 const config: SettingsConfig = {
   defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined, executionProvider: 'auto', preloadModel: false, preloadSessions: 1,
   loadOnFirstRequest: false, modelIdleTimeoutMs: 0,
+  responseCache: { sizeBytes: 1000, ttlSeconds: 60 },
 };
 const params = (p: Partial<RegisterParams> = {}): RegisterParams => ({ url: 'm.mar', synchronous: true, ...p });
 const manifest = (model: ManifestModel = {}, runtime: Manifest['runtime'] = 'onnx'): Manifest => ({ runtime, model });

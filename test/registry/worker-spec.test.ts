@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/control/registry/worker-spec.js';
 
 const config: WorkerSpecConfig = {
-  onnxIntraOpThreads: 0, workerStartTimeout: 30, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
+  onnxIntraOpThreads: 0, workerStartTimeout: 30, modelLoadTimeout: 40, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
   blacklistEnvVars: /^SECRET_/, decodeInputRequest: true,
 };
 const model = {
@@ -22,6 +22,7 @@ describe('workerSpec', () => {
     assert.equal(spec.maxBatchDelay, 50);
     assert.equal(spec.responseTimeoutMs, 2000);
     assert.equal(spec.startTimeoutMs, 30_000);
+    assert.equal(spec.loadTimeoutMs, 40_000, 'the Load reply has its own limit (model_load_timeout)');
     assert.equal(spec.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
     assert.equal(workerSpec(model, 0, config).intraOpThreads, os.availableParallelism());
     assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);

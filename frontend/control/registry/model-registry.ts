@@ -7,6 +7,7 @@ import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
+import { MAX_TIMER_MS } from '../../config/keys.js';
 import { badRequest, conflict, forbidden, memoryBudgetExceeded, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
@@ -349,7 +350,7 @@ export class ModelRegistry {
 
   private async scaleModel(model: Model, min: number, max: number, synchronous: boolean, registering: boolean): Promise<Outcome> {
     // Wait for workers still starting from an earlier request too, as long as one start may take.
-    const done = model.pool.scale(min, max, this.config.workerStartTimeout * 1000);
+    const done = model.pool.scale(min, max, Math.min(MAX_TIMER_MS, (this.config.workerStartTimeout + this.config.modelLoadTimeout) * 1000));
     if (!synchronous) {
       done.then(() => (registering ? this.settleBudget(model) : undefined))
         .catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'))

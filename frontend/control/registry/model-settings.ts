@@ -2,7 +2,7 @@
 // manifest, then the server's configuration, first one set wins (docs/api.md, Register a model).
 // Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
 import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../../protocol/manifest.js';
-import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS } from '../../config/keys.js';
+import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS, MAX_TIMER_S } from '../../config/keys.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider, type ServerConfig } from '../../config/server-config.js';
 import { badRequest, invalidModel } from '../../errors.js';
 
@@ -42,11 +42,16 @@ export interface RegisterParams {
   loadOnFirstRequest?: boolean;
   /** Unused this long (ms): scaled to 0 workers; 0: never. */
   idleTimeoutMs?: number;
+  /** Answers repeated inputs from each front's response cache (docs/api.md, Response cache). */
+  responseCache?: boolean;
+  /** Bytes and seconds, over response_cache_size and response_cache_ttl. */
+  responseCacheSize?: number;
+  responseCacheTtl?: number;
 }
 
 export type SettingsConfig = Pick<
   ServerConfig,
-  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions' | 'loadOnFirstRequest' | 'modelIdleTimeoutMs'
+  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions' | 'loadOnFirstRequest' | 'modelIdleTimeoutMs' | 'responseCache'
 >;
 
 export interface ModelSettings {
@@ -70,6 +75,8 @@ export interface ModelSettings {
   lazy: boolean;
   /** Scaled to 0 workers after this long unused (ms); 0: never. */
   idleTimeoutMs: number;
+  /** The response cache (bytes per front, seconds an answer lives); absent: off. */
+  responseCache?: { sizeBytes: number; ttlSeconds: number };
 }
 
 /**
@@ -102,6 +109,15 @@ export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): 
   }
   if (p.idleTimeoutMs !== undefined && (!Number.isInteger(p.idleTimeoutMs) || p.idleTimeoutMs < 0 || p.idleTimeoutMs > MAX_TIMER_MS)) {
     throw badRequest(`idle_timeout_ms must be between 0 and ${MAX_TIMER_MS} ms, got ${p.idleTimeoutMs}.`);
+  }
+  if (p.responseCacheSize !== undefined && p.responseCacheSize < 1) {
+    throw badRequest(`response_cache_size must be a positive number of bytes, got ${p.responseCacheSize}.`);
+  }
+  if (p.responseCacheTtl !== undefined && (p.responseCacheTtl < 1 || p.responseCacheTtl > MAX_TIMER_S)) {
+    throw badRequest(`response_cache_ttl must be between 1 and ${MAX_TIMER_S} seconds, got ${p.responseCacheTtl}.`);
+  }
+  if (!p.responseCache && (p.responseCacheSize !== undefined || p.responseCacheTtl !== undefined)) {
+    throw badRequest('response_cache_size and response_cache_ttl need response_cache=true.');
   }
   return workers;
 }
@@ -150,6 +166,9 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
     sessions: p.preloadSessions ?? config.preloadSessions,
     lazy: p.loadOnFirstRequest ?? config.loadOnFirstRequest,
     idleTimeoutMs: p.idleTimeoutMs ?? config.modelIdleTimeoutMs,
+    ...(p.responseCache
+      ? { responseCache: { sizeBytes: p.responseCacheSize ?? config.responseCache.sizeBytes, ttlSeconds: p.responseCacheTtl ?? config.responseCache.ttlSeconds } }
+      : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import type { ModelSettings } from './model-settings.js';
 
 export type WorkerSpecConfig = Pick<
   ServerConfig,
-  'onnxIntraOpThreads' | 'workerStartTimeout' | 'maxResponseSize' | 'workerPing' | 'blacklistEnvVars' | 'decodeInputRequest'
+  'onnxIntraOpThreads' | 'workerStartTimeout' | 'modelLoadTimeout' | 'maxResponseSize' | 'workerPing' | 'blacklistEnvVars' | 'decodeInputRequest'
 >;
 
 export interface SpecModel extends ModelSettings {
@@ -37,6 +37,7 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
     intraOpThreads: intra,
     responseTimeoutMs: model.responseTimeout * 1000,
     startTimeoutMs: config.workerStartTimeout * 1000,
+    loadTimeoutMs: config.modelLoadTimeout * 1000,
     maxResponseSize: config.maxResponseSize,
     ping: config.workerPing,
     // The registered version (model_version may differ from the manifest's): v2 answers name it.

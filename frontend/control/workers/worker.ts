@@ -34,7 +34,10 @@ export interface WorkerSpec {
   sessions: number;
   intraOpThreads: number;
   responseTimeoutMs: number;
+  /** Until the worker process is up (its readiness line). */
   startTimeoutMs: number;
+  /** For its Load reply: the model's load, bounded apart from inference (model_load_timeout). */
+  loadTimeoutMs: number;
   maxResponseSize: number;
   /** Liveness pings on the control channel (worker_ping_interval_ms, worker_ping_misses). */
   ping: PingOptions;
@@ -172,7 +175,8 @@ export class Worker implements PoolMember {
           gpuId: this.spec.gpuId,
           ioDescriptor: this.id,
         }),
-        this.spec.startTimeoutMs,
+        this.spec.loadTimeoutMs,
+        `model not loaded within model_load_timeout (${this.spec.loadTimeoutMs / 1000} s)`,
       );
       if (reply.code !== StatusCode.ok) throw workerStartFailed(reply.message, reply.code);
       this.provider = parseLoadedProvider(reply.message);
@@ -242,9 +246,9 @@ export class Worker implements PoolMember {
   }
 
   /** `p`, or a TimeoutError after `ms`. */
-  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  private withTimeout<T>(p: Promise<T>, ms: number, what = `no reply within ${ms} ms`): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
+      const timer = setTimeout(() => reject(new TimeoutError(what)), ms);
       p.then(
         (v) => { clearTimeout(timer); resolve(v); },
         (e) => { clearTimeout(timer); reject(e); },

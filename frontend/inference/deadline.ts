@@ -1,0 +1,33 @@
+// A request's deadline and its client's departure, as the worker router takes them (SubmitOptions):
+// `X-Request-Deadline-Ms: <n>` gives the request n milliseconds from its arrival; past it, it is
+// answered 504 and, if still queued, never runs. A client that disconnects before its answer cancels
+// it the same way (docs/api.md, "Deadlines and cancellation").
+import type { Context } from 'koa';
+import { MAX_TIMER_MS } from '../config/keys.js';
+import { badRequest } from '../errors.js';
+import type { SubmitOptions } from './worker-router.js';
+
+export const DEADLINE_HEADER = 'x-request-deadline-ms';
+
+/** The deadline the header asks for (performance.now() time), undefined without one; 400 if malformed. */
+export function headerDeadline(value: string | string[] | undefined, arrivedAt: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[value.length - 1] : value;
+  const ms = /^\s*\d{1,10}\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw badRequest(`Header X-Request-Deadline-Ms must be a whole number of milliseconds between 1 and ${MAX_TIMER_MS}, got ${JSON.stringify(text.slice(0, 40))}.`);
+  }
+  return arrivedAt + ms;
+}
+
+/** The request's submit options: its header's deadline and a signal aborted if the client leaves unanswered. */
+export function requestOptions(ctx: Context, arrivedAt: number): SubmitOptions {
+  const deadline = headerDeadline(ctx.req.headers[DEADLINE_HEADER], arrivedAt);
+  const gone = new AbortController();
+  const res = ctx.res;
+  // 'close' comes after the answer too (then writableFinished is set) or when the connection drops.
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return { deadline, signal: gone.signal };
+}

@@ -1,0 +1,120 @@
+// A front's response cache (docs/api.md, "Response cache"): for a model registered with
+// response_cache=true, a successful answer is kept under a hash of the exact input that reached the
+// handler (every parameter's name, content type and bytes: query values, form fields, parts or the raw
+// body; and the headers a handler reads the input by) and the model's version. A repeated input is
+// answered from here without a worker. Bounded per model in bytes (least recently used out first) and
+// by age (ttl); a model that leaves the table, or changes version or cache settings, starts empty.
+import { createHash } from 'node:crypto';
+import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
+import { readErrorItem } from '../../protocol/messages.js';
+import type { ModelRoute, ResponseCacheRoute } from '../../protocol/routes.js';
+
+/** Headers that change how a handler reads the same bytes (the v2 binary extension splits the body by one). */
+const KEYED_HEADERS = ['content-type', 'inference-header-content-length', 'accept'];
+/** Bookkeeping counted per entry beside its body and headers. */
+const ENTRY_OVERHEAD = 128;
+
+interface Entry {
+  reply: ReplyItem;
+  bytes: number;
+  expires: number;
+}
+
+class ModelCache {
+  /** Insertion order is recency order: a hit moves its entry to the end. */
+  readonly entries = new Map<string, Entry>();
+  bytes = 0;
+  constructor(
+    readonly version: string,
+    readonly settings: ResponseCacheRoute,
+  ) {}
+
+  delete(key: string, e: Entry): void {
+    this.entries.delete(key);
+    this.bytes -= e.bytes;
+  }
+}
+
+export class ResponseCache {
+  private readonly models = new Map<string, ModelCache>();
+
+  constructor(private readonly onLookup?: (model: string, hit: boolean) => void) {}
+
+  /** Follows a new routing table: caches of models gone, re-versioned or re-configured are dropped. */
+  apply(routes: ModelRoute[]): void {
+    const live = new Map(routes.map((r) => [r.name, r]));
+    for (const [name, c] of this.models) {
+      const r = live.get(name);
+      if (!r?.cache || (r.version ?? '') !== c.version || !sameSettings(r.cache, c.settings)) this.models.delete(name);
+    }
+    for (const r of routes) {
+      if (r.cache && !this.models.has(r.name)) this.models.set(r.name, new ModelCache(r.version ?? '', r.cache));
+    }
+  }
+
+  /** The item's key, or undefined when the model caches nothing. */
+  key(route: ModelRoute, item: OutgoingItem): string | undefined {
+    if (!route.cache) return undefined;
+    const h = createHash('sha256');
+    // Every field length-prefixed, so no two different inputs hash the same byte stream.
+    const field = (b: Buffer | string) => {
+      const buf = typeof b === 'string' ? Buffer.from(b) : b;
+      const len = Buffer.allocUnsafe(8);
+      len.writeBigUInt64BE(BigInt(buf.length));
+      h.update(len).update(buf);
+    };
+    field(route.name);
+    field(route.version ?? '');
+    const headers = new Map(item.headers);
+    for (const name of KEYED_HEADERS) field(headers.get(name) ?? '');
+    for (const p of item.parameters) {
+      field(p.name);
+      field(p.contentType);
+      const pieces = Buffer.isBuffer(p.value) ? [p.value] : p.value;
+      const len = Buffer.allocUnsafe(8);
+      len.writeBigUInt64BE(BigInt(pieces.reduce((n, b) => n + b.length, 0)));
+      h.update(len);
+      for (const piece of pieces) h.update(piece);
+    }
+    return h.digest('base64');
+  }
+
+  /** The cached answer under `key`, as the reply to request `requestId`; counts a hit or a miss. */
+  get(route: ModelRoute, key: string, requestId: string): ReplyItem | undefined {
+    const c = this.models.get(route.name);
+    const e = c?.entries.get(key);
+    let hit: ReplyItem | undefined;
+    if (c && e) {
+      c.entries.delete(key);
+      if (e.expires > performance.now()) {
+        c.entries.set(key, e); // most recently used now
+        hit = { ...e.reply, requestId };
+      } else c.bytes -= e.bytes;
+    }
+    this.onLookup?.(route.name, hit !== undefined);
+    return hit;
+  }
+
+  /** Keeps a successful answer (2xx, not an error item) if it fits the model's budget. */
+  set(route: ModelRoute, key: string, reply: ReplyItem): void {
+    const c = this.models.get(route.name);
+    // A reply of the version the request was keyed with, kept only while that version is the model's.
+    if (!c || c.version !== (route.version ?? '') || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
+    let bytes = ENTRY_OVERHEAD + key.length + reply.body.length + reply.contentType.length + reply.reason.length;
+    for (const [k, v] of reply.headers) bytes += k.length + v.length;
+    if (bytes > c.settings.maxBytes) return;
+    const old = c.entries.get(key);
+    if (old) c.delete(key, old);
+    const now = performance.now();
+    // The least recently used out until the new one fits (expired ones are found out on lookup).
+    for (const [k, e] of c.entries) {
+      if (c.bytes + bytes <= c.settings.maxBytes) break;
+      c.delete(k, e);
+    }
+    // The body may be a view of a larger socket chunk: a copy holds only its own bytes.
+    c.entries.set(key, { reply: { ...reply, body: Buffer.from(reply.body) }, bytes, expires: now + c.settings.ttlMs });
+    c.bytes += bytes;
+  }
+}
+
+const sameSettings = (a: ResponseCacheRoute, b: ResponseCacheRoute) => a.maxBytes === b.maxBytes && a.ttlMs === b.ttlMs;
