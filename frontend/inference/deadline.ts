@@ -5,7 +5,8 @@
 import type { Context } from 'koa';
 import { MAX_TIMER_MS } from '../config/keys.js';
 import { badRequest } from '../errors.js';
-import type { SubmitOptions } from './worker-router.js';
+import { DEADLINE_ITEM_HEADER, type OutgoingItem } from '../../protocol/messages.js';
+import type { SubmitOptions } from './router-options.js';
 
 export const DEADLINE_HEADER = 'x-request-deadline-ms';
 
@@ -30,4 +31,15 @@ export function requestOptions(ctx: Context, arrivedAt: number): SubmitOptions {
     if (!res.writableFinished) gone.abort();
   });
   return { deadline, signal: gone.signal };
+}
+
+/**
+ * The item with the deadline as `x-mms-deadline` (epoch ms) in place of any such header the client
+ * sent: the worker skips it past that time too, even if it never reads the cancel in time.
+ */
+export function withDeadlineHeader(item: OutgoingItem, deadline: number | undefined): OutgoingItem {
+  if (deadline === undefined && !item.headers.some(([h]) => h === DEADLINE_ITEM_HEADER)) return item;
+  const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
+  if (deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + deadline - performance.now()))]);
+  return { ...item, headers };
 }

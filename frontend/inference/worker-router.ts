@@ -3,48 +3,18 @@
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
-import { DEADLINE_ITEM_HEADER, StatusCode, readErrorItem } from '../../protocol/messages.js';
+import { StatusCode, readErrorItem } from '../../protocol/messages.js';
+import { withDeadlineHeader } from './deadline.js';
 import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
 import { ClientClosedError, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { pickWorker } from './pick-worker.js';
-import type { ModelUsage } from './model-usage.js';
+import type { RouterOptions, SubmitOptions } from './router-options.js';
 import { ModelState, Remote, modelHealth, serverHealth, slotsOf, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
 import { ResponseCache } from './response-cache.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
-
-export interface RouterOptions {
-  /** Fronts sharing the models' queues (job_queue_size is split between them). */
-  fronts: number;
-  frontId: string;
-  maxResponseSize: number;
-  log: Logger;
-  /** A worker answered nothing for the response timeout with requests outstanding. */
-  onStuck?: (model: string, worker: string) => void;
-  /** A worker answered its first request through this front (ends a crash loop's back-off). */
-  onServed?: (model: string, worker: string) => void;
-  /** Each answered request's reply frame message (the worker's batch statistics). */
-  onReply?: (model: string, message: string, key: string) => void;
-  /** Counts each model's requests in flight and its last use, whatever API they came by (memory budget). */
-  usage?: ModelUsage;
-  /** A request waits for an on-demand model (a version's key) with no worker: ask the controller to load it. */
-  onDemand?: (key: string) => void;
-  /** Why a worker process of a model (a version's key) ended, for the error of a request it took down. */
-  exitCause?: (key: string, worker: string) => Promise<string | undefined>;
-  /** Each lookup in a model's response cache (metrics). */
-  onCacheLookup?: (model: string, hit: boolean) => void;
-}
-
-/** What a request may add to its submission (docs/api.md, "Deadlines and cancellation"). */
-export interface SubmitOptions {
-  /** performance.now() time after which it is answered 504 and, if still queued, never run. */
-  deadline?: number;
-  /** Aborted when the client goes away: a request still queued is dropped. */
-  signal?: AbortSignal;
-}
 
 const GONE = 'Client closed the connection before the answer.';
 
@@ -175,12 +145,7 @@ export class WorkerRouter {
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(m.key); // the memory budget counts each version on its own
-    // The worker skips it past this time too, even if it never reads the cancel in time (epoch ms).
-    if (o.deadline !== undefined || item.headers.some(([h]) => h === DEADLINE_ITEM_HEADER)) {
-      const headers = item.headers.filter(([h]) => h !== DEADLINE_ITEM_HEADER);
-      if (o.deadline !== undefined) headers.push([DEADLINE_ITEM_HEADER, String(Math.round(Date.now() + o.deadline - performance.now()))]);
-      item = { ...item, headers };
-    }
+    item = withDeadlineHeader(item, o.deadline);
     return new Promise<ReplyItem>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));
@@ -420,3 +385,5 @@ export class WorkerRouter {
     drained?.();
   }
 }
+
+export type { RouterOptions, SubmitOptions } from './router-options.js';
