@@ -6,9 +6,8 @@ import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from './workers/worker-memory.js';
 import type { Model, ModelRegistry } from './registry/model-registry.js';
 import { badRequest, methodNotAllowed } from '../errors.js';
-import { readBody } from '../http/read-body.js';
 import { sendJson } from '../http/respond.js';
-import { Params } from './params.js';
+import { Params, jsonObject } from './params.js';
 
 /** `guards` run before every management route (host-guard.ts, token-auth.ts), never on other paths. */
 export function managementRoutes(registry: ModelRegistry, guards: Middleware[] = []): Router {
@@ -102,16 +101,7 @@ function gpuBytes(processes: Map<number, number>, pid: number | undefined): numb
 
 async function params(ctx: Context): Promise<Params> {
   if (!ctx.is('application/json')) return new Params(ctx.query);
-  const body = await readBody(ctx, 1 << 20);
-  if (body.length === 0) return new Params(ctx.query);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw badRequest(`Malformed JSON body: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('JSON body must be an object.');
-  return new Params(parsed as Record<string, unknown>);
+  return new Params((await jsonObject(ctx)) ?? ctx.query);
 }
 
 /** One version's describe object (MMS's fields, with `isDefault` for a versioned model). */

@@ -1,7 +1,23 @@
 // Typed access to Management API parameters from a query string or JSON object. Lenient like MMS
 // (quoted numbers and booleans are accepted) but a value that is not what the parameter needs is a
 // 400 naming it, never a silent default.
+import type { Context } from 'koa';
 import { badRequest } from '../errors.js';
+import { readBody } from '../http/read-body.js';
+
+/** A management request's JSON object body (at most 1 MiB); undefined when the body is empty. */
+export async function jsonObject(ctx: Context): Promise<Record<string, unknown> | undefined> {
+  const body = await readBody(ctx, 1 << 20);
+  if (body.length === 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`Malformed JSON body: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('JSON body must be an object.');
+  return parsed as Record<string, unknown>;
+}
 
 export class Params {
   constructor(private readonly source: Record<string, unknown>) {}

@@ -7,10 +7,9 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, methodNotAllowed, modelNotFound, notReady } from '../errors.js';
-import { readBody } from '../http/read-body.js';
 import { sendJson } from '../http/respond.js';
 import type { ModelRegistry } from './registry/model-registry.js';
-import { Params } from './params.js';
+import { Params, jsonObject } from './params.js';
 
 /** A store entry's name: a directory as is, an archive without its extension. */
 const ARCHIVE = /\.(mar|tar\.gz|tgz|tar)$/i;
@@ -85,16 +84,7 @@ export function repositoryRoutes(registry: ModelRegistry, config: Pick<ServerCon
 
 /** The request's JSON object (an empty body is `{}`). */
 async function bodyObject(ctx: Context): Promise<Record<string, unknown>> {
-  const body = await readBody(ctx, 1 << 20);
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw badRequest(`Malformed JSON body: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('JSON body must be an object.');
-  return parsed as Record<string, unknown>;
+  return (await jsonObject(ctx)) ?? {};
 }
 
 /** `{"parameters": {...}}` of a load request, checked against the names we read. */

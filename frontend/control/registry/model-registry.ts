@@ -8,7 +8,7 @@ import type { OutgoingItem } from '../../../protocol/messages.js';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
-import { badRequest, conflict, forbidden, memoryBudgetExceeded, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
@@ -19,6 +19,7 @@ import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
 import { redactPaths, type PathLabels } from './redact-paths.js';
 import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
+import { checkGpuRoom } from '../gpus/gpu-room.js';
 import { Worker } from '../workers/worker.js';
 import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -258,7 +259,7 @@ export class ModelRegistry {
     if (!model) throw modelNotFound(`Model not found: ${key}`);
     const from = model.pool.target;
     if (n <= from) return model.pool.resize(n);
-    await this.checkGpuRoom(model, n - from);
+    await checkGpuRoom(this.gpus, model, n - from);
     await this.budget.admit(key, await this.budget.estimate(model.url, model.modelDir, n));
     try {
       await model.pool.resize(n, this.config.workerStartTimeout * 1000);
@@ -269,22 +270,6 @@ export class ModelRegistry {
     } finally {
       this.budget.release(key);
     }
-  }
-
-  /**
-   * GPU memory for `add` more workers of a GPU model: each takes what its running workers take (from
-   * nvidia-smi), and the round-robin may place it on any GPU, so the fullest one must have room. 507
-   * otherwise; nothing measured (no GPU, no reading, shared processes) lets it through.
-   */
-  private async checkGpuRoom(model: Model, add: number): Promise<void> {
-    const gpuWorkers = model.pool.snapshot().workers.filter((w) => w.gpuId >= 0 && w.pid !== undefined);
-    if (model.preload || gpuWorkers.length === 0) return;
-    const reading = await this.gpus.read();
-    const perWorker = Math.max(0, ...gpuWorkers.map((w) => reading.processes.get(w.pid!) ?? 0));
-    if (perWorker === 0 || reading.gpus.length === 0) return;
-    const free = Math.min(...reading.gpus.map((g) => g.memoryTotalMiB - g.memoryUsedMiB));
-    if (free >= perWorker * add) return;
-    throw memoryBudgetExceeded(`Not enough GPU memory to add ${add} worker(s) to model ${model.name}: each takes about ${perWorker} MiB, and the fullest GPU has ${free} MiB free.`);
   }
 
   /** A request waits for an on-demand model (a version's key) that has no worker: load its minimum (at least one). */
