@@ -48,7 +48,7 @@ describe('model snapshot', () => {
     assert.equal((await mgmt('/models?url=double&initial_workers=1', 'POST')).status, 200);
     assert.equal((await mgmt('/models?url=triple&model_version=2.0&initial_workers=1', 'POST')).status, 200);
     assert.equal((await mgmt('/models/m/2.0/set-default', 'PUT')).status, 200);
-    const echo = await mgmt('/models?url=echo&initial_workers=0&batch_size=4&max_batch_delay=7&response_timeout=30', 'POST');
+    const echo = await mgmt('/models?url=echo&initial_workers=0&batch_size=4&max_batch_delay=7&response_timeout=30&idle_timeout_ms=600000&response_cache=true&response_cache_size=4096&response_cache_ttl=60', 'POST');
     assert.equal(echo.status, 200, JSON.stringify(echo.body));
     assert.equal((await mgmt('/models/echo?min_worker=1&max_worker=2&synchronous=true', 'PUT')).status, 200);
     assert.equal((await mgmt('/models?url=gone&initial_workers=0', 'POST')).status, 200);
@@ -67,6 +67,7 @@ describe('model snapshot', () => {
       [d.batchSize, d.maxBatchDelay, d.minWorkers, d.maxWorkers, d.workers.length, d.modelUrl],
       [4, 7, 1, 2, 1, 'echo'],
     );
+    assert.deepEqual([d.idleTimeoutMs, d.responseCache, d.loadOnFirstRequest], [600_000, { sizeBytes: 4096, ttlSeconds: 60 }, false]);
     const r = await request(`${server!.inferenceUrl}/predictions/echo`, { method: 'POST', body: 'hello' });
     assert.deepEqual([r.status, r.body.echo], [200, 'hello']);
     await stop();

@@ -28,6 +28,10 @@ export interface SnapshotEntry {
   minWorkers: number;
   maxWorkers: number;
   loadedAtStartup: boolean;
+  loadOnFirstRequest?: boolean;
+  idleTimeoutMs?: number;
+  /** Present when the model's response cache is on. */
+  responseCache?: { sizeBytes: number; ttlSeconds: number };
 }
 
 export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolean): SnapshotEntry[] {
@@ -49,6 +53,9 @@ export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolea
       minWorkers: pool.minWorkers,
       maxWorkers: pool.maxWorkers,
       loadedAtStartup: m.loadedAtStartup,
+      loadOnFirstRequest: m.lazy,
+      idleTimeoutMs: m.idleTimeoutMs,
+      ...(m.responseCache ? { responseCache: m.responseCache } : {}),
     };
   });
 }
@@ -148,6 +155,9 @@ export async function restoreSnapshot(registry: ModelRegistry, entries: Snapshot
           preloadModel: bool(e.preloadModel),
           preloadSessions: num(e.preloadSessions),
           loadedAtStartup: bool(e.loadedAtStartup),
+          loadOnFirstRequest: bool(e.loadOnFirstRequest),
+          idleTimeoutMs: num(e.idleTimeoutMs),
+          ...(e.responseCache ? { responseCache: true, responseCacheSize: num(e.responseCache.sizeBytes), responseCacheTtl: num(e.responseCache.ttlSeconds) } : {}),
           initialWorkers: min,
           synchronous: true,
         });
