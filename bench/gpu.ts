@@ -10,10 +10,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { discoverGpus } from '../frontend/control/gpus/gpu-discovery.js';
 import { USAGE_QUERY, parseUsage, runNvidiaSmi } from '../frontend/control/gpus/nvidia-smi.js';
-import type { LoadResult, LoadSpec } from './lib/load-worker.js';
+import type { LoadResult } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { MODEL_INPUT, type TensorModel } from './lib/model-inputs.js';
 import { Ours, type Contender } from './lib/ours.js';
+import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { gpuMarkdown, gpuSvg, type GpuPoint, type GpuResults } from './lib/gpu-report.js';
 
@@ -180,19 +181,8 @@ async function gpuUsedMiB(): Promise<number> {
   return text === undefined ? 0 : (parseUsage(text).find((g) => g.index === gpus[0].index)?.memoryUsedMiB ?? 0);
 }
 
-/** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
+/** One point: a warm-up, then `loadProcs` load processes share the connections (load-parts.ts). */
 async function load(url: string, connections: number, body: TensorModel): Promise<LoadResult> {
-  const procs = Math.min(loadProcs, connections);
-  const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
-  const run = (d: number) =>
-    Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script('lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
-  if (warmup > 0) await run(warmup);
-  const parts = await run(duration);
-  return {
-    rps: parts.reduce((a, p) => a + p.rps, 0),
-    p50: parts.reduce((a, p) => a + p.p50, 0) / parts.length,
-    p99: Math.max(...parts.map((p) => p.p99)),
-    errors: parts.reduce((a, p) => a + p.errors, 0),
-    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
-  };
+  if (warmup > 0) await runLoadParts(url, connections, body, loadProcs, warmup);
+  return combineParts(await runLoadParts(url, connections, body, loadProcs, duration));
 }

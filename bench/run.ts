@@ -9,11 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLS_FILE } from './lib/model-inputs.js';
-import type { LoadResult, LoadSpec } from './lib/load-worker.js';
+import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
 import { svg } from './lib/chart.js';
 import { Ours, type Contender, type Watch } from './lib/ours.js';
+import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
 import { runRamp } from './lib/ramp.js';
@@ -96,28 +97,16 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
 async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
-  const procs = connections > 1 ? Math.min(loadProcs, connections) : 1;
-  const spec = (c: number, d: number): string => JSON.stringify({ url, connections: c, duration: d, body } satisfies LoadSpec);
-  const run = (d: number) =>
-    Promise.all(Array.from({ length: procs }, (_, i) => runNodeJson<LoadResult>(script(body === 'grpc-cls' ? 'lib/grpc-load.js' : 'lib/load-worker.js'), [spec(Math.floor(connections / procs) + (i < connections % procs ? 1 : 0), d)])));
-  if (warmup > 0) await run(warmup);
+  const procs = connections > 1 ? loadProcs : 1;
+  if (warmup > 0) await runLoadParts(url, connections, body, procs, warmup);
   const frontPids = watch?.fronts() ?? [];
   const cpu = () => (watch ? [cpuSeconds(watch.controller), frontPids.reduce((a, p) => a + cpuSeconds(p), 0)] : [0, 0]);
   const [c0, f0] = cpu();
   const t0 = performance.now();
-  const parts = await run(duration);
+  const parts = await runLoadParts(url, connections, body, procs, duration);
   const [c1, f1] = cpu();
   const elapsed = (performance.now() - t0) / 1000;
-  const s: Sample = {
-    rps: parts.reduce((a, p) => a + p.rps, 0),
-    p50: parts.reduce((a, p) => a + p.p50, 0) / parts.length, // each part sees the same server: their mean
-    p99: Math.max(...parts.map((p) => p.p99)),
-    errors: parts.reduce((a, p) => a + p.errors, 0),
-    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
-    loadCores: Math.max(...parts.map((p) => p.loadCores ?? 0)),
-    ...(watch ? { controllerCores: (c1 - c0) / elapsed, frontCores: (f1 - f0) / elapsed } : {}),
-  };
-  return s;
+  return { ...combineParts(parts), ...(watch ? { controllerCores: (c1 - c0) / elapsed, frontCores: (f1 - f0) / elapsed } : {}) };
 }
 
 function summarize(concurrency: number, samples: Sample[]): Point {
