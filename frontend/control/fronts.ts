@@ -187,6 +187,8 @@ export class Fronts {
     const worker = cluster.fork(env);
     const front: Front = { index, worker, applied: 0, startedAt: Date.now() };
     this.fronts.set(index, front);
+    // IPC errors (EPIPE when the front died) are not the front's exit, which is handled below.
+    worker.on('error', (err: Error) => this.o.log.debug({ front: index, err: err.message }, 'inference front IPC error'));
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FrontMessage) => {
         // The first table comes before the front listens, so it never serves without routes.
@@ -246,8 +248,14 @@ export class Fronts {
     }, delay).unref();
   }
 
+  /**
+   * A front can die between the check and the write: the pipe then fails with EPIPE, reported to the
+   * callback (without one it is an 'error' event, uncaught). Its exit event restarts it; nothing to do here.
+   */
   private send(front: Front, message: ControllerMessage): void {
-    if (front.worker.isConnected()) front.worker.send(message);
+    if (front.worker.isConnected()) front.worker.send(message, (err: Error | null) => {
+      if (err) this.o.log.debug({ front: front.index, err: err.message }, 'message to a dying front not delivered');
+    });
   }
 }
 
