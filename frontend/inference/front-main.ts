@@ -52,8 +52,9 @@ const guards = front.inferenceKey ? [requireKey(front.inferenceKey)] : [];
 const app = buildApp(config, log, { inference: { workers: router, guards } }, metrics, drain);
 const server = createHttpServer(config.inferenceAddress, config, app.callback());
 
+/** A write racing the controller's death fails with EPIPE (to the callback); 'disconnect' then ends us. */
 function send(message: FrontMessage): void {
-  if (process.connected) process.send!(message);
+  if (process.connected) process.send!(message, undefined, undefined, () => undefined);
 }
 
 let listening = false;
