@@ -33,6 +33,12 @@ function extraFrontArgs(): string[] {
  */
 const MIN_APPLY_TIMEOUT_MS = 30_000;
 
+/**
+ * How long a front has to answer a question (metrics, usage, load). A busy front can take a while on
+ * a loaded host; one that misses it is left out of that answer (a scrape's counts would then dip).
+ */
+const ASK_TIMEOUT_MS = 5_000;
+
 /** Fronts that do not exit within this long of a stop (beyond the graceful drain) are killed. */
 const STOP_GRACE_MS = 5_000;
 
@@ -64,8 +70,8 @@ export class Fronts {
   private stopping = false;
   private crashes = 0;
   private readonly waiters = new Set<() => void>();
-  /** Answers awaited from fronts (metrics, usage) by query id. */
-  private readonly replies = new Map<number, (answer: unknown) => void>();
+  /** Answers awaited from fronts (metrics, usage, load) by query id; `fail` settles one with its fallback. */
+  private readonly replies = new Map<number, { front: Front; answer: (answer: unknown) => void; fail: () => void }>();
   private nextQueryId = 0;
   url = '';
   /** Where the fronts' gRPC service listens ('' when off). */
@@ -146,20 +152,22 @@ export class Fronts {
     return this.ask<LoadMap>('load', {});
   }
 
-  /** Asks every front and collects the answers; a front that does not answer within 2 s counts as `fallback`. */
+  /**
+   * Asks every front and collects the answers; a front that dies first, or does not answer within
+   * ASK_TIMEOUT_MS, counts as `fallback`.
+   */
   private ask<T>(type: 'metrics' | 'usage' | 'load', fallback: T): Promise<T[]> {
     return Promise.all(
-      [...this.fronts.values()].map((f) => new Promise<T>((resolve) => {
+      [...this.fronts.values()].map((front) => new Promise<T>((resolve) => {
         const id = ++this.nextQueryId;
-        const timer = setTimeout(() => {
-          this.replies.delete(id);
-          resolve(fallback);
-        }, 2000);
-        this.replies.set(id, (answer) => {
+        const settle = (answer: T) => {
           clearTimeout(timer);
-          resolve(answer as T);
-        });
-        this.send(f, { type, id });
+          this.replies.delete(id);
+          resolve(answer);
+        };
+        const timer = setTimeout(() => settle(fallback), ASK_TIMEOUT_MS);
+        this.replies.set(id, { front, answer: (answer) => settle(answer as T), fail: () => settle(fallback) });
+        this.send(front, { type, id });
       })),
     );
   }
@@ -216,8 +224,7 @@ export class Fronts {
       case 'metrics':
       case 'usage':
       case 'load':
-        this.replies.get(m.id)?.(m.type === 'metrics' ? m.metrics : m.type === 'usage' ? m.usage : m.load);
-        this.replies.delete(m.id);
+        this.replies.get(m.id)?.answer(m.type === 'metrics' ? m.metrics : m.type === 'usage' ? m.usage : m.load);
         break;
       case 'demand':
         this.o.onDemand(m.model);
@@ -238,6 +245,7 @@ export class Fronts {
     if (this.fronts.get(front.index) !== front) return;
     this.fronts.delete(front.index);
     for (const check of [...this.waiters]) check();
+    for (const reply of [...this.replies.values()]) if (reply.front === front) reply.fail(); // it will not answer
     if (this.stopping) return;
     // A front that served a while restarts at once; one that keeps dying backs off.
     if (Date.now() - front.startedAt > 60_000) this.crashes = 0;
