@@ -21,16 +21,25 @@ export function headerDeadline(value: string | string[] | undefined, arrivedAt: 
   return arrivedAt + ms;
 }
 
-/** The request's submit options: its header's deadline and a signal aborted if the client leaves unanswered. */
+/** The request's submit options: its header's deadline, and its cancellation if the client leaves unanswered. */
 export function requestOptions(ctx: Context, arrivedAt: number): SubmitOptions {
   const deadline = headerDeadline(ctx.req.headers[DEADLINE_HEADER], arrivedAt);
-  const gone = new AbortController();
   const res = ctx.res;
-  // 'close' comes after the answer too (then writableFinished is set) or when the connection drops.
-  res.once('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return { deadline, signal: gone.signal };
+  return {
+    deadline,
+    whenGone: (cancel) => {
+      if (res.destroyed) {
+        cancel();
+        return () => undefined;
+      }
+      // 'close' comes after the answer too (then writableFinished is set) or when the connection drops.
+      const onClose = () => {
+        if (!res.writableFinished) cancel();
+      };
+      res.once('close', onClose);
+      return () => res.off('close', onClose);
+    },
+  };
 }
 
 /**

@@ -29,6 +29,10 @@ export interface RouterOptions {
 export interface SubmitOptions {
   /** performance.now() time after which it is answered 504 and, if still queued, never run. */
   deadline?: number;
-  /** Aborted when the client goes away: a request still queued is dropped. */
-  signal?: AbortSignal;
+  /**
+   * Arranges for `cancel` to be called if the client goes away unanswered (at once if it has already
+   * gone): a request still queued is then dropped. Returns how to undo that once answered. (A plain
+   * callback, not an AbortSignal: one per request was a measurable part of a front's cost.)
+   */
+  whenGone?: (cancel: () => void) => () => void;
 }

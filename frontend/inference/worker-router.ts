@@ -140,7 +140,6 @@ export class WorkerRouter {
 
   private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
-    if (o.signal?.aborted) return Promise.reject(new ClientClosedError(GONE));
     if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
     if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
     m.admitted++;
@@ -148,14 +147,14 @@ export class WorkerRouter {
     item = withDeadlineHeader(item, o.deadline);
     return new Promise<ReplyItem>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.cancel(m, job, new ClientClosedError(GONE));
+      let forget: (() => void) | undefined;
       const finish = (): boolean => {
         if (job.done) return false;
         job.done = true;
         m.admitted--;
         this.o.usage?.end(m.key);
         clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
+        forget?.();
         return true;
       };
       const job: Job = {
@@ -166,8 +165,8 @@ export class WorkerRouter {
         reject: (e) => finish() && reject(e),
       };
       if (o.deadline !== undefined) timer = setTimeout(() => this.cancel(m, job, deadlineExceeded(name)), o.deadline - performance.now());
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      this.dispatch(m, job);
+      forget = o.whenGone?.(() => this.cancel(m, job, new ClientClosedError(GONE)));
+      if (!job.done) this.dispatch(m, job); // done: its client had already gone
     });
   }
 

@@ -88,11 +88,17 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
  * once the client cancels or goes away, a request still queued is dropped and never runs.
  */
 function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>): SubmitOptions {
-  const gone = new AbortController();
-  call.once('cancelled', () => gone.abort());
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
   // An epoch time; the router counts on the monotonic clock.
   const deadline = Number.isFinite(at) ? performance.now() + (at - Date.now()) : undefined;
-  return { deadline, signal: gone.signal };
+  const whenGone = (cancel: () => void) => {
+    if (call.cancelled) {
+      cancel();
+      return () => undefined;
+    }
+    call.once('cancelled', cancel);
+    return () => call.off('cancelled', cancel);
+  };
+  return { deadline, whenGone };
 }

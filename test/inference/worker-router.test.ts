@@ -75,14 +75,14 @@ describe('WorkerRouter', () => {
     await r.apply({ version: 1, startupModels: [], models: [{ ...route([]), starting: true }] });
     const late = r.submit('m', item('late'), { deadline: performance.now() + 20 });
     await assert.rejects(late, (e: { code?: string; status?: number }) => e.code === 'DEADLINE_EXCEEDED' && e.status === 504);
-    const gone = new AbortController();
-    const left = r.submit('m', item('left'), { signal: gone.signal });
-    gone.abort();
+    let leave = () => undefined as void;
+    const left = r.submit('m', item('left'), { whenGone: (cancel) => ((leave = cancel), () => undefined) });
+    leave();
     await assert.rejects(left, (e: { code?: string }) => e.code === 'CLIENT_CLOSED');
     assert.deepEqual(r.pending(), [['m', 0]], 'both were released from admission');
     // Already past, or already gone: refused before anything is queued.
     await assert.rejects(r.submit('m', item('past'), { deadline: performance.now() - 1 }), (e: { code?: string }) => e.code === 'DEADLINE_EXCEEDED');
-    await assert.rejects(r.submit('m', item('gone'), { signal: AbortSignal.abort() }), (e: { code?: string }) => e.code === 'CLIENT_CLOSED');
+    await assert.rejects(r.submit('m', item('gone'), { whenGone: (cancel) => (cancel(), () => undefined) }), (e: { code?: string }) => e.code === 'CLIENT_CLOSED');
     // The worker that then appears serves on.
     const at = await listenWorker('w', 1);
     await r.apply({ version: 2, startupModels: [], models: [route([{ id: 'w', pid: 1, socketPath: at, slots: 1 }])] });
