@@ -85,9 +85,15 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the CLI to completion (killed after 30 s) and collects its output. */
+/**
+ * Only a guard against a hang, far above a start on a loaded 2-core host: a foreground server's whole
+ * life, or a --start/--stop that waits for the server.
+ */
+const CLI_TIMEOUT_MS = 120_000;
+
+/** Runs the CLI to completion (killed after CLI_TIMEOUT_MS) and collects its output. */
 async function cli(s: Sandbox, args: string[]): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: s.cwd, env: s.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: s.cwd, env: s.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -117,7 +123,7 @@ function isGone(pid: number): boolean {
  * Polls until every pid is gone (there is no event for another process's exit), at most `ms`.
  * Returns those still alive.
  */
-async function waitGone(pids: number[], ms = 10_000): Promise<number[]> {
+async function waitGone(pids: number[], ms = 30_000): Promise<number[]> {
   const deadline = Date.now() + ms;
   let alive = pids.filter((p) => !isGone(p));
   while (alive.length > 0 && Date.now() < deadline) {
@@ -164,7 +170,7 @@ function request(method: string, url: string, body?: unknown): Promise<HttpReply
         res.on('error', reject);
       },
     );
-    req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+    req.setTimeout(60_000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
     req.on('error', reject);
     req.end(payload);
   });
@@ -178,7 +184,7 @@ interface WorkerInfo {
 
 /** GET /models/scale until it lists `count` workers that all have a pid (workers load in the background). */
 async function workerPids(management: string, count: number): Promise<number[]> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // workers boot and load ORT: slow on a loaded host
   for (;;) {
     const reply = await request('GET', `${management}/models/scale`);
     assert.equal(reply.status, 200, reply.body);
@@ -338,7 +344,7 @@ describe('multi-model-server CLI', () => {
       cwd: s.cwd,
       env: s.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 30_000,
+      timeout: CLI_TIMEOUT_MS,
     });
     children.add(child);
     pidsToKill.add(child.pid!);
@@ -380,7 +386,7 @@ describe('multi-model-server CLI', () => {
       env: s.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      timeout: 30_000,
+      timeout: CLI_TIMEOUT_MS,
     });
     children.add(child);
     pidsToKill.add(child.pid!);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
+import { metricValue } from '../helpers/metrics.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { childPids, eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -64,7 +65,20 @@ describe('GPU-sharing mode on the CPU (preload_model=true)', () => {
   });
 
   it('forms batches across the slots\' requests', async () => {
-    const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => predict(i === 0 ? 'sleep:200' : `sleep:20 #${i}`)));
+    // The shared process is frozen (SIGSTOP) until the fronts have sent it all 24 requests (they are
+    // in its sockets then), so they wait together: thawed, it runs the first one at once and the rest
+    // queue behind it, whatever the timing of their arrival on a loaded host.
+    const [pid] = childPids();
+    const TOTAL = 24;
+    process.kill(pid, 'SIGSTOP');
+    let pending: Array<Promise<Reply>>;
+    try {
+      pending = Array.from({ length: TOTAL }, (_, i) => predict(`sleep:20 #${i}`));
+      await eventually(async () => (await metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'fe' })) === TOTAL);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const replies = await Promise.all(pending);
     assert.deepEqual(replies.filter((r) => r.status !== 200), []);
     assert.equal(new Set(replies.map((r) => r.body.pid)).size, 1);
     const sizes = replies.map((r) => r.body.batch.size as number);
