@@ -26,6 +26,7 @@ describe('deadlines and cancellation', () => {
     return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   };
   const depth = () => metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'ledger' });
+  const scaleDepth = () => metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'scale' });
 
   /** A request that holds the model's only worker until `release()`, once the handler has it. */
   async function holdWorker(tag: string) {
@@ -134,15 +135,24 @@ describe('deadlines and cancellation', () => {
     const client = new InferenceClient(server.grpcUrl);
     const infer = { model_name: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '4'] }], raw_input_contents: [Buffer.from(new Float32Array([1, 2, 3, 4]).buffer)] };
     const batches = () => metricValue(server.metricsUrl, 'mms_batch_size_count', { model: 'scale' });
+    // The front's answers that were not a reply: 504 past its own deadline, 499 once the client left.
+    const dropped = async () =>
+      (await metricValue(server.metricsUrl, 'mms_requests_total', { model: 'scale', status: '504' })) +
+      (await metricValue(server.metricsUrl, 'mms_requests_total', { model: 'scale', status: '499' }));
     try {
       await client.ok('ModelInfer', infer);
       const before = await batches();
+      const droppedBefore = await dropped();
       // A stopped worker holds the request unread in its socket until the deadline has passed.
       const pid = (await request(`${server.managementUrl}/models/scale`)).body.workers[0].pid as number;
       process.kill(pid, 'SIGSTOP');
       let late;
       try {
         late = await client.call('ModelInfer', infer, { deadline: Date.now() + 200 });
+        // The client's deadline comes before the front's (which counts from receipt): resume the worker
+        // only once the front has answered the call, which it does in the step that writes the Cancel
+        // behind the predict frame; else the worker may read the frame while its deadline is still ahead.
+        await eventually(async () => (await dropped()) === droppedBefore + 1 && (await scaleDepth()) === 0);
       } finally {
         process.kill(pid, 'SIGCONT');
       }

@@ -19,6 +19,8 @@ describe('error codes', () => {
   const predict = (model: string, body: string) =>
     request(`${server.inferenceUrl}/predictions/${model}`, { method: 'POST', body, headers: { 'content-type': 'text/plain', ...auth('inference') } });
 
+  const onceDepth = () => metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'once' });
+
   const expectCode = (r: JsonResponse, errorCode: ErrorCode, status = CATALOGUE[errorCode].status, type: string = CATALOGUE[errorCode].type) => {
     assert.equal(r.status, status, JSON.stringify(r.body));
     assert.match(r.headers.get('content-type') ?? '', /application\/json/);
@@ -82,13 +84,19 @@ describe('error codes', () => {
     expectCode(idle, 'NO_WORKER');
     assert.equal(idle.headers.get('retry-after'), '1');
     // job_queue_size 1 + one worker × 2 × batch size 1: three requests are admitted, the fourth is not.
-    const held = ['a', 'b', 'c'].map(() => predict('once', 'sleep:2500'));
-    // The three are admitted once the front counts them (the queue-depth gauge), not after a guess of time.
-    await eventually(async () => (await metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'once' })) === 3);
-    const full = await predict('once', 'x');
-    expectCode(full, 'QUEUE_FULL');
-    assert.match(full.body.message, /No worker is available to serve request for model: once/);
-    assert.equal(full.headers.get('retry-after'), '1');
+    // They are held until the file exists (not for a time that the fourth request might outlast).
+    const release = path.join(dir, 'release-held');
+    const held = ['a', 'b', 'c'].map(() => predict('once', `wait:${release}`));
+    try {
+      // The three are admitted once the front counts them (the queue-depth gauge), not after a guess of time.
+      await eventually(async () => (await onceDepth()) === 3);
+      const full = await predict('once', 'x');
+      expectCode(full, 'QUEUE_FULL');
+      assert.match(full.body.message, /No worker is available to serve request for model: once/);
+      assert.equal(full.headers.get('retry-after'), '1');
+    } finally {
+      writeFileSync(release, '');
+    }
     for (const r of await Promise.all(held)) assert.equal(r.status, 200);
   });
 
@@ -96,7 +104,9 @@ describe('error codes', () => {
     const describeOnce = async () => (await request(`${server.managementUrl}/models/once`, { headers: auth('management') })).body.workers as Array<{ pid: number; status: string }>;
     const worker = await eventually(async () => (await describeOnce()).find((w) => w.status === 'READY'));
     const pending = predict('once', 'sleep:60000');
-    await new Promise((r) => setTimeout(r, 800));
+    // Kill it once the request is in the worker: the front counts it admitted in the same step it
+    // writes it to the worker's socket (a kill before that would leave it for the replacement).
+    await eventually(async () => (await onceDepth()) === 1);
     process.kill(worker.pid, 'SIGKILL');
     const died = await pending;
     expectCode(died, 'WORKER_DIED');

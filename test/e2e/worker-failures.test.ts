@@ -14,7 +14,9 @@ describe('worker failures', () => {
   before(async () => {
     server = await startTestServer();
     writeHandlerModelDir(path.join(server.store, 'echo'), 'echo');
-    for (const [name, extra] of [['echo', ''], ['slow', '&response_timeout=1']]) {
+    // `slow`: 'hang' outlasts any response timeout; 5 s (not 1) so that a replacement's start, its
+    // connection and its Load, on a loaded host, do not time out the request sent to it.
+    for (const [name, extra] of [['echo', ''], ['slow', '&response_timeout=5']]) {
       const r = await request(`${server.managementUrl}/models?url=echo&model_name=${name}&initial_workers=1${extra}`, { method: 'POST' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
@@ -41,7 +43,7 @@ describe('worker failures', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.echo, `crash-once:${marker}`);
     assert.notEqual(r.body.pid, before.pid, 'answered by the replacement worker');
-    assert.ok(!isAlive(before.pid));
+    await eventually(() => !isAlive(before.pid)); // gone once its parent has reaped it
   });
 
   it('a request that kills every worker it reaches gets 503 after one retry; the model recovers', async () => {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { restartDelayMs } from '../../frontend/control/workers/backoff.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
+import { metricValue } from '../helpers/metrics.js';
 import { captureLogs } from '../helpers/raw-http.js';
 import { eventually, isAlive, request, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -27,10 +28,12 @@ describe('worker health', () => {
     eventually(async () => (await workers(model)).find((w) => w.status === 'READY' && w.pid !== old.pid));
 
   before(async () => {
-    server = await startTestServer({ worker_ping_interval_ms: '100', worker_ping_misses: '3' }, undefined, logs.log);
+    // A 1.5 s ping window (250 ms × 6): short enough for the tests, long enough that a ping thread
+    // starved for a few hundred ms on a loaded host does not get a live worker killed.
+    server = await startTestServer({ worker_ping_interval_ms: '250', worker_ping_misses: '6' }, undefined, logs.log);
     writeHandlerModelDir(path.join(server.store, 'echo'), 'echo');
     writeHandlerModelDir(path.join(server.store, 'gate'), 'gate', 'gate.mjs');
-    for (const [name, url, extra] of [['echo', 'echo', ''], ['slow', 'echo', '&response_timeout=1'], ['gate', 'gate', '']]) {
+    for (const [name, url, extra] of [['echo', 'echo', ''], ['slow', 'echo', '&response_timeout=4'], ['gate', 'gate', '']]) {
       const r = await request(`${server.managementUrl}/models?url=${url}&model_name=${name}&initial_workers=1${extra}`, { method: 'POST' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
@@ -41,7 +44,7 @@ describe('worker health', () => {
     const stopped = await ready('echo');
     process.kill(stopped.pid, 'SIGSTOP');
     try {
-      const r = await predict('echo', 'after stop', 10_000);
+      const r = await predict('echo', 'after stop', 30_000);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.notEqual(r.body.pid, stopped.pid, 'answered by the replacement');
       const now = await replacement('echo', stopped);
@@ -54,8 +57,8 @@ describe('worker health', () => {
 
   it('a worker whose event loop is busy with a long batch is not killed', async () => {
     const busy = await ready('echo');
-    // 1.5 s of blocked event loop (as a synchronous ORT run) against pings every 100 ms, 3 misses allowed.
-    const r = await predict('echo', 'block:1500');
+    // 4 s of blocked event loop (as a synchronous ORT run): well past the 1.5 s ping window.
+    const r = await predict('echo', 'block:4000');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.pid, busy.pid);
     assert.ok(isAlive(busy.pid));
@@ -92,15 +95,26 @@ describe('worker health', () => {
 
   it("a batch queued behind another gets the response timeout from its own start", async () => {
     await ready('slow');
-    const t0 = performance.now();
-    const first = predict('slow', 'sleep:100');
-    const second = predict('slow', 'hang').then((r) => ({ r, ms: performance.now() - t0 }));
+    const depth = () => metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'slow' });
+    const release = path.join(server.store, 'release-slow');
+    // The first batch is held by the test; 'hang' is sent behind it to the same worker (pipelined).
+    const first = predict('slow', `wait:${release}`);
+    await eventually(async () => (await depth()) === 1);
+    const second = predict('slow', 'hang').then((r) => ({ r, at: performance.now() }));
+    await eventually(async () => (await depth()) === 2);
+    // Hold the first for half the response timeout (4 s) after 'hang' was sent, then let it finish.
+    await new Promise((r) => setTimeout(r, 2000));
+    const released = performance.now();
+    writeFileSync(release, '');
     assert.equal((await first).status, 200);
-    const { r, ms } = await second;
+    const { r, at } = await second;
     assert.equal(r.status, 500);
     assert.equal(r.body.message, 'Worker died.');
-    // Timed out about 1 s after the first batch finished (0.1 s), not 2 s after it was sent.
-    assert.ok(ms < 1700, `the queued batch timed out after ${ms.toFixed(0)} ms`);
+    // Its own start is after the release, so its timeout ends at least 4 s later; a timeout counted
+    // from its sending (or from the first batch's start) ends about 2 s after the release. A lower
+    // bound only: a slow host can only make it later. (100 ms for the timer's rounding.)
+    const ms = at - released;
+    assert.ok(ms >= 3900, `the queued batch timed out ${ms.toFixed(0)} ms after the one before it was released`);
   });
 
   it('a synchronous scale-up waits for workers an earlier request is still starting', async () => {
