@@ -5,7 +5,7 @@
 // front id): each predict item from that connection carries it as the `x-mms-front` header.
 import type { Socket } from 'node:net';
 import { decodeRequest, encodeReply } from '../protocol/codec.js';
-import { readFrames, writeFrame } from '../protocol/frame-socket.js';
+import { readFrames, writeFrameCoalesced } from '../protocol/frame-socket.js';
 import { PONG_REPLY, StatusCode, loadedMessage, type LoadRequest, type RequestItem, type WorkerReply, type WorkerRequest } from '../protocol/messages.js';
 import { metadataItem, type ModelMetadata } from '../protocol/model-metadata.js';
 import { cancelledReply, type BatchFormer } from './batch-former.js';
@@ -44,7 +44,7 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   const cancelled = new Set<string>();
 
   const send = (reply: WorkerReply) => {
-    if (!socket.destroyed) writeFrame(socket, encodeReply(reply));
+    if (!socket.destroyed) writeFrameCoalesced(socket, encodeReply(reply));
   };
   const answer = (reply: WorkerReply | Promise<WorkerReply>, then?: () => void) => {
     output = output

