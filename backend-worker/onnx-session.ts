@@ -31,6 +31,9 @@ export async function createSession(modelFile: string, options: WorkerOptions): 
         interOpNumThreads: options.interOpThreads,
         executionProviders: [providerConfig(name, options.deviceId)],
         graphOptimizationLevel: 'all',
+        // Idle ORT threads sleep instead of spinning: a worker shares the cores with the fronts and the
+        // other workers (2 threads for one cls worker on 2 cores: 60% more requests/s without spinning).
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
       setProviderInUse(name === 'cuda' ? `cuda:${options.deviceId}` : name);
       if (failures.length) process.stderr.write(`execution provider fallback to ${name}: ${failures.join('; ')}\n`);

@@ -283,6 +283,12 @@ export function executionProvider(key: string, value: string): ExecutionProvider
   throw new ConfigError(`${key} must be one of ${EXECUTION_PROVIDERS.join(', ')}, got "${value}".`);
 }
 
+/** Fronts for `number_of_netty_threads` = 0: one on small hosts, then one per four cores, at most 8. */
+export function frontCount(configured: number, cores = os.availableParallelism()): number {
+  if (configured > 0) return configured;
+  return cores <= 4 ? 1 : Math.min(8, Math.ceil(cores / 4));
+}
+
 /** Default worker count for start-up models (docs/configuration.md, Start-up models): `gpus` found. */
 export function defaultWorkerCount(config: ServerConfig, gpus = 0): number {
   if (config.debug) return 1;

@@ -4,9 +4,8 @@
 // serves inference itself through the same router a front uses. Close: fronts and listeners drain
 // in-flight requests up to a deadline, then the workers stop.
 import http from 'node:http';
-import os from 'node:os';
 import { routeKey, type RouteTable } from '../../protocol/routes.js';
-import type { ServerConfig } from '../config/server-config.js';
+import { frontCount, type ServerConfig } from '../config/server-config.js';
 import { sameAddress } from '../config/address.js';
 import type { Logger } from '../logging/logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -47,12 +46,6 @@ export interface RunningServer {
 export interface StartOptions {
   /** Human-readable logs in the fronts too. */
   pretty?: boolean;
-}
-
-/** Fronts for `number_of_netty_threads` = 0: one on small hosts, then one per four cores, at most 8. */
-export function frontCount(configured: number, cores = os.availableParallelism()): number {
-  if (configured > 0) return configured;
-  return cores <= 4 ? 1 : Math.min(8, Math.ceil(cores / 4));
 }
 
 export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/control/registry/worker-spec.js';
 
 const config: WorkerSpecConfig = {
-  onnxIntraOpThreads: 0, workerStartTimeout: 30, modelLoadTimeout: 40, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
+  onnxIntraOpThreads: 0, numberOfFronts: 1, workerStartTimeout: 30, modelLoadTimeout: 40, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
   blacklistEnvVars: /^SECRET_/, decodeInputRequest: true,
 };
 const model = {
@@ -14,8 +14,11 @@ const model = {
   executionProvider: 'auto' as const, preload: false, sessions: 2, lazy: false, idleTimeoutMs: 0,
 };
 
+/** Cores left beside the inference fronts. */
+const free = (fronts: number) => os.availableParallelism() - fronts;
+
 describe('workerSpec', () => {
-  it('carries the settings, timeouts in ms, and shares the cores among the minimum workers', () => {
+  it('carries the settings, timeouts in ms, and shares the cores left beside the fronts among the minimum workers', () => {
     const spec = workerSpec(model, 2, config);
     assert.equal(spec.modelName, 'm');
     assert.equal(spec.batchSize, 4);
@@ -23,8 +26,10 @@ describe('workerSpec', () => {
     assert.equal(spec.responseTimeoutMs, 2000);
     assert.equal(spec.startTimeoutMs, 30_000);
     assert.equal(spec.loadTimeoutMs, 40_000, 'the Load reply has its own limit (model_load_timeout)');
-    assert.equal(spec.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
-    assert.equal(workerSpec(model, 0, config).intraOpThreads, os.availableParallelism());
+    assert.equal(spec.intraOpThreads, Math.max(1, Math.floor(free(1) / 2)));
+    assert.equal(workerSpec(model, 0, config).intraOpThreads, Math.max(1, free(1)));
+    assert.equal(workerSpec(model, 1, { ...config, numberOfFronts: 3 }).intraOpThreads, Math.max(1, free(3)), 'more fronts, fewer threads');
+    assert.equal(workerSpec(model, 1, { ...config, numberOfFronts: 64 }).intraOpThreads, 1, 'at least one');
     assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);
   });
 
@@ -32,7 +37,7 @@ describe('workerSpec', () => {
     assert.equal(workerSpec(model, 1, config).sessions, 0, 'sessions only in the sharing mode');
     const shared = workerSpec({ ...model, preload: true }, 1, config);
     assert.equal(shared.sessions, 2);
-    assert.equal(shared.intraOpThreads, Math.max(1, Math.floor(os.availableParallelism() / 2)));
+    assert.equal(shared.intraOpThreads, Math.max(1, Math.floor(free(1) / 2)));
   });
 
   it('tries CUDA on a GPU worker with CPU as the fallback of auto; an explicit provider alone', () => {
