@@ -88,6 +88,12 @@ const FRONTS_SERIES = list(flags['fronts-series']!);
 const FRONTS_C = Number(flags['fronts-c']);
 const FRONTS_BATCH = Number(flags['fronts-batch']);
 const out = flags.out ?? (quick ? path.join(os.tmpdir(), 'mms-bench-quick') : 'docs');
+/** Memory is read once the server has been idle this long: what it keeps, not what the last point held. */
+const SETTLE_MS = quick ? 0 : 5000;
+const settledMemory = async (s: Ours) => {
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  return { ...s.memory(), idleMs: SETTLE_MS };
+};
 const deviceWorkers = Math.max(1, cores - 1);
 const script = (p: string) => path.join(DIST, 'bench', p);
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -244,7 +250,7 @@ try {
     const r = await scenario('cls', mine, CONCURRENCY, deviceWorkers);
     series.push(...r.series);
     inProcessLoop = r.loop!;
-    memory = server.memory();
+    memory = await settledMemory(server);
     await stopAll();
     if (FRONTS_SERIES.length > 0) {
       // One server per front count, all up at once (idle ones use no CPU), measured in turn.
@@ -273,7 +279,7 @@ try {
       await peer.stop();
       running.pop();
     }
-    memory = server.memory();
+    memory = await settledMemory(server);
     await stopAll();
   }
 

@@ -89,7 +89,8 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
     const out = openSync(logFile, 'a');
     stdio = ['ignore', out, out, 'ipc'];
   }
-  const child = spawn(process.execPath, [SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
+  // --expose-gc: the server collects once when it goes quiet after a burst (idle-gc.ts).
+  const child = spawn(process.execPath, ['--expose-gc', SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
   // In the foreground, signals reach the server from the start, not only once it is up.
   if (foreground) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   const outcome = await new Promise<StartMessage>((resolve) => {

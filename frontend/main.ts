@@ -7,6 +7,7 @@ import { loadConfig, type ConfigSources } from './config/server-config.js';
 import { createLogger, type LogOptions } from './logging/logger.js';
 import { removePid, writePid } from './pid-file.js';
 import { startServer } from './control/controller.js';
+import { collectWhenIdle } from './idle-gc.js';
 
 /** The bundled default model store (built by scripts/build-default-model.js). */
 export const DEFAULT_STORE = fileURLToPath(new URL('../default-store', import.meta.url));
@@ -51,6 +52,7 @@ export async function runServer(o: RunOptions): Promise<void> {
   } catch (err) {
     return fail(`Failed to start the model server: ${(err as Error).message}`);
   }
+  collectWhenIdle();
   // Handlers first: until a SIGTERM listener exists the signal kills the process outright, and the
   // launcher or a user may send it as soon as the lines below appear.
   let stopping = false;

@@ -80,7 +80,8 @@ export interface Results {
   frontsScaling?: FrontsScaling;
   /** Older results: the one frontend process's RSS. */
   frontendRssMB?: number;
-  memory?: { controllerMB: number; frontsMB: number[] };
+  /** RSS read `idleMs` after the last load (absent in older results: read at once). */
+  memory?: { controllerMB: number; frontsMB: number[]; idleMs?: number };
   goals: Goal[];
 }
 
@@ -135,7 +136,7 @@ export function markdown(r: Results, title: string): string {
   lines.push('', '| goal | measured | met |', '|---|---|---|');
   for (const g of r.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
   lines.push('');
-  if (r.memory) lines.push(`Memory after the runs: controller ${fmt(r.memory.controllerMB)} MB RSS; fronts ${r.memory.frontsMB.map((x) => `${fmt(x)} MB`).join(', ') || 'none'}.`);
+  if (r.memory) lines.push(`Memory after the runs${r.memory.idleMs ? ` (the server idle for ${r.memory.idleMs / 1000} s)` : ''}: controller ${fmt(r.memory.controllerMB)} MB RSS; fronts ${r.memory.frontsMB.map((x) => `${fmt(x)} MB`).join(', ') || 'none'}.`);
   else if (r.frontendRssMB !== undefined) lines.push(`Frontend RSS after the runs: ${fmt(r.frontendRssMB)} MB.`);
   const rss = r.series.filter((s) => s.workerRssMB).map((s) => `${s.name}: ${fmt(s.workerRssMB!)} MB`);
   if (rss.length) lines.push(`Worker RSS after load: ${rss.join('; ')}.`);

@@ -12,6 +12,7 @@ import { WorkerRouter } from './worker-router.js';
 import { ModelUsage } from './model-usage.js';
 import { ModelLoad } from './model-load.js';
 import { readFrontConfig } from './front-config.js';
+import { collectWhenIdle } from '../idle-gc.js';
 import type { GrpcListener } from '../oip/grpc-server.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
@@ -109,6 +110,7 @@ async function stop(): Promise<void> {
 }
 
 send({ type: 'ready' });
+collectWhenIdle();
 
 // Ctrl-C reaches the whole process group: the controller leads the drain, so fronts wait for it.
 process.on('SIGINT', () => undefined);
