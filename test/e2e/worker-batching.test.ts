@@ -98,6 +98,9 @@ describe('worker-side batching across connections', () => {
         sent.push({ c, requestId, reply: predict(c, requestId, `go#${requestId}`) });
       }
     }
+    // A connection's frames leave at the end of the event loop's turn (writeFrameCoalesced): let this
+    // turn end, so all six are in the worker's sockets before the held batch may finish.
+    await new Promise((resolve) => setImmediate(resolve));
     writeFileSync(marker, '');
 
     const [first] = answers(await held);
