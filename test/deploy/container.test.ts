@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { WORKER_BASE_BYTES } from '../../frontend/control/registry/memory-budget.js';
 import { startGate, type Gate } from '../helpers/gate.js';
-import { footprint, invokeHold, memoryBudgetContract, sageMakerContract, type ContractTarget } from '../helpers/sagemaker-contract.js';
+import { drainOnStop, memoryBudgetContract, sageMakerContract, type ContractTarget } from '../helpers/sagemaker-contract.js';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
 import { request, sharedAddress } from '../helpers/server.js';
 
@@ -114,14 +114,9 @@ describe('container image', { skip }, () => {
     sageMakerContract(() => c.target);
 
     it('drains a request in flight on SIGTERM, then exits 0', async () => {
-      holdFootprint = await footprint(c.target, 'echo');
-      const held = invokeHold(c.target, 'echo', `hold:${gate.url('drain')}`);
-      await gate.arrived('drain');
-      const stopping = c.proc.line(/"msg":"stopping"/);
-      await run('podman', ['kill', '--signal', 'TERM', name]);
-      await stopping;
-      gate.release('drain');
-      const r = await held;
+      const drained = await drainOnStop(c.target, gate, c.proc, () => run('podman', ['kill', '--signal', 'TERM', name]));
+      holdFootprint = drained.footprint;
+      const r = drained.held;
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal((await c.proc.exited).code, 0);
     });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WORKER_BASE_BYTES } from '../../frontend/control/registry/memory-budget.js';
 import { startGate, type Gate } from '../helpers/gate.js';
-import { footprint, invokeHold, memoryBudgetContract, sageMakerContract, writeBareOnnx, type ContractTarget } from '../helpers/sagemaker-contract.js';
+import { drainOnStop, memoryBudgetContract, sageMakerContract, writeBareOnnx, type ContractTarget } from '../helpers/sagemaker-contract.js';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
 import { request, sharedAddress } from '../helpers/server.js';
 
@@ -57,14 +57,9 @@ describe('SageMaker entrypoint: multi-model contract', () => {
   sageMakerContract(() => s.target);
 
   it('drains a request in flight on SIGTERM, then exits 0', async () => {
-    holdFootprint = await footprint(s.target, 'echo');
-    const held = invokeHold(s.target, 'echo', `hold:${gate.url('drain')}`);
-    await gate.arrived('drain');
-    const stopping = s.proc.line(/"msg":"stopping"/);
-    s.proc.child.kill('SIGTERM');
-    await stopping;
-    gate.release('drain');
-    const r = await held;
+    const drained = await drainOnStop(s.target, gate, s.proc, () => s.proc.child.kill('SIGTERM'));
+    holdFootprint = drained.footprint;
+    const r = drained.held;
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.text, `hold:${gate.url('drain')}`);
     assert.deepEqual(await s.proc.exited, { code: 0, signal: null });

@@ -170,6 +170,27 @@ export function sageMakerContract(target: () => ContractTarget): void {
  * Loads past model_memory_budget. The server runs with budget = 2Y + E/2, where Y is one hold-model
  * worker's RSS and E the server's estimate for a new one: two fit, a third needs room.
  */
+/**
+ * A request held in flight while the server is told to stop (`terminate`): once it logs that it is
+ * stopping, the request is released. Returns the hold model's footprint (measured first, for the
+ * memory budget suites) and the held request's answer; the caller checks the answer and the exit.
+ */
+export async function drainOnStop(
+  t: ContractTarget,
+  gate: Gate,
+  logs: { line(pattern: RegExp): Promise<string> },
+  terminate: () => unknown,
+): Promise<{ footprint: number; held: JsonResponse }> {
+  const measured = await footprint(t, 'echo');
+  const held = invokeHold(t, 'echo', `hold:${gate.url('drain')}`);
+  await gate.arrived('drain');
+  const stopping = logs.line(/"msg":"stopping"/);
+  await terminate();
+  await stopping;
+  gate.release('drain');
+  return { footprint: measured, held: await held };
+}
+
 export function memoryBudgetContract(target: () => ContractTarget, gate: () => Gate): void {
   it('unloads the least recently used idle model to make room; the load succeeds', async () => {
     const t = target();
