@@ -3,6 +3,8 @@
 // (MMS's: a process and a model copy per worker) with 1 and 4 workers, and the sharing mode
 // (preload_model: one process, 4 slots, 1 or 2 sessions). Each configuration is registered alone,
 // loaded at a fixed concurrency, and its GPU memory read from describe (nvidia-smi per process).
+// With two or more GPUs, det per-process also runs on 1 and on 2 GPUs (number_of_gpu), the same workers
+// per GPU, to see the round-robin placement and how throughput scales.
 // Writes DIR/gpu-bench.{json,md,svg}. `node dist/bench/gpu.js --help` lists the flags.
 import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +33,7 @@ DIR/gpu-bench.{json,md,svg}. Needs nvidia-smi and onnxruntime-node's CUDA provid
   --cls-c N         concurrency of the cls points (default 256)
   --fronts LIST     inference fronts of the servers, one server each (default 0: automatic)
   --models LIST     det,cls (default both)
+  --gpu-counts LIST GPUs of the det scaling series, where this many exist (default 1,2)
   --skip-limits     measure only the server, not the in-process loop
   --cpu             no GPU: the same run on the CPU (execution_provider=cpu), to check the bench itself
   --out DIR         where results go (default docs)
@@ -48,6 +51,7 @@ const { values: flags } = parseArgs({
     'cls-c': { type: 'string', default: '256' },
     fronts: { type: 'string', default: '0' },
     models: { type: 'string', default: 'det,cls' },
+    'gpu-counts': { type: 'string', default: '1,2' },
     cpu: { type: 'boolean', default: false },
     'skip-limits': { type: 'boolean', default: false },
     out: { type: 'string', default: 'docs' },
@@ -131,7 +135,7 @@ for (const model of models) {
 
 try {
   for (const fronts of list(flags.fronts!)) {
-    const server = await Ours.start(store, fronts);
+    const server = await Ours.start(store, fronts, ['number_of_gpu=1']); // GPU 0 only
     try {
       for (const model of models) {
         const concurrency = Number(model === 'det' ? flags['det-c'] : flags['cls-c']);
@@ -167,6 +171,28 @@ try {
     } finally {
       await server.stop();
     }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // GPU scaling: det per-process, `workers` per GPU, on 1 and on 2 GPUs (round-robin placement).
+  const counts = list(flags['gpu-counts']!).filter((n) => n >= 1 && n <= gpus.length);
+  for (const n of models.includes('det') && counts.length > 1 ? counts : []) {
+    const server = await Ours.start(store, list(flags.fronts!)[0] ?? 0, [`number_of_gpu=${n}`]);
+    let c: Contender | undefined;
+    try {
+      const concurrency = Number(flags['det-c']) * n;
+      c = await server.register('det', workers * n, 8, `per-process, ${workers * n} workers on ${n} GPU${n > 1 ? 's' : ''}`, 'execution_provider=cuda', `g${n}`);
+      const sample = await load(c.url, concurrency, 'det');
+      const gpuIds = (await c.described!()).map((w) => w.gpuId ?? -1);
+      results.scaling!.push({ gpus: n, workers: workers * n, concurrency, itemsPerSecond: sample.rps, p50: sample.p50, p99: sample.p99, errors: sample.errors + sample.non2xx, gpuIds });
+      log(`det on ${n} GPU(s), ${workers * n} workers: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, GPUs ${gpuIds.join(',')}`);
+    } catch (err) {
+      log(`det on ${n} GPU(s) failed: ${(err as Error).message}`);
+    } finally {
+      if (c) await server.unregister(c);
+      await server.stop();
+    }
+    write(results);
   }
 } finally {
   rmSync(store, { recursive: true, force: true });

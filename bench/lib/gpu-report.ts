@@ -33,12 +33,27 @@ export interface GpuPoint {
   providers: string[];
 }
 
+/** det per-process with the same workers per GPU on `gpus` GPUs (number_of_gpu). */
+export interface GpuScalePoint {
+  gpus: number;
+  workers: number;
+  concurrency: number;
+  itemsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Each worker's GPU, in describe's order. */
+  gpuIds: number[];
+}
+
 export interface GpuResults {
   machine: Machine;
   gpu: string;
   provider: 'cuda' | 'cpu';
   limits: GpuLimit[];
   points: GpuPoint[];
+  /** Absent in runs made before the series existed. */
+  scaling?: GpuScalePoint[];
 }
 
 const f0 = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -75,7 +90,18 @@ function goals(r: GpuResults): Goal[] {
       met: cls.itemsPerSecond >= 0.4 * limit.itemsPerSecond,
     });
   }
-  out.push({ goal: 'two GPUs: workers alternate, det items/s with both ≥ 1.8× one GPU', measured: 'not measured in this run (one GPU)' });
+  const one = r.scaling?.find((p) => p.gpus === 1);
+  const two = r.scaling?.find((p) => p.gpus === 2);
+  const goal = 'two GPUs: workers alternate, det items/s with both ≥ 1.8× one GPU';
+  if (one && two) {
+    const perGpu = [0, 1].map((g) => two.gpuIds.filter((id) => id === g).length);
+    const ratio = two.itemsPerSecond / one.itemsPerSecond;
+    out.push({
+      goal,
+      measured: `${f2(ratio)}× (${f0(two.itemsPerSecond)} vs ${f0(one.itemsPerSecond)} items/s); workers' GPUs ${two.gpuIds.join(',')} (${perGpu.join(' + ')})`,
+      met: ratio >= 1.8 && perGpu[0] === perGpu[1],
+    });
+  } else out.push({ goal, measured: 'not measured in this run (one GPU)' });
   return out;
 }
 
@@ -108,6 +134,16 @@ export function gpuMarkdown(r: GpuResults): string {
     ...r.points.map((p) =>
       `| ${p.model} | ${p.label} | ${p.processes} | ${p.batch} | ${p.concurrency} | ${p.fronts} | ${f0(p.itemsPerSecond)} | ${f2(p.p50)} | ${f2(p.p99)} | ${f0(p.gpuMemoryMiB)} | ${f0(p.gpuUsedDeltaMiB)} | ${f0(p.rssMiB)} | ${p.providers.join(', ')} | ${p.errors} |`),
     '',
+    ...(r.scaling?.length
+      ? [
+          '## One GPU and two (det, per-process, the same workers per GPU)',
+          '',
+          '| GPUs | Workers | Concurrency | items/s | p50 ms | p99 ms | Workers\' GPUs (describe) | Errors |',
+          '|---|---|---|---|---|---|---|---|',
+          ...r.scaling.map((p) => `| ${p.gpus} | ${p.workers} | ${p.concurrency} | ${f0(p.itemsPerSecond)} | ${f2(p.p50)} | ${f2(p.p99)} | ${p.gpuIds.join(', ')} | ${p.errors} |`),
+          '',
+        ]
+      : []),
     '![items/s and GPU memory per configuration](gpu-bench.svg)',
     '',
   ];
