@@ -72,6 +72,8 @@ export class BatchFormer {
   private readonly queue: Frame[] = [];
   private items = 0;
   private runs = 0;
+  /** Ended runs whose next take waits for the sockets to be read (Clock.afterIo). */
+  private settling = 0;
   private timer?: { deadline: number; cancel: () => void };
 
   constructor(o: BatchFormerOptions) {
@@ -108,7 +110,9 @@ export class BatchFormer {
     return new Promise((resolve) => {
       this.queue.push({ origin, items, queuedAt: this.clock.now(), expiresAt: expiryOf(items), resolve });
       this.items += items.length;
-      this.pump();
+      // Right after a batch ended, the take waits for the frames still in the sockets: a frame read
+      // then must not start a batch of its own ahead of the ones decoded just after it.
+      if (this.settling === 0) this.pump();
     });
   }
 
@@ -207,8 +211,12 @@ export class BatchFormer {
       })
       .finally(() => {
         this.runs--;
-        if (this.clock.afterIo) this.clock.afterIo(() => this.pump());
-        else this.pump();
+        if (!this.clock.afterIo) return this.pump();
+        this.settling++;
+        this.clock.afterIo(() => {
+          this.settling--;
+          this.pump();
+        });
       });
   }
 

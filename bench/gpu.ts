@@ -90,7 +90,7 @@ if (!flags.cpu && gpus.length === 0) {
   process.exit(0);
 }
 const models = flags.models!.split(',') as TensorModel[];
-const results: GpuResults = { machine: machine(), gpu: gpus[0]?.name ?? 'none (--cpu)', provider: flags.cpu ? 'cpu' : 'cuda', limits: [], points: [] };
+const results: GpuResults = { machine: machine(), gpu: gpus[0]?.name ?? 'none (--cpu)', provider: flags.cpu ? 'cpu' : 'cuda', limits: [], points: [], scaling: [] };
 const loadProcs = Math.max(1, Math.min(8, Math.ceil(os.availableParallelism() / 4)));
 
 // ---------------------------------------------------------------------------------------------------

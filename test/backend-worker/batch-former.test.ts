@@ -11,6 +11,21 @@ import { errorItem, readErrorItem, type ReplyItem, type RequestItem, type Worker
 class FakeClock implements Clock {
   private t = 0;
   private timers: Array<{ at: number; fn: () => void }> = [];
+  /** afterIo callbacks, run by readSockets() when a test enables them (`withIo`). */
+  private io: Array<() => void> = [];
+
+  constructor(withIo = false) {
+    if (!withIo) this.afterIo = undefined;
+  }
+
+  afterIo?: (fn: () => void) => void = (fn) => void this.io.push(fn);
+
+  /** The event loop has polled the sockets again: what waited for that runs now. */
+  readSockets(): void {
+    const due = this.io;
+    this.io = [];
+    for (const fn of due) fn();
+  }
 
   now(): number {
     return this.t;
@@ -50,8 +65,8 @@ const echo = (ids: string[]): ReplyItem[] =>
 /** Lets the former's promise callbacks run (completions, the next batch's start). */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(o: Partial<BatchFormerOptions> = {}) {
-  const clock = new FakeClock();
+function setup(o: Partial<BatchFormerOptions> = {}, withIo = false) {
+  const clock = new FakeClock(withIo);
   const runs: Run[] = [];
   const former = new BatchFormer({
     batchSize: 4,
@@ -101,6 +116,26 @@ describe('BatchFormer', () => {
     assert.deepEqual(await started(), [['a1'], ['b1', 'c1', 'b2', 'c2'], ['b3']]);
     runs[2].finish();
     assert.deepEqual((await Promise.all(replies)).map(ids), [['b1'], ['c1'], ['b2'], ['c2'], ['b3']]);
+  });
+
+  it('after a batch ends, frames read before the next take join one batch instead of the first running alone', async () => {
+    const { former, runs, started, clock } = setup({}, true);
+    former.submit(A, items('a1'));
+    assert.deepEqual(await started(), [['a1']]);
+    runs[0].finish();
+    await settle();
+    // The sockets are read: three frames arrive one after another (each decoded on its own).
+    const replies = ['b1', 'c1', 'b2'].map((id) => former.submit(id.startsWith('b') ? B : C, items(id)));
+    assert.deepEqual(await started(), [['a1']], 'no batch taken before the sockets were read');
+    clock.readSockets();
+    assert.deepEqual(await started(), [['a1'], ['b1', 'c1', 'b2']]);
+    runs[1].finish();
+    assert.deepEqual((await Promise.all(replies)).map(ids), [['b1'], ['c1'], ['b2']]);
+    await settle();
+    clock.readSockets();
+    // An idle former (no batch just ended) still runs a lone frame at once.
+    former.submit(C, items('c9'));
+    assert.deepEqual((await started()).at(-1), ['c9']);
   });
 
   it('while a batch runs, holds a partial one until the oldest has waited max_batch_delay', async () => {
