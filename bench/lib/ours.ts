@@ -49,14 +49,17 @@ export class Ours {
     readonly grpc: string,
   ) {}
 
-  /** `extra`: more config.properties lines (the ramp's autoscaling keys). */
+  /** `extra`: more config.properties lines (the ramp's autoscaling keys, bench:gpu's number_of_gpu). */
   static async start(store: string, fronts: number, extra: string[] = []): Promise<Ours> {
     // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
     const config = path.join(dir, 'config.properties');
+    // CPU unless the caller names GPUs: on a GPU host the default provider (auto) would put the CPU
+    // benches' workers on CUDA.
+    const gpus = extra.some((line) => line.startsWith('number_of_gpu=')) ? [] : ['number_of_gpu=0'];
     writeFileSync(
       config,
-      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...extra].join('\n'),
+      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...gpus, ...extra].join('\n'),
     );
     const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
