@@ -86,11 +86,28 @@ export class Fronts {
   static async start(o: FrontsOptions): Promise<Fronts> {
     // node:cluster shares a listening socket by the port the fronts ask for. Asked for port 0, the
     // socket lives while a front holds it: a front restarted after the last one died would get a new
-    // ephemeral port that no client knows. So a port-0 address is resolved here, once, for all.
-    const a = o.config.inferenceAddress;
-    if (a.kind === 'tcp' && a.port === 0) o = { ...o, config: { ...o.config, inferenceAddress: { ...a, port: await freePort(a.host) } } };
-    const g = o.config.grpcAddress; // the gRPC listener is shared the same way
-    if (g?.kind === 'tcp' && g.port === 0) o = { ...o, config: { ...o.config, grpcAddress: { ...g, port: await freePort(g.host) } } };
+    // ephemeral port that no client knows. So a port-0 address is resolved here, once, for all. Another
+    // process can take that port before the fronts listen (seen in CI: EADDRINUSE); then the start is
+    // tried again on another port.
+    for (let attempt = 1; ; attempt++) {
+      const a = o.config.inferenceAddress;
+      const g = o.config.grpcAddress; // the gRPC listener is shared the same way
+      const chosen = (a.kind === 'tcp' && a.port === 0) || (g?.kind === 'tcp' && g.port === 0);
+      const config = {
+        ...o.config,
+        inferenceAddress: a.kind === 'tcp' && a.port === 0 ? { ...a, port: await freePort(a.host) } : a,
+        grpcAddress: g?.kind === 'tcp' && g.port === 0 ? { ...g, port: await freePort(g.host) } : g,
+      };
+      try {
+        return await Fronts.startOn({ ...o, config });
+      } catch (err) {
+        if (!chosen || attempt >= PORT_ATTEMPTS) throw err;
+        o.log.warn({ err: (err as Error).message, attempt }, 'inference fronts did not start on the chosen ports; trying others');
+      }
+    }
+  }
+
+  private static async startOn(o: FrontsOptions): Promise<Fronts> {
     const fronts = new Fronts(o);
     // Each front accepts from the shared socket itself. Under round-robin the controller accepts and
     // hands each connection to a front over IPC; one handed to a front that just died is neither
@@ -267,6 +284,9 @@ export class Fronts {
     });
   }
 }
+
+/** Starts tried when a port-0 address is resolved to a port that another process then takes. */
+const PORT_ATTEMPTS = 3;
 
 /** A port free on `host` now (the kernel's choice for port 0). */
 function freePort(host: string): Promise<number> {
