@@ -5,6 +5,7 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, FrontMessage, RouteTable } from '../../protocol/routes.js';
+import type { Address } from '../config/address.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
 import { frontEnv } from '../inference/front-config.js';
@@ -89,15 +90,10 @@ export class Fronts {
     // ephemeral port that no client knows. So a port-0 address is resolved here, once, for all. Another
     // process can take that port before the fronts listen (seen in CI: EADDRINUSE); then the start is
     // tried again on another port.
+    const { inferenceAddress, grpcAddress } = o.config; // the gRPC listener is shared the same way
+    const chosen = anyPort(inferenceAddress) || anyPort(grpcAddress);
     for (let attempt = 1; ; attempt++) {
-      const a = o.config.inferenceAddress;
-      const g = o.config.grpcAddress; // the gRPC listener is shared the same way
-      const chosen = (a.kind === 'tcp' && a.port === 0) || (g?.kind === 'tcp' && g.port === 0);
-      const config = {
-        ...o.config,
-        inferenceAddress: a.kind === 'tcp' && a.port === 0 ? { ...a, port: await freePort(a.host) } : a,
-        grpcAddress: g?.kind === 'tcp' && g.port === 0 ? { ...g, port: await freePort(g.host) } : g,
-      };
+      const config = { ...o.config, inferenceAddress: await resolvePort(inferenceAddress), grpcAddress: await resolvePort(grpcAddress) };
       try {
         return await Fronts.startOn({ ...o, config });
       } catch (err) {
@@ -287,6 +283,13 @@ export class Fronts {
 
 /** Starts tried when a port-0 address is resolved to a port that another process then takes. */
 const PORT_ATTEMPTS = 3;
+
+const anyPort = (a: Address | undefined) => a?.kind === 'tcp' && a.port === 0;
+
+/** A port-0 address with a port free now in its place; any other address as it is. */
+async function resolvePort<A extends Address | undefined>(a: A): Promise<A> {
+  return a?.kind === 'tcp' && a.port === 0 ? { ...a, port: await freePort(a.host) } : a;
+}
 
 /** A port free on `host` now (the kernel's choice for port 0). */
 function freePort(host: string): Promise<number> {
