@@ -44,7 +44,17 @@ export function serveConnection(socket: Socket, loadModel: LoadModel, log: (msg:
   const cancelled = new Set<string>();
 
   const send = (reply: WorkerReply) => {
-    if (!socket.destroyed) writeFrameCoalesced(socket, encodeReply(reply));
+    if (socket.destroyed) return;
+    let frame: Buffer[];
+    try {
+      frame = encodeReply(reply);
+    } catch (err) {
+      // Every frame gets exactly one reply, or the front's matching slips: a reply that cannot be
+      // framed (a handler's header of the wrong type, say) becomes a bare failure for its frame.
+      log(`reply cannot be framed: ${(err as Error).message}`);
+      frame = encodeReply({ code: StatusCode.internalError, message: `Worker reply cannot be framed: ${(err as Error).message}`, items: [] });
+    }
+    writeFrameCoalesced(socket, frame);
   };
   const answer = (reply: WorkerReply | Promise<WorkerReply>, then?: () => void) => {
     output = output

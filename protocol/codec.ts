@@ -2,7 +2,7 @@
 // Encoders return buffer lists for one corked socket write; decoders walk a ByteCursor and are used
 // through FrameReader, which handles partial frames.
 import { ByteCursor, FrameError } from './frame-reader.js';
-import { FrameWriter } from './frame-writer.js';
+import { FrameEncodeError, FrameWriter } from './frame-writer.js';
 import {
   Command,
   type CancelRequest,
@@ -16,6 +16,8 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from './messages.js';
+
+export { FrameEncodeError };
 
 const END = -1;
 
@@ -51,13 +53,30 @@ export function encodeCancel(m: CancelRequest): Buffer[] {
   return new FrameWriter().u8(Command.cancel).string(m.requestId).finish();
 }
 
+/** One frame's buffers, or FrameEncodeError (nothing else) for a message that cannot be one. */
 export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue> | PingRequest | CancelRequest): Buffer[] {
-  if (m.kind === 'ping') return encodePing();
-  if (m.kind === 'cancel') return encodeCancel(m);
-  return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
+  return encoding(() => {
+    if (m.kind === 'ping') return encodePing();
+    if (m.kind === 'cancel') return encodeCancel(m);
+    return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
+  });
 }
 
+/** One frame's buffers, or FrameEncodeError (nothing else) for a reply that cannot be one. */
 export function encodeReply(m: WorkerReply): Buffer[] {
+  return encoding(() => encodeReplyFields(m));
+}
+
+/** A message of the wrong shape (a list that is not one, an item missing) is a FrameEncodeError too. */
+function encoding(encode: () => Buffer[]): Buffer[] {
+  try {
+    return encode();
+  } catch (err) {
+    throw err instanceof FrameEncodeError ? err : new FrameEncodeError(`malformed message: ${(err as Error)?.message ?? err}`);
+  }
+}
+
+function encodeReplyFields(m: WorkerReply): Buffer[] {
   const w = new FrameWriter(512).i32(m.code).string(m.message);
   for (const item of m.items) {
     w.string(item.requestId).string(item.contentType).i32(item.status).string(item.reason);

@@ -1,5 +1,12 @@
 // Builds one frame as a list of buffers for a single corked write. Small fields are packed into
 // shared scratch segments; large values (tensor bytes, images) are referenced, never copied.
+// A field of the wrong type or size throws FrameEncodeError before anything is written: a caller
+// encodes a whole frame first, so a bad field fails its own request, never the stream.
+
+/** A message that cannot become a frame (a field missing, of the wrong type, or too long). */
+export class FrameEncodeError extends Error {
+  override name = 'FrameEncodeError';
+}
 
 const SEGMENT = 4096;
 const INLINE_LIMIT = 1024;
@@ -21,6 +28,7 @@ export class FrameWriter {
   }
 
   i32(v: number): this {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new FrameEncodeError(`not a 32-bit integer: ${String(v).slice(0, 40)}`);
     this.ensure(4);
     this.buf.writeInt32BE(v, this.pos);
     this.pos += 4;
@@ -28,6 +36,7 @@ export class FrameWriter {
   }
 
   string(s: string): this {
+    if (typeof s !== 'string') throw new FrameEncodeError(`a string field is ${s === undefined ? 'missing' : `a ${typeof s}`}`);
     const len = Buffer.byteLength(s);
     this.i32(len);
     this.ensure(len);
@@ -39,6 +48,7 @@ export class FrameWriter {
   bytes(value: Buffer | readonly Buffer[]): this {
     if (!Buffer.isBuffer(value)) {
       const pieces = value as readonly Buffer[];
+      if (!Array.isArray(pieces) || !pieces.every(Buffer.isBuffer)) throw new FrameEncodeError('a bytes field is neither a Buffer nor a list of them');
       if (pieces.length === 1) return this.bytes(pieces[0]);
       this.i32(pieces.reduce((a, p) => a + p.length, 0));
       this.cut();

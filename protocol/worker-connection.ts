@@ -35,10 +35,26 @@ export class WorkerConnection {
     return new WorkerConnection(socket, maxResponseSize);
   }
 
+  /**
+   * Sends one frame; its reply is the next one not yet claimed. The frame is encoded whole before the
+   * connection commits to a reply for it: a request that cannot be framed (FrameEncodeError) fails
+   * alone and the stream stays in step. Should the write itself throw, the stream's framing is in
+   * doubt, so the connection is closed and every request on it fails as on a dead worker.
+   */
   send(request: LoadRequest | PredictRequest<OutgoingValue>): Promise<WorkerReply> {
     if (this.closeReason) return Promise.reject(this.closeReason);
+    let frame: Buffer[];
+    try {
+      frame = encodeRequest(request);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.push({ resolve, reject }));
-    writeFrameCoalesced(this.socket, encodeRequest(request));
+    try {
+      writeFrameCoalesced(this.socket, frame);
+    } catch (err) {
+      this.fail(new ConnectionClosedError(`frame write failed: ${(err as Error).message}`));
+    }
     return reply;
   }
 
@@ -47,7 +63,12 @@ export class WorkerConnection {
    * its own: the request's frame is still answered, cancelled or run, in order.
    */
   cancel(requestId: string): void {
-    if (!this.closeReason) writeFrameCoalesced(this.socket, encodeRequest({ kind: 'cancel', requestId }));
+    if (this.closeReason) return;
+    try {
+      writeFrameCoalesced(this.socket, encodeRequest({ kind: 'cancel', requestId }));
+    } catch (err) {
+      this.fail(new ConnectionClosedError(`cancel failed: ${(err as Error).message}`));
+    }
   }
 
   close(): void {

@@ -45,9 +45,18 @@ async function parseMultipart(contentType: string, body: Buffer, left: number, m
       reject(badRequest(`Invalid multipart request: ${(err as Error).message}`));
       return;
     }
-    parser.on('field', (name, value) => out.push({ name, contentType: '', value: Buffer.from(value) }));
     const fail = (err: Error) => reject(badRequest(`Invalid multipart request: ${err.message}`));
+    // A part's name is its parameter's name (RFC 7578 requires one); busboy passes a part without it.
+    const nameless = () => fail(new Error('a part without a name (Content-Disposition: form-data; name="...")'));
+    parser.on('field', (name, value) => {
+      if (!name) return nameless();
+      out.push({ name, contentType: '', value: Buffer.from(value) });
+    });
     parser.on('file', (name, stream, info) => {
+      if (!name) {
+        stream.resume();
+        return nameless();
+      }
       const chunks: Buffer[] = [];
       // A part cut off mid-way errors on its own stream too; unheard, that error would crash the server.
       stream.on('error', fail);

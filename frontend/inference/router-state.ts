@@ -66,13 +66,16 @@ export interface ModelHealth {
   minWorkers: number;
 }
 
+/** How many of a route's worker slots count as running (by default, every one the table lists). */
+export type SlotCount = (route: ModelRoute) => number;
+
 /** Ping rule: running workers against the sum of minimums. */
-export function serverHealth(routes: ModelRoute[]): ServerHealth {
+export function serverHealth(routes: ModelRoute[], running: SlotCount = slotsOf): ServerHealth {
   let scaled = 0;
   let working = 0;
   for (const route of routes) {
     scaled += route.minWorkers;
-    working += slotsOf(route);
+    working += running(route);
   }
   if (scaled > 0 && working === 0) return 'Unhealthy';
   if (working > 0 && working < scaled) return 'Partial Healthy';
@@ -80,10 +83,10 @@ export function serverHealth(routes: ModelRoute[]): ServerHealth {
 }
 
 /** Per model (a version other than the default as `name/version`): its health and its loaded and wanted workers. */
-export function modelHealth(routes: ModelRoute[]): Record<string, ModelHealth> {
+export function modelHealth(routes: ModelRoute[], running: SlotCount = slotsOf): Record<string, ModelHealth> {
   const out: Record<string, ModelHealth> = {};
   for (const r of [...routes].sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : routeKey(a) > routeKey(b) ? 1 : 0))) {
-    out[r.isDefault === false ? routeKey(r) : r.name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: slotsOf(r), minWorkers: r.minWorkers };
+    out[r.isDefault === false ? routeKey(r) : r.name] = { status: r.failed ? 'Failed' : r.healthy ? 'Healthy' : 'Unhealthy', workers: running(r), minWorkers: r.minWorkers };
   }
   return out;
 }

@@ -6,8 +6,9 @@ import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messag
 import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import { withDeadlineHeader } from './deadline.js';
 import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
-import { ClientClosedError, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { ClientClosedError, badRequest, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
 import { WorkerConnection } from '../../protocol/worker-connection.js';
+import { FrameEncodeError } from '../../protocol/codec.js';
 import { pickWorker } from './pick-worker.js';
 import type { RouterOptions, SubmitOptions } from './router-options.js';
 import { ModelState, Remote, modelHealth, serverHealth, slotsOf, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
@@ -65,14 +66,28 @@ export class WorkerRouter {
     return [...byName];
   }
 
-  /** Ping rule: running workers against the sum of minimums. */
+  /** Ping rule: running workers (those this front can reach) against the sum of minimums. */
   health(): ServerHealth {
-    return serverHealth(this.routes());
+    return serverHealth(this.routes(), this.reachable);
   }
 
   modelHealth(): Record<string, ModelHealth> {
-    return modelHealth(this.routes());
+    return modelHealth(this.routes(), this.reachable);
   }
+
+  /**
+   * A route's worker slots this front holds a working connection to: a connection closed for a fault
+   * (or not yet made) counts as down until it is made again.
+   */
+  private readonly reachable = (route: ModelRoute): number => {
+    const remotes = this.models.get(routeKey(route))?.remotes;
+    let n = 0;
+    for (const w of route.workers) {
+      const r = remotes?.get(w.id);
+      if (r?.ready && !r.closed) n += w.slots;
+    }
+    return n;
+  };
 
   /**
    * Takes a new table: connects to new workers, stops sending to removed ones. Resolves once the new
@@ -236,8 +251,10 @@ export class WorkerRouter {
           job.reject(err as Error); // a job must settle whatever happens (a no-op once it has)
         }
       },
-      () => {
+      (err: Error) => {
         this.settled(m, r, job);
+        // A request that cannot be framed was never written: it fails alone, the connection lives on.
+        if (err instanceof FrameEncodeError) return job.reject(badRequest(`Request cannot be sent to the worker: ${err.message}`));
         this.lost(m, r, job);
       },
     );

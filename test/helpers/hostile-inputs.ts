@@ -72,6 +72,7 @@ export function inferenceCases(path: string, withDeep = true): HostileCase[] {
     post('multipart without boundary', v2({}), { 'content-type': 'multipart/form-data' }),
     post('multipart garbage', 'not multipart at all', { 'content-type': 'multipart/form-data; boundary=xyz' }),
     post('multipart truncated', '--xyz\r\nContent-Disposition: form-data; name="a"; filename="a.json"\r\nContent-Type: application/json\r\n\r\n{"inputs":[', { 'content-type': 'multipart/form-data; boundary=xyz' }),
+    ...multipartCases().map(([label, body]) => post(`multipart ${label}`, body, { 'content-type': 'multipart/form-data; boundary=XX' })),
     post('form urlencoded garbage', '%%%&&==&%zz=%', { 'content-type': 'application/x-www-form-urlencoded' }),
     post('content-type garbage', v2({}), { 'content-type': ';;;/;=' }),
     post('content-type very long', v2({}), { 'content-type': `application/${'x'.repeat(8000)}` }),
@@ -88,6 +89,31 @@ export function inferenceCases(path: string, withDeep = true): HostileCase[] {
     { label: `${path} huge query value`, method: 'POST', path: `${path}?q=${'x'.repeat(12_000)}`, headers: json, body: v2({}) },
     { label: `${path} repeated query`, method: 'POST', path: `${path}?a=1&a=2&a=%ff&%zz=1&=&&`, headers: json, body: v2({}) },
     { label: `${path} header junk`, method: 'POST', path, headers: { ...json, 'x-request-id': '../../etc', 'inference-header-content-length': [], 'x-big': 'y'.repeat(8000) }, body: v2({}) },
+  ];
+}
+
+/** Multipart bodies (boundary XX) with a part's name missing, empty, huge or odd, and odd part headers. */
+function multipartCases(): Array<[string, string]> {
+  const part = (disposition: string | undefined, value = 'abc', extra = '') =>
+    `--XX\r\n${disposition === undefined ? '' : `Content-Disposition: ${disposition}\r\n`}${extra}\r\n${value}\r\n`;
+  const body = (...parts: string[]) => `${parts.join('')}--XX--\r\n`;
+  return [
+    ['part without a name', body(part('form-data'))],
+    ['file part without a name', body(part('form-data; filename="a.bin"'))],
+    ['part with an empty name', body(part('form-data; name=""'))],
+    ['part without Content-Disposition', body(part(undefined))],
+    ['part not form-data', body(part('attachment; name="a"'))],
+    ['part name 100 KB', body(part(`form-data; name="${'n'.repeat(100_000)}"`))],
+    ['part name with CR LF', body(part('form-data; name="a\r\nb"'))],
+    ['part name unquoted odd', body(part('form-data; name=a;b;c=;=;'))],
+    ['part name non-ASCII', body(part("form-data; name*=UTF-8''%E6%97%A5%F0%9F%99%82"))],
+    ['part name broken encoding', body(part("form-data; name*=UTF-8''%E0%A4%A"))],
+    ['good part then nameless part', body(part('form-data; name="a"'), part('form-data'))],
+    ['same name twice', body(part('form-data; name="a"'), part('form-data; name="a"', 'def'))],
+    ['empty part value', body(part('form-data; name="a"', ''))],
+    ['part content-type garbage', body(part('form-data; name="a"; filename="f"', 'abc', 'Content-Type: ;;;/;=\r\n'))],
+    ['part header 20 KB', body(part('form-data; name="a"', 'abc', `X-Big: ${'y'.repeat(20_000)}\r\n`))],
+    ['no parts', '--XX--\r\n'],
   ];
 }
 

@@ -63,10 +63,15 @@ describe('WorkerRouter', () => {
     const later = socketPath();
     const r = router();
     await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'late', pid: 3, socketPath: later, slots: 1 }])] });
+    // Health counts the workers this front can reach, not those the table lists.
+    assert.equal(r.health(), 'Unhealthy');
+    assert.equal(r.modelHealth().m.workers, 0);
     await listenWorker('late', 1, later);
     // The router tries once more on its own; the request waits for it (the model is listed with a worker).
     const reply = await r.submit('m', item('b'));
     assert.equal(reply.body.toString(), 'late');
+    assert.equal(r.health(), 'Healthy');
+    assert.equal(r.modelHealth().m.workers, 1);
     r.close();
   });
 
