@@ -79,7 +79,7 @@ describe('container image', { skip }, () => {
     mkdirSync(path.join(root, 'models'));
     chmodSync(root, 0o755); // the container's user (10001) reads the models
     gate = await startGate();
-  });
+  }, { timeout: 900_000 }); // the base image and the build, past the runner's per-test limit
   after(async () => {
     await gate?.close();
     if (root) rmSync(root, { recursive: true, force: true });
