@@ -99,6 +99,19 @@ describe('Open Inference Protocol over REST', () => {
     assert.deepEqual(Array.from(new Float32Array(y.buffer.slice(y.byteOffset, y.byteOffset + 16))), [2, 4, 6, 8]);
   });
 
+  it('infer, binary-data extension sent as curl --data-binary sends it (a form content type): the header says what the body is', async () => {
+    const x = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: x.length } }] }));
+    for (const path of ['/v2/models/scale/infer', '/predictions/scale']) {
+      const r = await inf(path, {
+        method: 'POST', body: Buffer.concat([header, x]),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'inference-header-content-length': String(header.length) },
+      });
+      assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(r.body.outputs[0].data, [2, 4, 6, 8]);
+    }
+  });
+
   it('infer errors are {"error": ...}: bad tensor, unknown model, not a tensor model, wrong method, too large, unknown path', async () => {
     const url = `${server.inferenceUrl}/v2/models/scale/infer`;
     isV2Error(await postJson(url, { inputs: [{ name: 'x', shape: [1, 5], datatype: 'FP32', data: [1, 2, 3, 4, 5] }] }), 400, /dimension 1 must be 4/);
