@@ -3,6 +3,7 @@
 // (docs/configuration.md, Config file and precedence).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
@@ -78,8 +79,10 @@ export interface ServerConfig {
   modelIdleTimeoutMs: number;
   /** Whether the registered models are written to a snapshot and restored at start (model_snapshot). */
   modelSnapshot: boolean;
-  /** Where the snapshot file lives: snapshot_dir, else work_dir's parent directory. */
+  /** Where the snapshot file lives: snapshot_dir, else `mms-snapshots/<owner id>` in work_dir's parent directory. */
   snapshotDir: string;
+  /** Whose snapshot this server keeps: a snapshot written by another owner is not restored. */
+  snapshotOwner: SnapshotOwner;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -145,6 +148,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const get = <T>(key: Key) => parse(key, raw[key] ?? (KEYS[key] as KeySpec).default) as T;
   const timeoutSeconds = get<number>('default_response_timeout_seconds');
   const workDir = get<string | undefined>('work_dir') ?? path.join(os.tmpdir(), 'mms-models');
+  const modelStore = get<string | undefined>('model_store');
+  const owner: SnapshotOwner = { modelStore: modelStore ? path.resolve(modelStore) : null, configFile: file ? path.resolve(file) : null };
   return {
     inferenceAddress: get('inference_address'),
     managementAddress: get('management_address'),
@@ -212,8 +217,10 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     loadOnFirstRequest: get('load_on_first_request'),
     modelIdleTimeoutMs: get('model_idle_timeout_ms'),
     modelSnapshot: get('model_snapshot'),
-    // Not inside work_dir: its entries are removed at start as stale.
-    snapshotDir: path.resolve(get<string | undefined>('snapshot_dir') ?? path.dirname(path.resolve(workDir))),
+    // Not inside work_dir: its entries are removed at start as stale. By default one directory per
+    // store and configuration, so servers beside each other never restore each other's models.
+    snapshotDir: path.resolve(get<string | undefined>('snapshot_dir') ?? path.join(path.dirname(path.resolve(workDir)), 'mms-snapshots', ownerId(owner))),
+    snapshotOwner: owner,
     configFile: file,
     warnings,
   };
@@ -295,4 +302,15 @@ export function defaultWorkerCount(config: ServerConfig, gpus = 0): number {
   if (config.defaultWorkersPerModel > 0) return config.defaultWorkersPerModel;
   if (gpus > 0) return gpus;
   return os.availableParallelism();
+}
+
+/** What makes a model snapshot one server's: its model store and its config file (absolute, or null). */
+export interface SnapshotOwner {
+  modelStore: string | null;
+  configFile: string | null;
+}
+
+/** A short stable name for an owner: the default snapshot directory's last segment. */
+export function ownerId(owner: SnapshotOwner): string {
+  return createHash('sha256').update(JSON.stringify([owner.modelStore, owner.configFile])).digest('hex').slice(0, 16);
 }

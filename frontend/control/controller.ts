@@ -66,7 +66,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const publishers: Array<(table: RouteTable) => Promise<void>> = [];
   const table = () => buildRouteTable(++version, models.list(), startup, config, (m) => models.isDefault(m));
   // The snapshot is written from the end of start-up until close begins (closing unloads every model).
-  const snapshot = config.modelSnapshot ? new SnapshotFile(config.snapshotDir, log) : undefined;
+  const snapshot = config.modelSnapshot ? new SnapshotFile(config.snapshotDir, config.snapshotOwner, log) : undefined;
   let snapshotting = false;
   const saveSnapshot = () => snapshot?.save(snapshotEntries(models.list(), (m) => models.isDefault(m)));
   models.onChange = async () => {

@@ -17,8 +17,9 @@ export interface TestServer extends RunningServer {
 /** `log`: a logger of the test's own (e.g. captureLogs()) instead of a silent one. */
 export async function startTestServer(overrides: Partial<Record<Key, string>> = {}, store?: string, log?: Logger): Promise<TestServer> {
   const modelStore = store ?? mkdtempSync(path.join(os.tmpdir(), 'mms-store-'));
-  // Each server its own model snapshot, unless the test restarts on one (snapshot_dir given).
-  const ownSnapshot = overrides.snapshot_dir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'mms-snap-')) : undefined;
+  // Each server its own model snapshot, unless the test restarts on one (snapshot_dir given, or
+  // given as undefined: the server's default).
+  const ownSnapshot = 'snapshot_dir' in overrides ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mms-snap-'));
   const config = loadConfig({
     env: {},
     configFile: undefined,

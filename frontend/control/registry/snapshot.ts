@@ -5,10 +5,12 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../logging/logger.js';
+import type { SnapshotOwner } from '../../config/server-config.js';
 import type { Model, ModelRegistry } from './model-registry.js';
 
 export const SNAPSHOT_FILE = 'model-snapshot.json';
-const FORMAT = 1;
+/** 2: with its owner. A format 1 file (no owner) is still restored. */
+const FORMAT = 2;
 
 /** One registered model (one version of it) as the snapshot keeps it. */
 export interface SnapshotEntry {
@@ -68,7 +70,7 @@ export class SnapshotFile {
   private next?: string;
   private writing?: Promise<void>;
 
-  constructor(dir: string, private readonly log: Logger) {
+  constructor(dir: string, private readonly owner: SnapshotOwner, private readonly log: Logger) {
     this.file = path.join(dir, SNAPSHOT_FILE);
   }
 
@@ -83,8 +85,14 @@ export class SnapshotFile {
     }
     this.last = text;
     try {
-      const parsed = JSON.parse(text) as { format?: unknown; models?: unknown };
-      if (parsed.format !== FORMAT || !Array.isArray(parsed.models)) throw new Error(`not a format ${FORMAT} snapshot`);
+      const parsed = JSON.parse(text) as { format?: unknown; owner?: Partial<SnapshotOwner>; models?: unknown };
+      if ((parsed.format !== FORMAT && parsed.format !== 1) || !Array.isArray(parsed.models)) throw new Error(`not a format ${FORMAT} snapshot`);
+      const owner = parsed.owner;
+      if (parsed.format === FORMAT && (owner?.modelStore !== this.owner.modelStore || owner?.configFile !== this.owner.configFile)) {
+        // Another server's (shared snapshot_dir): its models are not ours to load.
+        this.log.warn({ file: this.file, owner, ours: this.owner }, 'the model snapshot belongs to a server with another model_store or config file; not restored');
+        return [];
+      }
       return parsed.models.filter((e): e is SnapshotEntry => {
         const ok = typeof e === 'object' && e !== null && typeof e.url === 'string' && typeof e.name === 'string';
         if (!ok) this.log.error({ file: this.file }, 'model snapshot entry without url and name skipped');
@@ -97,7 +105,7 @@ export class SnapshotFile {
   }
 
   save(entries: SnapshotEntry[]): Promise<void> {
-    const text = `${JSON.stringify({ format: FORMAT, models: entries }, null, 2)}\n`;
+    const text = `${JSON.stringify({ format: FORMAT, owner: this.owner, models: entries }, null, 2)}\n`;
     if (text === (this.next ?? this.last)) return this.writing ?? Promise.resolve();
     this.next = text;
     this.writing ??= this.drain();
