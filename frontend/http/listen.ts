@@ -16,12 +16,15 @@ export function createHttpServer(address: Address, config: Pick<ServerConfig, 't
   return server;
 }
 
+/** A missing Host is answered by the handler, as a JSON 400 (client-error.ts missingHost), not Node's bare one. */
+const HOST_CHECKED_BY_HANDLER = { requireHostHeader: false };
+
 function createNodeServer(address: Address, config: Pick<ServerConfig, 'tls'>, handler: http.RequestListener): http.Server {
-  if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000, ...HOST_CHECKED_BY_HANDLER }, handler);
   const { tls } = config;
-  if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass }, handler);
+  if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass, ...HOST_CHECKED_BY_HANDLER }, handler);
   if (tls.privateKeyFile && tls.certificateFile) {
-    return https.createServer({ key: readFileSync(tls.privateKeyFile), cert: readFileSync(tls.certificateFile) }, handler);
+    return https.createServer({ key: readFileSync(tls.privateKeyFile), cert: readFileSync(tls.certificateFile), ...HOST_CHECKED_BY_HANDLER }, handler);
   }
   throw new Error('https addresses need keystore, or private_key_file and certificate_file');
 }
