@@ -29,11 +29,19 @@ function createNodeServer(address: Address, config: Pick<ServerConfig, 'tls'>, h
   throw new Error('https addresses need keystore, or private_key_file and certificate_file');
 }
 
+/**
+ * The accept queue every listener asks for. Node's default, 511, overflowed at 3,000 connections
+ * opened at once (a few were reset); the kernel caps what is asked at net.core.somaxconn (4096 on
+ * Linux 5.4 and later), so that sysctl is the one setting an operator tunes (docs/configuration.md,
+ * "Listen backlog"). Under node:cluster each front listens on the shared socket with it too.
+ */
+export const LISTEN_BACKLOG = 65_535;
+
 /** Listens; resolves with the bound address as a URL (with port 0, the chosen port). */
 export async function listen(server: http.Server, address: Address): Promise<string> {
   const done = Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  if (address.kind === 'unix') server.listen(address.path);
-  else server.listen(address.port, address.host);
+  if (address.kind === 'unix') server.listen({ path: address.path, backlog: LISTEN_BACKLOG });
+  else server.listen({ port: address.port, host: address.host, backlog: LISTEN_BACKLOG });
   await done;
   if (address.kind === 'unix') return formatAddress(address);
   const bound = server.address();

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadInferenceService } from '../../protocol/grpc-proto.js';
 import type { Address } from '../config/address.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { LISTEN_BACKLOG } from '../http/listen.js';
 import { inferenceServiceHandlers, type GrpcServiceOptions } from './grpc-service.js';
 import { dropUnboundedDeadlines, tolerantDeserializers } from './grpc-inbound.js';
 
@@ -37,6 +38,7 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
   const listeners = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
   for (const h of listeners?.keys() ?? []) {
     widenFlowControl(h, config.maxRequestSize);
+    widenBacklog(h);
     dropUnboundedDeadlines(h);
   }
   return {
@@ -67,6 +69,16 @@ function widenFlowControl(h: http2.Http2Server, maxRequestSize: number): void {
   const connection = Math.min(MAX_WINDOW, stream * 8);
   h.updateSettings({ initialWindowSize: stream, maxFrameSize: MAX_FRAME });
   h.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(connection));
+}
+
+/**
+ * grpc-js listens with Node's default accept queue (511) and has no option for it. listen(2) again on
+ * the listening socket (through Node's handle, a private field) only sets its backlog: the HTTP
+ * listeners' LISTEN_BACKLOG, capped by the kernel at net.core.somaxconn.
+ */
+function widenBacklog(h: http2.Http2Server): void {
+  const handle = (h as unknown as { _handle?: { listen?(backlog: number): number } })._handle;
+  handle?.listen?.(LISTEN_BACKLOG);
 }
 
 function credentials(address: Address, config: Limits): grpc.ServerCredentials {
