@@ -9,6 +9,7 @@ import { frontCount, type ServerConfig } from '../config/server-config.js';
 import { sameAddress } from '../config/address.js';
 import type { Logger } from '../logging/logger.js';
 import { ServerMetrics } from './metrics.js';
+import { metricsHandler } from './metrics-listener.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { discoverGpus } from './gpus/gpu-discovery.js';
 import { Gpus } from './gpus/gpus.js';
@@ -16,7 +17,6 @@ import { loadStartupModels, type StartupFailure } from './registry/startup-model
 import { SnapshotFile, restoreSnapshot, snapshotEntries } from './registry/snapshot.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
 import { buildApp } from '../http/app.js';
-import { ServerError, errorJson, internal } from '../errors.js';
 import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
 import { hostGuard } from './host-guard.js';
 import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from '../http/token-auth.js';
@@ -201,23 +201,4 @@ function createKeys(config: ServerConfig, log: Logger): ApiKeys {
   const keys = writeKeyFile(file);
   log.info({ keyFile: file }, 'token authorization enabled: API keys written to the key file'); // never the keys
   return keys;
-}
-
-function metricsHandler(metrics: ServerMetrics, log: Logger, fronts: () => Promise<unknown[][]>): http.RequestListener {
-  return (req, res) => {
-    const fail = (e: ServerError) => res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8' }).end(errorJson(e));
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      fail(new ServerError('RESOURCE_NOT_FOUND', 'Only GET /metrics is served here.'));
-      return;
-    }
-    fronts()
-      .then((all) => metrics.render(all))
-      .then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        (err: Error) => {
-          log.error({ err }, 'cannot render metrics');
-          fail(internal(err.message));
-        },
-      );
-  };
 }

@@ -12,6 +12,7 @@ import type { RequestMetrics } from '../inference/front-metrics.js';
 import { accessLog } from './access-log.js';
 import { commonHeaders } from './common-headers.js';
 import { errorMiddleware } from './error-middleware.js';
+import { missingHost } from './client-error.js';
 import { methodNotAllowed } from '../errors.js';
 import { inferenceRoutes } from '../inference/inference-routes.js';
 import { managementRoutes } from '../control/management-routes.js';
@@ -43,6 +44,11 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
     if (drain.active) ctx.set('Connection', 'close'); // a stopping server lets no connection linger
   });
   app.use(errorMiddleware(log));
+  app.use((ctx, next) => {
+    const e = missingHost(ctx.req);
+    if (e) throw e;
+    return next();
+  });
   app.use(root.routes());
   app.use(apiPageRoutes().routes());
   if (apis.inference) {

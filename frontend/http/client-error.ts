@@ -1,6 +1,8 @@
 // Requests Node's HTTP parser refuses (bytes that are not HTTP, headers over the size limit, broken
 // framing) and CONNECT never reach Koa. Node's own answer is a bare status line; ours carries the JSON
 // error body of every other 4xx (docs/api.md, "Common behaviour") and closes the connection.
+// An HTTP/1.1 request without Host is Node's to refuse too (a bare 400), unless the server is made with
+// `requireHostHeader: false`, as ours are: each listener answers it (missingHost) as any other 400.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { badRequest, errorJson, headersTooLarge, methodNotAllowed, requestTimeout, type ServerError } from '../errors.js';
@@ -16,6 +18,12 @@ export function answerUnparsableRequests(server: http.Server): void {
     writeAndClose(socket, toError(err));
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => writeAndClose(socket, methodNotAllowed()));
+}
+
+/** HTTP/1.1 requires a Host header (RFC 9112, section 3.2); HTTP/1.0 does not. */
+export function missingHost(req: http.IncomingMessage): ServerError | undefined {
+  if (req.httpVersion !== '1.1' || req.headers.host !== undefined) return undefined;
+  return badRequest('Malformed HTTP request: an HTTP/1.1 request needs a Host header.');
 }
 
 function toError(err: NodeJS.ErrnoException & { reason?: string }): ServerError {

@@ -10,6 +10,13 @@ declare module 'koa' {
   }
 }
 
+/** MMS's no-cache headers, on every response of every listener. */
+export const NO_CACHE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Pragma', 'no-cache'],
+  ['Cache-Control', 'no-cache; no-store, must-revalidate, private'],
+  ['Expires', 'Thu, 01 Jan 1970 00:00:00 UTC'],
+];
+
 export function commonHeaders(config: Pick<ServerConfig, 'cors'>): Middleware {
   const cors: Array<[string, string]> = [];
   if (config.cors.origin) cors.push(['Access-Control-Allow-Origin', config.cors.origin]);
@@ -19,9 +26,7 @@ export function commonHeaders(config: Pick<ServerConfig, 'cors'>): Middleware {
     const requestId = randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('x-request-id', requestId);
-    ctx.set('Pragma', 'no-cache');
-    ctx.set('Cache-Control', 'no-cache; no-store, must-revalidate, private');
-    ctx.set('Expires', 'Thu, 01 Jan 1970 00:00:00 UTC');
+    for (const [k, v] of NO_CACHE_HEADERS) ctx.set(k, v);
     await next();
     for (const [k, v] of cors) if (!ctx.response.get(k)) ctx.set(k, v);
   };

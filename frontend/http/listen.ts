@@ -16,21 +16,32 @@ export function createHttpServer(address: Address, config: Pick<ServerConfig, 't
   return server;
 }
 
+/** A missing Host is answered by the handler, as a JSON 400 (client-error.ts missingHost), not Node's bare one. */
+const HOST_CHECKED_BY_HANDLER = { requireHostHeader: false };
+
 function createNodeServer(address: Address, config: Pick<ServerConfig, 'tls'>, handler: http.RequestListener): http.Server {
-  if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  if (address.scheme === 'http') return http.createServer({ keepAliveTimeout: 65_000, ...HOST_CHECKED_BY_HANDLER }, handler);
   const { tls } = config;
-  if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass }, handler);
+  if (tls.keystore) return https.createServer({ pfx: readFileSync(tls.keystore), passphrase: tls.keystorePass, ...HOST_CHECKED_BY_HANDLER }, handler);
   if (tls.privateKeyFile && tls.certificateFile) {
-    return https.createServer({ key: readFileSync(tls.privateKeyFile), cert: readFileSync(tls.certificateFile) }, handler);
+    return https.createServer({ key: readFileSync(tls.privateKeyFile), cert: readFileSync(tls.certificateFile), ...HOST_CHECKED_BY_HANDLER }, handler);
   }
   throw new Error('https addresses need keystore, or private_key_file and certificate_file');
 }
 
+/**
+ * The accept queue every listener asks for. Node's default, 511, overflowed at 3,000 connections
+ * opened at once (a few were reset); the kernel caps what is asked at net.core.somaxconn (4096 on
+ * Linux 5.4 and later), so that sysctl is the one setting an operator tunes (docs/configuration.md,
+ * "Listen backlog"). Under node:cluster each front listens on the shared socket with it too.
+ */
+export const LISTEN_BACKLOG = 65_535;
+
 /** Listens; resolves with the bound address as a URL (with port 0, the chosen port). */
 export async function listen(server: http.Server, address: Address): Promise<string> {
   const done = Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  if (address.kind === 'unix') server.listen(address.path);
-  else server.listen(address.port, address.host);
+  if (address.kind === 'unix') server.listen({ path: address.path, backlog: LISTEN_BACKLOG });
+  else server.listen({ port: address.port, host: address.host, backlog: LISTEN_BACKLOG });
   await done;
   if (address.kind === 'unix') return formatAddress(address);
   const bound = server.address();

@@ -8,7 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import { loadInferenceService } from '../../protocol/grpc-proto.js';
 import type { Address } from '../config/address.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { LISTEN_BACKLOG } from '../http/listen.js';
 import { inferenceServiceHandlers, type GrpcServiceOptions } from './grpc-service.js';
+import { dropUnboundedDeadlines, tolerantDeserializers } from './grpc-inbound.js';
 
 export interface GrpcListener {
   /** Where it listens: `host:port` (port 0 resolved) or `unix:/path`. */
@@ -26,13 +28,19 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
     // Channelz's per-call bookkeeping costs a few per cent of a front's time per call; nothing reads it.
     'grpc.enable_channelz': 0,
   });
-  server.addService(loadInferenceService().definition, inferenceServiceHandlers(service));
+  server.addService(tolerantDeserializers(loadInferenceService().definition), inferenceServiceHandlers(service));
   const target = address.kind === 'unix' ? `unix:${address.path}` : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(target, credentials(address, config), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const url = address.kind === 'unix' ? target : target.replace(/:\d+$/, `:${port}`);
-  widenFlowControl(server, config.maxRequestSize);
+  // grpc-js's own HTTP/2 listeners: a private field, the only way to reach them.
+  const listeners = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  for (const h of listeners?.keys() ?? []) {
+    widenFlowControl(h, config.maxRequestSize);
+    widenBacklog(h);
+    dropUnboundedDeadlines(h);
+  }
   return {
     url,
     close: (deadlineMs) =>
@@ -51,19 +59,26 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
  * it; a tensor message is larger (cls: 110 KB), so each call would wait for the front's event loop to
  * send WINDOW_UPDATEs, a delay of a whole scheduling slice on a busy host (HTTP/1.1 bodies just fill the
  * kernel's socket buffers). Windows of one largest request per stream, eight per connection, let a
- * message arrive in one go. grpc-js has no server option for it: its listeners get the settings here
- * (Node's Http2Server.updateSettings and Http2Session.setLocalWindowSize); without them, defaults stay.
+ * message arrive in one go. grpc-js has no server option for it: its listeners (its `http2Servers`)
+ * get the settings here (Node's Http2Server.updateSettings and Http2Session.setLocalWindowSize).
  */
-function widenFlowControl(server: grpc.Server, maxRequestSize: number): void {
+function widenFlowControl(h: http2.Http2Server, maxRequestSize: number): void {
   const MAX_WINDOW = 2 ** 31 - 1;
   const MAX_FRAME = 2 ** 24 - 1; // one DATA frame may carry a whole message: fewer frames to parse
   const stream = Math.min(MAX_WINDOW, Math.max(65_535, maxRequestSize + 1024));
   const connection = Math.min(MAX_WINDOW, stream * 8);
-  const listeners = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
-  for (const h of listeners?.keys() ?? []) {
-    h.updateSettings({ initialWindowSize: stream, maxFrameSize: MAX_FRAME });
-    h.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(connection));
-  }
+  h.updateSettings({ initialWindowSize: stream, maxFrameSize: MAX_FRAME });
+  h.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(connection));
+}
+
+/**
+ * grpc-js listens with Node's default accept queue (511) and has no option for it. listen(2) again on
+ * the listening socket (through Node's handle, a private field) only sets its backlog: the HTTP
+ * listeners' LISTEN_BACKLOG, capped by the kernel at net.core.somaxconn.
+ */
+function widenBacklog(h: http2.Http2Server): void {
+  const handle = (h as unknown as { _handle?: { listen?(backlog: number): number } })._handle;
+  handle?.listen?.(LISTEN_BACKLOG);
 }
 
 function credentials(address: Address, config: Limits): grpc.ServerCredentials {

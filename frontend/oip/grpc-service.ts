@@ -1,17 +1,20 @@
 // The Open Inference Protocol's gRPC service, `inference.GRPCInferenceService`, over the same worker
 // router, admission limits, response timeouts, token keys and error catalogue as the REST routes:
 // a ServerError becomes its gRPC status (errors.ts grpcStatus) with the message shown to REST clients
-// and the catalogue's code in the `mms-error-code` trailer (docs/api.md, "Open Inference Protocol: gRPC").
+// (at most DETAILS_MAX bytes) and the catalogue's code in the `mms-error-code` trailer (docs/api.md,
+// "Open Inference Protocol: gRPC").
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { ModelInferRequest, ModelRef } from '../../protocol/grpc-proto.js';
 import { routeKey } from '../../protocol/routes.js';
-import { ServerError, grpcStatus, internal, unauthorized } from '../errors.js';
+import { MAX_TIMER_MS } from '../config/keys.js';
+import { ServerError, badRequest, grpcStatus, internal, unauthorized } from '../errors.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { Logger } from '../logging/logger.js';
 import { bearerCheck } from '../http/token-auth.js';
 import type { SubmitOptions } from '../inference/worker-router.js';
+import { MalformedMessage } from './grpc-inbound.js';
 import { fromV2Reply, toV2Item } from './grpc-tensors.js';
 import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
 
@@ -43,6 +46,7 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
     };
     void (async () => {
       if (guarded && accepts && !accepts(String(call.metadata.get('authorization')[0] ?? ''))) throw unauthorized();
+      if (call.request instanceof MalformedMessage) throw badRequest(`Malformed protobuf message: ${call.request.reason}.`);
       return run(call, state);
     })().then(
       (value) => {
@@ -55,7 +59,7 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
         const trailer = new grpc.Metadata();
         trailer.set('mms-error-code', e.code);
         const code = grpcStatus(e);
-        callback({ code, details: e.shown, metadata: trailer });
+        callback({ code, details: truncateUtf8(e.shown, DETAILS_MAX), metadata: trailer });
         finish(code, e.status);
       },
     );
@@ -84,14 +88,36 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
 }
 
 /**
+ * Details travel percent-encoded in the `grpc-message` trailer, and peers bound a header block (gRPC's
+ * usual metadata limit is 8 KiB; the grpc-js client never completed a call whose details echoed a
+ * 100 KB model name). 1 KiB of UTF-8 is at most 3 KiB percent-encoded.
+ */
+const DETAILS_MAX = 1024;
+
+/** `text` cut to at most `max` UTF-8 bytes at a character boundary, `…` marking the cut. */
+export function truncateUtf8(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let bytes = 3; // the ellipsis
+  let end = 0;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > max) break;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}…`;
+}
+
+/**
  * The call's deadline (grpc-timeout) and cancellation as the router takes them: past the deadline, or
- * once the client cancels or goes away, a request still queued is dropped and never runs.
+ * once the client cancels or goes away, a request still queued is dropped and never runs. A deadline
+ * past the longest timer is none (grpc-inbound.ts drops those before grpc-js reads them; this keeps
+ * the router's timer bounded whatever grpc-js reports).
  */
 function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>): SubmitOptions {
   const d = call.getDeadline();
-  const at = d instanceof Date ? d.getTime() : d;
+  const left = (d instanceof Date ? d.getTime() : d) - Date.now();
   // An epoch time; the router counts on the monotonic clock.
-  const deadline = Number.isFinite(at) ? performance.now() + (at - Date.now()) : undefined;
+  const deadline = Number.isFinite(left) && left <= MAX_TIMER_MS ? performance.now() + left : undefined;
   const whenGone = (cancel: () => void) => {
     if (call.cancelled) {
       cancel();
