@@ -31,8 +31,15 @@ describe('parseAddress', () => {
     assert.equal(formatAddress(a), 'http://[::1]:9000');
   });
 
+  it('parses host:port without a scheme as http (the form gRPC and people write)', () => {
+    assert.deepEqual(parseAddress('127.0.0.1:7070'), { kind: 'tcp', scheme: 'http', host: '127.0.0.1', port: 7070 });
+    assert.deepEqual(parseAddress('localhost:8080'), { kind: 'tcp', scheme: 'http', host: 'localhost', port: 8080 });
+    assert.deepEqual(parseAddress('[::1]:9000'), { kind: 'tcp', scheme: 'http', host: '::1', port: 9000 });
+    assert.deepEqual(parseAddress('0.0.0.0:0'), { kind: 'tcp', scheme: 'http', host: '0.0.0.0', port: 0 });
+  });
+
   it('rejects anything else with "Invalid binding address"', () => {
-    for (const bad of ['localhost:8080', 'ftp://h:21', 'http://', 'http://h:', 'http://h:port', 'http://h:80/path', 'unix:', '', 'tcp://h:1']) {
+    for (const bad of ['localhost', ':8080', 'h:', 'h:port', 'h:80/x', '::1:80', 'ftp://h:21', 'http://', 'http://h:', 'http://h:port', 'http://h:80/path', 'unix:', '', 'tcp://h:1']) {
       assert.throws(() => parseAddress(bad), /Invalid/, `accepted ${JSON.stringify(bad)}`);
     }
     assert.throws(() => parseAddress('http://h:70000'), /Invalid port/);
@@ -46,6 +53,14 @@ describe('parseAddress', () => {
     assert.ok(!sameAddress(parseAddress('http://127.0.0.1:443'), parseAddress('https://127.0.0.1')));
   });
 });
+describe('address keys in host:port form', () => {
+  it('grpc_inference_address=127.0.0.1:7070 (as docs/api.md shows it) and inference_address=0.0.0.0:8080 load', () => {
+    const c = fromFile(['grpc_inference_address=127.0.0.1:7070', 'inference_address=0.0.0.0:8080']);
+    assert.deepEqual(c.grpcAddress, { kind: 'tcp', scheme: 'http', host: '127.0.0.1', port: 7070 });
+    assert.deepEqual(c.inferenceAddress, { kind: 'tcp', scheme: 'http', host: '0.0.0.0', port: 8080 });
+  });
+});
+
 describe('address default ports', () => {
   it('management_address without a port defaults to 8081 (http) / 8444 (https)', () => {
     const m = fromFile(['management_address=http://127.0.0.1', 'inference_address=http://127.0.0.1']);

@@ -313,7 +313,7 @@ describe('loadConfig validation', () => {
   });
 
   it('rejects an invalid address', () => {
-    assertRejects(['inference_address=localhost:8080'], 'inference_address');
+    assertRejects(['inference_address=localhost'], 'inference_address');
     assertRejects(['management_address=ftp://127.0.0.1:21'], 'management_address');
     assertRejects(['inference_address=http://127.0.0.1:99999'], 'inference_address');
   });
