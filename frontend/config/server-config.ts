@@ -106,8 +106,8 @@ export class ConfigError extends Error {
 }
 
 export interface ConfigSources {
-  /** `--mms-config`. */
-  configFile?: string;
+  /** `--mms-config`; absent: `config.properties` in the working directory if there is one; null: no file. */
+  configFile?: string | null;
   /** `--model-store`, `--models` (already joined with ','). */
   modelStore?: string;
   models?: string;
@@ -118,7 +118,7 @@ export interface ConfigSources {
 
 export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const env = sources.env ?? process.env;
-  const file = env.MMS_CONFIG_FILE || sources.configFile || (existsSync('config.properties') ? 'config.properties' : undefined);
+  const file = sources.configFile === null ? undefined : env.MMS_CONFIG_FILE || sources.configFile || (existsSync('config.properties') ? 'config.properties' : undefined);
   const raw: Record<string, string> = {};
   const warnings: string[] = [];
   if (file) {

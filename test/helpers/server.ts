@@ -22,7 +22,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
   const ownSnapshot = 'snapshot_dir' in overrides ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mms-snap-'));
   const config = loadConfig({
     env: {},
-    configFile: undefined,
+    configFile: null, // never a config.properties of the working directory
     overrides: {
       inference_address: 'http://127.0.0.1:0',
       management_address: 'http://127.0.0.1:0',
