@@ -3,6 +3,7 @@
 import type { Manifest } from '../protocol/manifest.js';
 import type { WorkerFailure } from '../protocol/messages.js';
 import type { ModelMetadata } from '../protocol/model-metadata.js';
+import { withoutSourcePaths } from './source-paths.js';
 
 export interface HandlerContext {
   modelName: string;
@@ -67,17 +68,24 @@ export interface Handler {
   metadata?(): ModelMetadata;
 }
 
-/** An error a handler throws (or returns for one item) to choose the HTTP status and error type. */
+/**
+ * An error a handler throws (or returns for one item) to choose the HTTP status and error type; the
+ * built-in handlers also name a catalogue code the frontend knows (`code`, e.g. INVALID_INPUT).
+ */
 export class HandlerError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly type = errorType(status),
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'HandlerError';
   }
 }
+
+/** A request whose tensors do not fit the model (400 `INVALID_INPUT`, docs/api.md "Common behaviour"). */
+export const invalidInput = (message: string): HandlerError => new HandlerError(400, message, 'BadRequestException', 'INVALID_INPUT');
 
 /** The error body's `type` for a status, as the frontend names it (docs/api.md "Common behaviour"). */
 export function errorType(status: number): string {
@@ -96,9 +104,10 @@ export function jsonResult(value: unknown, status?: number): InferenceResult {
   return { body: Buffer.from(JSON.stringify(value)), contentType: 'application/json', status };
 }
 
-/** What the worker reports for a thrown (or returned) error: status, type and message. */
+/** What the worker reports for a thrown (or returned) error: status, type, message (no native source paths) and code. */
 export function failureOf(err: unknown): WorkerFailure {
   const status = errorStatus(err);
   const type = err instanceof HandlerError ? err.type : errorType(status);
-  return { status, type, message: (err as Error)?.message || 'Prediction failed' };
+  const message = withoutSourcePaths((err as Error)?.message || '') || 'Prediction failed';
+  return err instanceof HandlerError && err.code ? { status, type, message, code: err.code } : { status, type, message };
 }

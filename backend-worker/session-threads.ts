@@ -69,7 +69,7 @@ function startThread(req: LoadRequest, runtime: Runtime, options: WorkerOptions,
         const p = session.pending.get(m.id);
         session.pending.delete(m.id);
         if (m.type === 'replies') p?.resolve(m.replies.map((r) => ({ ...r, body: asBuffer(r.body) })));
-        else p?.reject(new HandlerError(m.failure.status, m.failure.message, m.failure.type));
+        else p?.reject(new HandlerError(m.failure.status, m.failure.message, m.failure.type, m.failure.code));
       }
     });
     thread.on('error', (err) => {

@@ -25,6 +25,8 @@ const entry = (status: number, type: string, expose = true, grpc?: number): Entr
 
 export const CATALOGUE = {
   BAD_REQUEST: entry(400, 'BadRequestException'),
+  /** The request's tensors do not fit the model: malformed, a value out of its datatype's range, data not following its shape, shapes the model cannot run on (named by the worker). */
+  INVALID_INPUT: entry(400, 'BadRequestException'),
   INVALID_MODEL: entry(400, 'InvalidModelException'),
   DOWNLOAD_FAILED: entry(400, 'DownloadModelException'),
   UNAUTHORIZED: entry(401, 'UnauthorizedException'),
@@ -178,12 +180,16 @@ export const deadlineExceeded = (model: string) =>
 export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });
 export const noWorker = (model: string) => new ServerError('NO_WORKER', noWorkerMessage(model), { headers: retryLater });
 
+/** The codes a worker may name for a failure (the built-in handlers'); any other is HANDLER_ERROR. */
+const WORKER_CODES: ReadonlySet<string> = new Set<ErrorCode>(['INVALID_INPUT']);
+
 /**
  * The one mapping of a worker's failure report (a failed batch's code and message, or an error
- * item's status, type and message; protocol/messages.ts) to a catalogue entry: the handler chose a
- * status and a type, never a code.
+ * item's status, type, message and code; protocol/messages.ts) to a catalogue entry: a handler
+ * chooses a status and a type; only the built-in handlers name a code (WORKER_CODES).
  */
-export function fromWorker(status: number, type: string, message: string): ServerError {
+export function fromWorker(status: number, type: string, message: string, code?: string): ServerError {
+  if (code && WORKER_CODES.has(code)) return new ServerError(code as ErrorCode, message || 'Invalid input');
   const ok = Number.isInteger(status) && status >= 400 && status <= 599;
   return new ServerError('HANDLER_ERROR', message || 'Prediction failed', { status: ok ? status : 500, type: type || undefined });
 }

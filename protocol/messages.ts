@@ -114,20 +114,28 @@ export interface WorkerFailure {
   status: number;
   type: string;
   message: string;
+  /** A catalogue code the worker names (frontend/errors.ts `WORKER_CODES`), e.g. INVALID_INPUT. */
+  code?: string;
 }
+
+/** The error item header that carries `WorkerFailure.code`. */
+export const ERROR_CODE_HEADER = 'x-mms-error-code';
 
 /** Content type that marks an error item: `reason` is the type, the body the message (UTF-8). */
 export const ERROR_ITEM_CONTENT_TYPE = 'application/x-mms-worker-error';
 
 /** The reply item of a request the handler failed (alone, or with its whole batch). */
 export function errorItem(requestId: string, f: WorkerFailure): ReplyItem {
-  return { requestId, contentType: ERROR_ITEM_CONTENT_TYPE, status: f.status, reason: f.type, headers: [], body: Buffer.from(f.message) };
+  const headers: Array<[string, string]> = f.code ? [[ERROR_CODE_HEADER, f.code]] : [];
+  return { requestId, contentType: ERROR_ITEM_CONTENT_TYPE, status: f.status, reason: f.type, headers, body: Buffer.from(f.message) };
 }
 
 /** The failure an error item reports; undefined for any other item (a handler's own answer). */
 export function readErrorItem(item: ReplyItem): WorkerFailure | undefined {
   if (item.contentType !== ERROR_ITEM_CONTENT_TYPE) return undefined;
-  return { status: item.status, type: item.reason, message: item.body.toString('utf8') };
+  const failure: WorkerFailure = { status: item.status, type: item.reason, message: item.body.toString('utf8') };
+  const code = item.headers.find(([name]) => name === ERROR_CODE_HEADER)?.[1];
+  return code ? { ...failure, code } : failure;
 }
 
 /** Body of an MMS error-form reply item (docs/protocol.md, "Reply frame"). */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DEFAULT_MODEL_FILE } from '../../protocol/manifest.js';
 import type { ModelMetadata } from '../../protocol/model-metadata.js';
 import { createSession, inputSpecs, tensorMetadata, type InputSpec, type Session } from '../onnx-session.js';
-import { HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../handler-api.js';
+import { invalidInput, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../handler-api.js';
+import { runError } from '../ort-run-errors.js';
 import { buildV2Response, parseV2Request, unknownOutputs, type V2Request } from './kserve-v2.js';
 import { batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
 import { providerInUse } from '../provider-in-use.js';
@@ -43,7 +44,7 @@ export class OnnxTensorHandler implements Handler {
       try {
         const request = parseV2Request(item, this.specs);
         const unknown = unknownOutputs(request, this.session.outputNames);
-        if (unknown.length) throw new HandlerError(400, `Unknown output(s): ${unknown.join(', ')}.`);
+        if (unknown.length) throw invalidInput(`Unknown output(s): ${unknown.join(', ')}.`);
         parsed[i] = request;
         const key = (this.canBatch && (batch.length > 1 || this.pad) && groupKey(request)) || `single:${i}`;
         groups.set(key, [...(groups.get(key) ?? []), i]);
@@ -55,11 +56,21 @@ export class OnnxTensorHandler implements Handler {
       try {
         await this.runGroup(members.map((i) => parsed[i]), members, out);
       } catch (err) {
-        const e = err instanceof HandlerError ? err : new HandlerError(500, `Inference failed: ${(err as Error).message}`);
-        for (const i of members) out[i] = e;
+        // A joined run fails for all when one request's values are bad (an index out of range):
+        // each request not yet answered then runs alone, so only those that fail alone fail.
+        if (members.length === 1) out[members[0]] = runError(err);
+        else for (const i of members) if (out[i] === undefined) await this.runAlone(parsed[i], i, out);
       }
     }
     return out;
+  }
+
+  private async runAlone(request: V2Request, i: number, out: InferenceOutput[]): Promise<void> {
+    try {
+      await this.runGroup([request], [i], out);
+    } catch (err) {
+      out[i] = runError(err);
+    }
   }
 
   private async runGroup(requests: V2Request[], members: number[], out: InferenceOutput[]): Promise<void> {

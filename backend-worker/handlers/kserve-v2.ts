@@ -1,8 +1,10 @@
 // Open Inference Protocol (KServe v2) request parsing and response building, JSON and the binary
-// tensor extension (`Inference-Header-Content-Length`). Every client mistake is a 400 naming the problem.
+// tensor extension (`Inference-Header-Content-Length`). Every client mistake is a 400 INVALID_INPUT
+// naming the problem.
 import { ort, type InputSpec } from '../onnx-session.js';
-import { HandlerError, type InferenceInput, type InferenceResult } from '../handler-api.js';
-import { V2_TYPES, floatToHalf, halfToFloat, v2TypeOf, viewBytes } from './tensor-types.js';
+import { invalidInput, type InferenceInput, type InferenceResult } from '../handler-api.js';
+import { jsonElements } from './tensor-json.js';
+import { V2_TYPES, halfToFloat, v2TypeOf, viewBytes } from './tensor-types.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -14,7 +16,7 @@ export interface V2Request {
   binaryByDefault: boolean;
 }
 
-const bad = (message: string) => new HandlerError(400, message);
+const bad = invalidInput;
 
 export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]): V2Request {
   const body = item.params.body?.value ?? firstParam(item);
@@ -63,7 +65,7 @@ export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]
       binaryOffset += size as number;
       feeds[name] = tensorFromBytes(name, datatype as string, bytes, shape, count);
     } else {
-      feeds[name] = tensorFromJson(name, datatype as string, raw.data, shape, count);
+      feeds[name] = tensorFromJson(name, datatype as string, raw.data, shape, count, jsonEnd);
     }
   }
   if (binaryOffset !== body.length) throw bad(`${body.length - binaryOffset} unexpected bytes after the binary inputs.`);
@@ -119,54 +121,10 @@ function splitBytesElements(name: string, bytes: Buffer, count: number): string[
   return out;
 }
 
-function tensorFromJson(name: string, datatype: string, data: unknown, shape: number[], count: number): ort.Tensor {
+function tensorFromJson(name: string, datatype: string, data: unknown, shape: number[], count: number, textLength: number): ort.Tensor {
   if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data" (an array) or binary_data_size.`);
-  const flat = flattenData(name, data, shape);
-  if (flat.length !== count) {
-    throw bad(`Input "${name}" has ${flat.length} elements but shape [${shape}] needs ${count}.`);
-  }
-  const info = V2_TYPES[datatype];
-  if (datatype === 'BYTES') {
-    if (!flat.every((v) => typeof v === 'string')) throw bad(`Input "${name}" of BYTES needs string elements.`);
-    return new ort.Tensor('string', flat as string[], shape);
-  }
-  const wantBool = datatype === 'BOOL';
-  const wantBig = datatype === 'INT64' || datatype === 'UINT64';
-  const out = new info.array!(count);
-  for (let i = 0; i < count; i++) {
-    const v = flat[i];
-    if (wantBool ? typeof v !== 'boolean' && typeof v !== 'number' : typeof v !== 'number') {
-      throw bad(`Input "${name}" element ${i} is ${JSON.stringify(v)}, not a ${wantBool ? 'boolean' : 'number'}.`);
-    }
-    if (wantBig) {
-      if (!Number.isInteger(v)) throw bad(`Input "${name}" element ${i} is not an integer.`);
-      out[i] = BigInt(v as number);
-    } else if (datatype === 'FP16') out[i] = floatToHalf(v as number);
-    else out[i] = Number(v);
-  }
-  return new ort.Tensor(info.ort as 'float32', out as Float32Array, shape);
-}
-
-/**
- * The row-major elements of flat or nested `data`, walked without recursion and never deeper than
- * the shape's rank: hostile nesting (JSON.parse builds 500,000 levels happily) must not overflow the stack.
- */
-function flattenData(name: string, data: unknown[], shape: number[]): unknown[] {
-  const maxDepth = Math.max(1, shape.length);
-  const out: unknown[] = [];
-  const stack: Array<{ items: unknown[]; at: number }> = [{ items: data, at: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.at === top.items.length) {
-      stack.pop();
-      continue;
-    }
-    const v = top.items[top.at++];
-    if (!Array.isArray(v)) out.push(v);
-    else if (stack.length < maxDepth) stack.push({ items: v, at: 0 });
-    else throw bad(`Input "${name}" has "data" nested deeper than its shape [${shape}] (rank ${shape.length}).`);
-  }
-  return out;
+  const elements = jsonElements(name, datatype, data, shape, count, textLength);
+  return new ort.Tensor(V2_TYPES[datatype].ort as 'float32', elements as Float32Array, shape);
 }
 
 function parseOutputs(doc: Record<string, unknown>): Pick<V2Request, 'outputs' | 'binaryByDefault'> {

@@ -51,9 +51,13 @@ export function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** One float32's bits, reused: floatToHalf runs once per FP16 element of a request. */
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+
 export function floatToHalf(v: number): number {
-  const f32 = new Float32Array([v]);
-  const x = new Uint32Array(f32.buffer)[0];
+  F32[0] = v;
+  const x = F32_BITS[0];
   const sign = (x >> 16) & 0x8000;
   const exp = ((x >> 23) & 0xff) - 127 + 15;
   const mant = x & 0x7fffff;

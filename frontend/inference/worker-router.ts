@@ -265,7 +265,7 @@ export class WorkerRouter {
     if (reply.code !== StatusCode.ok) {
       // The batch failed: its error item says status and type (a bare failure reply, only the code).
       const f = (item && readErrorItem(item)) ?? { status: reply.code, type: '', message: reply.message };
-      return job.reject(fromWorker(f.status, f.type, f.message));
+      return job.reject(fromWorker(f.status, f.type, f.message, f.code));
     }
     if (!item) return job.reject(workerBadReply());
     if (!r.served) {
@@ -274,7 +274,7 @@ export class WorkerRouter {
     }
     this.o.onReply?.(m.route.name, reply.message, m.key);
     const failed = readErrorItem(item);
-    if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message));
+    if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message, failed.code));
     job.resolve(item);
   }
 

@@ -71,7 +71,7 @@ describe('bad input', () => {
     const reg = await request(`${server.managementUrl}/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url": ' });
     expectError(reg, 400, 'BadRequestException', /Malformed JSON/);
     const pred = await request(`${server.inferenceUrl}/predictions/good`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [' });
-    expectError(pred, 400, 'BadRequestException', /Malformed JSON/, 'HANDLER_ERROR');
+    expectError(pred, 400, 'BadRequestException', /Malformed JSON/, 'INVALID_INPUT');
   });
 
   it('bad tensors: 400 naming the problem', async () => {

@@ -99,6 +99,44 @@ export function writeStringIdentityModel(dir: string, file = 'model.onnx'): stri
   });
 }
 
+/**
+ * `c = a + b` with numpy broadcasting: inputs `a` float32 [r1, c1], `b` float32 [r2, c2] (every dimension
+ * dynamic, so only the run finds shapes that do not broadcast), output `c`. Returns the file path.
+ */
+export function writeBroadcastAddModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'broadcast_add',
+    nodes: [onnx.NodeProto.create({ name: 'add', opType: 'Add', input: ['a', 'b'], output: ['c'] })],
+    inputs: [valueInfo('a', FLOAT, ['r1', 'c1']), valueInfo('b', FLOAT, ['r2', 'c2'])],
+    outputs: [valueInfo('c', FLOAT, ['r', 'c'])],
+  });
+}
+
+/** A 3x3 convolution of ones, no padding: input `x` float32 [1, 1, h, w], output `y` [1, 1, h-2, w-2]. Returns the file path. */
+export function writeConvModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'conv3x3',
+    nodes: [onnx.NodeProto.create({ name: 'conv', opType: 'Conv', input: ['x', 'w'], output: ['y'] })],
+    inputs: [valueInfo('x', FLOAT, [1, 1, 'h', 'w'])],
+    outputs: [valueInfo('y', FLOAT, [1, 1, 'oh', 'ow'])],
+    initializers: [onnx.TensorProto.create({ name: 'w', dataType: FLOAT, dims: [1, 1, 3, 3], floatData: new Array(9).fill(1) })],
+  });
+}
+
+/**
+ * `y = table[idx]` (Gather) over the table [10, 20, 30]: input `idx` int64 [batch, 1], output `y` float32
+ * [batch, 1]; an index outside -3..2 fails the run. Returns the file path.
+ */
+export function writeGatherModel(dir: string, file = 'model.onnx'): string {
+  return writeModel(dir, file, {
+    name: 'gather',
+    nodes: [onnx.NodeProto.create({ name: 'gather', opType: 'Gather', input: ['table', 'idx'], output: ['y'] })],
+    inputs: [valueInfo('idx', INT64, ['batch', 1])],
+    outputs: [valueInfo('y', FLOAT, ['batch', 1])],
+    initializers: [onnx.TensorProto.create({ name: 'table', dataType: FLOAT, dims: [3], floatData: [10, 20, 30] })],
+  });
+}
+
 /** Garbage bytes that onnxruntime refuses to load. Returns the file path. */
 export function writeBadModel(dir: string, file = 'model.onnx'): string {
   mkdirSync(dir, { recursive: true });
