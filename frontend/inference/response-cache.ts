@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { readErrorItem } from '../../protocol/messages.js';
-import type { ModelRoute, ResponseCacheRoute } from '../../protocol/routes.js';
+import { routeKey, type ModelRoute, type ResponseCacheRoute } from '../../protocol/routes.js';
 
 /** Headers that change how a handler reads the same bytes (the v2 binary extension splits the body by one). */
 const KEYED_HEADERS = ['content-type', 'inference-header-content-length', 'accept'];
@@ -119,6 +119,4 @@ export class ResponseCache {
   }
 }
 
-/** A routing entry's identity: one per version of a name (protocol/routes.ts). */
-const routeKey = (r: ModelRoute) => r.key ?? r.name;
 const sameSettings = (a: ResponseCacheRoute, b: ResponseCacheRoute) => a.maxBytes === b.maxBytes && a.ttlMs === b.ttlMs;
