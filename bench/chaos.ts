@@ -11,8 +11,9 @@
 // the kill) may fail; they are counted apart. Every other request must succeed: a worker kill loses
 // none, and the other fronts keep serving while the killed one is restarted.
 // Flags: --duration S (60), --interval S (2), --concurrency N (8), --workers N (2), --fronts N (2),
-// --front-every N (3; 0: workers only), --log-level L (warn).
-import { mkdtempSync, rmSync } from 'node:fs';
+// --front-every N (3; 0: workers only), --log-level L (warn), --server-log FILE (keep the server's log),
+// --help. E.g. kills every second at 64 clients: --interval 1 --concurrency 64.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,9 +35,21 @@ interface Flags {
   fronts: number;
   frontEvery: number;
   logLevel: string;
+  serverLog?: string;
 }
 
 class FlagError extends Error {}
+
+const USAGE = `usage: npm run chaos -- [flags]
+  --duration S      seconds of load and kills (60)
+  --interval S      seconds between kills, fractions allowed (2; 1: a kill every second)
+  --concurrency N   closed-loop clients (8)
+  --workers N       workers of the model (2)
+  --fronts N        inference front processes (2)
+  --front-every N   every Nth kill is a front's instead of a worker's (3; 0: workers only)
+  --log-level L     the server's log level (warn)
+  --server-log FILE keep a copy of the server's log (it is written under the run's temp dir)
+  --help            this text`;
 
 function parseFlags(): Flags {
   const options = {
@@ -47,12 +60,18 @@ function parseFlags(): Flags {
     fronts: { type: 'string', default: '2' },
     'front-every': { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
+    'server-log': { type: 'string' },
+    help: { type: 'boolean', default: false },
   } as const;
   let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
     values = parseArgs({ options }).values;
   } catch (err) {
-    throw new FlagError(`${(err as Error).message}\nusage: chaos [--duration S] [--interval S] [--concurrency N] [--workers N] [--fronts N] [--front-every N] [--log-level L]`);
+    throw new FlagError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(values['log-level']!)) throw new FlagError(`--log-level: unknown level "${values['log-level']}"`);
   const num = (name: string, v: string, min: number, max: number, int = false) => {
@@ -71,6 +90,7 @@ function parseFlags(): Flags {
     concurrency: num('concurrency', values.concurrency!, 1, 1_024, true),
     workers: num('workers', values.workers!, 1, 64, true),
     logLevel: values['log-level']!,
+    serverLog: values['server-log'],
   };
 }
 
@@ -217,6 +237,13 @@ async function main(): Promise<number> {
     loadAgent.destroy();
     mgmtAgent.destroy();
     killLeftovers(seenPids);
+    if (flags.serverLog) {
+      try {
+        copyFileSync(path.join(root, 'server.log'), flags.serverLog);
+      } catch (err) {
+        process.stderr.write(`chaos: cannot keep the server log: ${(err as Error).message}\n`);
+      }
+    }
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
     rmSync(root, { recursive: true, force: true });

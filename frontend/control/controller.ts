@@ -16,6 +16,7 @@ import { Gpus } from './gpus/gpus.js';
 import { loadStartupModels, type StartupFailure } from './registry/startup-models.js';
 import { SnapshotFile, restoreSnapshot, snapshotEntries } from './registry/snapshot.js';
 import { removeStaleWorkDirs } from './archive/work-dirs.js';
+import { removeStaleWorkerSockets } from './workers/worker-sockets.js';
 import { buildApp } from '../http/app.js';
 import { closeGracefully, createHttpServer, listen } from '../http/listen.js';
 import { hostGuard } from './host-guard.js';
@@ -59,6 +60,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   models.usage = async () => (fronts ? mergeUsage(await fronts.usage()) : local?.usage.snapshot() ?? {});
   models.onEvict = (model) => metrics.evicted(model);
   await removeStaleWorkDirs(config.workDir, log);
+  await removeStaleWorkerSockets(log);
 
   // Every change of models or workers becomes a new table, published to whoever serves inference.
   let version = 0;

@@ -64,6 +64,8 @@ interface Front {
   worker: ClusterWorker;
   applied: number;
   startedAt: number;
+  /** When it began to listen (it serves from then on). */
+  listeningAt?: number;
 }
 
 export class Fronts {
@@ -217,6 +219,7 @@ export class Fronts {
         // A front that boots while we stop missed the stop sent earlier (it had no listener yet).
         if (m.type === 'ready') this.send(front, this.stopping ? { type: 'stop' } : { type: 'routes', table: this.table });
         else if (m.type === 'listening') {
+          front.listeningAt = Date.now();
           this.url ||= m.url;
           this.grpcUrl ||= m.grpcUrl ?? '';
           resolve();
@@ -261,8 +264,9 @@ export class Fronts {
     for (const check of [...this.waiters]) check();
     for (const reply of [...this.replies.values()]) if (reply.front === front) reply.fail(); // it will not answer
     if (this.stopping) return;
-    // A front that served a while restarts at once; one that keeps dying backs off.
-    if (Date.now() - front.startedAt > 60_000) this.crashes = 0;
+    // A front that was serving (listening for a second or more) restarts at once, however often fronts
+    // are killed; one that keeps dying during its start, or right after it, backs off.
+    if (Date.now() - (front.listeningAt ?? Infinity) >= FRONT_SERVING_MS) this.crashes = 0;
     const delay = restartDelayMs(this.crashes++);
     this.o.log.warn({ front: front.index, code, signal, delayMs: delay }, 'inference front died; restarting it');
     setTimeout(() => {
@@ -280,6 +284,9 @@ export class Fronts {
     });
   }
 }
+
+/** A front listening this long before it died was serving: its death is no crash loop. */
+const FRONT_SERVING_MS = 1000;
 
 /** Starts tried when a port-0 address is resolved to a port that another process then takes. */
 const PORT_ATTEMPTS = 3;

@@ -1,6 +1,6 @@
 // The one place where errors become a status and a JSON body `{code, type, message, errorCode}`, or
 // `{"error"}` on /v2 paths (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
-// connection, as MMS's do.
+// connection, as MMS's do. What is logged for each is log-error.ts's choice (faults with their stack, refusals short).
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
 import { ClientClosedError, ServerError, internal, isV2Path, payloadTooLarge, resourceNotFound, v2ErrorBody } from '../errors.js';
@@ -9,9 +9,12 @@ declare module 'koa' {
   interface DefaultState {
     /** The client went away mid-request (access-log.ts logs it as 499). */
     clientClosed?: boolean;
+    /** The catalogue code of the error answered, for the access log line. */
+    errorCode?: string;
   }
 }
 import { sendJson } from './respond.js';
+import { logAnsweredError } from './log-error.js';
 
 export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -26,7 +29,8 @@ export function errorMiddleware(log: Logger): Middleware {
         return;
       }
       const e = toServerError(err);
-      if (e.status >= 500) log.error({ err, path: ctx.path, errorCode: e.code }, e.message);
+      ctx.state.errorCode = e.code;
+      logAnsweredError(log, err, e, { path: ctx.path });
       sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : e.toJSON());
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }

@@ -3,11 +3,13 @@
 // handler (every parameter's name, content type and bytes: query values, form fields, parts or the raw
 // body; and the headers a handler reads the input by) and the model's version. A repeated input is
 // answered from here without a worker. Bounded per model in bytes (least recently used out first) and
-// by age (ttl); a model that leaves the table, or changes version or cache settings, starts empty.
+// by age (ttl). Kept per routing entry (the route key: `name` or `name/version`), so each version of a
+// name has its own; an entry that leaves the table, or changes version or cache settings, starts empty,
+// and every other table change leaves it alone.
 import { createHash } from 'node:crypto';
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { readErrorItem } from '../../protocol/messages.js';
-import type { ModelRoute, ResponseCacheRoute } from '../../protocol/routes.js';
+import { routeKey, type ModelRoute, type ResponseCacheRoute } from '../../protocol/routes.js';
 
 /** Headers that change how a handler reads the same bytes (the v2 binary extension splits the body by one). */
 const KEYED_HEADERS = ['content-type', 'inference-header-content-length', 'accept'];
@@ -40,15 +42,15 @@ export class ResponseCache {
 
   constructor(private readonly onLookup?: (model: string, hit: boolean) => void) {}
 
-  /** Follows a new routing table: caches of models gone, re-versioned or re-configured are dropped. */
+  /** Follows a new routing table: caches of entries gone, re-versioned or re-configured are dropped. */
   apply(routes: ModelRoute[]): void {
-    const live = new Map(routes.map((r) => [r.name, r]));
-    for (const [name, c] of this.models) {
-      const r = live.get(name);
-      if (!r?.cache || (r.version ?? '') !== c.version || !sameSettings(r.cache, c.settings)) this.models.delete(name);
+    const live = new Map(routes.map((r) => [routeKey(r), r]));
+    for (const [key, c] of this.models) {
+      const r = live.get(key);
+      if (!r?.cache || (r.version ?? '') !== c.version || !sameSettings(r.cache, c.settings)) this.models.delete(key);
     }
-    for (const r of routes) {
-      if (r.cache && !this.models.has(r.name)) this.models.set(r.name, new ModelCache(r.version ?? '', r.cache));
+    for (const [key, r] of live) {
+      if (r.cache && !this.models.has(key)) this.models.set(key, new ModelCache(r.version ?? '', r.cache));
     }
   }
 
@@ -81,7 +83,7 @@ export class ResponseCache {
 
   /** The cached answer under `key`, as the reply to request `requestId`; counts a hit or a miss. */
   get(route: ModelRoute, key: string, requestId: string): ReplyItem | undefined {
-    const c = this.models.get(route.name);
+    const c = this.models.get(routeKey(route));
     const e = c?.entries.get(key);
     let hit: ReplyItem | undefined;
     if (c && e) {
@@ -97,7 +99,7 @@ export class ResponseCache {
 
   /** Keeps a successful answer (2xx, not an error item) if it fits the model's budget. */
   set(route: ModelRoute, key: string, reply: ReplyItem): void {
-    const c = this.models.get(route.name);
+    const c = this.models.get(routeKey(route));
     // A reply of the version the request was keyed with, kept only while that version is the model's.
     if (!c || c.version !== (route.version ?? '') || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
     let bytes = ENTRY_OVERHEAD + key.length + reply.body.length + reply.contentType.length + reply.reason.length;

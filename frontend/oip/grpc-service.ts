@@ -13,6 +13,7 @@ import type { RequestMetrics } from '../inference/front-metrics.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import type { Logger } from '../logging/logger.js';
 import { bearerCheck } from '../http/token-auth.js';
+import { logAnsweredError } from '../http/log-error.js';
 import type { SubmitOptions } from '../inference/worker-router.js';
 import { MalformedMessage } from './grpc-inbound.js';
 import { fromV2Reply, toV2Item } from './grpc-tensors.js';
@@ -39,10 +40,10 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
   const unary = (method: string, run: Handler, guarded = false): grpc.handleUnaryCall<unknown, unknown> => (call, callback) => {
     const start = performance.now();
     const state: { model?: string } = {};
-    const finish = (code: number, httpStatus: number) => {
+    const finish = (code: number, httpStatus: number, errorCode?: string) => {
       const ms = performance.now() - start;
       if (state.model) o.metrics?.request(state.model, httpStatus, ms / 1000);
-      if (access.isLevelEnabled('info')) access.info({ grpc: method, code, ms: Math.round(ms * 100) / 100, model: state.model }, 'request');
+      if (access.isLevelEnabled('info')) access.info({ grpc: method, code, ms: Math.round(ms * 100) / 100, model: state.model, errorCode }, 'request');
     };
     void (async () => {
       if (guarded && accepts && !accepts(String(call.metadata.get('authorization')[0] ?? ''))) throw unauthorized();
@@ -55,12 +56,12 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       },
       (err: unknown) => {
         const e = err instanceof ServerError ? err : internal((err as Error)?.message || String(err));
-        if (e.status >= 500) o.log.error({ err, grpc: method, errorCode: e.code }, e.message);
+        logAnsweredError(o.log, err, e, { grpc: method });
         const trailer = new grpc.Metadata();
         trailer.set('mms-error-code', e.code);
         const code = grpcStatus(e);
         callback({ code, details: truncateUtf8(e.shown, DETAILS_MAX), metadata: trailer });
-        finish(code, e.status);
+        finish(code, e.status, e.code);
       },
     );
   };

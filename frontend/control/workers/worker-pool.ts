@@ -10,7 +10,7 @@ import { describeExit, type ExitInfo } from './exit-info.js';
 /** Consecutive worker failures (crashes, failed starts) after which a model reports Unhealthy. */
 export const UNHEALTHY_AFTER = 3;
 
-/** A worker that ran this long before it ended restarts at once again, as a first failure does. */
+/** A worker that ran this long (or answered a request) before it ended restarts at once again, as a first failure does. */
 export const STABLE_MS = 60_000;
 
 /** What the pool reports as it works (metrics hook in here). */
@@ -93,6 +93,8 @@ export class WorkerPool {
   /** Lines waiting for their replacement worker (one per scheduled restart). */
   private readonly orphans: Array<{ restarts: number; lastExit?: ExitInfo }> = [];
   private readonly exits = new Map<string, Promise<ExitInfo | undefined>>();
+  /** Workers that answered a request: their death is a new failure, not a crash loop (restart at once). */
+  private readonly serving = new WeakSet<PoolMember>();
   /** Worker failures since a worker last answered a request. */
   private failures = 0;
   private nextSlot = 0;
@@ -212,7 +214,9 @@ export class WorkerPool {
 
   /** A worker process answered a request: no crash loop, so the next failure restarts at once again. */
   served(hostId: string): void {
-    if (!this.workers.some((w) => w.hostId === hostId)) return;
+    const members = this.workers.filter((w) => w.hostId === hostId);
+    if (!members.length) return;
+    for (const w of members) this.serving.add(w);
     this.crashes = 0;
     this.failures = 0;
   }
@@ -291,8 +295,9 @@ export class WorkerPool {
     const sameFailure = worker.hostId === this.lastFailedHost;
     this.lastFailedHost = worker.hostId;
     if (!sameFailure) {
-      if (Date.now() - worker.startTime.getTime() >= STABLE_MS) {
-        // It served a long while: a new failure, not a crash loop.
+      if (this.serving.has(worker) || Date.now() - worker.startTime.getTime() >= STABLE_MS) {
+        // It served (or ran a long while): a new failure, not a crash loop, even if another worker's
+        // replacement has not served yet (kills in quick succession must not pile up back-off).
         this.crashes = 0;
         this.failures = 0;
       }
@@ -325,7 +330,7 @@ export class WorkerPool {
         void this.changed(); // no longer starting: fronts refuse at once again
         return;
       }
-      // Only a long run resets the back-off: a worker that starts and dies at once, again and again, backs off.
+      // Only a worker that served or ran long resets the back-off: one that dies before serving, again and again, backs off.
       this.startWorker().then(
         () => undefined,
         (err: Error) => {

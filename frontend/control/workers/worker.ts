@@ -1,8 +1,6 @@
 // One worker as the API counts them: a slot with its own worker process, started, loaded, warmed up,
 // pinged and stopped by the controller. The controller keeps one connection to it (Load, warm-up);
 // inference requests reach it over the fronts' own connections.
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../../../protocol/manifest.js';
 import { StatusCode, parseLoadedPid, parseLoadedProvider, type OutgoingItem } from '../../../protocol/messages.js';
@@ -13,6 +11,7 @@ import type { Logger } from '../../logging/logger.js';
 import { WorkerConnection } from '../../../protocol/worker-connection.js';
 import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
+import { workerSocketPath } from './worker-sockets.js';
 import { oomVerdict, readOomKills, type ExitInfo } from './exit-info.js';
 
 export type WorkerState = 'STARTING' | 'READY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
@@ -45,8 +44,6 @@ export interface WorkerSpec {
   /** Example request run after loading, before the worker takes traffic. */
   warmup?: OutgoingItem;
 }
-
-let socketCounter = 0;
 
 class TimeoutError extends Error {}
 
@@ -133,8 +130,7 @@ export class Worker implements PoolMember {
   }
 
   private async launch(): Promise<void> {
-    // Unix socket paths are limited to ~107 bytes: keep the name short whatever the model is called.
-    const socketPath = path.join(os.tmpdir(), `.mms.sock.${process.pid}.${++socketCounter}`);
+    const socketPath = workerSocketPath();
     this.socket = socketPath;
     const log = this.log.child({ worker: this.id });
     const oomBefore = readOomKills();
