@@ -6,7 +6,10 @@ import type { WorkerConnection } from '../../protocol/worker-connection.js';
 
 export interface Job {
   item: OutgoingItem;
+  /** Workers that died while it may have been running (it is retried once; a second such death fails it). */
   attempts: number;
+  /** Workers that died while it only waited in their queue (it is sent again, up to MAX_REQUEUES times). */
+  requeues: number;
   timedOut?: boolean;
   waitingSince?: number;
   /** Answered (or failed, cancelled): a late reply or a lost worker changes nothing. */
@@ -32,8 +35,16 @@ export class Remote {
   progressAt = 0;
   /** Out of the table: finishing what it holds, then closed. */
   retiring = false;
+  /** Answered nothing within the response timeout: reported to the controller, never connected to again. */
+  stuck = false;
   /** The model's workers this process serves (a shared process serves several). */
   slots = 1;
+  /**
+   * Set when the connection is lost: the requests it may have been running then, the oldest
+   * batch_size per slot (a worker runs a connection's frames in order). Those behind them had not
+   * started, so their loss counts against the worker, not against them.
+   */
+  runningAtLoss?: Set<Job>;
   drained?: () => void;
   constructor(
     readonly id: string,

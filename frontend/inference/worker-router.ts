@@ -17,6 +17,9 @@ import { ResponseCache } from './response-cache.js';
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
 
+/** How often a request that was only queued may lose its worker and be sent again (kills in a row). */
+const MAX_REQUEUES = 8;
+
 const GONE = 'Client closed the connection before the answer.';
 
 /** A model with no worker to wait for: why its requests are refused. */
@@ -175,6 +178,7 @@ export class WorkerRouter {
       const job: Job = {
         item,
         attempts: 0,
+        requeues: 0,
         done: false,
         resolve: (r) => finish() && resolve(r),
         reject: (e) => finish() && reject(e),
@@ -252,10 +256,15 @@ export class WorkerRouter {
         }
       },
       (err: Error) => {
-        this.settled(m, r, job);
         // A request that cannot be framed was never written: it fails alone, the connection lives on.
-        if (err instanceof FrameEncodeError) return job.reject(badRequest(`Request cannot be sent to the worker: ${err.message}`));
-        this.lost(m, r, job);
+        if (err instanceof FrameEncodeError) {
+          this.settled(m, r, job);
+          return job.reject(badRequest(`Request cannot be sent to the worker: ${err.message}`));
+        }
+        // The first of the connection's failures sees every request it held still outstanding.
+        r.runningAtLoss ??= new Set(r.outstanding.slice(0, m.route.batchSize * r.slots));
+        this.settled(m, r, job);
+        this.lost(m, r, job, r.runningAtLoss.has(job));
       },
     );
   }
@@ -290,16 +299,18 @@ export class WorkerRouter {
     if (r.drained) this.drop(r);
   }
 
-  /** The worker died (or was declared stuck) holding `job`: retry once, as a crash's requests are. */
-  private lost(m: ModelState, r: Remote, job: Job): void {
+  /**
+   * The worker died (or was declared stuck) holding `job`. One it may have been running is retried
+   * once, as a crash's requests are (a request that kills every worker it reaches fails on the
+   * second); one that only waited behind others is sent again, since it cannot have caused the death.
+   */
+  private lost(m: ModelState, r: Remote, job: Job, running: boolean): void {
     this.drop(r);
     const name = m.route.name;
     if (job.done) return; // answered already (a deadline, a client gone): nothing to retry
     if (job.timedOut) return job.reject(workerTimeout());
-    if (job.attempts === 0 && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) {
-      job.attempts++;
-      return this.dispatch(m, job);
-    }
+    const again = running ? job.attempts++ === 0 : job.requeues++ < MAX_REQUEUES;
+    if (again && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) return this.dispatch(m, job);
     void Promise.resolve(this.o.exitCause?.(m.key, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
   }
 
@@ -316,6 +327,7 @@ export class WorkerRouter {
       r.outstanding[0].timedOut = true;
       this.o.log.warn({ model: m.route.name, worker: r.id }, 'worker answered nothing within the response timeout');
       this.o.onStuck?.(m.key, r.id);
+      r.stuck = true;
       this.drop(r);
     }, ms);
   }
@@ -360,10 +372,12 @@ export class WorkerRouter {
     }
     r.ready = true;
     void r.conn.closed.then(() => {
-      // The connection went while the worker may live on: reconnect if the table still lists it.
-      const wasOpen = !r.closed;
+      // The connection went (a fault, or the worker's death, whichever failed its requests first)
+      // while the worker may live on: connect again if the table still lists it. Not to a worker
+      // retired or reported stuck (the controller stops it).
+      const again = !r.retiring && !r.stuck;
       this.drop(r);
-      if (wasOpen) setTimeout(() => this.reconnect(m, id), RECONNECT_MS).unref();
+      if (again) setTimeout(() => this.reconnect(m, id), RECONNECT_MS).unref();
     });
     for (const job of m.waiting.splice(0)) this.dispatch(m, job);
     clearTimeout(m.waitTimer);

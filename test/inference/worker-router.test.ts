@@ -34,6 +34,27 @@ function listenWorker(name: string, ms: number, at = socketPath()): Promise<stri
   return new Promise((resolve) => server.listen(at, () => resolve(at)));
 }
 
+/** A worker end like listenWorker's whose connections can be cut, as the death of its process cuts them. */
+async function killableWorker(name: string, ms: number): Promise<{ path: string; kill: () => void }> {
+  const at = socketPath();
+  const sockets = new Set<net.Socket>();
+  const former = new BatchFormer({
+    batchSize: 1,
+    maxBatchDelay: 0,
+    run: async (items) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return items.map((i) => ({ requestId: i.requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(name) }));
+    },
+  });
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    void serveConnection(socket, async () => ({ former }), () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(at, resolve));
+  return { path: at, kill: () => sockets.forEach((s) => s.destroy()) };
+}
+
 const route = (workers: WorkerRoute[]): ModelRoute => ({
   name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
   workers, minWorkers: 1, starting: false, healthy: true, platform: 'node', openInference: false,
@@ -57,6 +78,22 @@ describe('WorkerRouter', () => {
     await Promise.all([answered, v2, v3]);
     assert.equal(order[0], 'answered by slow', `order: ${order}`);
     r.close();
+  });
+
+  it('requests that only waited in a dead worker\'s queue are sent again however often; a running one is retried once', async () => {
+    const [w1, w2] = [await killableWorker('w1', 400), await killableWorker('w2', 400)];
+    const r = router();
+    await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'w1', pid: 1, socketPath: w1.path, slots: 1 }, { id: 'w2', pid: 2, socketPath: w2.path, slots: 1 }])] });
+    // Two per worker: one running, one waiting behind it.
+    const answers = ['a', 'b', 'c', 'd'].map((id) => r.submit('m', item(id)).then((reply) => reply.body.toString(), (e: { code: string }) => e.code));
+    await new Promise((resolve) => setImmediate(resolve));
+    w1.kill(); // its two go to w2, which now holds four
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    w2.kill(); // the one w2 runs has its retry; the three waiting, one of them w1's running one, had not started
+    // Every request is answered once the router is connected again (a second later), none lost.
+    const got = await Promise.all(answers);
+    r.close();
+    assert.deepEqual(got.map((g) => g === 'w1' || g === 'w2'), [true, true, true, true], JSON.stringify(got));
   });
 
   it('connects to a listed worker that could not be reached at first, without a new table', async () => {
