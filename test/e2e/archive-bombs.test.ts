@@ -1,8 +1,8 @@
 // Archive bombs registered over the Management API of a real server, the controller's peak memory
 // measured: a 2 MB tar.gz holding one 2 GiB entry (from the model store and from an allowed URL), a
-// tar.gz gzipped once more, a zip whose central directory understates a 2 GiB entry and a zip of
-// overlapping entries are refused with a 400 JSON error while the controller stays below 300 MB, and
-// a good model serves afterwards.
+// tar.gz gzipped once more, a zip whose central directory understates a 2 GiB entry, a zip of
+// overlapping entries and one declaring a million entries are refused with a 400 JSON error while the
+// controller stays below 300 MB, and a good model serves afterwards.
 // The test server runs in this process, so the controller's pid is ours: VmHWM (the peak RSS) is
 // reset before each registration through /proc/<pid>/clear_refs and read once it is answered.
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { TWO_GIB, writeNestedTgzBomb, writeTgzBomb, writeZipLyingBomb } from '../helpers/archive-bombs.js';
+import { TWO_GIB, writeNestedTgzBomb, writeTgzBomb, writeZipCountBomb, writeZipLyingBomb } from '../helpers/archive-bombs.js';
 import { writeGoodZip, writeZipBomb } from '../helpers/hostile-archives.js';
 import { postJson, request, serverWithOwnDirs, v2Request } from '../helpers/server.js';
 
@@ -90,6 +90,11 @@ describe('archive bombs', { timeout: 60_000 }, () => {
     const bomb = writeZipBomb(path.join(dirs.store, 'overlap.mar'), 2048);
     const peak = await refused('overlap.mar', /expands more than 200× its size/);
     t.diagnostic(`overlapping zip bomb (${bomb.size} bytes): controller peak RSS ${peak}`);
+  });
+
+  it('a zip whose end records declare 1,000,000 entries is refused before its central directory is read', async () => {
+    writeZipCountBomb(path.join(dirs.store, 'count.mar'));
+    await refused('count.mar', /Archive has 1000000 entries, more than 10000 \(max_archive_entries\)/);
   });
 
   it('the server still registers and serves a good model afterwards', async () => {

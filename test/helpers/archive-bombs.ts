@@ -60,3 +60,16 @@ export function writeNestedTgzBomb(file: string, bytes = TWO_GIB): BombInfo {
   writeFileSync(file, out);
   return { file, size: out.length, expanded: bytes };
 }
+
+/**
+ * A zip whose end records (zip64, as the count does not fit 16 bits) declare `count` entries while its
+ * central directory holds one: read record by record, millions of declared entries would be GBs of objects.
+ */
+export function writeZipCountBomb(file: string, count = 1_000_000): string {
+  const manifest = prepare({ name: 'MAR-INF/MANIFEST.json', data: manifestJson('h'), deflate: true });
+  const local = localHeader(manifest);
+  const cd = centralHeader(manifest, 0);
+  const cdOffset = local.length + manifest.compressed.length;
+  writeFileSync(file, Buffer.concat([local, manifest.compressed, cd, endRecords(count, cdOffset, cd.length)]));
+  return file;
+}

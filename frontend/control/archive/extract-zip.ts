@@ -1,8 +1,9 @@
-// Zip extraction: unzipper reads the central directory (names, sizes, offsets), checked by the guard
-// before anything is written; each entry's data is then read straight from the file in small chunks
-// and inflated as a stream, every byte counted, and an entry that inflates past the size it declared
-// is refused at once (so the declared total the guard checked holds). A limit that trips destroys the
-// entry's whole pipeline: the file read, the inflater and the write.
+// Zip extraction: the entry count of the end records is checked first, then unzipper reads the
+// central directory (names, sizes, offsets), checked by the guard before anything is written. Each
+// entry's data is read straight from the file in 64 KiB chunks and inflated as a stream, every byte
+// counted, and an entry that inflates past the size it declared is refused at once (so the declared
+// total the guard checked holds). A limit that trips destroys the entry's whole pipeline: the file
+// read, the inflater and the write.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
 import unzipper from 'unzipper';
 import { ArchiveError, type ArchiveGuard } from './archive-guard.js';
+import { declaredEntryCount } from './zip-entry-count.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -24,16 +26,17 @@ const MAX_LINK_TARGET = 4096;
 type Stage = NodeJS.ReadableStream | NodeJS.ReadWriteStream;
 
 export async function extractZip(file: string, guard: ArchiveGuard, progress: (done: number, total: number) => void): Promise<void> {
-  let directory: unzipper.CentralDirectory;
-  try {
-    directory = await unzipper.Open.file(file);
-  } catch (err) {
-    throw new ArchiveError(`Invalid or truncated zip archive: ${(err as Error).message}`);
-  }
-  const total = directory.files.length;
-  guard.declared(total, directory.files.reduce((a, f) => a + f.uncompressedSize, 0));
   const fh = await open(file, 'r');
   try {
+    guard.declared((await declaredEntryCount(fh, (await fh.stat()).size)) ?? 0, 0);
+    let directory: unzipper.CentralDirectory;
+    try {
+      directory = await unzipper.Open.file(file);
+    } catch (err) {
+      throw new ArchiveError(`Invalid or truncated zip archive: ${(err as Error).message}`);
+    }
+    const total = directory.files.length;
+    guard.declared(total, directory.files.reduce((a, f) => a + f.uncompressedSize, 0));
     let done = 0;
     for (const entry of directory.files) {
       await extractEntry(file, fh, entry, guard);
