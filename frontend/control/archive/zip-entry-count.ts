@@ -22,6 +22,7 @@ export async function declaredEntryCount(fh: FileHandle, size: number): Promise<
   const record = Buffer.alloc(40);
   const offset = Number(tail.readBigUInt64LE(at - 20 + 8));
   const { bytesRead } = await fh.read(record, 0, 40, offset);
-  if (bytesRead < 40 || record.readUInt32LE(0) !== ZIP64_EOCD) return count;
+  // Not where the locator says (a prefixed, self-extracting zip): unzipper finds it and the guard checks what it reads.
+  if (bytesRead < 40 || record.readUInt32LE(0) !== ZIP64_EOCD) return undefined;
   return Number(record.readBigUInt64LE(32));
 }
