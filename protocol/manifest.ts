@@ -78,6 +78,19 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
+/** Model names and versions have at most this many characters (docs/archives.md, Safety checks on archives). */
+export const MAX_NAME_LENGTH = 64;
+
+/**
+ * What is wrong with a model version, or undefined: a version is a path segment
+ * (/predictions/{name}/{version}) and part of the model's key, so it follows the name's rule. One rule
+ * for the `model_version` parameter and the manifest's `modelVersion`.
+ */
+export function versionProblem(version: string): string | undefined {
+  if (version.length <= MAX_NAME_LENGTH && /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(version)) return undefined;
+  return `Invalid model version "${version.slice(0, MAX_NAME_LENGTH)}": use at most ${MAX_NAME_LENGTH} letters, digits, '_', '-' and '.', starting with a letter or digit.`;
+}
+
 const STRING_FIELDS = ['modelName', 'handler', 'modelVersion', 'description', 'modelFile', 'executionProvider'] as const;
 const INT_FIELDS = ['batchSize', 'maxBatchDelay'] as const;
 
@@ -101,6 +114,8 @@ export function validateManifest(raw: unknown): Manifest {
       throw new ManifestError(`Manifest field model.${key} must be a non-negative integer.`);
     }
   }
+  const version = typeof model.modelVersion === 'string' ? versionProblem(model.modelVersion) : undefined;
+  if (version) throw new ManifestError(`Manifest field model.modelVersion: ${version}`);
   if (model.retryOnWorkerDeath !== undefined && typeof model.retryOnWorkerDeath !== 'boolean') {
     throw new ManifestError('Manifest field model.retryOnWorkerDeath must be a boolean.');
   }

@@ -8,11 +8,14 @@ import { lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  manifestJson,
+  scaleModelBytes,
   writeGoodTgz,
   writeGoodZip,
   writeTgzBadChecksum,
   writeTgzHardlinkOutside,
   writeTgzSlip,
+  writeTgz,
   writeTgzSymlinkOutside,
   writeZipAbsolute,
   writeZipBadManifest,
@@ -215,6 +218,23 @@ describe('hostile archives', () => {
     await expectRefused({ file: 'badtypes3.mar', build: (f) => writeZipBadManifest(f, { ...base, model: { ...base.model, handler: ['onnx'] } }), message: /model\.handler must be a string/ });
     await expectRefused({ file: 'badtypes4.mar', build: (f) => writeZipBadManifest(f, { ...base, model: 'scale' }), message: /Missing Model entry/ });
     await expectRefused({ file: 'badtypes5.mar', build: (f) => writeZipBadManifest(f, [base]), message: /must be a JSON object/ });
+  });
+
+  it('a manifest modelVersion that model_version would refuse ("../../1") is refused with the same words', async () => {
+    const model = { modelName: 'h', handler: 'onnx', modelVersion: '../../1' };
+    await expectRefused({
+      file: 'badversion.mar',
+      build: (f) => writeZipBadManifest(f, { runtime: 'onnx', model }),
+      message: /Invalid MAR-INF\/MANIFEST.json: Manifest field model\.modelVersion: Invalid model version "\.\.\/\.\.\/1": use at most 64 letters/,
+    });
+    const param = await request(`${dirs.server.managementUrl}/models?url=x.mar&model_version=${encodeURIComponent('../../1')}`, { method: 'POST' });
+    assert.equal(param.status, 400);
+    assert.match(param.body.message, /^Invalid model version "\.\.\/\.\.\/1": use at most 64 letters/);
+  });
+
+  it('a tgz with a second MAR-INF/MANIFEST.json entry is refused', async () => {
+    const manifest = { name: 'h/MAR-INF/MANIFEST.json', data: manifestJson('h') };
+    await expectRefused({ file: 'dup.tar.gz', build: (f) => writeTgz(f, [manifest, { name: 'h/model.onnx', data: scaleModelBytes() }, manifest]), message: /duplicate entry: h\/MAR-INF\/MANIFEST.json/ });
   });
 
   it('a zip with a second MAR-INF/MANIFEST.json entry is refused', async () => {

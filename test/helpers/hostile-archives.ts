@@ -43,7 +43,7 @@ const DOS_TIME = (12 << 11) | (0 << 5); // 12:00:00
 const DOS_DATE = ((2024 - 1980) << 9) | (1 << 5) | 1; // 2024-01-01
 const UNIX_MADE_BY = (3 << 8) | 20;
 
-interface Prepared {
+export interface Prepared {
   name: Buffer;
   method: number;
   crc: number;
@@ -52,7 +52,7 @@ interface Prepared {
   externalAttrs: number;
 }
 
-function prepare(e: ZipEntry): Prepared {
+export function prepare(e: ZipEntry): Prepared {
   const raw = typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0));
   const compressed = e.deflate ? deflateRawSync(raw) : raw;
   const mode = e.mode ?? (e.name.endsWith('/') ? 0o040755 : 0o100644);
@@ -66,7 +66,7 @@ function prepare(e: ZipEntry): Prepared {
   };
 }
 
-function localHeader(p: Prepared): Buffer {
+export function localHeader(p: Prepared): Buffer {
   const h = Buffer.alloc(30);
   h.writeUInt32LE(0x04034b50, 0);
   h.writeUInt16LE(20, 4); // version needed
@@ -82,7 +82,7 @@ function localHeader(p: Prepared): Buffer {
   return Buffer.concat([h, p.name]);
 }
 
-function centralHeader(p: Prepared, offset: number, name = p.name): Buffer {
+export function centralHeader(p: Prepared, offset: number, name = p.name): Buffer {
   const h = Buffer.alloc(46);
   h.writeUInt32LE(0x02014b50, 0);
   h.writeUInt16LE(UNIX_MADE_BY, 4);
@@ -105,7 +105,7 @@ function centralHeader(p: Prepared, offset: number, name = p.name): Buffer {
 }
 
 /** End of central directory; zip64 end record + locator first when the count does not fit 16 bits. */
-function endRecords(count: number, cdOffset: number, cdSize: number): Buffer {
+export function endRecords(count: number, cdOffset: number, cdSize: number): Buffer {
   const parts: Buffer[] = [];
   const zip64 = count >= 0xffff;
   if (zip64) {
@@ -179,7 +179,7 @@ function octal(buf: Buffer, value: number, offset: number, width: number): void 
   buf.write(value.toString(8).padStart(width - 1, '0') + '\0', offset, width, 'latin1');
 }
 
-function tarHeader(e: TarEntry, size: number): Buffer {
+export function tarHeader(e: TarEntry, size: number): Buffer {
   const h = Buffer.alloc(512);
   const type = e.type ?? 'file';
   if (Buffer.byteLength(e.name) > 100) throw new Error(`tar name too long for this writer: ${e.name}`);

@@ -1,6 +1,6 @@
 // The checks every archive entry passes before anything is written: a relative path that stays in
 // the target dir, no writing through a link made by this archive, links that point inside, and caps
-// on entry count, total bytes and compression ratio (archive bombs).
+// on entry count, total bytes and compression ratio (archive bombs), enforced as the archive streams.
 import path from 'node:path';
 
 export class ArchiveError extends Error {
@@ -15,6 +15,8 @@ export interface ArchiveLimits {
 /** Expansion beyond this ratio (after a small floor) marks a bomb; model weights barely compress. */
 export const MAX_RATIO = 200;
 const RATIO_FLOOR = 16 * 1024 * 1024;
+/** A tar entry's own header, an extended header before it and padding: at most about 2 KiB. */
+const STREAM_OVERHEAD = 2048;
 
 export class ArchiveGuard {
   private entries = 0;
@@ -92,6 +94,14 @@ export class ArchiveGuard {
   add(n: number): void {
     this.bytes += n;
     this.check(this.bytes);
+  }
+
+  /**
+   * Checks the whole inflated stream of a tar (headers, padding, metadata, bytes past its end), less
+   * room for the headers of the entries seen: what is no entry's data is bounded like the data.
+   */
+  inflated(total: number): void {
+    this.check(total - STREAM_OVERHEAD * this.entries);
   }
 
   private check(bytes: number): void {

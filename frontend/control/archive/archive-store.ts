@@ -120,14 +120,15 @@ export class ArchiveStore {
       const guard = new ArchiveGuard(dir, { maxEntries: this.config.archive.maxEntries, maxBytes: this.config.archive.maxExtractedSize }, size);
       const started = Date.now();
       let lastReport = started;
-      const progress = (done: number, total: number) => {
+      // `total` is known for a zip (its central directory), not for a tar, which is read only once.
+      const progress = (done: number, total?: number) => {
         if (Date.now() - lastReport < 1000 && done !== total) return;
         lastReport = Date.now();
         this.log.info({ archive: label, done, total, bytes: guard.totalBytes }, 'extracting model');
       };
       // Loaded on first use: the extraction libraries are large and most servers never need them.
       if (format === 'zip') await (await import('./extract-zip.js')).extractZip(file, guard, progress);
-      else await (await import('./extract-tgz.js')).extractTgz(file, guard, progress);
+      else await (await import('./extract-tgz.js')).extractTgz(file, format === 'tgz', guard, progress);
       const modelDir = await findModelRoot(dir);
       await checkModelLinks(modelDir, { extracted: true });
       return { modelDir, manifest: await readManifest(modelDir, true), cleanup, remote: false };

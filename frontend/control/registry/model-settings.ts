@@ -1,14 +1,14 @@
 // A model's settings from what registration gives: the request's parameters, then the archive's
 // manifest, then the server's configuration, first one set wins (docs/api.md, Register a model).
 // Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
-import { BUILT_IN_HANDLERS, RUNTIMES, type Manifest, type Runtime } from '../../../protocol/manifest.js';
+import { BUILT_IN_HANDLERS, MAX_NAME_LENGTH, RUNTIMES, versionProblem, type Manifest, type Runtime } from '../../../protocol/manifest.js';
 import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS, MAX_TIMER_S } from '../../config/keys.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider, type ServerConfig } from '../../config/server-config.js';
 import { badRequest, invalidModel } from '../../errors.js';
 
 export const MAX_WORKERS = 256;
 /** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
-export const MAX_NAME_LENGTH = 64;
+export { MAX_NAME_LENGTH };
 export const MAX_BATCH_SIZE = 1024;
 /** Sessions in one shared worker process: each holds the model's weights and workspaces once more. */
 export const MAX_SESSIONS = 16;
@@ -182,11 +182,10 @@ export function checkName(name: string): void {
   }
 }
 
-/** A version is a path segment too (/predictions/{name}/{version}): the name's characters and length. */
+/** `model_version`: the rule the manifest's modelVersion follows too (protocol/manifest.ts). */
 export function checkVersion(version: string): void {
-  if (version.length > MAX_NAME_LENGTH || !/^[A-Za-z0-9][A-Za-z0-9_\-.]*$/.test(version)) {
-    throw badRequest(`Invalid model version "${version.slice(0, MAX_NAME_LENGTH)}": use at most ${MAX_NAME_LENGTH} letters, digits, '_', '-' and '.', starting with a letter or digit.`);
-  }
+  const problem = versionProblem(version);
+  if (problem) throw badRequest(problem);
 }
 
 export function checkWorkerCount(name: string, n: number): void {
