@@ -247,8 +247,9 @@ describe('multi-model-server CLI', () => {
 
   it('(a) --no-snapshot neither writes nor restores the model snapshot; without it the start-up model is in it', async () => {
     const s = sandbox(['default_workers_per_model=1']);
-    // work_dir defaults to <TMPDIR>/mms-models, so snapshot_dir to TMPDIR.
-    const file = path.join(s.tmp, 'model-snapshot.json');
+    // work_dir defaults to <TMPDIR>/mms-models, so snapshot_dir to TMPDIR/mms-snapshots/<this store and config's id>.
+    const snapshots = path.join(s.tmp, 'mms-snapshots');
+    const files = () => (existsSync(snapshots) ? readdirSync(snapshots).map((d) => path.join(snapshots, d, 'model-snapshot.json')).filter(existsSync) : []);
     const startStop = async (flags: string[]) => {
       const started = await cli(s, ['--start', ...flags, ...startArgs(s)]);
       const serverPid = existsSync(s.pidFile) ? readPidFile(s) : undefined;
@@ -258,9 +259,10 @@ describe('multi-model-server CLI', () => {
       assert.equal(stopped.code, 0, stopped.stderr);
     };
     await startStop(['--no-snapshot']);
-    assert.equal(existsSync(file), false, 'no snapshot written with --no-snapshot');
+    assert.deepEqual(files(), [], 'no snapshot written with --no-snapshot');
     await startStop([]);
-    const snapshot = JSON.parse(readFileSync(file, 'utf8')) as { models: Array<{ name: string; loadedAtStartup: boolean }> };
+    assert.equal(files().length, 1, 'one snapshot, this server\'s');
+    const snapshot = JSON.parse(readFileSync(files()[0], 'utf8')) as { models: Array<{ name: string; loadedAtStartup: boolean }> };
     assert.deepEqual(snapshot.models.map((m) => [m.name, m.loadedAtStartup]), [['scale', true]]);
   });
 
