@@ -11,6 +11,11 @@ export interface LogOptions {
   file?: string;
 }
 
+/** Log lines are written once this many bytes wait, */
+export const LOG_BATCH_BYTES = 4096;
+/** or after this long. */
+export const LOG_FLUSH_MS = 100;
+
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.MMS_LOG_LEVEL ?? 'info';
   const pretty = options.pretty ?? (process.env.MMS_LOG_FORMAT ? process.env.MMS_LOG_FORMAT === 'pretty' : false);
@@ -20,5 +25,8 @@ export function createLogger(options: LogOptions = {}): Logger {
       transport: { target: 'pino-pretty', options: { destination: options.file ?? 1, colorize: !options.file && process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: options.file ?? 1, sync: false, mkdir: true }));
+  // Lines are gathered and written 4 KiB (or 100 ms) at a time, not a write each: the access log
+  // writes a line per request, and a write per line cost a front a large part of its no-op rate.
+  // pino flushes what is gathered when the process exits (not on SIGKILL: up to 100 ms of lines).
+  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: options.file ?? 1, sync: false, mkdir: true, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }));
 }
