@@ -4,8 +4,9 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from './workers/worker-memory.js';
-import type { Model, ModelRegistry } from './registry/model-registry.js';
-import { badRequest, methodNotAllowed } from '../errors.js';
+import type { Model, ModelRegistry, RegisterParams } from './registry/model-registry.js';
+import { REGISTER_PARAMS, SCALE_PARAMS, shownSettings, type ScaleParams } from './registry/model-params.js';
+import { methodNotAllowed } from '../errors.js';
 import { sendJson } from '../http/respond.js';
 import { Params, jsonObject } from './params.js';
 
@@ -31,29 +32,8 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   });
 
   router.post('/models', async (ctx) => {
-    const p = await params(ctx);
-    const url = p.string('url');
-    if (!url) throw badRequest('Parameter url is required.');
-    const outcome = await registry.register({
-      url,
-      modelName: p.string('model_name'),
-      modelVersion: p.string('model_version'),
-      handler: p.string('handler'),
-      runtime: p.string('runtime'),
-      batchSize: p.int('batch_size'),
-      maxBatchDelay: p.int('max_batch_delay'),
-      initialWorkers: p.int('initial_workers'),
-      synchronous: p.bool('synchronous') ?? true,
-      responseTimeout: p.int('response_timeout'),
-      executionProvider: p.string('execution_provider'),
-      preloadModel: p.bool('preload_model'),
-      preloadSessions: p.int('preload_sessions'),
-      loadOnFirstRequest: p.bool('load_on_first_request'),
-      idleTimeoutMs: p.int('idle_timeout_ms'),
-      responseCache: p.bool('response_cache'),
-      responseCacheSize: p.int('response_cache_size'),
-      responseCacheTtl: p.int('response_cache_ttl'),
-    });
+    // Checked against each parameter's range by the registry (model-params.ts), whoever registers.
+    const outcome = await registry.register((await params(ctx)).read(REGISTER_PARAMS) as unknown as RegisterParams);
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
@@ -74,10 +54,8 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   });
 
   router.put(['/models/:name', '/models/:name/:version'], async (ctx) => {
-    const p = await params(ctx);
-    const min = p.int('min_worker') ?? 1;
-    const max = p.int('max_worker') ?? min;
-    const outcome = await registry.scale(ctx.params.name, min, max, p.bool('synchronous') ?? false, ctx.params.version);
+    const p = (await params(ctx)).read(SCALE_PARAMS) as unknown as ScaleParams;
+    const outcome = await registry.scale(ctx.params.name, p.minWorker, p.maxWorker ?? p.minWorker, p.synchronous, ctx.params.version);
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
@@ -113,19 +91,11 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
     modelVersion: m.version,
     ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
     modelUrl: m.url,
-    runtime: m.runtime,
     minWorkers: pool.minWorkers,
     maxWorkers: pool.maxWorkers,
     targetWorkers: pool.target,
-    loadOnFirstRequest: m.lazy,
-    idleTimeoutMs: m.idleTimeoutMs,
-    batchSize: m.batchSize,
-    maxBatchDelay: m.maxBatchDelay,
-    executionProvider: m.executionProvider,
-    preloadModel: m.preload,
-    ...(m.preload ? { preloadSessions: m.sessions } : {}),
     loadedAtStartup: m.loadedAtStartup,
-    ...(m.responseCache ? { responseCache: m.responseCache } : {}),
+    ...shownSettings(m), // runtime, handler, batchSize, ... (model-params.ts)
     status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
     workers: pool.workers.map((w, i) => ({

@@ -4,6 +4,7 @@
 import type { Context } from 'koa';
 import { badRequest } from '../errors.js';
 import { readBody } from '../http/read-body.js';
+import type { ParamSpec, ParamValue } from './registry/model-params.js';
 
 /** A management request's JSON object body (at most 1 MiB); undefined when the body is empty. */
 export async function jsonObject(ctx: Context): Promise<Record<string, unknown> | undefined> {
@@ -40,6 +41,22 @@ export class Params {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
     if (!Number.isSafeInteger(n)) throw badRequest(`Parameter ${name} must be an integer, got ${JSON.stringify(v)}.`);
     return n;
+  }
+
+  /**
+   * Every parameter of `specs` by its kind, as its field; an absent one takes its spec's default unless
+   * the default comes from elsewhere first (the manifest: model-settings.ts picks), and a required one is
+   * a 400 unless `requiredToo` is false (a repository load finds the url itself).
+   */
+  read<F extends string>(specs: readonly ParamSpec<F>[], requiredToo = true): Partial<Record<F, ParamValue>> {
+    const out: Partial<Record<F, ParamValue>> = {};
+    for (const spec of specs) {
+      const v = spec.kind === 'int' ? this.int(spec.name) : spec.kind === 'bool' ? this.bool(spec.name) : this.string(spec.name);
+      if (v === undefined && spec.required && requiredToo) throw badRequest(`Parameter ${spec.name} is required.`);
+      const dflt = spec.defaultFrom === undefined ? spec.default : undefined;
+      if (v !== undefined || dflt !== undefined) out[spec.field] = v ?? dflt;
+    }
+    return out;
   }
 
   bool(name: string): boolean | undefined {

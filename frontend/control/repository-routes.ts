@@ -8,14 +8,15 @@ import type { Context, Middleware } from 'koa';
 import type { ServerConfig } from '../config/server-config.js';
 import { badRequest, methodNotAllowed, modelNotFound, notReady } from '../errors.js';
 import { sendJson } from '../http/respond.js';
-import type { ModelRegistry } from './registry/model-registry.js';
+import type { ModelRegistry, RegisterParams } from './registry/model-registry.js';
+import { LOAD_PARAMS } from './registry/model-params.js';
 import { Params, jsonObject } from './params.js';
 
 /** A store entry's name: a directory as is, an archive without its extension. */
 const ARCHIVE = /\.(mar|tar\.gz|tgz|tar)$/i;
 
-/** Load parameters we take, as the register call names them (Triton's `config`/`file:` ones are not ours). */
-const LOAD_PARAMETERS = ['url', 'handler', 'runtime', 'batch_size', 'max_batch_delay', 'initial_workers', 'response_timeout'];
+/** Load parameters we take: the register parameters but the name, version and `synchronous` (Triton's `config`/`file:` ones are not ours). */
+const LOAD_NAMES = LOAD_PARAMS.map((s) => s.name);
 
 interface IndexEntry {
   name: string;
@@ -51,17 +52,13 @@ export function repositoryRoutes(registry: ModelRegistry, config: Pick<ServerCon
       const outcome = await registry.scale(name, Math.max(1, pool.minWorkers), Math.max(1, pool.maxWorkers), true);
       if (outcome.code !== 200) throw notReady(outcome.status);
     } else {
-      const url = p.string('url') ?? (await storeEntryFor(config.modelStore, name));
+      const given = p.read(LOAD_PARAMS, false) as Partial<RegisterParams>;
       await registry.register({
-        url,
+        ...given,
+        url: given.url ?? (await storeEntryFor(config.modelStore, name)),
         modelName: name,
-        handler: p.string('handler'),
-        runtime: p.string('runtime'),
-        batchSize: p.int('batch_size'),
-        maxBatchDelay: p.int('max_batch_delay'),
-        initialWorkers: p.int('initial_workers') ?? Math.max(1, config.defaultWorkersPerModel),
+        initialWorkers: given.initialWorkers ?? Math.max(1, config.defaultWorkersPerModel),
         synchronous: true,
-        responseTimeout: p.int('response_timeout'),
       });
     }
     sendJson(ctx, 200, { name, load: true });
@@ -91,8 +88,8 @@ async function bodyObject(ctx: Context): Promise<Record<string, unknown>> {
 function loadParameters(body: Record<string, unknown>): Params {
   const raw = body.parameters ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('"parameters" must be an object.');
-  const unknown = Object.keys(raw).filter((k) => !LOAD_PARAMETERS.includes(k));
-  if (unknown.length) throw badRequest(`Unsupported load parameter(s): ${unknown.join(', ')} (supported: ${LOAD_PARAMETERS.join(', ')}).`);
+  const unknown = Object.keys(raw).filter((k) => !LOAD_NAMES.includes(k));
+  if (unknown.length) throw badRequest(`Unsupported load parameter(s): ${unknown.join(', ')} (supported: ${LOAD_NAMES.join(', ')}).`);
   return new Params(raw as Record<string, unknown>);
 }
 

@@ -1,8 +1,10 @@
 // OpenAPI 3.0.1 descriptions served by `OPTIONS /`, `/api-description` and `OPTIONS /predictions/{name}`
 // (docs/api.md, API description). Every path comes from the one ROUTES table below;
 // test/http/served-routes.test.ts holds it equal to the routes the Koa routers serve. Unlike MMS we emit typed defaults and the parameter names/values the server reads
-// (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds).
-import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS, MAX_TIMER_S } from '../config/keys.js';
+// (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds); the register and
+// scale parameters come from the list the routes parse (control/registry/model-params.ts).
+import { MAX_TIMER_MS } from '../config/keys.js';
+import { REGISTER_PARAMS, SAVED_PARAMS, SCALE_PARAMS, type ParamSpec } from '../control/registry/model-params.js';
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
@@ -42,21 +44,26 @@ const tensorData = (): Json => ({
   description: 'Tensor contents, row-major, flattened or nested. Omitted when sent as binary data.',
   oneOf: [arr({}), { type: 'number' }, str(), bool()],
 });
-const REGISTER_FIELDS: Json = {
-  url: str({ description: 'Model archive: http(s) URL, or a path relative to model_store.' }),
-  model_name: str({ description: "Model name; overrides the manifest's modelName." }),
-  model_version: str({ description: "Model version; overrides the manifest's modelVersion. Versions of one name are served side by side." }),
-  handler: str({ description: 'Handler; defaults to the manifest handler, else default_service_handler.' }),
-  runtime: str({ enum: ['onnx', 'node'], description: 'Runtime; defaults to the manifest runtime.' }),
-  batch_size: int({ default: 1, minimum: 1, description: 'Inference batch size.' }),
-  max_batch_delay: int({ default: 100, minimum: 0, maximum: MAX_TIMER_MS, description: 'Maximum batching delay in milliseconds.' }),
-  initial_workers: int({ minimum: 0, description: 'Workers to start; defaults to default_workers_per_model, else 0.' }),
-  synchronous: bool({ default: true, description: 'Wait for the initial workers to start.' }),
-  response_timeout: int({ minimum: 1, maximum: MAX_RESPONSE_TIMEOUT_S, description: 'Worker response timeout in seconds; defaults to the server setting.' }),
-  response_cache: bool({ default: false, description: 'Answer repeated inputs from each front\'s response cache.' }),
-  response_cache_size: int({ minimum: 1, description: 'Response cache bytes per front; defaults to response_cache_size.' }),
-  response_cache_ttl: int({ minimum: 1, maximum: MAX_TIMER_S, description: 'Seconds a cached answer is served; defaults to response_cache_ttl.' }),
-};
+/** A model parameter's schema, from model-params.ts (the one list the routes parse). */
+function paramSchema(spec: ParamSpec): Json {
+  const range = { ...(spec.min !== undefined ? { minimum: spec.min } : {}), ...(spec.max !== undefined ? { maximum: spec.max } : {}) };
+  const type = spec.kind === 'int' ? int(range) : spec.kind === 'bool' ? bool() : str(spec.values ? { enum: [...spec.values] } : {});
+  const from = spec.defaultFrom ? ` Default: ${spec.defaultFrom}${spec.default !== undefined ? `, else ${spec.default}` : ''}.` : '';
+  return { ...type, ...(spec.default !== undefined ? { default: spec.default } : {}), description: `${spec.description}${from}` };
+}
+const queryParams = (specs: readonly ParamSpec[]): Json[] =>
+  specs.map((spec) => {
+    const { description, ...schema } = paramSchema(spec);
+    return param(spec.name, 'query', schema, String(description), spec.required === true);
+  });
+const REGISTER_FIELDS: Json = Object.fromEntries(REGISTER_PARAMS.map((spec) => [spec.name, paramSchema(spec)]));
+/** Describe's settings, by the names describe gives them (the response cache's is one object, below). */
+const SHOWN_FIELDS: Json = Object.fromEntries(
+  SAVED_PARAMS.filter((spec) => !spec.shown).map((spec) => {
+    const { default: _, ...schema } = paramSchema(spec);
+    return [spec.field, { ...schema, description: spec.description }];
+  }),
+);
 
 const SCHEMAS: Json = {
   ErrorResponse: obj(
@@ -92,7 +99,7 @@ const SCHEMAS: Json = {
     { model_name: str(), model_version: str(), id: str(), parameters: ref('Parameters'), outputs: arr(ref('ResponseOutput')) },
     ['model_name', 'outputs'],
   ),
-  RegisterModelRequest: obj(REGISTER_FIELDS, ['url']),
+  RegisterModelRequest: obj(REGISTER_FIELDS, REGISTER_PARAMS.filter((spec) => spec.required).map((spec) => spec.name)),
   Worker: obj({
     id: str(),
     startTime: str({ description: "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'" }),
@@ -103,9 +110,11 @@ const SCHEMAS: Json = {
   }),
   DescribeModelResponse: obj(
     {
-      modelName: str(), modelVersion: str(), modelUrl: str(), runtime: str(), minWorkers: int(), maxWorkers: int(),
-      batchSize: int(), maxBatchDelay: int(), loadedAtStartup: bool(), workers: arr(ref('Worker')),
+      modelName: str(), modelVersion: str(), modelUrl: str(), minWorkers: int(), maxWorkers: int(), targetWorkers: int(),
+      loadedAtStartup: bool(), workers: arr(ref('Worker')),
       isDefault: bool({ description: 'A versioned model: whether unversioned requests reach this version.' }),
+      ...SHOWN_FIELDS,
+      responseCache: obj({ sizeBytes: int(), ttlSeconds: int() }, ['sizeBytes', 'ttlSeconds'], { description: 'Present when the response cache is on.' }),
     },
     ['modelName', 'modelUrl', 'minWorkers', 'maxWorkers', 'batchSize', 'maxBatchDelay', 'loadedAtStartup', 'workers'],
   ),
@@ -215,10 +224,7 @@ const OPS = {
   registerModel: (): Json => ({
     operationId: 'registerModel',
     summary: 'Register a model; fields come from the query string or an application/json body.',
-    parameters: Object.entries(REGISTER_FIELDS).map(([name, schema]) => {
-      const { description, ...rest } = schema as Json;
-      return param(name, 'query', rest, String(description), name === 'url');
-    }),
+    parameters: queryParams(REGISTER_PARAMS),
     requestBody: jsonBody(ref('RegisterModelRequest'), 'Same fields as the query parameters (the query is then ignored).', false),
     responses: responses(workerUpdate(), [400, 404, 409, 500, 507]),
   }),
@@ -246,11 +252,7 @@ const OPS = {
     parameters: [
       modelNameParam(),
       ...(version ? [versionParam()] : []),
-      param('min_worker', 'query', int({ default: 1, minimum: 0 }), 'Minimum number of workers.'),
-      param('max_worker', 'query', int({ minimum: 0 }), 'Maximum number of workers; defaults to min_worker.'),
-      param('number_gpu', 'query', int({ default: 0, minimum: 0 }), 'Number of GPU workers (accepted, ignored).'),
-      param('synchronous', 'query', bool({ default: false }), 'Wait for the workers to start.'),
-      param('timeout', 'query', int({ default: -1 }), 'Seconds to wait (accepted, ignored).'),
+      ...queryParams(SCALE_PARAMS),
     ],
     responses: responses(workerUpdate(), [400, 404, 500, 507]),
   }),

@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { CATALOGUE } from '../../frontend/errors.js';
+import { REGISTER_PARAMS as REGISTER_SPECS, SCALE_PARAMS as SCALE_SPECS } from '../../frontend/control/registry/model-params.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { childPids, startTestServer, type TestServer } from '../helpers/server.js';
 import { JSON_VALUES, ODD_PATHS, QUERY_VALUES, inferenceCases, type HostileCase } from '../helpers/hostile-inputs.js';
 import { rawExchange, send, type RawResponse } from '../helpers/raw-exchange.js';
 
-const REGISTER_PARAMS = ['url', 'model_name', 'handler', 'runtime', 'batch_size', 'max_batch_delay', 'initial_workers', 'synchronous', 'response_timeout'];
-const SCALE_PARAMS = ['min_worker', 'max_worker', 'synchronous', 'timeout', 'number_gpu'];
+// Every parameter the routes read, from the one list of them.
+const REGISTER_PARAMS = REGISTER_SPECS.map((s) => s.name);
+const SCALE_PARAMS = SCALE_SPECS.map((s) => s.name);
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'HEAD'];
 const GOOD_INPUT = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
 

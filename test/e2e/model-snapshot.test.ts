@@ -45,7 +45,7 @@ describe('model snapshot', () => {
 
   it('a restart restores the registered models, their versions, default and settings', async () => {
     await start();
-    assert.equal((await mgmt('/models?url=double&initial_workers=1', 'POST')).status, 200);
+    assert.equal((await mgmt('/models?url=double&initial_workers=1&execution_provider=cpu&preload_sessions=2', 'POST')).status, 200);
     assert.equal((await mgmt('/models?url=triple&model_version=2.0&initial_workers=1', 'POST')).status, 200);
     assert.equal((await mgmt('/models/m/2.0/set-default', 'PUT')).status, 200);
     const echo = await mgmt('/models?url=echo&initial_workers=0&batch_size=4&max_batch_delay=7&response_timeout=30&idle_timeout_ms=600000&response_cache=true&response_cache_size=4096&response_cache_ttl=60', 'POST');
@@ -62,6 +62,8 @@ describe('model snapshot', () => {
     assert.deepEqual(list.body.models.map((e: { modelName: string; modelVersion?: string }) => `${e.modelName}/${e.modelVersion}`), ['echo/1.0', 'm/1.0', 'm/2.0']);
     assert.equal(await factor('/predictions/m'), 3, 'the default is still version 2.0');
     assert.equal(await factor('/predictions/m/1.0'), 2);
+    const v1 = (await mgmt('/models/m/1.0')).body;
+    assert.deepEqual([v1.executionProvider, v1.preloadSessions, v1.handler], ['cpu', 2, 'onnx']);
     const d = (await mgmt('/models/echo')).body;
     assert.deepEqual(
       [d.batchSize, d.maxBatchDelay, d.minWorkers, d.maxWorkers, d.workers.length, d.modelUrl],

@@ -161,11 +161,13 @@ describe('Open Inference Protocol over REST', () => {
     assert.ok(ready.length > 0 && ready.every((e) => e.state === 'READY'));
 
     isV2Error(await inf('/v2/models/spare/ready'), 404);
-    const load = await mgmt('/v2/repository/models/spare/load', { parameters: { batch_size: 2 } });
+    // Any register parameter but the name, version and synchronous (model-params.ts).
+    const load = await mgmt('/v2/repository/models/spare/load', { parameters: { batch_size: 2, execution_provider: 'cpu', idle_timeout_ms: 600000 } });
     assert.equal(load.status, 200, JSON.stringify(load.body));
     assert.deepEqual(load.body, { name: 'spare', load: true });
     assert.equal((await inf('/v2/models/spare/ready')).status, 200);
-    assert.equal((await request(`${server.managementUrl}/models/spare`)).body.batchSize, 2);
+    const described = (await request(`${server.managementUrl}/models/spare`)).body;
+    assert.deepEqual([described.batchSize, described.executionProvider, described.idleTimeoutMs], [2, 'cpu', 600000]);
     // Loading a model scaled to zero makes it run a worker again.
     assert.equal((await request(`${server.managementUrl}/models/spare?min_worker=0&synchronous=true`, { method: 'PUT' })).status, 200);
     isV2Error(await inf('/v2/models/spare/ready'), 400);
@@ -177,6 +179,7 @@ describe('Open Inference Protocol over REST', () => {
     isV2Error(await mgmt('/v2/repository/models/nothing/load'), 404, /not found in model store: nothing/);
     isV2Error(await mgmt('/v2/repository/models/nothing/unload'), 404, /Model not found: nothing/);
     isV2Error(await mgmt('/v2/repository/models/spare/load', { parameters: { config: '{}' } }), 400, /Unsupported load parameter\(s\): config/);
+    isV2Error(await mgmt('/v2/repository/models/spare/load', { parameters: { model_name: 'other' } }), 400, /Unsupported load parameter\(s\): model_name/);
     isV2Error(await mgmt('/v2/repository/models/spare/load', { parameters: { batch_size: 'many' } }), 400, /batch_size must be an integer/);
     isV2Error(await request(`${server.managementUrl}/v2/repository/index`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[' }), 400, /Malformed JSON/);
     isV2Error(await request(`${server.managementUrl}/v2/repository/index`), 405);

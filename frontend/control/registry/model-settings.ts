@@ -1,19 +1,20 @@
 // A model's settings from what registration gives: the request's parameters, then the archive's
 // manifest, then the server's configuration, first one set wins (docs/api.md, Register a model).
 // Pure: no files, no processes; every rule it breaks is a ServerError (400) for the caller to answer.
-import { BUILT_IN_HANDLERS, MAX_NAME_LENGTH, RUNTIMES, versionProblem, type Manifest, type Runtime } from '../../../protocol/manifest.js';
-import { MAX_RESPONSE_TIMEOUT_S, MAX_TIMER_MS, MAX_TIMER_S } from '../../config/keys.js';
+import { BUILT_IN_HANDLERS, MAX_NAME_LENGTH, versionProblem, type Manifest, type Runtime } from '../../../protocol/manifest.js';
+import { MAX_TIMER_MS } from '../../config/keys.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider, type ServerConfig } from '../../config/server-config.js';
 import { badRequest, invalidModel } from '../../errors.js';
+import { checkRegisterValues, checkWorkerCount } from './model-params.js';
 
-export const MAX_WORKERS = 256;
+export { MAX_BATCH_SIZE, MAX_SESSIONS, MAX_WORKERS, checkWorkerCount } from './model-params.js';
 /** Model names are path segments, metric labels and worker ids: kept short (docs/archives.md, Safety checks on archives). */
 export { MAX_NAME_LENGTH };
-export const MAX_BATCH_SIZE = 1024;
-/** Sessions in one shared worker process: each holds the model's weights and workspaces once more. */
-export const MAX_SESSIONS = 16;
 
-/** Registration parameters (Management API or start-up), as typed by the user. */
+/**
+ * Registration parameters (Management API, repository load, start-up, snapshot), as typed by the user;
+ * the ones a request can give are listed in model-params.ts.
+ */
 export interface RegisterParams {
   url: string;
   modelName?: string;
@@ -86,36 +87,9 @@ export interface ModelSettings {
 export function checkRegisterParams(p: RegisterParams, config: SettingsConfig): number {
   if (p.modelName) checkName(p.modelName);
   if (p.modelVersion !== undefined) checkVersion(p.modelVersion);
-  if (p.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(p.runtime)) {
-    throw badRequest(`Invalid RuntimeType value: ${p.runtime}`);
-  }
+  checkRegisterValues(p);
   const workers = p.initialWorkers ?? config.defaultWorkersPerModel;
-  checkWorkerCount('initial_workers', workers);
-  // Both become timer delays: past what a Node timer holds they would fire at once.
-  if (p.responseTimeout !== undefined && (p.responseTimeout <= 0 || p.responseTimeout > MAX_RESPONSE_TIMEOUT_S)) {
-    throw badRequest(`response_timeout must be between 1 and ${MAX_RESPONSE_TIMEOUT_S} seconds, got ${p.responseTimeout}.`);
-  }
-  if (p.batchSize !== undefined && (p.batchSize < 1 || p.batchSize > MAX_BATCH_SIZE)) {
-    throw badRequest(`batch_size must be between 1 and ${MAX_BATCH_SIZE}.`);
-  }
-  if (p.maxBatchDelay !== undefined && (p.maxBatchDelay < 0 || p.maxBatchDelay > MAX_TIMER_MS)) {
-    throw badRequest(`max_batch_delay must be between 0 and ${MAX_TIMER_MS} ms, got ${p.maxBatchDelay}.`);
-  }
-  if (p.executionProvider !== undefined && !(EXECUTION_PROVIDERS as readonly string[]).includes(p.executionProvider)) {
-    throw badRequest(`execution_provider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got "${p.executionProvider}".`);
-  }
-  if (p.preloadSessions !== undefined && (p.preloadSessions < 1 || p.preloadSessions > MAX_SESSIONS)) {
-    throw badRequest(`preload_sessions must be between 1 and ${MAX_SESSIONS}, got ${p.preloadSessions}.`);
-  }
-  if (p.idleTimeoutMs !== undefined && (!Number.isInteger(p.idleTimeoutMs) || p.idleTimeoutMs < 0 || p.idleTimeoutMs > MAX_TIMER_MS)) {
-    throw badRequest(`idle_timeout_ms must be between 0 and ${MAX_TIMER_MS} ms, got ${p.idleTimeoutMs}.`);
-  }
-  if (p.responseCacheSize !== undefined && p.responseCacheSize < 1) {
-    throw badRequest(`response_cache_size must be a positive number of bytes, got ${p.responseCacheSize}.`);
-  }
-  if (p.responseCacheTtl !== undefined && (p.responseCacheTtl < 1 || p.responseCacheTtl > MAX_TIMER_S)) {
-    throw badRequest(`response_cache_ttl must be between 1 and ${MAX_TIMER_S} seconds, got ${p.responseCacheTtl}.`);
-  }
+  checkWorkerCount('initial_workers', workers); // default_workers_per_model too
   if (!p.responseCache && (p.responseCacheSize !== undefined || p.responseCacheTtl !== undefined)) {
     throw badRequest('response_cache_size and response_cache_ttl need response_cache=true.');
   }
@@ -186,10 +160,4 @@ export function checkName(name: string): void {
 export function checkVersion(version: string): void {
   const problem = versionProblem(version);
   if (problem) throw badRequest(problem);
-}
-
-export function checkWorkerCount(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > MAX_WORKERS) {
-    throw badRequest(`${name} must be an integer between 0 and ${MAX_WORKERS}, got ${n}.`);
-  }
 }

@@ -6,34 +6,27 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../logging/logger.js';
 import type { SnapshotOwner } from '../../config/server-config.js';
-import type { Model, ModelRegistry } from './model-registry.js';
+import type { Model, ModelRegistry, RegisterParams } from './model-registry.js';
+import { savedParams, savedSettings } from './model-params.js';
 
 export const SNAPSHOT_FILE = 'model-snapshot.json';
 /** 2: with its owner. A format 1 file (no owner) is still restored. */
 const FORMAT = 2;
 
-/** One registered model (one version of it) as the snapshot keeps it. */
+/**
+ * One registered model (one version of it) as the snapshot keeps it: who it is and its workers, then
+ * each saved setting of model-params.ts under its register field (`batchSize`, `executionProvider`, ...).
+ */
 export interface SnapshotEntry {
   url: string;
   name: string;
   version?: string;
   /** The version unversioned requests reach. */
   isDefault: boolean;
-  runtime: string;
-  handler: string;
-  batchSize: number;
-  maxBatchDelay: number;
-  responseTimeout: number;
-  executionProvider: string;
-  preloadModel: boolean;
-  preloadSessions: number;
   minWorkers: number;
   maxWorkers: number;
   loadedAtStartup: boolean;
-  loadOnFirstRequest?: boolean;
-  idleTimeoutMs?: number;
-  /** Present when the model's response cache is on. */
-  responseCache?: { sizeBytes: number; ttlSeconds: number };
+  [setting: string]: unknown;
 }
 
 export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolean): SnapshotEntry[] {
@@ -44,22 +37,34 @@ export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolea
       name: m.name,
       ...(m.version !== undefined ? { version: m.version } : {}),
       isDefault: isDefault(m),
-      runtime: m.runtime,
-      handler: m.handler,
-      batchSize: m.batchSize,
-      maxBatchDelay: m.maxBatchDelay,
-      responseTimeout: m.responseTimeout,
-      executionProvider: m.executionProvider,
-      preloadModel: m.preload,
-      preloadSessions: m.sessions,
       minWorkers: pool.minWorkers,
       maxWorkers: pool.maxWorkers,
       loadedAtStartup: m.loadedAtStartup,
-      loadOnFirstRequest: m.lazy,
-      idleTimeoutMs: m.idleTimeoutMs,
-      ...(m.responseCache ? { responseCache: m.responseCache } : {}),
+      ...savedSettings(m),
     };
   });
+}
+
+/** The registration that brings an entry's model back, with its saved settings and `minWorkers` workers. */
+export function entryParams(e: SnapshotEntry): RegisterParams {
+  return {
+    ...savedParams(e),
+    ...legacyCache(e),
+    url: e.url,
+    modelName: e.name,
+    modelVersion: typeof e.version === 'string' ? e.version : undefined,
+    loadedAtStartup: typeof e.loadedAtStartup === 'boolean' ? e.loadedAtStartup : undefined,
+    initialWorkers: typeof e.minWorkers === 'number' ? e.minWorkers : 0,
+    synchronous: true,
+  };
+}
+
+/** Snapshots written before the cache's settings were saved one by one kept `responseCache` as an object. */
+function legacyCache(e: SnapshotEntry): Partial<RegisterParams> {
+  const c = e.responseCache as { sizeBytes?: unknown; ttlSeconds?: unknown } | null;
+  if (typeof c !== 'object' || c === null) return {};
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return { responseCache: true, responseCacheSize: num(c.sizeBytes), responseCacheTtl: num(c.ttlSeconds) };
 }
 
 /** The snapshot file: writes coalesced (only the newest state is written once the previous write ends). */
@@ -143,34 +148,14 @@ export class SnapshotFile {
  */
 export async function restoreSnapshot(registry: ModelRegistry, entries: SnapshotEntry[], log: Logger): Promise<string[]> {
   const restored: string[] = [];
-  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const bool = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
   await Promise.all(
     entries.map(async (e) => {
-      const min = num(e.minWorkers) ?? 0;
+      const params = entryParams(e);
+      const min = params.initialWorkers!;
       try {
-        await registry.register({
-          url: e.url,
-          modelName: e.name,
-          modelVersion: str(e.version),
-          handler: str(e.handler),
-          runtime: str(e.runtime),
-          batchSize: num(e.batchSize),
-          maxBatchDelay: num(e.maxBatchDelay),
-          responseTimeout: num(e.responseTimeout),
-          executionProvider: str(e.executionProvider),
-          preloadModel: bool(e.preloadModel),
-          preloadSessions: num(e.preloadSessions),
-          loadedAtStartup: bool(e.loadedAtStartup),
-          loadOnFirstRequest: bool(e.loadOnFirstRequest),
-          idleTimeoutMs: num(e.idleTimeoutMs),
-          ...(e.responseCache ? { responseCache: true, responseCacheSize: num(e.responseCache.sizeBytes), responseCacheTtl: num(e.responseCache.ttlSeconds) } : {}),
-          initialWorkers: min,
-          synchronous: true,
-        });
-        const max = num(e.maxWorkers) ?? min;
-        if (max !== min) await registry.scale(e.name, min, max, true, str(e.version));
+        await registry.register(params);
+        const max = typeof e.maxWorkers === 'number' ? e.maxWorkers : min;
+        if (max !== min) await registry.scale(e.name, min, max, true, params.modelVersion);
         restored.push(e.name);
         log.info({ model: e.name, version: e.version, url: e.url }, 'model restored from the snapshot');
       } catch (err) {
