@@ -7,7 +7,7 @@
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
 import { CANCELLED_TYPE, DEADLINE_ITEM_HEADER, StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
 import { batchMessage } from '../protocol/batch-stats.js';
-import { HandlerError, failureOf } from './handler-api.js';
+import { badOutput, failureOf } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
 
 /** Time and timers, injected so the rule can be tested without waiting. */
@@ -137,16 +137,16 @@ export class BatchFormer {
   cancel(origin: Origin, requestId: string): boolean {
     const i = this.queue.findIndex((f) => f.origin === origin && f.items.some((item) => item.requestId === requestId));
     if (i < 0) return false;
-    this.dropAt(i, cancelledReply([]).message);
+    this.dropAt(i, 'cancel');
     this.pump();
     return true;
   }
 
   /** Answers the queued frame at `i` as cancelled (code 499, an error item per request) instead of running it. */
-  private dropAt(i: number, message: string): void {
+  private dropAt(i: number, why: DropReason): void {
     const [frame] = this.queue.splice(i, 1);
     this.items -= frame.items.length;
-    frame.resolve(cancelledReply(frame.items, message));
+    frame.resolve(cancelledReply(frame.items, why));
   }
 
   /** Frames whose deadline has passed never run (their fronts have answered them 504 already). */
@@ -154,7 +154,7 @@ export class BatchFormer {
     const now = Date.now();
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const at = this.queue[i].expiresAt;
-      if (at !== undefined && at <= now) this.dropAt(i, 'Request deadline passed before its batch ran');
+      if (at !== undefined && at <= now) this.dropAt(i, 'deadline');
     }
   }
 
@@ -191,7 +191,7 @@ export class BatchFormer {
       .then(() => this.run(items))
       .then(
         (replies) => {
-          if (!Array.isArray(replies) || replies.length !== items.length) throw new HandlerError(StatusCode.predictionFailed, 'number of batch response mismatched');
+          if (!Array.isArray(replies) || replies.length !== items.length) throw badOutput('number of batch response mismatched');
           // Each frame's reply says how its batch went; only the first counts the batch (metrics).
           const runMs = this.clock.now() - startedAt;
           let at = 0;
@@ -236,9 +236,21 @@ export class BatchFormer {
   }
 }
 
-/** The reply of a frame that is not run: code 499 and an error item per request (docs/protocol.md "Cancel"). */
-export function cancelledReply(items: RequestItem[], message = 'Request cancelled before its batch ran'): WorkerReply {
-  const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message };
+/** Why a frame is not run: its front cancelled it, or its deadline passed. */
+type DropReason = 'cancel' | 'deadline';
+
+const DROPPED = {
+  cancel: { message: 'Request cancelled before its batch ran', code: 'CLIENT_CLOSED' },
+  deadline: { message: 'Request deadline passed before its batch ran', code: 'DEADLINE_EXCEEDED' },
+} as const;
+
+/**
+ * The reply of a frame that is not run: code 499 and an error item per request, naming the reason's
+ * catalogue code (docs/protocol.md "Cancel").
+ */
+export function cancelledReply(items: RequestItem[], why: DropReason = 'cancel'): WorkerReply {
+  const { message, code } = DROPPED[why];
+  const failure = { status: StatusCode.cancelled, type: CANCELLED_TYPE, message, code };
   return { code: failure.status, message, items: items.map((item) => errorItem(item.requestId, failure)) };
 }
 

@@ -87,6 +87,15 @@ export class HandlerError extends Error {
 /** A request whose tensors do not fit the model (400 `INVALID_INPUT`, docs/api.md "Common behaviour"). */
 export const invalidInput = (message: string): HandlerError => new HandlerError(400, message, 'BadRequestException', 'INVALID_INPUT');
 
+/** A handler's answer that is not one result per request of the batch (503 `HANDLER_BAD_OUTPUT`). */
+export const badOutput = (message: string): HandlerError => new HandlerError(503, message, 'InternalServerException', 'HANDLER_BAD_OUTPUT');
+
+/** The worker ran out of memory for the request (507 `OUT_OF_MEMORY`, MMS's "Out of resources"). */
+export const outOfMemory = (message: string): HandlerError => new HandlerError(507, message, 'InternalServerException', 'OUT_OF_MEMORY');
+
+/** A failed allocation as V8 reports it (`new ArrayBuffer(n)`: "Array buffer allocation failed"). */
+const ALLOCATION_FAILED = /allocation failed|out of memory/i;
+
 /** The error body's `type` for a status, as the frontend names it (docs/api.md "Common behaviour"). */
 export function errorType(status: number): string {
   if (status === 413) return 'RequestEntityTooLargeException';
@@ -106,8 +115,13 @@ export function jsonResult(value: unknown, status?: number): InferenceResult {
 
 /** What the worker reports for a thrown (or returned) error: status, type, message (no native source paths) and code. */
 export function failureOf(err: unknown): WorkerFailure {
-  const status = errorStatus(err);
-  const type = err instanceof HandlerError ? err.type : errorType(status);
   const message = withoutSourcePaths((err as Error)?.message || '') || 'Prediction failed';
-  return err instanceof HandlerError && err.code ? { status, type, message, code: err.code } : { status, type, message };
+  if (err instanceof HandlerError && err.code) return { status: errorStatus(err), type: err.type, message, code: err.code };
+  // Out of memory keeps its own code whoever reports it: a failed allocation, or a handler's 507.
+  const status = errorStatus(err);
+  if (status === 507 || (err instanceof RangeError && ALLOCATION_FAILED.test(err.message))) {
+    const type = err instanceof HandlerError ? err.type : errorType(507);
+    return { status: 507, type, message, code: 'OUT_OF_MEMORY' };
+  }
+  return { status, type: err instanceof HandlerError ? err.type : errorType(status), message };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { MANIFEST_PATH, pickModelFile, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
 import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
-import { HandlerError, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
+import { badOutput, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
 
 export const SERVER_VERSION = '1.1.11';
@@ -45,9 +45,14 @@ export class ModelHost {
   async predict(batch: RequestItem[]): Promise<ReplyItem[]> {
     const inputs = batch.map(toInput);
     const outputs = await this.handler.handle(inputs, this.context);
-    if (!Array.isArray(outputs)) throw new HandlerError(503, 'Invalid model predict output');
-    if (outputs.length !== batch.length) throw new HandlerError(503, 'number of batch response mismatched');
-    return outputs.map((o, i) => toReplyItem(batch[i].requestId, o));
+    if (!Array.isArray(outputs)) throw badOutput('Invalid model predict output');
+    if (outputs.length !== batch.length) throw badOutput('number of batch response mismatched');
+    try {
+      return outputs.map((o, i) => toReplyItem(batch[i].requestId, o));
+    } catch (err) {
+      // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for the whole batch.
+      throw badOutput(`Unsupported model output data type: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -48,6 +48,12 @@ export const CATALOGUE = {
   CLIENT_CLOSED: entry(499, 'ClientClosedRequest'),
   /** The model's handler failed the request or the batch (4xx or 5xx, the handler's status and type). */
   HANDLER_ERROR: entry(500, 'InternalServerException'),
+  /** The handler's answer to a batch is not a list of one result per request, or a result cannot be serialised. */
+  HANDLER_BAD_OUTPUT: entry(503, 'InternalServerException'),
+  /** A request's answer is larger than max_response_size (checked in the worker). */
+  RESPONSE_TOO_LARGE: entry(500, 'InternalServerException'),
+  /** The worker ran out of memory running the request (a handler's allocation failed, or it chose status 507). */
+  OUT_OF_MEMORY: entry(507, 'InternalServerException'),
   /** A worker answered a request's frame without an item for it. */
   WORKER_BAD_REPLY: entry(500, 'InternalServerException'),
   /** The worker answered nothing within the response timeout and was killed (no retry). */
@@ -180,16 +186,22 @@ export const deadlineExceeded = (model: string) =>
 export const queueFull = (model: string) => new ServerError('QUEUE_FULL', noWorkerMessage(model), { headers: retryLater });
 export const noWorker = (model: string) => new ServerError('NO_WORKER', noWorkerMessage(model), { headers: retryLater });
 
-/** The codes a worker may name for a failure (the built-in handlers'); any other is HANDLER_ERROR. */
-const WORKER_CODES: ReadonlySet<string> = new Set<ErrorCode>(['INVALID_INPUT']);
+/**
+ * The codes a worker names for a failure (the built-in handlers' and the worker's own: a frame it
+ * dropped for a cancel or a passed deadline, bad handler output, an answer too large, out of memory);
+ * any other failure is HANDLER_ERROR.
+ */
+const WORKER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'INVALID_INPUT', 'CLIENT_CLOSED', 'DEADLINE_EXCEEDED', 'HANDLER_BAD_OUTPUT', 'RESPONSE_TOO_LARGE', 'OUT_OF_MEMORY',
+]);
 
 /**
  * The one mapping of a worker's failure report (a failed batch's code and message, or an error
  * item's status, type, message and code; protocol/messages.ts) to a catalogue entry: a handler
- * chooses a status and a type; only the built-in handlers name a code (WORKER_CODES).
+ * chooses a status and a type; a code the worker names (WORKER_CODES) keeps its entry's status and type.
  */
 export function fromWorker(status: number, type: string, message: string, code?: string): ServerError {
-  if (code && WORKER_CODES.has(code)) return new ServerError(code as ErrorCode, message || 'Invalid input');
+  if (code && WORKER_CODES.has(code)) return new ServerError(code as ErrorCode, message || 'Prediction failed');
   const ok = Number.isInteger(status) && status >= 400 && status <= 599;
   return new ServerError('HANDLER_ERROR', message || 'Prediction failed', { status: ok ? status : 500, type: type || undefined });
 }

@@ -233,7 +233,7 @@ describe('BatchFormer', () => {
     assert.equal(former.cancel(A, 'a1'), true);
     const cancelled = await a1;
     assert.equal(cancelled.code, 499);
-    assert.deepEqual(readErrorItem(cancelled.items[0]), { status: 499, type: 'RequestCancelledException', message: 'Request cancelled before its batch ran' });
+    assert.deepEqual(readErrorItem(cancelled.items[0]), { status: 499, type: 'RequestCancelledException', message: 'Request cancelled before its batch ran', code: 'CLIENT_CLOSED' });
     runs[0].finish();
     assert.deepEqual(ids(await a0), ['a0']);
     assert.deepEqual(await started(), [['a0'], ['b1']], 'the cancelled frame never ran');
@@ -248,7 +248,9 @@ describe('BatchFormer', () => {
     const future = former.submit(C, [{ requestId: 'ok', headers: [['x-mms-deadline', String(Date.now() + 3_600_000)]], parameters: [] }]);
     await started();
     runs[0].finish();
-    assert.equal((await past).code, 499);
+    const late = await past;
+    assert.equal(late.code, 499);
+    assert.deepEqual(readErrorItem(late.items[0]), { status: 499, type: 'RequestCancelledException', message: 'Request deadline passed before its batch ran', code: 'DEADLINE_EXCEEDED' });
     assert.deepEqual(await started(), [['a0'], ['ok']]);
     runs[1].finish();
     assert.deepEqual(ids(await future), ['ok']);
@@ -263,7 +265,7 @@ describe('BatchFormer', () => {
     runs[0].finish();
     await settle();
     runs[1].fail(new HandlerError(507, 'out of memory'));
-    const failure = { status: 507, type: 'InternalServerException', message: 'out of memory' };
+    const failure = { status: 507, type: 'InternalServerException', message: 'out of memory', code: 'OUT_OF_MEMORY' };
     const [b, c] = await Promise.all(replies);
     assert.deepEqual(b, { code: 507, message: 'out of memory', items: [errorItem('b1', failure)] });
     assert.deepEqual(c, { code: 507, message: 'out of memory', items: [errorItem('c1', failure), errorItem('c2', failure)] });
@@ -278,7 +280,7 @@ describe('BatchFormer', () => {
     const short = former.submit(A, items('a2', 'a3'));
     await settle();
     runs[1].finish(echo(['a2']));
-    const mismatch = { status: 503, type: 'InternalServerException', message: 'number of batch response mismatched' };
+    const mismatch = { status: 503, type: 'InternalServerException', message: 'number of batch response mismatched', code: 'HANDLER_BAD_OUTPUT' };
     assert.deepEqual(await short, { code: 503, message: mismatch.message, items: ['a2', 'a3'].map((id) => errorItem(id, mismatch)) });
     // The former keeps serving after failures.
     const next = former.submit(B, items('b1'));
@@ -297,6 +299,7 @@ describe('BatchFormer', () => {
     assert.equal(big.status, 500);
     assert.equal(big.requestId, 'a22');
     assert.match(readErrorItem(big)!.message, /5 bytes exceeds max_response_size \(4 bytes\)/);
+    assert.equal(readErrorItem(big)!.code, 'RESPONSE_TOO_LARGE');
     assert.equal(readErrorItem(ok), undefined);
   });
 

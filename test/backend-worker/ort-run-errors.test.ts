@@ -67,12 +67,12 @@ describe('failed runs of the default ONNX handler', { timeout: 30_000 }, () => {
     assert.deepEqual(answered(outs[2]), [30]);
   });
 
-  it('failures no input causes stay 500, without source paths', () => {
+  it('failures no input causes stay the server\'s (507 OUT_OF_MEMORY for a failed allocation, else 500), without source paths', () => {
     const oom = runError(new Error("Non-zero status code returned while running MatMul node. Name:'mm' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 4000000000\n"));
-    assert.deepEqual([oom.status, oom.code], [500, undefined]);
-    assert.equal(oom.message, "Inference failed: Non-zero status code returned while running MatMul node. Name:'mm' Status Message: Failed to allocate memory for requested buffer of size 4000000000");
+    assert.deepEqual([oom.status, oom.code], [507, 'OUT_OF_MEMORY']);
+    assert.equal(oom.message, "Out of resources: Non-zero status code returned while running MatMul node. Name:'mm' Status Message: Failed to allocate memory for requested buffer of size 4000000000");
     const cuda = runError(new Error("Non-zero status code returned while running Conv node. Name:'c' Status Message: CUDNN failure 4: CUDNN_STATUS_INTERNAL_ERROR ; GPU=0 ; file=/onnxruntime_src/onnxruntime/core/providers/cuda/nn/conv.cc:123 ; expr=x;"));
-    assert.equal(cuda.status, 500);
+    assert.deepEqual([cuda.status, cuda.code], [500, undefined]);
     assert.doesNotMatch(cuda.message, /onnxruntime_src|conv\.cc/);
   });
 

@@ -20,7 +20,8 @@ import { request, sharedAddress } from '../helpers/server.js';
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const BASE = 'localhost/mms-test-base:bookworm';
-const IMAGE = 'localhost/mms-node:test';
+/** This run's own tag: removed after the suite, and never another run's image. */
+const IMAGE = `localhost/mms-node:test-${process.pid}`;
 const PODMAN = ['--runtime', 'runc'];
 const port = async () => Number(new URL(await sharedAddress()).port);
 
@@ -70,9 +71,10 @@ describe('container image', { skip }, () => {
     built.baseMs = Date.now() - t;
     t = Date.now();
     // The host's npm cache serves the build's `npm ci` (a clean CI run filled it with the same lockfile).
+    // --layers=false: no cached step images and no untagged build stage are left behind, only IMAGE.
     const cache = path.join(os.homedir(), '.npm');
     mkdirSync(cache, { recursive: true });
-    await run('podman', [...PODMAN, 'build', '--format', 'docker', '--network', 'host', '-v', `${cache}:/root/.npm`,
+    await run('podman', [...PODMAN, 'build', '--format', 'docker', '--layers=false', '--force-rm', '--network', 'host', '-v', `${cache}:/root/.npm`,
       '--build-arg', `BASE_IMAGE=${BASE}`, '-f', 'docker/Dockerfile', '-t', IMAGE, '.'], { cwd: REPO, maxBuffer: 1 << 26 });
     built.buildMs = Date.now() - t;
     root = mkdtempSync(path.join(os.tmpdir(), 'mms-ct-'));
@@ -83,6 +85,8 @@ describe('container image', { skip }, () => {
   after(async () => {
     await gate?.close();
     if (root) rmSync(root, { recursive: true, force: true });
+    // The base image stays (docker/test-base.sh reuses it); this run's image goes.
+    await run('podman', ['rmi', '--force', '--ignore', IMAGE]);
   });
 
   it('builds on a Debian bookworm base with Node >= 20.19; reports the image size', async (t) => {

@@ -32,7 +32,11 @@ async function serve(env: Record<string, string>): Promise<{ root: string; proc:
     MMS_WORK_DIR: path.join(root, 'work'),
     TMPDIR: path.join(root, 'tmp'),
     ...env,
-  }, root);
+  }, root).catch((err: unknown) => {
+    // A start that fails (a refused setting) leaves nothing behind either.
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  });
   const url = `http://127.0.0.1:${main}`;
   const dir = (name: string) => path.join(root, 'models', name, 'model');
   return { root, proc, target: { inference: url, management: url, metrics: `http://127.0.0.1:${metrics}`, hostDir: dir, modelUrl: dir } };

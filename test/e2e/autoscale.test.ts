@@ -2,14 +2,13 @@
 // min_worker toward max_worker by its queue wait, and it returns to min_worker once idle, as describe,
 // the worker processes and the metrics show; every decision is logged with its reason.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { metricValue } from '../helpers/metrics.js';
 import { captureLogs } from '../helpers/raw-http.js';
-import { fakeNvidiaSmi } from '../helpers/fake-nvidia-smi.js';
+import { fakeAppsFile, fakeNvidiaSmi } from '../helpers/fake-nvidia-smi.js';
 import { childPids, eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('autoscaling', () => {
@@ -82,7 +81,7 @@ describe('autoscaling', () => {
 
 describe('autoscaling within GPU memory', () => {
   let server: TestServer;
-  const appsFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'mms-gpu-apps-')), 'apps.csv');
+  const appsFile = fakeAppsFile();
 
   before(async () => {
     // One GPU with 1000 MiB free; the model's worker takes 2000 MiB of it: no room for a second.

@@ -5,11 +5,11 @@
 // none; describe and /metrics show the GPUs' memory.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeModelDir } from '../helpers/onnx-models.js';
-import { fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
+import { fakeAppsFile, fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
 import { sampleOf } from '../helpers/metrics.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -25,7 +25,7 @@ interface WorkerView {
 
 describe('GPU placement (two GPUs listed by nvidia-smi)', () => {
   let server: TestServer;
-  const appsFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'mms-gpu-apps-')), 'apps.csv');
+  const appsFile = fakeAppsFile();
   const mgmt = (p: string, method = 'GET') => request(`${server.managementUrl}${p}`, { method });
   const workers = async (model: string) => (await mgmt(`/models/${model}`)).body.workers as WorkerView[];
   const register = async (query: string) => {
@@ -33,14 +33,19 @@ describe('GPU placement (two GPUs listed by nvidia-smi)', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
   };
 
+  let store: string;
+
   before(async () => {
-    const store = mkdtempSync(path.join(os.tmpdir(), 'mms-gpu-store-'));
+    store = mkdtempSync(path.join(os.tmpdir(), 'mms-gpu-store-'));
     writeModelDir(path.join(store, 'first'), { name: 'first' });
     writeModelDir(path.join(store, 'scale'), { name: 'scale' });
     const command = fakeNvidiaSmi({ gpus: h200Rows(2), usage: '0, 815, 143771, 37\n1, 1700, 143771, 5', appsFile });
     server = await startTestServer({ nvidia_smi: command, load_models: 'first=first' }, store);
   });
-  after(() => server.close());
+  after(async () => {
+    await server?.close();
+    rmSync(store, { recursive: true, force: true });
+  });
 
   it('gives a start-up model one worker per GPU, from GPU 1 on', async () => {
     assert.deepEqual((await workers('first')).map((w) => w.gpuId), [1, 0]);

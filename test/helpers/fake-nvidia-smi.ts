@@ -1,6 +1,7 @@
 // A stand-in for nvidia-smi on machines without a GPU: a real executable that prints what a real
-// nvidia-smi printed for each query (recorded on the GPU machine, docs/gpu.md), or fails.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+// nvidia-smi printed for each query (recorded on the GPU machine, docs/gpu.md), or fails. Every file
+// it makes is under one temp dir per test process, removed when the process exits.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -15,9 +16,23 @@ export interface FakeAnswers {
   appsFile?: string;
 }
 
+let root: string | undefined;
+
+/** This process's temp dir for fakes, made on first use and removed at exit (tests call the fake from anywhere). */
+function scratch(): string {
+  if (!root) {
+    const dir = (root = mkdtempSync(path.join(os.tmpdir(), 'mms-fake-smi-')));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return root;
+}
+
+/** A path for the per-process query's answer (FakeAnswers.appsFile), removed with the fakes. */
+export const fakeAppsFile = (): string => path.join(mkdtempSync(path.join(scratch(), 'apps-')), 'apps.csv');
+
 /** Writes the executable; returns its path. */
 export function fakeNvidiaSmi(a: FakeAnswers): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-fake-smi-'));
+  const dir = mkdtempSync(path.join(scratch(), 'smi-'));
   const file = path.join(dir, 'nvidia-smi');
   const answer = (text: string | undefined) => (text === undefined ? "echo 'NVIDIA-SMI has failed' >&2; exit 9" : `cat <<'EOF'\n${text}\nEOF\n`);
   writeFileSync(file, `#!/bin/sh

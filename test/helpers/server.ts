@@ -20,6 +20,8 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
   // Each server its own model snapshot, unless the test restarts on one (snapshot_dir given, or
   // given as undefined: the server's default).
   const ownSnapshot = 'snapshot_dir' in overrides ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mms-snap-'));
+  // And its own work_dir (the default, <tmpdir>/mms-models, would outlive the test).
+  const ownWork = 'work_dir' in overrides ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mms-work-'));
   const config = loadConfig({
     env: {},
     configFile: null, // never a config.properties of the working directory
@@ -30,6 +32,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       grpc_inference_address: 'http://127.0.0.1:0',
       model_store: modelStore,
       ...(ownSnapshot ? { snapshot_dir: ownSnapshot } : {}),
+      ...(ownWork ? { work_dir: ownWork } : {}),
       ...overrides,
     },
   });
@@ -41,6 +44,7 @@ export async function startTestServer(overrides: Partial<Record<Key, string>> = 
       await server.close();
       if (!store) rmSync(modelStore, { recursive: true, force: true });
       if (ownSnapshot) rmSync(ownSnapshot, { recursive: true, force: true });
+      if (ownWork) rmSync(ownWork, { recursive: true, force: true });
     },
   };
 }
