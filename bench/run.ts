@@ -1,6 +1,8 @@
 // `npm run bench`: one run on this machine measures our server and its peers side by side and writes
 // docs/performance.{json,md,svg}. Peers: the in-process ORT loop (the limit), a naive one-process
-// Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor). Each scenario
+// Koa + ORT server (what a user would write), a bare Koa no-op server (the HTTP floor), bare node:http
+// reading the cls body (the floor of a front's CPU per request). Every point also reads the CPU each
+// process used (ours by class: fronts, controller, workers) per request answered (cpu.ts). Each scenario
 // (no-op, cls, and on a many-core host the fronts series) runs its contenders interleaved, A B A B,
 // over several rounds; figures are medians and ratios are taken within a round, so the drift of a
 // shared machine cancels. `node dist/bench/run.js --help` lists the flags.
@@ -11,9 +13,11 @@ import { parseArgs } from 'node:util';
 import { CLS_FILE } from './lib/model-inputs.js';
 import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
-import { DIST, cpuSeconds, rss, runNodeJson, startNode, stop } from './lib/processes.js';
+import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { Ours, type Contender, type Watch } from './lib/ours.js';
+import { CPU_CLASSES, cpuBetween, cpuClock, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
+import { Ours, type Contender } from './lib/ours.js';
+import { startBareHttp, startKoaPeer } from './lib/peers.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
@@ -40,8 +44,11 @@ Measures our server against its peers on this machine and writes DIR/performance
                       "" skips it); each count is its own server, measured at --fronts-c
   --fronts-c N        --device: the concurrency of the fronts series (default 256)
   --fronts-batch N    --device: batch_size of the fronts series (default 1: batching off)
+  --log-level L       our server's MMS_LOG_LEVEL (default info, the server's default: the access log on;
+                      warn turns it off); its stdout goes to a file, as \`npm start > file\` would
   (the cls scenario also measures gRPC ModelInfer, raw_input_contents, on the 2-worker batching-off
-  model beside its REST binary series; with --device, on the batching-off model)
+  model beside its REST binary series; with --device, on the batching-off model; and bare node:http
+  reading the same body, the floor of our fronts' CPU per request)
   --quick             a tiny check that everything runs (1 round of 1 s points); writes to
                       $TMPDIR/mms-bench-quick unless --out is given
   --out DIR           where results go (default docs)
@@ -64,6 +71,7 @@ const { values: flags } = parseArgs({
     'fronts-series': { type: 'string', default: '1,2,4,8' },
     'fronts-c': { type: 'string', default: '256' },
     'fronts-batch': { type: 'string', default: '1' },
+    'log-level': { type: 'string', default: 'info' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
@@ -88,6 +96,11 @@ const FRONTS_SERIES = list(flags['fronts-series']!);
 const FRONTS_C = Number(flags['fronts-c']);
 const FRONTS_BATCH = Number(flags['fronts-batch']);
 const out = flags.out ?? (quick ? path.join(os.tmpdir(), 'mms-bench-quick') : 'docs');
+const logLevel = flags['log-level']!;
+if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+  process.stderr.write(`--log-level: unknown level "${logLevel}"\n`);
+  process.exit(2);
+}
 /** Memory is read once the server has been idle this long: what it keeps, not what the last point held. */
 const SETTLE_MS = quick ? 0 : 5000;
 const settledMemory = async (s: Ours) => {
@@ -101,22 +114,33 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // ---------------------------------------------------------------------------------------------------
 // Measuring one point
 
-/** One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up. */
+/**
+ * One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up.
+ * The watched processes' CPU over the point, by class, per response and (ours) as cores.
+ */
 async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
   const procs = connections > 1 ? loadProcs : 1;
   if (warmup > 0) await runLoadParts(url, connections, body, procs, warmup);
-  const frontPids = watch?.fronts() ?? [];
-  const cpu = () => (watch ? [cpuSeconds(watch.controller), frontPids.reduce((a, p) => a + cpuSeconds(p), 0)] : [0, 0]);
-  const [c0, f0] = cpu();
+  const before = watch && snapshot(watch);
   const t0 = performance.now();
   const parts = await runLoadParts(url, connections, body, procs, duration);
-  const [c1, f1] = cpu();
+  const after = watch && snapshot(watch);
   const elapsed = (performance.now() - t0) / 1000;
-  return { ...combineParts(parts), ...(watch ? { controllerCores: (c1 - c0) / elapsed, frontCores: (f1 - f0) / elapsed } : {}) };
+  const sample: Sample = combineParts(parts);
+  if (!before || !after) return sample;
+  const ns = cpuBetween(before, after);
+  const cores = (x: number | undefined) => (x === undefined ? undefined : x / 1e9 / elapsed);
+  return { ...sample, cpuUs: perRequest(ns, sample.requests ?? 0), controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
 }
 
 function summarize(concurrency: number, samples: Sample[]): Point {
-  const med = (k: keyof Sample) => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
+  const med = (k: 'rps' | 'p50' | 'p99' | 'controllerCores' | 'frontCores' | 'loadCores') => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
+  // Each class's median over the rounds that measured it.
+  const cpu: CpuPerRequest = {};
+  for (const k of [...CPU_CLASSES, 'total'] as const) {
+    const xs = samples.flatMap((s) => (s.cpuUs?.[k] === undefined ? [] : [s.cpuUs[k]!]));
+    if (xs.length) cpu[k] = median(xs);
+  }
   return {
     concurrency,
     rps: med('rps')!,
@@ -127,21 +151,14 @@ function summarize(concurrency: number, samples: Sample[]): Point {
     controllerCores: med('controllerCores'),
     frontCores: med('frontCores'),
     loadCores: med('loadCores'),
+    requests: samples.reduce((a, s) => a + (s.requests ?? 0), 0),
+    ...(Object.keys(cpu).length ? { cpuUs: cpu } : {}),
     samples,
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Contenders
-
-
-async function startPeer(name: string, model: Series['model']): Promise<{ contender: Contender; stop: () => Promise<void> }> {
-  const { child, match } = await startNode(script('peers/naive-server.js'), model === 'noop' ? ['--noop'] : [], /^listening (\d+)/);
-  return {
-    contender: { name, model, url: `http://127.0.0.1:${match[1]}/`, workerRss: async () => rss(child.pid!) / 2 ** 20 },
-    stop: () => stop(child),
-  };
-}
+// Contenders (the peers are lib/peers.ts)
 
 function makeStore(): string {
   const store = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-'));
@@ -192,8 +209,9 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
       for (const [k, who] of contenders.entries()) {
         const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch);
         samples[k][ci].push(s);
-        const cpu = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
-        log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${cpu}; load ${s.loadCores?.toFixed(2)}`);
+        const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
+        const us = describeCpu(s.cpuUs);
+        log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${us ? `; ${us}` : ''}${cores}; load ${s.loadCores?.toFixed(2)}`);
       }
     }
   }
@@ -206,6 +224,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
       workerRssMB: await who.workerRss(),
       ...(who.workers !== undefined ? { workers: who.workers, batch: who.batch, fronts: who.fronts } : {}),
       ...(who.protocol ? { protocol: who.protocol } : {}),
+      ...(who.cpuFloor ? { cpuFloor: true } : {}),
     });
   }
   return { series, loop: loops !== undefined ? loopSummary(loopRounds, loops) : undefined };
@@ -236,9 +255,9 @@ const stopAll = async () => {
 try {
   const m = machine();
   log(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${rounds} round(s) of ${duration} s points, ${loadProcs} load process(es).`);
-  const server = await Ours.start(store, fronts);
+  const server = await Ours.start(store, fronts, [], logLevel);
   running.push(() => server.stop());
-  log(`Our server: ${server.frontPids().length} inference front process(es) (number_of_netty_threads=${fronts}).`);
+  log(`Our server: ${server.frontPids().length} inference front process(es) (number_of_netty_threads=${fronts}), log level ${logLevel}, stdout to ${server.logFile}.`);
   const series: Series[] = [];
   let inProcessLoop: Loop = { itemsPerSecond: 0 };
   let memory: Results['memory'];
@@ -247,7 +266,9 @@ try {
   if (flags.device) {
     const mine = [await server.register('cls', deviceWorkers, 8, oursLabel('cls', deviceWorkers, 8)), await server.register('cls', deviceWorkers, 1, oursLabel('cls', deviceWorkers, 1))];
     if (server.grpc) mine.push(server.grpcTwin(mine[1]));
-    const r = await scenario('cls', mine, CONCURRENCY, deviceWorkers);
+    const bare = await startBareHttp();
+    running.push(bare.stop);
+    const r = await scenario('cls', [bare.contender, ...mine], CONCURRENCY, deviceWorkers);
     series.push(...r.series);
     inProcessLoop = r.loop!;
     memory = await settledMemory(server);
@@ -256,7 +277,7 @@ try {
       // One server per front count, all up at once (idle ones use no CPU), measured in turn.
       const contenders: Contender[] = [];
       for (const f of FRONTS_SERIES) {
-        const s = await Ours.start(store, f);
+        const s = await Ours.start(store, f, [], logLevel);
         running.push(() => s.stop());
         contenders.push(await s.register('cls', deviceWorkers, FRONTS_BATCH, oursLabel('cls', deviceWorkers, FRONTS_BATCH, f)));
       }
@@ -266,24 +287,25 @@ try {
     }
   } else {
     for (const model of ['noop', 'cls'] as const) {
-      const peer = model === 'cls' ? await startPeer('naive Koa + ORT (cls)', 'cls') : await startPeer('bare Koa no-op', 'noop');
-      running.push(peer.stop);
+      const peers = model === 'cls' ? [await startKoaPeer('naive Koa + ORT (cls)', 'cls'), await startBareHttp()] : [await startKoaPeer('bare Koa no-op', 'noop')];
+      running.push(...peers.map((p) => p.stop));
       const mine: Contender[] = [];
       for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));
       // gRPC ModelInfer beside REST binary: the 2-worker, batching-off model through both APIs.
       if (model === 'cls' && server.grpc) mine.push(server.grpcTwin(mine[2]));
-      const r = await scenario(model, [peer.contender, ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
+      const r = await scenario(model, [...peers.map((p) => p.contender), ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
       series.push(...r.series);
       if (r.loop) inProcessLoop = r.loop;
       for (const c of mine) await server.unregister(c);
-      await peer.stop();
-      running.pop();
+      for (const p of peers) await p.stop();
+      running.splice(-peers.length);
     }
     memory = await settledMemory(server);
     await stopAll();
   }
 
-  const partial = { machine: m, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory };
+  const setup = { logLevel, stdout: `a file (${path.basename(server.logFile)} in the server's directory, as \`npm start > file\`)`, config: server.settings };
+  const partial = { machine: m, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory, server: setup, cpuClock: cpuClock() };
   const results: Results = { ...partial, ...goals(partial, { device: Boolean(flags.device), fronts, deviceWorkers }) };
   const base = path.join(out, flags.device ? 'performance-device' : 'performance');
   mkdirSync(out, { recursive: true });

@@ -1,6 +1,7 @@
 // The SVG plot of a benchmark run: requests/s against concurrency (log scale), one panel per model
 // that has data, each with its legend below the plotting area so no label covers a line; a many-core
 // run adds a panel of requests/s against the number of inference fronts, with the loops' rate as a line.
+// bare node:http (a floor of CPU per request, serving no model) is left out: its rate is not a model's.
 import type { FrontsScaling, Results, Series } from './report.js';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -27,7 +28,7 @@ function niceStep(max: number): number {
 
 export function svg(r: Results): string {
   const panels = (['noop', 'cls'] as const)
-    .map((model) => ({ model, series: r.series.filter((s) => s.model === model && s.points.length > 0) }))
+    .map((model) => ({ model, series: r.series.filter((s) => s.model === model && !s.cpuFloor && s.points.length > 0) }))
     .filter((p) => p.series.length > 0); // a model the run did not measure gets no empty panel
   const fronts = r.frontsScaling && r.frontsScaling.series.length > 0 ? r.frontsScaling : undefined;
   const rows = Math.max(fronts ? 3 : 0, ...panels.map((p) => p.series.length));

@@ -1,6 +1,7 @@
 // The benchmark's goals (those of the data-plane issue), each judged from same-run ratios: a
 // contender's figure over its neighbour's in the same round, the median over rounds.
-import { median, type Goal, type Ratio, type Results, type Series } from './report.js';
+import { BARE_HTTP } from './peers.js';
+import { median, type Goal, type Ratio, type Results, type Sample, type Series } from './report.js';
 
 const at = (s: Series | undefined, c: number) => s?.points.find((p) => p.concurrency === c);
 const pct = (n: number) => `${Math.round(n * 100)}%`;
@@ -14,6 +15,41 @@ function sameRun(what: string, a: Series | undefined, b: Series | number[] | und
   if (!as || !bs || as.length === 0) return undefined;
   const perRound = as.slice(0, bs.length).map((s, i) => s[key] / bs[i]);
   return { what, concurrency: c, perRound, median: median(perRound) };
+}
+
+/** Per round a's `fa` over b's `fb` at concurrency c, and the median; rounds missing either are skipped. */
+function sameRunBy(what: string, a: Series | undefined, b: Series | undefined, c: number, fa: (s: Sample) => number | undefined, fb: (s: Sample) => number | undefined): Ratio | undefined {
+  const as = at(a, c)?.samples ?? [];
+  const bs = at(b, c)?.samples ?? [];
+  const perRound = as.slice(0, bs.length).flatMap((s, i) => {
+    const x = fa(s);
+    const y = fb(bs[i]);
+    return x === undefined || y === undefined || !(y > 0) ? [] : [x / y];
+  });
+  return perRound.length ? { what, concurrency: c, perRound, median: median(perRound) } : undefined;
+}
+
+/**
+ * Our fronts' CPU per cls request over bare node:http's on the same body, c=64, same rounds: each of
+ * our REST cls configurations is listed, the goal takes the lowest.
+ */
+function frontCpuGoal(series: Series[], ratios: Ratio[], fronts: number): Goal | undefined {
+  const bare = series.find((s) => s.name === BARE_HTTP);
+  if (!bare) return undefined;
+  const rs = series
+    .filter((s) => s.model === 'cls' && s.name.startsWith('ours') && s.protocol !== 'grpc' && s.fronts === fronts)
+    .map((s) => sameRunBy(`${s.name}: front µs/req / bare node:http µs/req`, s, bare, 64, (q) => q.cpuUs?.front, (q) => q.cpuUs?.total))
+    .filter((q): q is Ratio => q !== undefined)
+    .sort((p, q) => p.median - q.median);
+  ratios.push(...rs);
+  const b = rs[0];
+  const us = (s: Series | undefined) => at(s, 64)?.cpuUs;
+  const mine = series.find((s) => b?.what.startsWith(`${s.name}:`));
+  return {
+    goal: 'front CPU per cls request (c=64) ≤ 1.5× bare node:http on the same body',
+    measured: b ? `${x2(b.median)} (${Math.round(us(mine)?.front ?? 0)} vs ${Math.round(us(bare)?.total ?? 0)} µs/req; ${mine?.name})` : 'not measured',
+    met: (b?.median ?? Infinity) <= 1.5,
+  };
 }
 
 /** The best (highest median) of several same-run ratios. */
@@ -126,6 +162,8 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     const bg = batchingGoal(r.series, ratios, o.fronts);
     if (bg) out.push(bg);
   }
+  const fc = frontCpuGoal(r.series, ratios, fronts);
+  if (fc) out.push(fc);
   out.push(...grpcGoals(r.series, ratios));
   out.push(...memoryGoals(r.memory));
   return { goals: out, ratios };

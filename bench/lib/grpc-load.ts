@@ -65,7 +65,7 @@ times.sort((a, b) => a - b);
 const at = (q: number) => Math.round((times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0) * 1000) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const result: LoadResult = {
-  rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx,
+  rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx, requests: times.length + non2xx,
   loadCores: (cpu.user + cpu.system) / 1000 / (performance.now() - t0),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -22,6 +22,7 @@ export function combineParts(parts: LoadResult[]): LoadResult {
     p99: Math.max(...parts.map((p) => p.p99)),
     errors: parts.reduce((a, p) => a + p.errors, 0),
     non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+    requests: parts.reduce((a, p) => a + (p.requests ?? 0), 0),
     loadCores: Math.max(...parts.map((p) => p.loadCores ?? 0)),
   };
 }

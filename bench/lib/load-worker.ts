@@ -22,6 +22,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Responses received (2xx or not): what the server's CPU per request is divided by. */
+  requests?: number;
   /** Cores this load process kept busy while it ran (near 1: the load generator is the bottleneck). */
   loadCores?: number;
 }
@@ -44,7 +46,7 @@ async function cannon(): Promise<LoadResult> {
     headers: req.headers,
     body: req.body,
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, requests: r.requests.total };
 }
 
 async function sequential(): Promise<LoadResult> {
@@ -69,7 +71,7 @@ async function sequential(): Promise<LoadResult> {
   agent.destroy();
   times.sort((a, b) => a - b);
   const at = (q: number) => Math.round((times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0) * 1000) / 1000;
-  return { rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx };
+  return { rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx, requests: times.length };
 }
 
 function post(agent: http.Agent, url: URL): Promise<number> {

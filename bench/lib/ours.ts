@@ -1,16 +1,15 @@
-// Our server as the benchmarks run it: started through the CLI in its own directory, models
-// registered and described over the Management API, its processes found in /proc.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Our server as the benchmarks run it: started through the CLI in its own directory as `npm start`
+// starts it (foreground, its stdout to a file), models registered and described over the Management
+// API, its processes found in /proc.
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DIST, childPids, rss, startNode, stop, type Started } from './processes.js';
+import type { Watch } from './cpu.js';
+import { DIST, childPids, rss, startNodeToFile, stop, type Started } from './processes.js';
 import type { Series } from './report.js';
 
-/** What to measure the CPU of during a point: our controller and its fronts. */
-export interface Watch {
-  controller: number;
-  fronts: () => number[];
-}
+/** The server's stdout file is emptied past this size, so a long run's access log does not fill the disk. */
+const LOG_TRIM_BYTES = 64 * 2 ** 20;
 
 export interface Contender {
   name: string;
@@ -18,10 +17,13 @@ export interface Contender {
   /** http(s) for REST; `grpc://host:port/<model>` for gRPC ModelInfer. */
   url: string;
   protocol?: Series['protocol'];
+  /** The processes whose CPU a point measures (ours: controller, fronts, workers; a peer: its process). */
   watch?: Watch;
   workers?: number;
   batch?: number;
   fronts?: number;
+  /** A floor of CPU per request that serves no model (bare node:http): kept off the plot and the rate goals. */
+  cpuFloor?: boolean;
   /** Worker RSS in MB, read after the scenario's load. */
   workerRss: () => Promise<number | undefined>;
   /** Our workers as describe lists them. */
@@ -47,31 +49,49 @@ export class Ours {
     readonly management: string,
     readonly fronts: number,
     readonly grpc: string,
+    /** Where its stdout (the log, access log included) goes. */
+    readonly logFile: string,
+    /** Its config.properties lines but model_store, for the report. */
+    readonly settings: string[],
+    private readonly trim: NodeJS.Timeout,
   ) {}
 
-  /** `extra`: more config.properties lines (the ramp's autoscaling keys, bench:gpu's number_of_gpu). */
-  static async start(store: string, fronts: number, extra: string[] = []): Promise<Ours> {
+  /**
+   * `extra`: more config.properties lines (the ramp's autoscaling keys, bench:gpu's number_of_gpu).
+   * `logLevel`: MMS_LOG_LEVEL; info is the server's default (the access log on).
+   */
+  static async start(store: string, fronts: number, extra: string[] = [], logLevel = 'info'): Promise<Ours> {
     // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
     const config = path.join(dir, 'config.properties');
     // CPU unless the caller names GPUs: on a GPU host the default provider (auto) would put the CPU
     // benches' workers on CUDA.
     const gpus = extra.some((line) => line.startsWith('number_of_gpu=')) ? [] : ['number_of_gpu=0'];
-    writeFileSync(
-      config,
-      ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `model_store=${store}`, 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...gpus, ...extra].join('\n'),
-    );
-    const server = await startNode(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: 'warn', TMPDIR: dir });
+    const settings = ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...gpus, ...extra];
+    writeFileSync(config, [`model_store=${store}`, ...settings].join('\n'));
+    const logFile = path.join(dir, 'server.log');
+    const server = await startNodeToFile(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: logLevel, TMPDIR: dir }, logFile);
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
     const grpc = server.lines.map((l) => /^gRPC inference API: (\S+)/.exec(l)?.[1]).find(Boolean) ?? '';
     // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=dir).
     const pid = Number(readFileSync(path.join(dir, '.model_server.pid'), 'utf8'));
-    return new Ours(server, dir, pid, inference, server.match[1], fronts, grpc);
+    // The file is opened for appending: emptying it under the server is safe, its next write lands at 0.
+    const trim = setInterval(() => {
+      if ((statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > LOG_TRIM_BYTES) truncateSync(logFile, 0);
+    }, 1000).unref();
+    return new Ours(server, dir, pid, inference, server.match[1], fronts, grpc, logFile, settings, trim);
   }
 
   frontPids(): number[] {
     return childPids(this.pid, 'front-main.js');
   }
+
+  workerPids(): number[] {
+    return childPids(this.pid, 'backend-worker/main.js');
+  }
+
+  /** Every process of the server by class, for the CPU of a point. */
+  readonly watch: Watch = { processes: () => ({ controller: [this.pid], front: this.frontPids(), worker: this.workerPids() }) };
 
   /**
    * Registers `model` under its own name with these workers and batch size; returns its contender.
@@ -87,7 +107,7 @@ export class Ours {
       name: label,
       model,
       url: `${this.inference}/predictions/${name}`,
-      watch: { controller: this.pid, fronts: () => this.frontPids() },
+      watch: this.watch,
       workers,
       batch,
       fronts: this.fronts,
@@ -113,6 +133,7 @@ export class Ours {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.trim);
     await stop(this.server.child);
     rmSync(this.dir, { recursive: true, force: true });
   }

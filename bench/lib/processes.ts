@@ -1,7 +1,7 @@
 // Child processes of the benchmark: start one, wait for a line it prints, read its memory, stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +35,30 @@ export async function startNode(script: string, args: string[], ready: RegExp, e
   return { child, match, lines };
 }
 
+/**
+ * As startNode, but the child's stdout is appended to `file`, as `npm start > file`
+ * would have it: its output costs the child a write and this process nothing. Resolves at the first line
+ * of the file matching `ready`.
+ */
+export async function startNodeToFile(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv, file: string): Promise<Started> {
+  const fd = openSync(file, 'a');
+  const child = spawn(process.execPath, [script, ...args], { env: childEnv(env), stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<Started>((resolve, reject) => {
+      timer = setInterval(() => {
+        const lines = readFileSync(file, 'utf8').split('\n');
+        const at = lines.findIndex((l) => ready.test(l));
+        if (at >= 0) resolve({ child, match: ready.exec(lines[at])!, lines: lines.slice(0, at + 1) });
+      }, 50);
+      child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready; its output is in ${file}`)));
+    });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Runs `node script args` to completion and parses its last stdout line as JSON. */
 export async function runNodeJson<T>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
   const child = spawn(process.execPath, [script, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
@@ -58,17 +82,6 @@ export async function stop(child: ChildProcess): Promise<void> {
 export function rss(pid: number): number {
   try {
     return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return 0;
   }

@@ -1,4 +1,5 @@
 // Turns benchmark results into docs/performance.md (tables, ratios, goals); the SVG plot is chart.ts.
+import type { CpuPerRequest } from './cpu.js';
 import type { Machine } from './machine.js';
 
 /** One measurement of one configuration at one concurrency, in one round. */
@@ -14,6 +15,10 @@ export interface Sample {
   frontCores?: number;
   /** Cores the busiest load process kept busy; near 1 means the load generator was the limit. */
   loadCores?: number;
+  /** Responses the load processes received during the point. */
+  requests?: number;
+  /** µs of CPU per request answered, by process class (ours: front, controller, worker; a peer: peer). */
+  cpuUs?: CpuPerRequest;
 }
 
 /** A configuration at one concurrency: the medians over the rounds (errors summed), and each round. */
@@ -35,6 +40,8 @@ export interface Series {
   fronts?: number;
   /** `grpc`: measured through gRPC ModelInfer (absent: REST). */
   protocol?: 'rest' | 'grpc';
+  /** A floor of CPU per request serving no model (bare node:http): not plotted, not in the rate goals. */
+  cpuFloor?: boolean;
 }
 
 /** A ratio of two contenders measured in the same round (adjacent in time), per round and its median. */
@@ -82,7 +89,20 @@ export interface Results {
   frontendRssMB?: number;
   /** RSS read `idleMs` after the last load (absent in older results: read at once). */
   memory?: { controllerMB: number; frontsMB: number[]; idleMs?: number };
+  /** How our server ran (absent in older results: log level warn). */
+  server?: ServerSetup;
+  /** Where CPU per request came from: schedstat (ns) or stat (clock ticks). */
+  cpuClock?: string;
   goals: Goal[];
+}
+
+export interface ServerSetup {
+  /** MMS_LOG_LEVEL (info, the default, keeps the access log on). */
+  logLevel: string;
+  /** Where its stdout (the log) went. */
+  stdout: string;
+  /** The config.properties lines the bench sets. */
+  config: string[];
 }
 
 const fmt = (n: number | null, d = 0) => (n === null || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -99,13 +119,17 @@ function pointRows(s: Series, label = s.name): string[] {
   return s.points.map((p) => {
     const spread = p.samples && p.samples.length > 1 ? ` (${fmt(Math.min(...p.samples.map((q) => q.rps)))}–${fmt(Math.max(...p.samples.map((q) => q.rps)))})` : '';
     const fronts = p.frontCores ?? p.frontendCores;
-    return `| ${label} | ${p.concurrency} | ${fmt(p.rps)}${spread} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${opt(p.controllerCores)} | ${opt(fronts)} | ${opt(p.loadCores)} |`;
+    return `| ${label} | ${p.concurrency} | ${fmt(p.rps)}${spread} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${cpuCells(p.cpuUs)} | ${opt(p.controllerCores)} | ${opt(fronts)} | ${opt(p.loadCores)} |`;
   });
 }
 
+/** µs per request: front, controller, worker, and all of them (ours) or the peer's one process. */
+const cpuCells = (c: CpuPerRequest | undefined) => [c?.front, c?.controller, c?.worker, c?.total].map((x) => opt(x, 0)).join(' | ');
+const CPU_HEAD = 'front µs/req | controller µs/req | worker µs/req | total µs/req';
+
 const HEAD = [
-  '| configuration | c | req/s median (min–max) | p50 ms | p99 ms | errors | non-2xx | controller cores | front cores | load cores |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  `| configuration | c | req/s median (min–max) | p50 ms | p99 ms | errors | non-2xx | ${CPU_HEAD} | controller cores | front cores | load cores |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
 export function markdown(r: Results, title: string): string {
@@ -123,6 +147,8 @@ export function markdown(r: Results, title: string): string {
         `${rounds} round${rounds > 1 ? 's' : ''}, the contenders of a scenario interleaved (A B A B) so a shared machine's drift cancels; figures are medians over the rounds. `) +
       `In-process ORT loop (1 thread): ${fmt(loop.itemsPerSecond)} items/s` +
       (loop.aggregate ? `; ${plural(loop.parallel, 'loop')} side by side: ${fmt(loop.aggregate)} items/s.` : '.'),
+    '',
+    setupLine(r),
     '',
     ...HEAD,
   ];
@@ -145,6 +171,17 @@ export function markdown(r: Results, title: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** How our server ran and how CPU was read: the setting every figure of the run depends on. */
+function setupLine(r: Results): string {
+  if (!r.server) return 'Our server: log level warn (the access log off; an older run, before the level was recorded); no CPU per request.';
+  const s = r.server;
+  const access = ['trace', 'debug', 'info'].includes(s.logLevel) ? 'the access log on' : 'the access log off';
+  return (
+    `Our server: log level **${s.logLevel}** (${access}), stdout to ${s.stdout}; config.properties: ${s.config.map((l) => `\`${l}\``).join(', ')}, the rest default. ` +
+    `CPU per request: each process's CPU time over a point (${r.cpuClock === 'stat' ? '/proc/<pid>/stat, clock ticks' : '/proc/<pid>/task/*/schedstat, ns'}) over the responses in it; the load generator's not counted.`
+  );
+}
+
 function frontsMarkdown(f: FrontsScaling): string[] {
   const agg = f.loops.aggregate ?? 0;
   const lines = [
@@ -152,13 +189,13 @@ function frontsMarkdown(f: FrontsScaling): string[] {
     '',
     `Against ${f.loops.parallel ?? 0} in-process loop${f.loops.parallel === 1 ? '' : 's'} side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
     '',
-    '| fronts | req/s median (min–max) | of the loops | p50 ms | p99 ms | errors | non-2xx | controller cores | front cores | load cores |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| fronts | req/s median (min–max) | of the loops | p50 ms | p99 ms | errors | non-2xx | ${CPU_HEAD} | controller cores | front cores | load cores |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of f.series) {
     for (const p of s.points) {
       const spread = p.samples && p.samples.length > 1 ? ` (${fmt(Math.min(...p.samples.map((q) => q.rps)))}–${fmt(Math.max(...p.samples.map((q) => q.rps)))})` : '';
-      lines.push(`| ${s.fronts} | ${fmt(p.rps)}${spread} | ${agg ? `${Math.round((p.rps / agg) * 100)}%` : ''} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${opt(p.controllerCores)} | ${opt(p.frontCores)} | ${opt(p.loadCores)} |`);
+      lines.push(`| ${s.fronts} | ${fmt(p.rps)}${spread} | ${agg ? `${Math.round((p.rps / agg) * 100)}%` : ''} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${p.errors} | ${p.non2xx} | ${cpuCells(p.cpuUs)} | ${opt(p.controllerCores)} | ${opt(p.frontCores)} | ${opt(p.loadCores)} |`);
     }
   }
   return lines;

@@ -24,7 +24,7 @@ describe('benchmark chart', () => {
       const doc = svg(r);
       const areas = plotAreas(doc);
       assert.ok(areas.length > 0);
-      for (const s of r.series) {
+      for (const s of r.series.filter((x) => !x.cpuFloor)) {
         const label = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)"[^>]*>${s.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</text>`).exec(doc);
         assert.ok(label, `legend entry for ${s.name}`);
         const [x, y] = [Number(label[1]), Number(label[2])];
@@ -39,6 +39,15 @@ describe('benchmark chart', () => {
     assert.doesNotMatch(doc, /no-op model/);
     assert.equal(plotAreas(doc).length, 1);
     assert.match(svg(results('performance.json')), /no-op model/);
+  });
+
+  it('leaves a CPU floor series (bare node:http) off the plot', () => {
+    const base = results('performance.json');
+    const floor = { name: 'bare node:http floor', model: 'cls' as const, cpuFloor: true, points: [{ concurrency: 64, rps: 1e6, p50: 1, p99: 2, errors: 0, non2xx: 0 }] };
+    const doc = svg({ ...base, series: [...base.series, floor] });
+    assert.doesNotMatch(doc, /bare node:http floor/);
+    assert.doesNotMatch(doc, />1,000,000</); // its rate does not set the scale
+    assert.equal(doc, svg(base));
   });
 
   it('draws the fronts series as its own panel, its legend outside the plotting areas', () => {
