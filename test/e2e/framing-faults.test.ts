@@ -4,16 +4,13 @@
 // timeout. Sent on every inference route that takes a body, through the fronts and through the
 // SageMaker entrypoint (the controller serving inference itself).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { postJson, request, sharedAddress, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
-import { writeBareOnnx } from '../helpers/sagemaker-contract.js';
+import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { serveEntrypoint, writeBareOnnx } from '../helpers/sagemaker-contract.js';
 
 const NAMELESS_PART = {
   method: 'POST',
@@ -90,39 +87,24 @@ describe('a request that cannot be framed fails alone (fronts)', TIMEOUT, () => 
 });
 
 describe('a request that cannot be framed fails alone (SageMaker entrypoint)', TIMEOUT, () => {
-  const ENTRYPOINT = fileURLToPath(new URL('../../../docker/entrypoint.sh', import.meta.url));
-  let root: string;
-  let proc: ServeProcess;
-  let url: string;
+  let s: Awaited<ReturnType<typeof serveEntrypoint>>;
   before(async () => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'mms-frame-sm-'));
-    for (const d of ['models', 'work', 'tmp']) mkdirSync(path.join(root, d));
-    writeBareOnnx(path.join(root, 'models', 'm'));
-    url = await sharedAddress();
-    const metrics = new URL(await sharedAddress()).port;
-    proc = await startServeProcess(ENTRYPOINT, ['serve'], {
-      PATH: process.env.PATH,
-      SAGEMAKER_BIND_TO_PORT: new URL(url).port,
-      SAGEMAKER_SAFE_PORT_RANGE: `${metrics}-${metrics}`,
-      SAGEMAKER_MULTI_MODEL: 'true',
-      MMS_BIND_HOST: '127.0.0.1',
-      MMS_MODEL_STORE: path.join(root, 'models'),
-      MMS_WORK_DIR: path.join(root, 'work'),
-      TMPDIR: path.join(root, 'tmp'),
-    }, root);
-    const r = await postJson(`${url}/models`, { model_name: 'm', url: path.join(root, 'models', 'm') });
+    s = await serveEntrypoint({});
+    writeBareOnnx(s.target.hostDir('m'));
+    const r = await postJson(`${s.target.management}/models`, { model_name: 'm', url: s.target.modelUrl('m') });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });
   after(async () => {
-    await proc?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await s?.proc.stop();
+    if (s) rmSync(s.root, { recursive: true, force: true });
   });
 
   it('invoke: 400, the next 100 invokes succeed, DELETE is quick and SIGTERM ends the process', async () => {
+    const url = s.target.inference;
     const invoke = () => postJson(`${url}/models/m/invoke`, v2Request('x', [1, 4], [1, 2, 3, 4]));
     await expectFailsAlone(`${url}/models/m/invoke`, invoke);
     await expectQuickDelete(url, 'm');
-    proc.child.kill('SIGTERM');
-    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    s.proc.child.kill('SIGTERM');
+    assert.deepEqual(await s.proc.exited, { code: 0, signal: null });
   });
 });

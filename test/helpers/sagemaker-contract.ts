@@ -11,7 +11,9 @@ import * as tar from 'tar';
 import { FIXTURES } from './fixtures.js';
 import type { Gate } from './gate.js';
 import { writeScaleModel } from './onnx-models.js';
-import { postJson, request, type JsonResponse } from './server.js';
+import { fileURLToPath } from 'node:url';
+import { startServeProcess, type ServeProcess } from './serve-process.js';
+import { postJson, request, sharedAddress, type JsonResponse } from './server.js';
 
 export interface ContractTarget {
   inference: string;
@@ -220,4 +222,32 @@ export function memoryBudgetContract(target: () => ContractTarget, gate: () => G
     for (const res of await Promise.all(held)) assert.equal(res.status, 200);
     assert.equal((await request(`${t.management}/models/h2`)).status, 200, 'busy models stay loaded');
   });
+}
+
+const ENTRYPOINT = fileURLToPath(new URL('../../../docker/entrypoint.sh', import.meta.url));
+const port = async () => Number(new URL(await sharedAddress()).port);
+
+/** A fresh root (models/, work/, tmp/) and the entrypoint started in it, listening on loopback. */
+export async function serveEntrypoint(env: Record<string, string>): Promise<{ root: string; proc: ServeProcess; target: ContractTarget }> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'mms-sm-'));
+  for (const d of ['models', 'work', 'tmp']) mkdirSync(path.join(root, d));
+  const [main, metrics] = [await port(), await port()];
+  const proc = await startServeProcess(ENTRYPOINT, ['serve'], {
+    PATH: process.env.PATH,
+    SAGEMAKER_BIND_TO_PORT: String(main),
+    SAGEMAKER_SAFE_PORT_RANGE: `${metrics}-${metrics}`,
+    SAGEMAKER_MULTI_MODEL: 'true',
+    MMS_BIND_HOST: '127.0.0.1',
+    MMS_MODEL_STORE: path.join(root, 'models'),
+    MMS_WORK_DIR: path.join(root, 'work'),
+    TMPDIR: path.join(root, 'tmp'),
+    ...env,
+  }, root).catch((err: unknown) => {
+    // A start that fails (a refused setting) leaves nothing behind either.
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  });
+  const url = `http://127.0.0.1:${main}`;
+  const dir = (name: string) => path.join(root, 'models', name, 'model');
+  return { root, proc, target: { inference: url, management: url, metrics: `http://127.0.0.1:${metrics}`, hostDir: dir, modelUrl: dir } };
 }

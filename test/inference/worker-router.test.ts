@@ -19,24 +19,8 @@ after(() => {
 let n = 0;
 const socketPath = () => path.join(os.tmpdir(), `.mms-router-test.${process.pid}.${++n}`);
 
-/** A worker end that answers each request with its name after `ms`. */
-function listenWorker(name: string, ms: number, at = socketPath()): Promise<string> {
-  const former = new BatchFormer({
-    batchSize: 1,
-    maxBatchDelay: 0,
-    run: async (items) => {
-      await new Promise((r) => setTimeout(r, ms));
-      return items.map((i) => ({ requestId: i.requestId, contentType: 'text/plain', status: 200, reason: '', headers: [], body: Buffer.from(name) }));
-    },
-  });
-  const server = net.createServer((socket) => void serveConnection(socket, async () => ({ former }), () => undefined));
-  servers.push(server);
-  return new Promise((resolve) => server.listen(at, () => resolve(at)));
-}
-
-/** A worker end like listenWorker's whose connections can be cut, as the death of its process cuts them. */
-async function killableWorker(name: string, ms: number): Promise<{ path: string; kill: () => void }> {
-  const at = socketPath();
+/** A worker end that answers each request with its name after `ms`; kill() cuts its connections, as the death of its process would. */
+async function killableWorker(name: string, ms: number, at = socketPath()): Promise<{ path: string; kill: () => void }> {
   const sockets = new Set<net.Socket>();
   const former = new BatchFormer({
     batchSize: 1,
@@ -54,6 +38,8 @@ async function killableWorker(name: string, ms: number): Promise<{ path: string;
   await new Promise<void>((resolve) => server.listen(at, resolve));
   return { path: at, kill: () => sockets.forEach((s) => s.destroy()) };
 }
+
+const listenWorker = async (name: string, ms: number, at?: string): Promise<string> => (await killableWorker(name, ms, at)).path;
 
 const route = (workers: WorkerRoute[]): ModelRoute => ({
   name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
