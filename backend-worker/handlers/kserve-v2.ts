@@ -20,7 +20,7 @@ const bad = invalidInput;
 
 export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]): V2Request {
   const body = item.params.body?.value ?? firstParam(item);
-  if (!body || body.length === 0) throw bad('Request body is empty; expected a KServe v2 inference request.');
+  if (!body || body.length === 0) throw bad(`${received(item)}; expected a KServe v2 inference request: JSON (Content-Type: application/json), or the binary extension with Inference-Header-Content-Length.`);
   const headerLength = item.headers[HEADER_LENGTH];
   let jsonEnd = body.length;
   if (headerLength !== undefined) {
@@ -75,6 +75,15 @@ export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]
 }
 
 /** Without a raw body: the first typed part (a multipart upload), query values having no type. */
+/** Why no body reached the handler: the front read it as a form (curl -d sends one), or there was none. */
+function received(item: InferenceInput): string {
+  const type = (item.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
+    return `Request body was read as form fields (Content-Type: ${type}), not as a tensor request`;
+  }
+  return 'Request body is empty';
+}
+
 function firstParam(item: InferenceInput): Buffer | undefined {
   return Object.values(item.params).find((p) => p.contentType !== '')?.value;
 }

@@ -3,6 +3,7 @@
 // test/http/served-routes.test.ts holds it equal to the routes the Koa routers serve. Unlike MMS we emit typed defaults and the parameter names/values the server reads
 // (`url`, lowercase runtimes, `synchronous` default true, `response_timeout` in seconds); the register and
 // scale parameters come from the list the routes parse (control/registry/model-params.ts).
+import { PACKAGE_VERSION } from '../package-info.js';
 import { MAX_TIMER_MS } from '../config/keys.js';
 import { REGISTER_PARAMS, SAVED_PARAMS, SCALE_PARAMS, type ParamSpec } from '../control/registry/model-params.js';
 
@@ -293,7 +294,7 @@ const ROUTES: readonly Route[] = [
 ];
 
 function document(title: string, description: string, paths: Json): Json {
-  return { openapi: '3.0.1', info: { title, description, version: '1.0.0' }, paths, components: components() };
+  return { openapi: '3.0.1', info: { title, description, version: PACKAGE_VERSION }, paths, components: components() };
 }
 
 /** The listener's OpenAPI document (`OPTIONS /`, `/api-description`); both flags set gives the union. */

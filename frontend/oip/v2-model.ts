@@ -1,12 +1,11 @@
 // The Open Inference Protocol's health, readiness and metadata answers, shared by the REST routes
 // (v2-routes.ts) and the gRPC service (grpc-service.ts), from the routing table a front holds.
-import { readFileSync } from 'node:fs';
+import { PACKAGE_VERSION } from '../package-info.js';
 import type { ModelRoute } from '../../protocol/routes.js';
 import type { TensorMetadata } from '../../protocol/model-metadata.js';
 import { notReady, notTensorModel } from '../errors.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Protocol extensions every inference listener serves (the repository extension is the management listener's). */
 export const EXTENSIONS = ['binary_tensor_data'];
@@ -26,7 +25,7 @@ export interface ModelMetadataBody {
 }
 
 export function serverMetadata(extensions = EXTENSIONS): ServerMetadata {
-  return { name: 'multi-model-server', version: pkg.version, extensions };
+  return { name: 'multi-model-server', version: PACKAGE_VERSION, extensions };
 }
 
 /** A model is ready when it has a live (loaded, routed) worker: loading or failed models are not. */

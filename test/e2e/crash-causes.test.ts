@@ -62,6 +62,9 @@ describe('crash causes', () => {
     }, 30_000);
     assert.equal(failed.workers.length, 0);
     assert.equal(failed.lastExit.code, 4);
+    // crash_loop_max_restarts=2: the first start and two restarts failed, then no more (docs/configuration.md).
+    const metrics = await request(`${server.metricsUrl}/metrics`);
+    assert.match(metrics.body, /^mms_worker_restarts_total\{model="loop"\} 2$/m);
     assert.ok(failed.lastExit.stderr.some((l: string) => l.includes('the model cannot load')), JSON.stringify(failed.lastExit));
     const ping = await request(`${server.inferenceUrl}/ping?detail=true`);
     assert.equal(ping.body.models.loop.status, 'Failed');

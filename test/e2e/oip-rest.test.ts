@@ -112,6 +112,14 @@ describe('Open Inference Protocol over REST', () => {
     }
   });
 
+  it('a tensor request sent as a form (curl -d, no binary header): a 400 that says what was received and what is expected', async () => {
+    const r = await inf('/v2/models/scale/infer', {
+      method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    isV2Error(r, 400, /read as form fields \(Content-Type: application\/x-www-form-urlencoded\).*expected .*application\/json.*Inference-Header-Content-Length/);
+  });
+
   it('infer errors are {"error": ...}: bad tensor, unknown model, not a tensor model, wrong method, too large, unknown path', async () => {
     const url = `${server.inferenceUrl}/v2/models/scale/infer`;
     isV2Error(await postJson(url, { inputs: [{ name: 'x', shape: [1, 5], datatype: 'FP32', data: [1, 2, 3, 4, 5] }] }), 400, /dimension 1 must be 4/);

@@ -2,6 +2,7 @@
 // path parameters), the routes each listener describes, and the per-model document. That they are
 // the routes served: served-routes.test.ts.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { apiDescription, modelApiDescription } from '../../frontend/http/openapi.js';
 
@@ -51,7 +52,8 @@ function assertStructurallyValid(doc: Json): void {
   const info = doc.info as Json;
   assert.equal(typeof info.title, 'string');
   assert.equal(typeof info.description, 'string');
-  assert.equal(info.version, '1.0.0');
+  // The package's version, as the Open Inference Protocol's server metadata says it.
+  assert.equal(info.version, (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
   assert.ok(doc.components && typeof doc.components === 'object');
   const ops = operations(doc);
   assert.ok(ops.length > 0);
