@@ -21,12 +21,12 @@ export async function toRequestItem(ctx: Context, pieces: Buffer[], maxParameter
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   // The binary tensor extension's header says what the body is, whatever its type says (curl's
   // --data-binary sends application/x-www-form-urlencoded): it goes on whole, never parsed as a form.
-  const form = ctx.get('inference-header-content-length') === '';
-  if (form && type === 'application/x-www-form-urlencoded') {
+  const mayBeForm = ctx.get('inference-header-content-length') === '';
+  if (mayBeForm && type === 'application/x-www-form-urlencoded') {
     const body = whole();
     if (countPairs(body, left) > left) throw tooManyParameters(maxParameters);
     for (const [name, value] of new URLSearchParams(body.toString('utf8'))) parameters.push({ name, contentType: '', value: Buffer.from(value) });
-  } else if (form && type === 'multipart/form-data') {
+  } else if (mayBeForm && type === 'multipart/form-data') {
     parameters.push(...(await parseMultipart(ctx.get('content-type'), whole(), left, maxParameters)));
   } else {
     if (left < 1) throw tooManyParameters(maxParameters);
