@@ -40,6 +40,8 @@ export function performanceDoc(dir: string): string {
     'fronts and the workers share two cores, so no configuration there can reach the in-process loop\'s rate',
     'per worker.',
     '',
+    'Where the CPU of a front and of a worker goes, function by function: [performance-profile.md](performance-profile.md).',
+    '',
     local ? markdown(local, 'Latest run') : '',
     local ? '![throughput](performance.svg)\n' : '',
     device ? markdown(device, 'Many-core run') : '',
