@@ -101,3 +101,39 @@ export function modelHealth(routes: ModelRoute[], running: SlotCount = slotsOf):
   }
   return out;
 }
+
+/**
+ * A route's worker slots this front holds a working connection to: a connection closed for a fault
+ * (or not yet made) counts as down until it is made again.
+ */
+export function reachableSlots(route: ModelRoute, remotes: ReadonlyMap<string, Remote> | undefined): number {
+  let n = 0;
+  for (const w of route.workers) {
+    const r = remotes?.get(w.id);
+    if (r?.ready && !r.closed) n += w.slots;
+  }
+  return n;
+}
+
+/**
+ * What a model may hold in one front: job_queue_size plus what the workers run and hold next (two
+ * batches each), shared over the fronts. The kernel deals connections to fronts unevenly, so a front
+ * may take up to twice its even share, never more than the whole: an approximation of one shared
+ * queue that needs no traffic between fronts.
+ */
+export function admissionLimit(route: ModelRoute, fronts: number): number {
+  const total = route.queueSize + Math.max(1, slotsOf(route)) * 2 * route.batchSize;
+  return Math.min(total, Math.ceil((2 * total) / fronts));
+}
+
+/** How often a request that was only queued may lose its worker and be sent again (kills in a row). */
+const MAX_REQUEUES = 8;
+
+/**
+ * Whether a request whose worker died goes to another: once if the worker may have been running it
+ * (a request that kills every worker it reaches fails on the second); one that only waited behind
+ * others cannot have caused the death, so it goes again, up to MAX_REQUEUES times. Counts the try.
+ */
+export function sendAgain(job: Job, running: boolean): boolean {
+  return running ? job.attempts++ === 0 : job.requeues++ < MAX_REQUEUES;
+}

@@ -11,14 +11,11 @@ import { WorkerConnection } from '../../protocol/worker-connection.js';
 import { FrameEncodeError } from '../../protocol/codec.js';
 import { pickWorker } from './pick-worker.js';
 import type { RouterOptions, SubmitOptions } from './router-options.js';
-import { ModelState, Remote, modelHealth, serverHealth, slotsOf, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
+import { ModelState, Remote, admissionLimit, modelHealth, reachableSlots, sendAgain, serverHealth, type Job, type ModelHealth, type ServerHealth } from './router-state.js';
 import { ResponseCache } from './response-cache.js';
 
 /** A worker of the table this front cannot reach (or lost the connection to) is tried again after this. */
 const RECONNECT_MS = 1000;
-
-/** How often a request that was only queued may lose its worker and be sent again (kills in a row). */
-const MAX_REQUEUES = 8;
 
 const GONE = 'Client closed the connection before the answer.';
 
@@ -78,19 +75,8 @@ export class WorkerRouter {
     return modelHealth(this.routes(), this.reachable);
   }
 
-  /**
-   * A route's worker slots this front holds a working connection to: a connection closed for a fault
-   * (or not yet made) counts as down until it is made again.
-   */
-  private readonly reachable = (route: ModelRoute): number => {
-    const remotes = this.models.get(routeKey(route))?.remotes;
-    let n = 0;
-    for (const w of route.workers) {
-      const r = remotes?.get(w.id);
-      if (r?.ready && !r.closed) n += w.slots;
-    }
-    return n;
-  };
+  /** A route's worker slots with a working connection from this front. */
+  private readonly reachable = (route: ModelRoute): number => reachableSlots(route, this.models.get(routeKey(route))?.remotes);
 
   /**
    * Takes a new table: connects to new workers, stops sending to removed ones. Resolves once the new
@@ -159,7 +145,7 @@ export class WorkerRouter {
   private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
     if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
-    if (m.admitted >= this.limit(m)) return Promise.reject(queueFull(name));
+    if (m.admitted >= admissionLimit(m.route, this.o.fronts)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(m.key); // the memory budget counts each version on its own
     item = withDeadlineHeader(item, o.deadline);
@@ -210,18 +196,6 @@ export class WorkerRouter {
       for (const r of m.remotes.values()) this.drop(r);
     }
     this.models.clear();
-  }
-
-  /**
-   * What a model may hold in this front: job_queue_size plus what the workers run and hold next (two
-   * batches each), shared over the fronts. The kernel deals connections to fronts unevenly, so a front
-   * may take up to twice its even share, never more than the whole: an approximation of one shared
-   * queue that needs no traffic between fronts.
-   */
-  private limit(m: ModelState): number {
-    const r = m.route;
-    const total = r.queueSize + Math.max(1, slotsOf(r)) * 2 * r.batchSize;
-    return Math.min(total, Math.ceil((2 * total) / this.o.fronts));
   }
 
   private dispatch(m: ModelState, job: Job): void {
@@ -300,17 +274,15 @@ export class WorkerRouter {
   }
 
   /**
-   * The worker died (or was declared stuck) holding `job`. One it may have been running is retried
-   * once, as a crash's requests are (a request that kills every worker it reaches fails on the
-   * second); one that only waited behind others is sent again, since it cannot have caused the death.
+   * The worker died (or was declared stuck) holding `job`: sent to another worker while `sendAgain`
+   * allows (`running`: the worker may have been running it), else 503.
    */
   private lost(m: ModelState, r: Remote, job: Job, running: boolean): void {
     this.drop(r);
     const name = m.route.name;
     if (job.done) return; // answered already (a deadline, a client gone): nothing to retry
     if (job.timedOut) return job.reject(workerTimeout());
-    const again = running ? job.attempts++ === 0 : job.requeues++ < MAX_REQUEUES;
-    if (again && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) return this.dispatch(m, job);
+    if (sendAgain(job, running) && m.route.retryOnWorkerDeath && this.models.get(m.key) === m) return this.dispatch(m, job);
     void Promise.resolve(this.o.exitCause?.(m.key, r.id)).catch(() => undefined).then((c) => job.reject(workerDied(name, c)));
   }
 
