@@ -55,25 +55,27 @@ export function encodeCancel(m: CancelRequest): Buffer[] {
 
 /** One frame's buffers, or FrameEncodeError (nothing else) for a message that cannot be one. */
 export function encodeRequest(m: LoadRequest | PredictRequest<OutgoingValue> | PingRequest | CancelRequest): Buffer[] {
-  return encoding(() => {
+  try {
     if (m.kind === 'ping') return encodePing();
     if (m.kind === 'cancel') return encodeCancel(m);
     return m.kind === 'load' ? encodeLoad(m) : encodePredict(m);
-  });
+  } catch (err) {
+    throw asEncodeError(err);
+  }
 }
 
 /** One frame's buffers, or FrameEncodeError (nothing else) for a reply that cannot be one. */
 export function encodeReply(m: WorkerReply): Buffer[] {
-  return encoding(() => encodeReplyFields(m));
+  try {
+    return encodeReplyFields(m);
+  } catch (err) {
+    throw asEncodeError(err);
+  }
 }
 
 /** A message of the wrong shape (a list that is not one, an item missing) is a FrameEncodeError too. */
-function encoding(encode: () => Buffer[]): Buffer[] {
-  try {
-    return encode();
-  } catch (err) {
-    throw err instanceof FrameEncodeError ? err : new FrameEncodeError(`malformed message: ${(err as Error)?.message ?? err}`);
-  }
+function asEncodeError(err: unknown): FrameEncodeError {
+  return err instanceof FrameEncodeError ? err : new FrameEncodeError(`malformed message: ${(err as Error)?.message ?? err}`);
 }
 
 function encodeReplyFields(m: WorkerReply): Buffer[] {

@@ -74,7 +74,6 @@ export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]
   return { id: typeof doc.id === 'string' ? doc.id : undefined, feeds, ...parseOutputs(doc) };
 }
 
-/** Without a raw body: the first typed part (a multipart upload), query values having no type. */
 /** Why no body reached the handler: the front read it as a form (curl -d sends one), or there was none. */
 function received(item: InferenceInput): string {
   const type = (item.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -84,6 +83,7 @@ function received(item: InferenceInput): string {
   return 'Request body is empty';
 }
 
+/** Without a raw body: the first typed part (a multipart upload), query values having no type. */
 function firstParam(item: InferenceInput): Buffer | undefined {
   return Object.values(item.params).find((p) => p.contentType !== '')?.value;
 }
