@@ -2,13 +2,12 @@
 // start-up and the snapshot use: register, scale, unregister, set-default, describe, list. Versions
 // of one name live side by side (docs/api.md, Model versions); `key` names one of them. What a model's settings are comes from
 // model-settings.ts, what its workers start with from worker-spec.ts.
-import path from 'node:path';
 import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
-import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, forbidden, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
@@ -16,7 +15,7 @@ import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
 import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
 import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
-import { redactPaths, type PathLabels } from './redact-paths.js';
+import { redactError } from './redact-paths.js';
 import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
 import { checkGpuRoom } from '../gpus/gpu-room.js';
@@ -24,6 +23,8 @@ import { Worker } from '../workers/worker.js';
 import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { UsageMap } from '../../inference/model-usage.js';
+import type { PipelineStage } from '../../../protocol/pipeline.js';
+import { asStage, checkStageFiles, stageOf, stageSettings, stageWorkers } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -47,6 +48,10 @@ export interface Model extends ModelSettings {
   registeredAt: number;
   /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
   loadError?: string;
+  /** A pipeline (docs/pipelines.md): its stages in order, each a model of its own; its own pool stays empty. */
+  stages?: Model[];
+  /** A pipeline's stage: the stage as the manifest lists it. */
+  stage?: PipelineStage;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -127,8 +132,14 @@ export class ModelRegistry {
     return model;
   }
 
+  /** A model's version, or a pipeline's stage (`<key>#<stage>`). */
   byKey(key: string): Model | undefined {
-    return this.models.get(key);
+    return this.models.get(key) ?? this.withStages().find((m) => m.key === key);
+  }
+
+  /** Every model and every pipeline's stages (the models with workers of their own: metrics, autoscaling). */
+  withStages(): Model[] {
+    return this.list().flatMap((m) => m.stages ?? [m]);
   }
 
   has(name: string): boolean {
@@ -197,11 +208,14 @@ export class ModelRegistry {
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
       model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
-      if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
-      if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
+      const stages = resolved.manifest.model.stages;
+      if (stages) model.stages = stages.map((s) => asStage(this.createModel(stageSettings(model, s), p.url, model.manifest, model.modelDir, async () => undefined), model, s));
+      if ((model.runtime === 'node' || model.stages?.some((s) => s.runtime === 'node')) && resolved.remote) this.checkCodeFromUrl(p.url);
+      if (stages) await checkStageFiles(model.modelDir, resolved.manifest, stages);
+      else if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
       else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
       if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
-      if (workers > 0 && !model.lazy) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
+      if (workers > 0 && !model.lazy && !model.stages) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
@@ -210,6 +224,7 @@ export class ModelRegistry {
     if (!this.defaults.has(model.name)) this.defaults.set(model.name, model.key); // the first version is the default
     await this.changed();
     this.log.info({ model: model.name, version: model.version, url: p.url, workers, lazy: model.lazy }, 'model registered');
+    if (model.stages) return { ...(await this.scaleStages(model, (s) => stageWorkers(s.stage!, workers), p.synchronous, true)), model: model.name };
     if (model.lazy) {
       model.pool.limits(workers, Math.max(1, workers));
       return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
@@ -227,26 +242,29 @@ export class ModelRegistry {
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
     if (err instanceof AlreadyRegistered) return err;
-    const labels: PathLabels = [
-      [path.resolve(this.config.workDir), '<work_dir>'],
-      ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),
-    ];
-    // Files of the model read relative to it; then an absolute path or URL the user typed is kept as
-    // given (a short store name could match anywhere, so only those).
-    const keep = path.isAbsolute(url) || url.includes('://') ? url : undefined;
-    const clean = (m: string) => redactPaths(modelDir ? redactPaths(m, [[modelDir, '.']]) : m, labels, keep);
-    if (err instanceof ServerError) {
-      err.message = clean(err.message);
-      return err;
-    }
-    return registerFailed(clean((err as Error)?.message ?? String(err)));
+    return redactError(err, url, this.config, modelDir);
   }
 
-  async scale(name: string, min: number, max: number, synchronous: boolean, version?: string): Promise<Outcome> {
+  /** `stage`: one stage of a pipeline; a pipeline without it: every stage to the same counts. */
+  async scale(name: string, min: number, max: number, synchronous: boolean, version?: string, stage?: string): Promise<Outcome> {
     checkWorkerCount('min_worker', min);
     checkWorkerCount('max_worker', max);
     if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
-    return this.scaleModel(this.get(name, version), min, max, synchronous, false);
+    const model = this.get(name, version);
+    if (stage !== undefined) return this.scaleModel(stageOf(model, stage), min, max, synchronous, false);
+    if (model.stages) return this.scaleStages(model, () => ({ min, max }), synchronous, false);
+    return this.scaleModel(model, min, max, synchronous, false);
+  }
+
+  /** A pipeline's stages, each to `counts` (at registration: its own minWorkers/maxWorkers, else initial_workers). */
+  private async scaleStages(model: Model, counts: (s: Model) => { min: number; max: number }, synchronous: boolean, registering: boolean): Promise<Outcome> {
+    try {
+      const outcomes = await Promise.all(model.stages!.map((s) => ({ s, ...counts(s) })).map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous, false)));
+      return outcomes.find((o) => o.code !== 200) ?? outcomes[0];
+    } catch (err) {
+      if (registering) await this.unload(model).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -274,7 +292,7 @@ export class ModelRegistry {
 
   /** A request waits for an on-demand model (a version's key) that has no worker: load its minimum (at least one). */
   demand(key: string): void {
-    const model = this.models.get(key);
+    const model = this.byKey(key);
     if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(key)) return;
     this.loadingOnDemand.add(key);
     model.loadError = undefined;
@@ -317,7 +335,8 @@ export class ModelRegistry {
     const timeoutMs = this.config.unregisterModelTimeout * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const result = await Promise.race([model.pool.close(), timedOut]);
+    const pools = [model.pool, ...(model.stages ?? []).map((s) => s.pool)];
+    const result = await Promise.race([Promise.all(pools.map((p) => p.close())), timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
       this.models.set(key, model);
