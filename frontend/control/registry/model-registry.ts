@@ -208,7 +208,7 @@ export class ModelRegistry {
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
       model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
-      const stages = resolved.manifest.model.stages;
+      const stages = model.handler === 'pipeline' ? resolved.manifest.model.stages : undefined;
       if (stages) model.stages = stages.map((s) => asStage(this.createModel(stageSettings(model, s), p.url, model.manifest, model.modelDir, async () => undefined), model, s));
       if ((model.runtime === 'node' || model.stages?.some((s) => s.runtime === 'node')) && resolved.remote) this.checkCodeFromUrl(p.url);
       if (stages) await checkStageFiles(model.modelDir, resolved.manifest, stages);

@@ -113,8 +113,8 @@ export function modelVersion(p: RegisterParams, manifest: Manifest): string | un
 export function modelSettings(p: RegisterParams, manifest: Manifest, config: SettingsConfig): ModelSettings {
   const name = modelName(p, manifest);
   const runtime = (p.runtime ?? manifest.runtime) as Runtime;
- // A pipeline's handlers are its stages' (docs/pipelines.md).
-  const pipeline = manifest.model.stages !== undefined;
+  // A pipeline's handlers are its stages'; a handler named at registration runs the archive as one model.
+  const pipeline = manifest.model.stages !== undefined && (!p.handler || p.handler === 'pipeline');
   const handler = pipeline ? 'pipeline' : p.handler || manifest.model.handler || config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
   if (!handler) throw invalidModel('Model handler is not defined.');
   if (!pipeline && runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
