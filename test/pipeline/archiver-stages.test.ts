@@ -2,21 +2,21 @@
 // as a pipeline (docs/pipelines.md's worked example: JS pre-processing, then an ONNX model).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { archiver, zipListing } from '../helpers/archiver.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 import { request, startTestServer, type TestServer } from '../helpers/server.js';
 
-/** Comma-separated numbers → the KServe v2 request of the scale model (input x, [1, n]). */
-const PRE = `export function handle(batch) {
-  return batch.map((item) => {
-    const values = item.params.body.value.toString().split(',').map(Number);
-    const request = { inputs: [{ name: 'x', shape: [1, values.length], datatype: 'FP32', data: values }] };
-    return { body: JSON.stringify(request), contentType: 'application/json' };
-  });
-}`;
+/** docs/pipelines.md's `// pre.mjs`: comma-separated numbers → the scale model's v2 request (input x, [1, n]). */
+function docsPre(): string {
+  const docs = readFileSync(fileURLToPath(new URL('../../../docs/pipelines.md', import.meta.url)), 'utf8');
+  const block = /```js\n(\/\/ pre\.mjs\n[\s\S]*?)```/.exec(docs);
+  assert.ok(block, 'docs/pipelines.md has a // pre.mjs example');
+  return block[1];
+}
 
 describe('model-archiver --stages', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'mms-stages-'));
@@ -24,7 +24,7 @@ describe('model-archiver --stages', () => {
   let server: TestServer;
   before(async () => {
     mkdirSync(src);
-    writeFileSync(path.join(src, 'pre.mjs'), PRE);
+    writeFileSync(path.join(src, 'pre.mjs'), docsPre());
     writeScaleModel(src, 'scale.onnx');
     writeFileSync(path.join(root, 'stages.json'), JSON.stringify([
       { name: 'pre', handler: 'pre.mjs' },

@@ -2,7 +2,8 @@
 // fan-in, describe, per-stage scaling and metrics, a stage worker killed under load, a departed client.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
@@ -174,5 +175,33 @@ describe('pipelines', () => {
     const next = await predict('gone', 'y1');
     assert.deepEqual([next.status, next.body], [200, { words: ['Y1'] }]);
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['x1', 'y1']);
+  });
+});
+
+describe('pipelines in the model snapshot', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'mms-pipe-snap-'));
+  const store = path.join(root, 'store');
+  const snapshots = path.join(root, 'snapshots');
+  let server: TestServer | undefined;
+  after(async () => {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("a restart restores a pipeline and each stage's workers", { timeout: 60_000 }, async () => {
+    writePipeline(path.join(store, 'words'), {
+      modelName: 'words',
+      stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'upper.mjs' }],
+    }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+    server = await startTestServer({ snapshot_dir: snapshots }, store);
+    const mgmt = (p: string, method = 'GET') => request(`${server!.managementUrl}${p}`, { method });
+    assert.equal((await mgmt('/models?url=words&initial_workers=1&synchronous=true', 'POST')).status, 200);
+    assert.equal((await mgmt('/models/words?stage=upper&min_worker=2&max_worker=3&synchronous=true', 'PUT')).status, 200);
+    await server.close();
+    server = await startTestServer({ snapshot_dir: snapshots }, store);
+    const d = (await mgmt('/models/words')).body;
+    assert.deepEqual(d.stages.map((s: { minWorkers: number; maxWorkers: number; workers: unknown[] }) => [s.minWorkers, s.maxWorkers, s.workers.length]), [[1, 1, 1], [2, 3, 2]]);
+    const r = await request(`${server.inferenceUrl}/predictions/words`, { method: 'POST', body: 'a,b', headers: { 'content-type': 'text/plain' } });
+    assert.deepEqual(r.body, ['A', 'B']);
   });
 });
