@@ -50,8 +50,9 @@ export interface Model extends ModelSettings {
   loadError?: string;
   /** A pipeline (docs/pipelines.md): its stages in order, each a model of its own; its own pool stays empty. */
   stages?: Model[];
-  /** A pipeline's stage: the stage as the manifest lists it. */
+  /** A pipeline's stage: the stage as the manifest lists it, and its pipeline. */
   stage?: PipelineStage;
+  pipeline?: Model;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -389,7 +390,9 @@ export class ModelRegistry {
   private createModel(settings: ModelSettings, url: string, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
     const log = this.log.child({ model: settings.name });
     // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
-    const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
+    // A stage's workers share the cores with every stage of its pipeline.
+    const processes = () => model.pipeline?.stages!.reduce((a, s) => a + Math.max(1, s.pool.minWorkers), 0)
+      ?? (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
     const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
     const model: Model = {
       ...settings, key: modelKey(settings.name, settings.version), url, manifest, modelDir, cleanup, registeredAt: Date.now(),

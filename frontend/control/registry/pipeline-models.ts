@@ -57,9 +57,10 @@ export async function checkStageFiles(modelDir: string, manifest: Manifest, stag
 }
 
 /** A model made from `stageSettings` as the pipeline's stage `s`: keyed `<pipeline key>#<stage>`. */
-export function asStage(stage: Model, pipeline: Pick<Model, 'key'>, s: PipelineStage): Model {
+export function asStage(stage: Model, pipeline: Model, s: PipelineStage): Model {
   stage.key = stageKey(pipeline.key, s.name);
   stage.stage = s;
+  stage.pipeline = pipeline;
   return stage;
 }
 
