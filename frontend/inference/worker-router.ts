@@ -36,6 +36,11 @@ export class WorkerRouter {
     this.cache = new ResponseCache(o.onCacheLookup);
   }
 
+  /** The fronts sharing each model's queue (a pipeline's admission, pipeline-runner.ts). */
+  get fronts(): number {
+    return this.o.fronts;
+  }
+
   get startupModels(): string[] {
     return this.table.startupModels.filter((n) => this.defaults.has(n));
   }

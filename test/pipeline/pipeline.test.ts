@@ -69,7 +69,12 @@ describe('pipelines', () => {
     assert.deepEqual(r.body.outputs[0].data, [6, 12, 18, 24, 30, 36, 42, 48]);
     // A stage is no model of its own: not reachable, not listed.
     assert.equal((await predict('chain%23double', 'x')).status, 404);
-    assert.equal((await request(`${server.inferenceUrl}/predictions/chain/x%23double`, { method: 'POST' })).status, 404);
+    // Nor through a version's path: the stages of version 2 are `chain/2#double`, `chain/2#triple`.
+    const v2 = await request(`${server.managementUrl}/models?url=chain&model_name=chainv&model_version=2&initial_workers=1&synchronous=true`, { method: 'POST' });
+    assert.equal(v2.status, 200, JSON.stringify(v2.body));
+    assert.equal((await request(`${server.inferenceUrl}/predictions/chainv/2%23double`, { method: 'POST' })).status, 404);
+    assert.equal((await postJson(`${server.inferenceUrl}/predictions/chainv/2`, v2Request('x', [1, 4], [1, 1, 1, 1]))).body.outputs[0].data[0], 6);
+    assert.equal((await request(`${server.managementUrl}/models/chainv`, { method: 'DELETE' })).status, 200);
     const list = await request(`${server.managementUrl}/models`);
     assert.deepEqual(list.body.models.map((m: { modelName: string }) => m.modelName), ['chain']);
     // A bad input fails as the first stage answers it.
@@ -203,5 +208,38 @@ describe('pipelines in the model snapshot', () => {
     assert.deepEqual(d.stages.map((s: { minWorkers: number; maxWorkers: number; workers: unknown[] }) => [s.minWorkers, s.maxWorkers, s.workers.length]), [[1, 1, 1], [2, 3, 2]]);
     const r = await request(`${server.inferenceUrl}/predictions/words`, { method: 'POST', body: 'a,b', headers: { 'content-type': 'text/plain' } });
     assert.deepEqual(r.body, ['A', 'B']);
+  });
+});
+
+describe('a pipeline under a full queue and a deadline', () => {
+  let server: TestServer;
+  const predict = (model: string, body: string, headers: Record<string, string> = {}) =>
+    request(`${server.inferenceUrl}/predictions/${model}`, { method: 'POST', body, headers: { 'content-type': 'text/plain', ...headers } });
+  before(async () => {
+    server = await startTestServer({ job_queue_size: '2', number_of_netty_threads: '1' });
+    writePipeline(path.join(server.store, 'busy'), {
+      modelName: 'busy',
+      extensions: { delayMs: 100 },
+      stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'upper.mjs', batchSize: 1 }],
+    }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+    const r = await request(`${server.managementUrl}/models?url=busy&initial_workers=1&synchronous=true`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  });
+  after(() => server.close());
+
+  it('admits requests as a whole (503 past its queue) and never refuses an admitted one in a later stage', { timeout: 60_000 }, async () => {
+    // Admitted: job_queue_size 2 + 2 = 4 requests; their 12 items exceed the upper stage's own limit (4).
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => predict('busy', `a${i},b${i},c${i}`)));
+    const ok = answers.filter((a, i) => a.status === 200 && JSON.stringify(a.body) === JSON.stringify([`A${i}`, `B${i}`, `C${i}`]));
+    const full = answers.filter((a) => a.status === 503 && a.body.errorCode === 'QUEUE_FULL');
+    assert.equal(ok.length + full.length, answers.length, JSON.stringify(answers.map((a) => [a.status, a.body])));
+    assert.ok(ok.length >= 4 && full.length >= 1, `${ok.length} answered, ${full.length} refused`);
+  });
+
+  it("answers 504 past the request's deadline, whichever stage holds it", { timeout: 30_000 }, async () => {
+    const r = await predict('busy', 'x,y,z', { 'x-request-deadline-ms': '150' });
+    assert.equal(r.status, 504, JSON.stringify(r.body));
+    assert.equal(r.body.errorCode, 'DEADLINE_EXCEEDED');
+    assert.deepEqual((await predict('busy', 'x')).body, ['X']);
   });
 });
