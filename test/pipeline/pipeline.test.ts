@@ -243,3 +243,42 @@ describe('a pipeline under a full queue and a deadline', () => {
     assert.deepEqual((await predict('busy', 'x')).body, ['X']);
   });
 });
+
+describe('a pipeline stage autoscales on its own', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      autoscale_interval_ms: '100', autoscale_window_ms: '1000', autoscale_min_samples: '3', autoscale_up_wait_ms: '50',
+      autoscale_down_wait_ms: '5', autoscale_cooldown_ms: '300', autoscale_idle_ms: '60000',
+    });
+    writePipeline(path.join(server.store, 'grow'), {
+      modelName: 'grow',
+      extensions: { delayMs: 100 },
+      stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'upper.mjs', batchSize: 1, minWorkers: 1, maxWorkers: 2 }],
+    }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+    const r = await request(`${server.managementUrl}/models?url=grow&initial_workers=1&synchronous=true`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  });
+  after(() => server.close());
+
+  it('grows the busy stage toward its maxWorkers and leaves the other stage as it is', { timeout: 90_000 }, async () => {
+    const stages = async () => (await request(`${server.managementUrl}/models/grow`)).body.stages as Array<{ maxWorkers: number; workers: Array<{ pid: number; status: string }> }>;
+    const [split] = await stages();
+    let loading = true;
+    const clients = Array.from({ length: 4 }, async () => {
+      while (loading) {
+        const r = await request(`${server.inferenceUrl}/predictions/grow`, { method: 'POST', body: 'a,b', headers: { 'content-type': 'text/plain' } });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+    });
+    try {
+      await eventually(async () => (await stages())[1].workers.filter((w) => w.status === 'READY').length === 2, 60_000);
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    const [after, upper] = await stages();
+    assert.equal(upper.maxWorkers, 2);
+    assert.deepEqual(after.workers.map((w) => w.pid), split.workers.map((w) => w.pid));
+  });
+});
