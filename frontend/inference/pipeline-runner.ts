@@ -37,6 +37,8 @@ export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item
 
 async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
   const p = route.pipeline!;
+  // Only the runner asks a stage to gather: a client's header of that name goes no further.
+  if (item.headers.some(([h]) => h === GATHER_HEADER)) item = { ...item, headers: item.headers.filter(([h]) => h !== GATHER_HEADER) };
   // The cancels of every item submitted and not yet answered: the client's departure or the first
   // failure calls them all, so no stage runs what nobody waits for.
   const live = new Set<() => void>();

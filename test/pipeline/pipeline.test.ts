@@ -177,7 +177,8 @@ describe('pipelines', () => {
     req.destroy();
     // The next request's items queue behind whatever is left of the first: once it is answered, the
     // first request's other items would have run.
-    const next = await predict('gone', 'y1');
+    // A client's own gather header is dropped: only the runner asks the last stage to gather.
+    const next = await request(`${server.inferenceUrl}/predictions/gone`, { method: 'POST', body: 'y1', headers: { 'content-type': 'text/plain', 'x-mms-pipeline-gather': '1' } });
     assert.deepEqual([next.status, next.body], [200, { words: ['Y1'] }]);
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['x1', 'y1']);
   });
