@@ -29,8 +29,10 @@ const sources = {
   'ppocr_keys_v1.txt': 'ppocr_keys_v1.txt',
 };
 
-// Rebuilt when a model file or this script (the archive's stage list) is newer than the archive.
-const newest = Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...Object.values(sources).map((f) => statSync(path.join(assets, f)).mtimeMs));
+// Rebuilt when a model file or this script's source (the archive's stage list) is newer than the
+// archive (not the compiled script: every build writes it again).
+const source = statSync(path.join(dist, '..', 'scripts', 'build-default-model.ts'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const newest = Math.max(source, ...Object.values(sources).map((f) => statSync(path.join(assets, f)).mtimeMs));
 if (existsSync(archive) && statSync(archive).mtimeMs >= newest) process.exit(0);
 
 const stage = path.join(dist, 'ocr-model-src');
