@@ -1,8 +1,9 @@
 // One request through a pipeline's stages (docs/pipelines.md): admitted by the pipeline as a whole
-// (503 past its queue), submitted to the first stage through the worker router, each reply split into the next stage's items, each item
-// submitted on its own so every stage's workers batch items of all requests in flight, and the last
-// stage's replies gathered, in order, into one answer. The request's deadline goes to every submit; a
-// client that leaves, or any item that fails, cancels every item still queued in any stage.
+// (503 past its queue), submitted to the first stage through the worker router, each reply split into
+// the next stage's items, each item submitted on its own so every stage's workers batch items of all
+// requests in flight, and the last stage's replies gathered, in order, into one answer. The request's
+// deadline goes to every submit; a client that leaves, or any item that fails, cancels every item
+// still queued in any stage.
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { GATHER_HEADER } from '../../protocol/pipeline.js';
 import { routeKey, type ModelRoute, type PipelineRoute } from '../../protocol/routes.js';
