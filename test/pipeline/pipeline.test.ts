@@ -283,3 +283,29 @@ describe('a pipeline stage autoscales on its own', () => {
     assert.deepEqual(after.workers.map((w) => w.pid), split.workers.map((w) => w.pid));
   });
 });
+
+describe('a pipeline on a graceful stop', () => {
+  it('answers the requests in flight in every stage before the server stops', { timeout: 60_000 }, async () => {
+    const server = await startTestServer();
+    const log = path.join(server.store, 'drain.log');
+    try {
+      writePipeline(path.join(server.store, 'drain'), {
+        modelName: 'drain',
+        extensions: { log, delayMs: 150 },
+        stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'upper.mjs', batchSize: 1 }],
+      }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+      const r = await request(`${server.managementUrl}/models?url=drain&initial_workers=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const texts = ['a,b,c', 'd,e,f', 'g,h,i'];
+      const pending = texts.map((t) => request(`${server.inferenceUrl}/predictions/drain`, { method: 'POST', body: t, headers: { 'content-type': 'text/plain' } }));
+      // Stopped while the upper stage has run one item and holds the other eight.
+      await eventually(() => existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 1);
+      const closing = server.close();
+      const answers = await Promise.all(pending);
+      answers.forEach((a, i) => assert.deepEqual([a.status, a.body], [200, texts[i].toUpperCase().split(',')]));
+      await closing;
+    } finally {
+      await server.close().catch(() => undefined);
+    }
+  });
+});
