@@ -17,7 +17,7 @@ import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
 import { CPU_CLASSES, cpuBetween, cpuClock, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
 import { Ours, type Contender } from './lib/ours.js';
-import { startBareHttp, startKoaPeer } from './lib/peers.js';
+import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
@@ -118,26 +118,31 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
  * One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up.
  * The watched processes' CPU over the point, by class, per response and (ours) as cores.
  */
-async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
+async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<number | undefined>): Promise<Sample> {
   const procs = connections > 1 ? loadProcs : 1;
   if (warmup > 0) await runLoadParts(url, connections, body, procs, warmup);
+  const sessionBefore = await sessionCpu?.();
   const before = watch && snapshot(watch);
   const t0 = performance.now();
   const parts = await runLoadParts(url, connections, body, procs, duration);
   const after = watch && snapshot(watch);
   const elapsed = (performance.now() - t0) / 1000;
+  const sessionAfter = await sessionCpu?.();
   const sample: Sample = combineParts(parts);
   if (!before || !after) return sample;
   const ns = cpuBetween(before, after);
   const cores = (x: number | undefined) => (x === undefined ? undefined : x / 1e9 / elapsed);
-  return { ...sample, cpuUs: perRequest(ns, sample.requests ?? 0), controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
+  const cpuUs = perRequest(ns, sample.requests ?? 0);
+  // The session's CPU comes from the metrics the workers report with each batch (read before and after).
+  if (sessionBefore !== undefined && sessionAfter !== undefined && sample.requests) cpuUs.session = ((sessionAfter - sessionBefore) * 1e6) / sample.requests;
+  return { ...sample, cpuUs, controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
 }
 
 function summarize(concurrency: number, samples: Sample[]): Point {
   const med = (k: 'rps' | 'p50' | 'p99' | 'controllerCores' | 'frontCores' | 'loadCores') => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
   // Each class's median over the rounds that measured it.
   const cpu: CpuPerRequest = {};
-  for (const k of [...CPU_CLASSES, 'total'] as const) {
+  for (const k of [...CPU_CLASSES, 'total', 'session'] as const) {
     const xs = samples.flatMap((s) => (s.cpuUs?.[k] === undefined ? [] : [s.cpuUs[k]!]));
     if (xs.length) cpu[k] = median(xs);
   }
@@ -207,7 +212,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
     }
     for (const [ci, c] of concurrency.entries()) {
       for (const [k, who] of contenders.entries()) {
-        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch);
+        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch, who.sessionCpu);
         samples[k][ci].push(s);
         const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
         const us = describeCpu(s.cpuUs);
@@ -277,7 +282,8 @@ try {
       // One server per front count, all up at once (idle ones use no CPU), measured in turn.
       const contenders: Contender[] = [];
       for (const f of FRONTS_SERIES) {
-        const s = await Ours.start(store, f, [], logLevel);
+        // A queue that one front alone can fill at --fronts-c: the series measures the fronts, not admission.
+        const s = await Ours.start(store, f, [`job_queue_size=${FRONTS_C}`], logLevel);
         running.push(() => s.stop());
         contenders.push(await s.register('cls', deviceWorkers, FRONTS_BATCH, oursLabel('cls', deviceWorkers, FRONTS_BATCH, f)));
       }
@@ -287,7 +293,10 @@ try {
     }
   } else {
     for (const model of ['noop', 'cls'] as const) {
-      const peers = model === 'cls' ? [await startKoaPeer('naive Koa + ORT (cls)', 'cls'), await startBareHttp()] : [await startKoaPeer('bare Koa no-op', 'noop')];
+      const peers =
+        model === 'cls'
+          ? [await startKoaPeer(NAIVE_ONE_THREAD, 'cls', 1), await startKoaPeer(NAIVE_DEFAULT_THREADS, 'cls'), await startBareHttp()]
+          : [await startKoaPeer('bare Koa no-op', 'noop')];
       running.push(...peers.map((p) => p.stop));
       const mine: Contender[] = [];
       for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));

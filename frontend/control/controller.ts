@@ -106,7 +106,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       const usage = new ModelUsage();
       const load = new ModelLoad();
       const workers = new WorkerRouter({
-        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
+        frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
         onReply: (model, message, key) => (frontMetrics.reply(model, message), load.reply(key, message)),
         onDemand: demand, exitCause,
         onCacheLookup: (model, hit) => frontMetrics.cacheLookup(model, hit),

@@ -20,7 +20,7 @@ const ANY = 'ANY';
 
 const log = pino({ level: 'silent' });
 const config = loadConfig({ env: {}, overrides: { model_store: '/nonexistent-store' } });
-const workers = new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: config.maxResponseSize, log });
+const workers = new WorkerRouter({ frontId: 'test', maxResponseSize: config.maxResponseSize, log });
 const registry = new ModelRegistry(config, log);
 
 const LISTENERS: Record<string, AppApis> = {
