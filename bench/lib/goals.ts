@@ -58,7 +58,7 @@ const best = (rs: Array<Ratio | undefined>) => rs.filter((r): r is Ratio => r !=
 function batchingGoal(series: Series[], ratios: Ratio[], fronts: number): Goal | undefined {
   const worst: Ratio[] = [];
   for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts && s.protocol !== 'grpc')) {
-    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts && s.protocol !== 'grpc');
+    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts && s.protocol !== 'grpc' && !s.pinned === !on.pinned);
     for (const p of on.points) {
       const r = sameRun(`${on.name} / batching off`, on, off, p.concurrency);
       if (r) worst.push(r);
@@ -86,7 +86,7 @@ function memoryGoals(memory: Results['memory']): Goal[] {
 function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
   const out: Goal[] = [];
   for (const g of series.filter((s) => s.protocol === 'grpc')) {
-    const rest = series.find((s) => s.protocol !== 'grpc' && s.model === g.model && s.workers === g.workers && s.batch === g.batch && s.fronts === g.fronts);
+    const rest = series.find((s) => s.protocol !== 'grpc' && !s.pinned && s.model === g.model && s.workers === g.workers && s.batch === g.batch && s.fronts === g.fronts);
     const rps = sameRun(`${g.name} / ${rest?.name} (req/s)`, g, rest, 64);
     if (rps) ratios.push(rps);
     out.push({ goal: 'gRPC ModelInfer cls c=64 ≥ REST binary req/s (same model, same run)', measured: rps ? x2(rps.median) : 'not measured', met: (rps?.median ?? 0) >= 1 });
@@ -99,6 +99,26 @@ function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
     out.push({ goal: 'gRPC ModelInfer cls c=1 p50 ≤ REST binary p50 + 0.2 ms', measured: `${signed(diff.median)} ms`, met: diff.median <= 0.2 });
   }
   return out;
+}
+
+/**
+ * --cpu-affinity: each pinned series over its unpinned twin (same model, workers, batch and fronts), req/s
+ * per concurrency in the same rounds. cpu_affinity becomes the default only if pinning wins: every ratio ≥ 1.
+ */
+function pinningGoal(series: Series[], ratios: Ratio[]): Goal | undefined {
+  const rs: Ratio[] = [];
+  for (const p of series.filter((s) => s.pinned)) {
+    const twin = series.find((s) => !s.pinned && s.protocol !== 'grpc' && s.model === p.model && s.workers === p.workers && s.batch === p.batch && s.fronts === p.fronts);
+    for (const q of p.points) {
+      const r = sameRun(`${p.name} / unpinned (req/s)`, p, twin, q.concurrency);
+      if (r) rs.push(r);
+    }
+  }
+  if (rs.length === 0) return undefined;
+  ratios.push(...rs);
+  const worst = [...rs].sort((a, b) => a.median - b.median)[0];
+  const all = rs.map((r) => `${x2(r.median)} (${r.what.split(' / ')[0].replace(/^ours /, '')}, c=${r.concurrency})`).join('; ');
+  return { goal: 'cpu_affinity=true ≥ unpinned req/s at every point (same-run ratio ≥ 1; else the default stays false)', measured: all, met: worst.median >= 1 };
 }
 
 export interface GoalOptions {
@@ -164,6 +184,8 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
   }
   const fc = frontCpuGoal(r.series, ratios, fronts);
   if (fc) out.push(fc);
+  const pin = pinningGoal(r.series, ratios);
+  if (pin) out.push(pin);
   out.push(...grpcGoals(r.series, ratios));
   out.push(...memoryGoals(r.memory));
   return { goals: out, ratios };
