@@ -96,7 +96,7 @@ export class CpuAllocator {
       this.dirty = false;
       const target = this.othersCpus();
       const list = formatCpuList(target);
-      const pids = this.processes();
+      const pids = this.processes().filter((pid) => pid > 0); // a front not yet spawned has none
       if (list === this.othersAt || pids.length === 0) continue;
       this.narrowed = true;
       const results = await Promise.allSettled(pids.map((pid) => pinProcess(pid, target)));
