@@ -16,7 +16,7 @@ import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
 import { CPU_CLASSES, cpuBetween, cpuClock, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
-import { Ours, type Contender } from './lib/ours.js';
+import { Ours, PINNED, type Contender } from './lib/ours.js';
 import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
@@ -44,6 +44,9 @@ Measures our server against its peers on this machine and writes DIR/performance
                       "" skips it); each count is its own server, measured at --fronts-c
   --fronts-c N        --device: the concurrency of the fronts series (default 256)
   --fronts-batch N    --device: batch_size of the fronts series (default 1: batching off)
+  --cpu-affinity      also our cls models registered with cpu_affinity=true ("ours pinned"), each beside
+                      its unpinned twin in the same rounds (--device: both device models; else the
+                      2-worker ones); the goals then list pinned / unpinned req/s per concurrency
   --log-level L       our server's MMS_LOG_LEVEL (default info, the server's default: the access log on;
                       warn turns it off); its stdout goes to a file, as \`npm start > file\` would
   (the cls scenario also measures gRPC ModelInfer, raw_input_contents, on the 2-worker batching-off
@@ -72,6 +75,7 @@ const { values: flags } = parseArgs({
     'fronts-c': { type: 'string', default: '256' },
     'fronts-batch': { type: 'string', default: '1' },
     'log-level': { type: 'string', default: 'info' },
+    'cpu-affinity': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
@@ -177,8 +181,17 @@ function makeStore(): string {
   return store;
 }
 
-const oursLabel = (model: string, workers: number, batch: number, f?: number) =>
-  `ours ${model}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;
+const oursLabel = (model: string, workers: number, batch: number, f?: number, pinned = false) =>
+  `ours ${model}${pinned ? ' pinned' : ''}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;
+
+/** --cpu-affinity: the same model registered again with cpu_affinity=true, measured right after it. */
+async function withPinned(server: Ours, model: Series['model'], workers: number, batch: number): Promise<Contender[]> {
+  const plain = await server.register(model, workers, batch, oursLabel(model, workers, batch));
+  if (!flags['cpu-affinity']) return [plain];
+  const pinned = await server.register(model, workers, batch, oursLabel(model, workers, batch, undefined, true), PINNED.extra, PINNED.tag);
+  log(`  ${pinned.name}: workers on CPUs ${(await pinned.described!()).map((w) => w.cpus ?? 'unpinned').join(' ')}`);
+  return [plain, pinned];
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Loops and scenarios
@@ -230,6 +243,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
       ...(who.workers !== undefined ? { workers: who.workers, batch: who.batch, fronts: who.fronts } : {}),
       ...(who.protocol ? { protocol: who.protocol } : {}),
       ...(who.cpuFloor ? { cpuFloor: true } : {}),
+      ...(who.pinned ? { pinned: true } : {}),
     });
   }
   return { series, loop: loops !== undefined ? loopSummary(loopRounds, loops) : undefined };
@@ -269,8 +283,9 @@ try {
   let frontsScaling: FrontsScaling | undefined;
 
   if (flags.device) {
-    const mine = [await server.register('cls', deviceWorkers, 8, oursLabel('cls', deviceWorkers, 8)), await server.register('cls', deviceWorkers, 1, oursLabel('cls', deviceWorkers, 1))];
-    if (server.grpc) mine.push(server.grpcTwin(mine[1]));
+    const [on, off] = [await withPinned(server, 'cls', deviceWorkers, 8), await withPinned(server, 'cls', deviceWorkers, 1)];
+    const mine = [...on, ...off];
+    if (server.grpc) mine.push(server.grpcTwin(off[0]));
     const bare = await startBareHttp();
     running.push(bare.stop);
     const r = await scenario('cls', [bare.contender, ...mine], CONCURRENCY, deviceWorkers);
@@ -299,9 +314,12 @@ try {
           : [await startKoaPeer('bare Koa no-op', 'noop')];
       running.push(...peers.map((p) => p.stop));
       const mine: Contender[] = [];
-      for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));
+      for (const workers of [1, 2]) {
+        for (const batch of [1, 8]) mine.push(...(model === 'cls' && workers === 2 ? await withPinned(server, model, workers, batch) : [await server.register(model, workers, batch, oursLabel(model, workers, batch))]));
+      }
       // gRPC ModelInfer beside REST binary: the 2-worker, batching-off model through both APIs.
-      if (model === 'cls' && server.grpc) mine.push(server.grpcTwin(mine[2]));
+      const rest2 = mine.find((c) => c.workers === 2 && c.batch === 1 && !c.pinned);
+      if (model === 'cls' && server.grpc && rest2) mine.push(server.grpcTwin(rest2));
       const r = await scenario(model, [...peers.map((p) => p.contender), ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
       series.push(...r.series);
       if (r.loop) inProcessLoop = r.loop;

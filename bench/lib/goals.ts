@@ -58,7 +58,7 @@ const best = (rs: Array<Ratio | undefined>) => rs.filter((r): r is Ratio => r !=
 function batchingGoal(series: Series[], ratios: Ratio[], fronts: number): Goal | undefined {
   const worst: Ratio[] = [];
   for (const on of series.filter((s) => (s.batch ?? 1) > 1 && s.fronts === fronts && s.protocol !== 'grpc')) {
-    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts && s.protocol !== 'grpc');
+    const off = series.find((s) => s.model === on.model && s.workers === on.workers && s.batch === 1 && s.fronts === on.fronts && s.protocol !== 'grpc' && !s.pinned === !on.pinned);
     for (const p of on.points) {
       const r = sameRun(`${on.name} / batching off`, on, off, p.concurrency);
       if (r) worst.push(r);
@@ -86,7 +86,7 @@ function memoryGoals(memory: Results['memory']): Goal[] {
 function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
   const out: Goal[] = [];
   for (const g of series.filter((s) => s.protocol === 'grpc')) {
-    const rest = series.find((s) => s.protocol !== 'grpc' && s.model === g.model && s.workers === g.workers && s.batch === g.batch && s.fronts === g.fronts);
+    const rest = series.find((s) => s.protocol !== 'grpc' && !s.pinned && s.model === g.model && s.workers === g.workers && s.batch === g.batch && s.fronts === g.fronts);
     const rps = sameRun(`${g.name} / ${rest?.name} (req/s)`, g, rest, 64);
     if (rps) ratios.push(rps);
     out.push({ goal: 'gRPC ModelInfer cls c=64 ≥ REST binary req/s (same model, same run)', measured: rps ? x2(rps.median) : 'not measured', met: (rps?.median ?? 0) >= 1 });
@@ -103,7 +103,7 @@ function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
 
 /** Every answer 2xx at concurrency c (batching off, the default job_queue_size of the run). */
 function non2xxGoal(series: Series[], c: number): Goal {
-  const off = series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && (s.batch ?? 1) === 1);
+  const off = series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && (s.batch ?? 1) === 1);
   const points = off.map((s) => at(s, c)).filter((p) => p !== undefined);
   const non2xx = points.reduce((a, p) => a + p.non2xx + p.errors, 0);
   const requests = points.reduce((a, p) => a + (p.requests ?? 0), 0);
@@ -113,7 +113,7 @@ function non2xxGoal(series: Series[], c: number): Goal {
 /** Our cls workers' CPU per request outside session.run (c=64), the lowest of our REST cls configurations. */
 function workerCpuGoal(series: Series[], fronts: number): Goal {
   const own = series
-    .filter((s) => s.model === 'cls' && s.name.startsWith('ours') && s.protocol !== 'grpc' && s.fronts === fronts)
+    .filter((s) => s.model === 'cls' && s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && s.fronts === fronts)
     .map((s) => ({ s, c: at(s, 64)?.cpuUs }))
     .filter((x) => x.c?.worker !== undefined && x.c.session !== undefined)
     .map((x) => ({ name: x.s.name, us: x.c!.worker! - x.c!.session!, worker: x.c!.worker!, session: x.c!.session! }))
@@ -123,6 +123,26 @@ function workerCpuGoal(series: Series[], fronts: number): Goal {
     measured: own ? `${Math.round(own.us)} µs (${Math.round(own.worker)} in all, ${Math.round(own.session)} in session.run; ${own.name})` : 'not measured',
     met: own !== undefined && own.us <= 50,
   };
+}
+
+/**
+ * --cpu-affinity: each pinned series over its unpinned twin (same model, workers, batch and fronts), req/s
+ * per concurrency in the same rounds. cpu_affinity becomes the default only if pinning wins: every ratio ≥ 1.
+ */
+function pinningGoal(series: Series[], ratios: Ratio[]): Goal | undefined {
+  const rs: Ratio[] = [];
+  for (const p of series.filter((s) => s.pinned)) {
+    const twin = series.find((s) => !s.pinned && s.protocol !== 'grpc' && s.model === p.model && s.workers === p.workers && s.batch === p.batch && s.fronts === p.fronts);
+    for (const q of p.points) {
+      const r = sameRun(`${p.name} / unpinned (req/s)`, p, twin, q.concurrency);
+      if (r) rs.push(r);
+    }
+  }
+  if (rs.length === 0) return undefined;
+  ratios.push(...rs);
+  const worst = [...rs].sort((a, b) => a.median - b.median)[0];
+  const all = rs.map((r) => `${x2(r.median)} (${r.what.split(' / ')[0].replace(/^ours /, '')}, c=${r.concurrency})`).join('; ');
+  return { goal: 'cpu_affinity=true ≥ unpinned req/s at every point (same-run ratio ≥ 1; else the default stays false)', measured: all, met: worst.median >= 1 };
 }
 
 export interface GoalOptions {
@@ -145,7 +165,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     const fs = r.frontsScaling;
     // Batching on and batching off each against the loops side by side: the best point of each.
     for (const batched of [true, false]) {
-      const mine = r.series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && (s.batch ?? 1) > 1 === batched);
+      const mine = r.series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && (s.batch ?? 1) > 1 === batched);
       const cands = mine.flatMap((s) => s.points.map((p) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, aggs, p.concurrency)));
       if (fs && (fs.batch > 1) === batched) cands.push(...fs.series.map((s) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, fs.loops.aggregateSamples ?? [], fs.concurrency)));
       ratios.push(...cands.filter((q): q is Ratio => q !== undefined));
@@ -161,7 +181,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     if (bg) out.push(bg);
   } else {
     const koa = find('bare Koa no-op');
-    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts && s.protocol !== 'grpc');
+    const cls2 = r.series.filter((s) => s.model === 'cls' && s.workers === 2 && s.fronts === fronts && s.protocol !== 'grpc' && !s.pinned);
     for (const [peer, goal] of [
       [NAIVE_ONE_THREAD, 1.5],
       [NAIVE_DEFAULT_THREADS, 1.2],
@@ -183,6 +203,8 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
   }
   const fc = frontCpuGoal(r.series, ratios, fronts);
   if (fc) out.push(fc);
+  const pin = pinningGoal(r.series, ratios);
+  if (pin) out.push(pin);
   out.push(...grpcGoals(r.series, ratios));
   out.push(...memoryGoals(r.memory));
   return { goals: out, ratios };

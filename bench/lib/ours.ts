@@ -24,6 +24,8 @@ export interface Contender {
   fronts?: number;
   /** A floor of CPU per request that serves no model (bare node:http): kept off the plot and the rate goals. */
   cpuFloor?: boolean;
+  /** Registered with cpu_affinity=true. */
+  pinned?: boolean;
   /** Worker RSS in MB, read after the scenario's load. */
   workerRss: () => Promise<number | undefined>;
   /** Our workers as describe lists them. */
@@ -32,6 +34,9 @@ export interface Contender {
   sessionCpu?: () => Promise<number | undefined>;
 }
 
+/** Registration parameters of the pinned twin (--cpu-affinity) and the tag of its model name. */
+export const PINNED = { extra: 'cpu_affinity=true', tag: 'pinned' };
+
 /** A worker in GET /models/{name} (docs/api.md, Describe a model). */
 export interface DescribedWorker {
   pid: number;
@@ -39,6 +44,8 @@ export interface DescribedWorker {
   gpuId?: number;
   gpuMemoryUsage?: number;
   executionProvider?: string;
+  /** The CPUs it is pinned to (cpu_affinity). */
+  cpus?: string;
 }
 
 /** Our server as users run it: its own inference and management addresses, so inference goes through the fronts. */
@@ -120,6 +127,7 @@ export class Ours {
       workerRss: async () => Math.max(...(await workersOf()).map((w) => w.memoryUsage)) / 2 ** 20,
       described: workersOf,
       sessionCpu: () => this.sessionCpu(name),
+      ...(extra.includes(PINNED.extra) ? { pinned: true } : {}),
     };
   }
 

@@ -42,6 +42,8 @@ export interface Series {
   protocol?: 'rest' | 'grpc';
   /** A floor of CPU per request serving no model (bare node:http): not plotted, not in the rate goals. */
   cpuFloor?: boolean;
+  /** Ours registered with cpu_affinity=true (--cpu-affinity): its twin without is the series of the same configuration. */
+  pinned?: boolean;
 }
 
 /** A ratio of two contenders measured in the same round (adjacent in time), per round and its median. */

@@ -59,6 +59,9 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage; load: ModelLoad } | undefined;
   models.usage = async () => (fronts ? mergeUsage(await fronts.usage()) : local?.usage.snapshot() ?? {});
   models.onEvict = (model) => metrics.evicted(model);
+  // cpu_affinity: the controller and the fronts run on the cores no pinned worker holds.
+  models.cpus.fronts = sameAddress(config.inferenceAddress, config.managementAddress) ? 1 : frontCount(config.numberOfFronts);
+  models.cpus.processes = () => [process.pid, ...(fronts?.pids() ?? [])];
   await removeStaleWorkDirs(config.workDir, log);
   await removeStaleWorkerSockets(log);
 
@@ -194,6 +197,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);
       local?.workers.close();
       await models.closeAll();
+      await models.cpus.settled(); // back on every core (a test's process hosts the server)
     },
   };
 }

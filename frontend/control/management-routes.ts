@@ -108,6 +108,7 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
       ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
       ...(w.provider ? { executionProvider: w.provider } : {}),
       ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+      ...(w.cpus ? { cpus: w.cpus, ...(w.cpusShared ? { cpusShared: true } : {}) } : {}),
       restarts: w.restarts,
       ...(w.lastExit ? { lastExit: w.lastExit } : {}),
       stderr: w.stderr,

@@ -108,6 +108,8 @@ const SCHEMAS: Json = {
     gpu: bool(),
     memoryUsage: int({ format: 'int64', description: 'Worker RSS in bytes.' }),
     pid: int(),
+    cpus: str({ description: 'cpu_affinity: the CPUs its process is pinned to, e.g. "2-3".' }),
+    cpusShared: bool({ description: 'cpu_affinity: another pinned worker holds one of these CPUs (more pinned workers than CPUs).' }),
   }),
   DescribeModelResponse: obj(
     {
