@@ -83,7 +83,7 @@ async function params(ctx: Context): Promise<Params> {
 }
 
 /** One version's describe object (MMS's fields, with `isDefault` for a versioned model). */
-async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
+export async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
   const pool = m.pool.snapshot();
   const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
   return {

@@ -9,6 +9,7 @@ import { REGISTER_PARAMS, SAVED_PARAMS, SCALE_PARAMS, type ParamSpec } from '../
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
+import { CONSOLE_ROUTES } from './openapi-console.js';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Bad request (invalid parameters, archive or input).',
@@ -291,6 +292,7 @@ const ROUTES: readonly Route[] = [
   { method: 'delete', path: '/models/{model_name}/{model_version}', on: MGMT, op: () => OPS.unregisterModel(true) },
   { method: 'put', path: '/models/{model_name}/{model_version}/set-default', on: MGMT, op: OPS.setDefaultVersion },
   ...V2_ROUTES,
+  ...CONSOLE_ROUTES,
 ];
 
 function document(title: string, description: string, paths: Json): Json {
