@@ -174,7 +174,7 @@
   function renderGpus(summary) {
     $('gpus').hidden = summary.gpus.length === 0;
     $('gpu-list').replaceChildren(...summary.gpus.map((g) => {
-      const c = chart('memory used', 'gpu');
+      const c = chart('memory used', 'gpu-memory');
       draw(c, [{ points: gpuHistory.get(g.id) || [], cls: 'l0' }], WINDOW_MS, summary.time, format.bytes, g.memoryTotalBytes);
       const util = g.utilization === undefined ? '' : ` · ${Math.round(g.utilization * 100)}% busy`;
       return h('div', { class: 'gpu', 'data-gpu': String(g.id) },
@@ -231,7 +231,9 @@
     const name = m.modelName;
     const path = `/models/${encodeURIComponent(name)}${m.modelVersion === undefined ? '' : `/${encodeURIComponent(m.modelVersion)}`}`;
     const label = m.modelVersion === undefined ? name : `${name} ${m.modelVersion}`;
-    const input = h('input', { type: 'number', min: '0', name: 'workers', value: String(m.minWorkers), 'aria-label': `Workers for ${label}` });
+    const first = Array.isArray(m.stages) && m.stages.length ? m.stages[0] : {}; // a pipeline scales its stages
+    const count = m.minWorkers ?? first.minWorkers ?? 1;
+    const input = h('input', { type: 'number', min: '0', name: 'workers', value: String(count), 'aria-label': `Workers for ${label}` });
     const scale = h('button', { type: 'button', class: 'scale' }, 'Scale');
     scale.addEventListener('click', () => {
       const n = Number(input.value);
@@ -261,19 +263,22 @@
     const version = m.modelVersion !== undefined ? `version ${m.modelVersion}${m.isDefault ? ' (default)' : ''} · ` : '';
     section.head.replaceChildren(
       h('span', { class: `badge ${String(m.status).toLowerCase()}` }, String(m.status)),
-      ` ${version}workers: min ${m.minWorkers}, max ${m.maxWorkers}, target ${m.targetWorkers ?? m.minWorkers}` +
+      ` ${version}` + (m.minWorkers === undefined ? `${m.runtime ?? ''}` : `workers: min ${m.minWorkers}, max ${m.maxWorkers}, target ${m.targetWorkers ?? m.minWorkers}`) +
         (m.lastExit ? ` · last exit ${exitText(m.lastExit)}` : ''),
     );
     const stages = Array.isArray(m.stages) ? m.stages : [];
     section.stages.hidden = stages.length === 0;
     section.stages.replaceChildren(...(stages.length ? [h('span', { class: 'muted' }, 'stages: ')] : []),
       ...stages.map((s, i) => h('span', { class: 'stage' }, `${i ? ' → ' : ''}${stageText(s)}`)));
-    const workers = Array.isArray(m.workers) ? m.workers : [];
+    // A pipeline's workers belong to its stages: listed by stage.
+    const workers = Array.isArray(m.workers)
+      ? m.workers
+      : stages.flatMap((st) => (Array.isArray(st.workers) ? st.workers.map((w) => Object.assign({ stage: st.name }, w)) : []));
     section.workers.replaceChildren(...workers.map((w) => {
       const exit = h('td', {}, w.lastExit ? exitText(w.lastExit) : '–');
       if (w.lastExit && w.lastExit.stderr && w.lastExit.stderr.length) exit.title = w.lastExit.stderr.join('\n');
       return h('tr', { 'data-worker': w.id },
-        h('td', {}, w.id), h('td', { class: `state ${String(w.status).toLowerCase()}` }, w.status), h('td', {}, String(w.pid ?? '–')),
+        h('td', {}, w.stage === undefined ? w.id : `${w.stage}: ${w.id}`), h('td', { class: `state ${String(w.status).toLowerCase()}` }, w.status), h('td', {}, String(w.pid ?? '–')),
         h('td', {}, format.bytes(w.memoryUsage)),
         h('td', {}, w.gpuId === undefined ? '–' : `${w.gpuId}: ${format.bytes(w.gpuMemoryUsage)}`),
         h('td', {}, String(w.restarts ?? 0)), exit);
@@ -284,7 +289,7 @@
   function stageText(s) {
     if (typeof s !== 'object' || s === null) return String(s);
     const name = s.name ?? s.stage ?? s.modelName ?? '?';
-    const workers = Array.isArray(s.workers) ? `${s.workers.length} workers` : s.workers;
+    const workers = Array.isArray(s.workers) ? `${s.workers.length} worker${s.workers.length === 1 ? '' : 's'}` : s.workers;
     const details = [s.status, workers].filter((x) => x !== undefined && x !== '');
     return details.length ? `${name} (${details.join(', ')})` : String(name);
   }
