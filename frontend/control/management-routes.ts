@@ -71,6 +71,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   return router;
 }
 
+/** The console shows every model as describe does (console-summary.ts). */
+export { describe };
+
 /** A process's GPU memory in bytes, from nvidia-smi's per-process MiB (undefined when it lists none). */
 function gpuBytes(processes: Map<number, number>, pid: number | undefined): number | undefined {
   const mib = pid === undefined ? undefined : processes.get(pid);
@@ -83,7 +86,7 @@ async function params(ctx: Context): Promise<Params> {
 }
 
 /** One version's describe object (MMS's fields, with `isDefault` for a versioned model). */
-export async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
+async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
   const pool = m.pool.snapshot();
   const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
   return {

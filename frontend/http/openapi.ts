@@ -6,10 +6,10 @@
 import { PACKAGE_VERSION } from '../package-info.js';
 import { MAX_TIMER_MS } from '../config/keys.js';
 import { REGISTER_PARAMS, SAVED_PARAMS, SCALE_PARAMS, type ParamSpec } from '../control/registry/model-params.js';
+import { CONSOLE_ROUTES } from './openapi-console.js';
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
-import { CONSOLE_ROUTES } from './openapi-console.js';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Bad request (invalid parameters, archive or input).',
@@ -274,6 +274,7 @@ const MGMT: readonly Listener[] = ['management'];
 const ROUTES: readonly Route[] = [
   { method: 'options', path: '/', on: BOTH, op: () => apiDescriptionOp() },
   { method: 'get', path: '/api-description', on: BOTH, op: () => apiDescriptionOp(true) },
+  ...CONSOLE_ROUTES,
   { method: 'get', path: '/ping', on: INF, op: OPS.ping },
   { method: 'post', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },
   { method: 'put', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },
@@ -292,7 +293,6 @@ const ROUTES: readonly Route[] = [
   { method: 'delete', path: '/models/{model_name}/{model_version}', on: MGMT, op: () => OPS.unregisterModel(true) },
   { method: 'put', path: '/models/{model_name}/{model_version}/set-default', on: MGMT, op: OPS.setDefaultVersion },
   ...V2_ROUTES,
-  ...CONSOLE_ROUTES,
 ];
 
 function document(title: string, description: string, paths: Json): Json {
