@@ -26,7 +26,7 @@
     caption.append(name, value);
     const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': title });
     root.append(caption, svg);
-    return { root, svg, value };
+    return { root, svg, name, value };
   }
 
   /**

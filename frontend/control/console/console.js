@@ -118,23 +118,40 @@
     return null; // beyond the largest bucket
   }
 
+  const NONE = { rate: null, latency: null, p95: null, wait: null };
+
+  /** One traffic key's figures over the last interval, from two cumulative samples; null: none. */
+  function interval(summary, key) {
+    const dt = previous ? (summary.time - previous.time) / 1000 : 0;
+    if (dt <= 0) return NONE;
+    const now = summary.traffic[key];
+    if (!now) return { ...NONE, rate: 0 };
+    const before = previous.traffic[key];
+    const d = (f) => f(now) - (before ? f(before) : 0);
+    // A front started afresh counts from zero again: that interval is a gap, not a negative rate.
+    if (d((x) => x.requests) < 0 || d((x) => x.latency.count) < 0 || d((x) => x.queueWait.count) < 0) return NONE;
+    const mean = (h) => (d((x) => x[h].count) > 0 ? (d((x) => x[h].sum) / d((x) => x[h].count)) * 1000 : null);
+    return { rate: d((x) => x.requests) / dt, latency: mean('latency'), p95: quantile(now.latency, before && before.latency, 0.95), wait: mean('queueWait') };
+  }
+
   function sample(summary) {
     const t = summary.time;
     const names = new Set(summary.models.map((m) => m.modelName));
     for (const name of names) {
-      if (!history.has(name)) history.set(name, { rate: [], latency: [], p95: [], wait: [] });
+      if (!history.has(name)) history.set(name, { rate: [], latency: [], p95: [], wait: [], stages: new Map() });
       const s = history.get(name);
-      const now = summary.traffic[name];
-      const before = previous && previous.traffic[name];
-      const dt = previous ? (t - previous.time) / 1000 : 0;
-      // A front started afresh counts from zero again: that interval is a gap, not a negative rate.
-      const ok = now && dt > 0 && (!before || now.requests >= before.requests);
-      const d = (f) => (ok ? f(now) - (before ? f(before) : 0) : 0);
-      const mean = (hist) => (d((x) => x[hist].count) > 0 ? (d((x) => x[hist].sum) / d((x) => x[hist].count)) * 1000 : null);
-      push(s.rate, t, ok ? d((x) => x.requests) / dt : previous ? 0 : null);
-      push(s.latency, t, ok ? mean('latency') : null);
-      push(s.p95, t, ok ? quantile(now.latency, before && before.latency, 0.95) : null);
-      push(s.wait, t, ok ? mean('queueWait') : null);
+      const f = interval(summary, name);
+      push(s.rate, t, f.rate);
+      push(s.latency, t, f.latency);
+      push(s.p95, t, f.p95);
+      push(s.wait, t, f.wait);
+      // A pipeline's stages queue on workers of their own: their figures come keyed `<name>#<stage>`.
+      for (const key of Object.keys(summary.traffic)) {
+        if (!key.startsWith(`${name}#`)) continue;
+        const stage = key.slice(name.length + 1);
+        if (!s.stages.has(stage)) s.stages.set(stage, []);
+        push(s.stages.get(stage), t, interval(summary, key).wait);
+      }
     }
     for (const name of [...history.keys()]) if (!names.has(name)) history.delete(name);
     for (const g of summary.gpus) {
@@ -203,7 +220,10 @@
     const s = history.get(versions[0].modelName);
     draw(card.charts.rate, [{ points: s.rate, cls: 'l0' }], WINDOW_MS, now, format.rate);
     draw(card.charts.latency, [{ points: s.latency, cls: 'l0' }, { points: s.p95, cls: 'l1' }], WINDOW_MS, now, format.ms);
-    draw(card.charts.wait, [{ points: s.wait, cls: 'l2' }], WINDOW_MS, now, format.ms);
+    const stages = [...s.stages].map(([stage, points], i) => ({ points, cls: `l${3 + (i % 3)}`, stage }));
+    const own = s.wait.some((p) => p[1] !== null) || stages.length === 0;
+    card.charts.wait.name.textContent = own ? 'queue wait (mean)' : `queue wait (mean) of ${stages.map((l) => l.stage).join(', ')}`;
+    draw(card.charts.wait, [...(own ? [{ points: s.wait, cls: 'l2' }] : []), ...stages], WINDOW_MS, now, format.ms);
     card.info.textContent = traffic
       ? `${traffic.requests} requests answered (${traffic.errors} errors) · ${traffic.queueDepth} in flight`
       : 'no requests yet';
