@@ -11,7 +11,7 @@ import { traffic } from '../../frontend/control/console-summary.js';
 import { fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { eventually, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { eventually, postJson, request, sharedAddress, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -100,6 +100,26 @@ describe('console routes', { timeout: 120_000 }, () => {
     assert.equal(t.latency.buckets.at(-1)[1], 3, 'the largest bucket holds every request');
     assert.deepEqual(summary.gpus, []);
     assert.ok(Math.abs(summary.time - Date.now()) < 60_000);
+  });
+});
+
+describe('console on one listener for both APIs', { timeout: 60_000 }, () => {
+  let s: TestServer;
+  before(async () => {
+    const address = await sharedAddress();
+    s = await startTestServer({ inference_address: address, management_address: address });
+    writeModelDir(path.join(s.store, 'scale'), { name: 'scale' });
+  });
+  after(() => s?.close());
+
+  it("takes the request figures from the controller's own router (no fronts)", async () => {
+    assert.equal(s.frontPids().length, 0);
+    assert.equal((await request(`${s.managementUrl}/models?url=scale&model_name=cls&initial_workers=1&synchronous=true`, { method: 'POST' })).status, 200);
+    assert.equal((await postJson(`${s.inferenceUrl}/predictions/cls`, v2Request('x', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]))).status, 200);
+    const t = await eventually(async () => (await request(`${s.managementUrl}/console/api/summary`)).body.traffic.cls);
+    assert.equal(t.requests, 1);
+    assert.equal(t.queueWait.count, 1);
+    assert.equal((await request(`${s.managementUrl}/console`)).status, 200);
   });
 });
 
