@@ -14,7 +14,7 @@ import { fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
-/** A page that records every request to another origin and every script error. */
+/** A page that records every request to another origin and every script or console error. */
 async function watchedPage(context: BrowserContext, origin: string): Promise<{ page: Page; foreign: string[]; errors: string[] }> {
   const page = await context.newPage();
   const foreign: string[] = [];
@@ -23,6 +23,10 @@ async function watchedPage(context: BrowserContext, origin: string): Promise<{ p
     if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith('data:')) foreign.push(r.url());
   });
   page.on('pageerror', (e) => errors.push(e.message));
+  // Console errors too: a Content-Security-Policy violation is reported there (a 401 is expected).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text());
+  });
   return { page, foreign, errors };
 }
 
