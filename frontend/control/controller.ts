@@ -97,6 +97,11 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const inferenceGuards = keys ? [requireKey(keys.inference)] : [];
   const managementGuards = (address: ServerConfig['managementAddress']) => [hostGuard(address, config), ...(keys ? [requireKey(keys.management)] : [])];
 
+  // Read when asked (/metrics, the console): the fronts start after the management listener.
+  const frontsMetrics = async (): Promise<unknown[][]> => {
+    if (fronts) return fronts.metrics();
+    return local ? [await local.metrics.registry.getMetricsAsJSON()] : [];
+  };
   const servers: http.Server[] = [];
   let inferenceUrl: string;
   let grpcUrl = '';
@@ -120,7 +125,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await workers.apply(table());
       const app = buildApp(config, log, {
         inference: { workers, guards: inferenceGuards },
-        management: { registry: models, guards: managementGuards(config.managementAddress) },
+        management: { registry: models, guards: managementGuards(config.managementAddress), frontMetrics: frontsMetrics },
       }, frontMetrics, drain);
       const server = createHttpServer(config.inferenceAddress, config, app.callback());
       servers.push(server);
@@ -131,7 +136,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         grpcUrl = grpc.url;
       }
     } else {
-      const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress) } }, undefined, drain);
+      const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress), frontMetrics: frontsMetrics } }, undefined, drain);
       const server = createHttpServer(config.managementAddress, config, app.callback());
       servers.push(server);
       managementUrl = await listen(server, config.managementAddress);
@@ -153,10 +158,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       inferenceUrl = fronts.url;
       grpcUrl = fronts.grpcUrl;
     }
-    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {
-      if (fronts) return fronts.metrics();
-      return local ? [await local.metrics.registry.getMetricsAsJSON()] : [];
-    }));
+    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, frontsMetrics));
     servers.push(metricsServer);
     metricsUrl = await listen(metricsServer, config.metricsAddress);
   } catch (err) {

@@ -71,6 +71,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   return router;
 }
 
+/** The console shows every model as describe does (console-summary.ts). */
+export { describe };
+
 /** A process's GPU memory in bytes, from nvidia-smi's per-process MiB (undefined when it lists none). */
 function gpuBytes(processes: Map<number, number>, pid: number | undefined): number | undefined {
   const mib = pid === undefined ? undefined : processes.get(pid);
