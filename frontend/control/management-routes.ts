@@ -72,6 +72,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   return router;
 }
 
+/** The console shows every model as describe does (console-summary.ts). */
+export { describe };
+
 /** A process's GPU memory in bytes, from nvidia-smi's per-process MiB (undefined when it lists none). */
 function gpuBytes(processes: Map<number, number>, pid: number | undefined): number | undefined {
   const mib = pid === undefined ? undefined : processes.get(pid);
@@ -139,17 +142,18 @@ async function describePipeline(registry: ModelRegistry, m: Model): Promise<Reco
 async function describeWorkers(registry: ModelRegistry, pool: PoolSnapshot): Promise<Array<Record<string, unknown>>> {
   const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
   return pool.workers.map((w, i) => ({
-      id: w.id,
-      startTime: w.startTime.toISOString(),
-      status: w.state,
-      gpu: w.gpuId >= 0,
-      memoryUsage: memory[i],
-      pid: w.pid,
-      ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
-      ...(w.provider ? { executionProvider: w.provider } : {}),
-      ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
-      restarts: w.restarts,
-      ...(w.lastExit ? { lastExit: w.lastExit } : {}),
-      stderr: w.stderr,
+    id: w.id,
+    startTime: w.startTime.toISOString(),
+    status: w.state,
+    gpu: w.gpuId >= 0,
+    memoryUsage: memory[i],
+    pid: w.pid,
+    ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
+    ...(w.provider ? { executionProvider: w.provider } : {}),
+    ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+    ...(w.cpus ? { cpus: w.cpus, ...(w.cpusShared ? { cpusShared: true } : {}) } : {}),
+    restarts: w.restarts,
+    ...(w.lastExit ? { lastExit: w.lastExit } : {}),
+    stderr: w.stderr,
   }));
 }

@@ -17,7 +17,7 @@ const GONE = 'Client closed the connection before the answer.';
 
 /**
  * Requests in flight per pipeline (route key) in each router: a pipeline admits as a model does
- * (job_queue_size shared by the fronts); its items are then never refused for a full stage queue.
+ * (admissionLimit); its items are then never refused for a full stage queue.
  */
 const inFlight = new WeakMap<WorkerRouter, Map<string, number>>();
 
@@ -26,7 +26,7 @@ export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item
   if (!counts) inFlight.set(workers, (counts = new Map()));
   const key = routeKey(route);
   const n = counts.get(key) ?? 0;
-  if (n >= admissionLimit(route, workers.fronts)) throw queueFull(route.name);
+  if (n >= admissionLimit(route)) throw queueFull(route.name);
   counts.set(key, n + 1);
   try {
     return await run(workers, route, item, o);

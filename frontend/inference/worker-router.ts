@@ -36,11 +36,6 @@ export class WorkerRouter {
     this.cache = new ResponseCache(o.onCacheLookup);
   }
 
-  /** The fronts sharing each model's queue (a pipeline's admission, pipeline-runner.ts). */
-  get fronts(): number {
-    return this.o.fronts;
-  }
-
   get startupModels(): string[] {
     return this.table.startupModels.filter((n) => this.defaults.has(n));
   }
@@ -150,7 +145,7 @@ export class WorkerRouter {
   private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
     if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
-    if (!o.admitted && m.admitted >= admissionLimit(m.route, this.o.fronts)) return Promise.reject(queueFull(name));
+    if (!o.admitted && m.admitted >= admissionLimit(m.route)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(m.key); // the memory budget counts each version on its own
     item = withDeadlineHeader(item, o.deadline);
