@@ -284,6 +284,37 @@ describe('a pipeline stage autoscales on its own', () => {
   });
 });
 
+describe('a pipeline stage that answers nothing', () => {
+  it('fails the request at the response timeout and replaces the stuck stage worker', { timeout: 60_000 }, async () => {
+    const server = await startTestServer();
+    try {
+      // Never answers the word "hang"; answers the others.
+      const hang = `export function handle(batch) {
+  if (batch.some((i) => i.params.word.value.toString() === 'hang')) return new Promise(() => undefined);
+  return batch.map((i) => i.params.word.value.toString().toUpperCase());
+}`;
+      writePipeline(path.join(server.store, 'stuck'), {
+        modelName: 'stuck',
+        stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'hang.mjs' }],
+      }, { 'split.mjs': SPLIT, 'hang.mjs': hang });
+      const r = await request(`${server.managementUrl}/models?url=stuck&initial_workers=1&response_timeout=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const before = (await request(`${server.managementUrl}/models/stuck`)).body.stages[1].workers[0].pid;
+      const post = (body: string) => request(`${server.inferenceUrl}/predictions/stuck`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+      const stuck = await post('a,hang');
+      assert.deepEqual([stuck.status, stuck.body.errorCode], [500, 'WORKER_TIMEOUT'], JSON.stringify(stuck.body));
+      const fresh = await eventually(async () => {
+        const w = (await request(`${server.managementUrl}/models/stuck`)).body.stages[1].workers[0];
+        return w?.status === 'READY' && w.pid !== before && w;
+      }, 30_000);
+      assert.ok(fresh);
+      assert.deepEqual((await post('b,c')).body, ['B', 'C']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('a pipeline on a graceful stop', () => {
   it('answers the requests in flight in every stage before the server stops', { timeout: 60_000 }, async () => {
     const server = await startTestServer();
