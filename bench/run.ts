@@ -61,6 +61,8 @@ Measures our server against its peers on this machine and writes DIR/performance
   --ocr               only the OCR scenario: the bundled OCR as a pipeline (det, cls, rec workers from
                       --ocr-stages, default 1,1,1) against the single ocr handler with as many workers
                       in all, image requests at --concurrency (default 1,8,32); writes DIR/performance-ocr.json
+  --gpus N            our server's number_of_gpu (default 0: every worker on the CPU); with N > 0 the
+                      workers take the GPUs' CUDA provider (e.g. --ocr --gpus 1: every stage on CUDA)
   --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
                       nothing (e.g. after copying in a device run)
   --help              this text
@@ -86,6 +88,7 @@ const { values: flags } = parseArgs({
     ramp: { type: 'boolean', default: false },
     ocr: { type: 'boolean', default: false },
     'ocr-stages': { type: 'string', default: '1,1,1' },
+    gpus: { type: 'string', default: '0' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -280,7 +283,7 @@ const stopAll = async () => {
 try {
   const m = machine();
   log(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${rounds} round(s) of ${duration} s points, ${loadProcs} load process(es).`);
-  const server = await Ours.start(store, fronts, [], logLevel);
+  const server = await Ours.start(store, fronts, Number(flags.gpus) > 0 ? [`number_of_gpu=${Number(flags.gpus)}`] : [], logLevel);
   running.push(() => server.stop());
   log(`Our server: ${server.frontPids().length} inference front process(es) (number_of_netty_threads=${fronts}), log level ${logLevel}, stdout to ${server.logFile}.`);
   const series: Series[] = [];
