@@ -54,6 +54,8 @@ export interface ModelRoute {
   metadata?: ModelMetadata;
   /** Registered with response_cache=true. */
   cache?: ResponseCacheRoute;
+  /** The hash of the content it serves (hot reload, model_watch_interval): a new one empties its response cache. */
+  content?: string;
 }
 
 export interface RouteTable {

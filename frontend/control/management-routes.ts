@@ -95,6 +95,8 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
     maxWorkers: pool.maxWorkers,
     targetWorkers: pool.target,
     loadedAtStartup: m.loadedAtStartup,
+    // Hot reload (model_watch_interval): the content serving now and since when.
+    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
     ...shownSettings(m), // runtime, handler, batchSize, ... (model-params.ts)
     status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),

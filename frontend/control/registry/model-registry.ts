@@ -2,27 +2,27 @@
 // start-up and the snapshot use: register, scale, unregister, set-default, describe, list. Versions
 // of one name live side by side (docs/api.md, Model versions); `key` names one of them. What a model's settings are comes from
 // model-settings.ts, what its workers start with from worker-spec.ts.
-import path from 'node:path';
 import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
 import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
-import { badRequest, conflict, forbidden, modelNotFound, registerFailed, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, forbidden, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
-import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
+import { ArchiveStore, isRemoteUrl, type ResolvedModel } from '../archive/archive-store.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile, readWarmup } from './model-files.js';
 import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
 import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
-import { redactPaths, type PathLabels } from './redact-paths.js';
+import { redactError } from './redact-paths.js';
 import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
 import { checkGpuRoom } from '../gpus/gpu-room.js';
 import { Worker } from '../workers/worker.js';
 import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
+import { readContent, type ModelContent } from './model-content.js';
 import type { UsageMap } from '../../inference/model-usage.js';
 
 export type { RegisterParams } from './model-settings.js';
@@ -38,6 +38,8 @@ export interface Model extends ModelSettings {
   /** The name, or `name/version` for a versioned model: unique, names the model to the fronts. */
   key: string;
   url: string;
+  /** The registration as given (hot reload registers the new content with it). */
+  params: RegisterParams;
   manifest: Manifest;
   modelDir: string;
   warmup?: OutgoingItem;
@@ -45,6 +47,8 @@ export interface Model extends ModelSettings {
   cleanup: () => Promise<void>;
   /** Epoch ms; the memory budget's LRU order starts here. */
   registeredAt: number;
+  /** With model_watch_interval, for a model from the store: what it was loaded from (model-content.ts). */
+  content?: ModelContent;
   /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
   loadError?: string;
 }
@@ -192,15 +196,14 @@ export class ModelRegistry {
     if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
     if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
+    // Hashed before it is read: a change in between shows as a change at the watch's next look.
+    const store = this.config.modelWatchInterval > 0 ? this.archives.storePath(p.url) : undefined;
+    const content = store ? await readContent(store) : undefined;
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
-      model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
-      if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
-      if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
-      else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
-      if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
+      model = await this.build(p, resolved, content);
       if (workers > 0 && !model.lazy) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
@@ -218,6 +221,42 @@ export class ModelRegistry {
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }
 
+  /** A model (no worker yet) from resolved content, its files checked; the caller cleans up on failure. */
+  private async build(p: RegisterParams, resolved: ResolvedModel, content?: ModelContent): Promise<Model> {
+    const model = this.createModel(modelSettings(p, resolved.manifest, this.config), p, resolved, content);
+    if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
+    if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
+    else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
+    if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
+    return model;
+  }
+
+  /**
+   * Hot reload (model-reload.ts): `old`'s registration again from the store's new content, under the
+   * same name and version whatever the new manifest says; no worker started yet.
+   */
+  async loadContent(old: Model, content: ModelContent): Promise<Model> {
+    const p: RegisterParams = { ...old.params, modelName: old.name, modelVersion: old.version };
+    const resolved = await this.archives.resolve(p.url).catch((err: unknown) => Promise.reject(this.redact(err, p.url)));
+    const manifest = { ...resolved.manifest, model: { ...resolved.manifest.model, modelVersion: old.version } };
+    try {
+      const next = await this.build(p, { ...resolved, manifest }, content);
+      next.registeredAt = old.registeredAt;
+      return next;
+    } catch (err) {
+      await resolved.cleanup();
+      throw this.redact(err, p.url, resolved.modelDir);
+    }
+  }
+
+  /** `next` serves in `old`'s place; resolves once every front sends to `next` only (false: `old` is gone). */
+  async replace(old: Model, next: Model): Promise<boolean> {
+    if (this.models.get(old.key) !== old || next.key !== old.key) return false;
+    this.models.set(old.key, next);
+    await this.changed();
+    return true;
+  }
+
   /** Archive code runs with the server's rights (docs/archives.md, Trust): from a URL only when allowed. */
   private checkCodeFromUrl(url: string): void {
     if (this.config.allowCodeFromUrls) return;
@@ -226,20 +265,7 @@ export class ModelRegistry {
 
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
-    if (err instanceof AlreadyRegistered) return err;
-    const labels: PathLabels = [
-      [path.resolve(this.config.workDir), '<work_dir>'],
-      ...(this.config.modelStore ? [[path.resolve(this.config.modelStore), '<model_store>'] as [string, string]] : []),
-    ];
-    // Files of the model read relative to it; then an absolute path or URL the user typed is kept as
-    // given (a short store name could match anywhere, so only those).
-    const keep = path.isAbsolute(url) || url.includes('://') ? url : undefined;
-    const clean = (m: string) => redactPaths(modelDir ? redactPaths(m, [[modelDir, '.']]) : m, labels, keep);
-    if (err instanceof ServerError) {
-      err.message = clean(err.message);
-      return err;
-    }
-    return registerFailed(clean((err as Error)?.message ?? String(err)));
+    return err instanceof AlreadyRegistered ? err : redactError(err, url, this.config, modelDir);
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean, version?: string): Promise<Outcome> {
@@ -367,13 +393,14 @@ export class ModelRegistry {
     }
   }
 
-  private createModel(settings: ModelSettings, url: string, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
+  private createModel(settings: ModelSettings, params: RegisterParams, resolved: ResolvedModel, content?: ModelContent): Model {
+    const { modelDir, manifest, cleanup } = resolved;
     const log = this.log.child({ model: settings.name });
     // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
     const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
     const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
     const model: Model = {
-      ...settings, key: modelKey(settings.name, settings.version), url, manifest, modelDir, cleanup, registeredAt: Date.now(),
+      ...settings, key: modelKey(settings.name, settings.version), url: params.url, params, manifest, modelDir, cleanup, content, registeredAt: Date.now(),
       pool: new WorkerPool({
         modelName: settings.name,
         create: (slot, gpuId) =>

@@ -2,6 +2,8 @@
 // worker) is rewritten so the model directory becomes relative and work_dir / model_store become
 // their key names. What the user typed (the url) is kept as given.
 import path from 'node:path';
+import type { ServerConfig } from '../../config/server-config.js';
+import { ServerError, registerFailed } from '../../errors.js';
 
 /** [absolute path, replacement]; the longest paths are replaced first. */
 export type PathLabels = Array<[string, string]>;
@@ -15,4 +17,24 @@ export function redactPaths(message: string, labels: PathLabels, keep?: string):
     out = out.split(abs + path.sep).join(label === '.' ? '' : label + path.sep).split(abs).join(label);
   }
   return out;
+}
+
+/**
+ * A registration's error with work_dir, model_store and the model directory taken out of its message;
+ * one that is not a ServerError becomes REGISTER_FAILED.
+ */
+export function redactError(err: unknown, url: string, config: Pick<ServerConfig, 'workDir' | 'modelStore'>, modelDir?: string): unknown {
+  const labels: PathLabels = [
+    [path.resolve(config.workDir), '<work_dir>'],
+    ...(config.modelStore ? [[path.resolve(config.modelStore), '<model_store>'] as [string, string]] : []),
+  ];
+  // Files of the model read relative to it; then an absolute path or URL the user typed is kept as
+  // given (a short store name could match anywhere, so only those).
+  const keep = path.isAbsolute(url) || url.includes('://') ? url : undefined;
+  const clean = (m: string) => redactPaths(modelDir ? redactPaths(m, [[modelDir, '.']]) : m, labels, keep);
+  if (err instanceof ServerError) {
+    err.message = clean(err.message);
+    return err;
+  }
+  return registerFailed(clean((err as Error)?.message ?? String(err)));
 }
