@@ -5,12 +5,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yazl from 'yazl';
 import { writeBadModel, writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
 import { captureLogs } from '../helpers/raw-http.js';
+import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { eventually, isAlive, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
 const INPUT = [1, 2, 3, 4];
@@ -222,6 +223,32 @@ describe('hot reload', () => {
       assert.equal(other.body.contentHash, undefined, 'a URL is not watched');
     } finally {
       await server.close();
+    }
+  });
+
+  it('closing the server while a new version loads stops its workers too', { timeout: 60_000 }, async () => {
+    // The gate handler holds the start of a worker that finds `hold` in its directory (until `release`,
+    // or until model_load_timeout ends the load).
+    const server = await startTestServer({ model_watch_interval: '1', model_load_timeout: '3' });
+    let closed = false;
+    const dir = writeHandlerModelDir(path.join(server.store, 'gated'), 'gated', 'gate.mjs');
+    try {
+      const r = await request(`${server.managementUrl}/models?url=gated&initial_workers=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const [serving] = workerPidsAlive();
+      writeFileSync(path.join(dir, 'hold'), ''); // a change: the new version's worker takes the hold
+      await eventually(() => existsSync(path.join(dir, 'held')), 30_000);
+      const loading = workerPidsAlive().filter((pid) => pid !== serving);
+      assert.equal(loading.length, 1, 'the new version has a worker loading');
+      await server.close();
+      closed = true;
+      assert.ok(!isAlive(serving) && !isAlive(loading[0]), 'no worker outlives the server');
+      assert.deepEqual(workerPidsAlive(), []);
+    } finally {
+      if (!closed) {
+        writeFileSync(path.join(dir, 'release'), '');
+        await server.close();
+      }
     }
   });
 });

@@ -196,9 +196,10 @@ export class ModelRegistry {
     if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
     if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
-    // Hashed before it is read: a change in between shows as a change at the watch's next look.
+    // Hashed before it is read: a change in between shows as a change at the watch's next look. A
+    // path that cannot be read is resolve's to refuse (404), with its own words.
     const store = this.config.modelWatchInterval > 0 ? this.archives.storePath(p.url) : undefined;
-    const content = store ? await readContent(store) : undefined;
+    const content = store ? await readContent(store).catch(() => undefined) : undefined;
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {

@@ -50,13 +50,16 @@ export class ModelWatch {
     this.timer.unref();
   }
 
-  /** No more looks; a reload under way is abandoned (its new workers stop) and awaited. */
+  /**
+   * No more looks. A reload still loading is abandoned (its new workers stop); one that switched
+   * already is awaited (its new workers serve until the server's close drains them).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.looking;
     await Promise.all([...this.reloads.values()].map(async (r) => {
-      await r.next?.pool.close();
+      if (r.next && this.o.registry.byKey(r.next.key) !== r.next) await r.next.pool.close();
       await r.done;
     }));
   }
