@@ -4,8 +4,8 @@
 // body; and the headers a handler reads the input by) and the model's version. A repeated input is
 // answered from here without a worker. Bounded per model in bytes (least recently used out first) and
 // by age (ttl). Kept per routing entry (the route key: `name` or `name/version`), so each version of a
-// name has its own; an entry that leaves the table, or changes version, content (hot reload) or cache settings, starts empty,
-// and every other table change leaves it alone.
+// name has its own; an entry that leaves the table, or changes version, content (hot reload) or cache
+// settings, starts empty, and every other table change leaves it alone.
 import { createHash } from 'node:crypto';
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { readErrorItem } from '../../protocol/messages.js';

@@ -65,7 +65,8 @@ export class ArchiveStore {
     } catch {
       return undefined;
     }
-    return full.startsWith(store + path.sep) ? full : undefined;
+    const prefix = store.endsWith(path.sep) ? store : store + path.sep; // model_store=/ (SageMaker) too
+    return full !== store && full.startsWith(prefix) ? full : undefined;
   }
 
   /** A directory: used in place, or the one archive in it unpacked (model-dir.ts). */
