@@ -104,6 +104,7 @@ export class ModelWatch {
     entry.done = reloadModel(this.o.registry, old, content, { startMs: this.o.startMs, loading: (next) => (entry.next = next) })
       .then((next) => {
         if (next) log.info({ hash: content.hash, workers: next.pool.target }, 'model reloaded: the new content serves, the old workers stopped');
+        else log.info({ hash: content.hash }, 'model unregistered while its new content loaded; the new content is dropped');
       })
       .catch((err: Error) => {
         seen.failed = content.hash;
