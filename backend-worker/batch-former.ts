@@ -7,6 +7,7 @@
 // connection's replies come back in its request order; a frame larger than batchSize runs alone.
 import { CANCELLED_TYPE, DEADLINE_ITEM_HEADER, StatusCode, errorItem, type ReplyItem, type RequestItem, type WorkerReply } from '../protocol/messages.js';
 import { batchMessage } from '../protocol/batch-stats.js';
+import { sessionCpuUs } from './session-cpu.js';
 import { badOutput, failureOf } from './handler-api.js';
 import { capReplyItem } from './reply-size.js';
 
@@ -187,6 +188,7 @@ export class BatchFormer {
     this.runs++;
     const items = frames.flatMap((f) => f.items);
     const startedAt = this.clock.now();
+    const cpuAtStart = sessionCpuUs();
     Promise.resolve()
       .then(() => this.run(items))
       .then(
@@ -194,10 +196,12 @@ export class BatchFormer {
           if (!Array.isArray(replies) || replies.length !== items.length) throw badOutput('number of batch response mismatched');
           // Each frame's reply says how its batch went; only the first counts the batch (metrics).
           const runMs = this.clock.now() - startedAt;
+          const cpuAtEnd = sessionCpuUs();
+          const sessionCpu = cpuAtStart === undefined || cpuAtEnd === undefined ? undefined : cpuAtEnd - cpuAtStart;
           let at = 0;
           frames.forEach((f, i) => {
             const own = replies.slice(at, (at += f.items.length)).map((item) => capReplyItem(item, this.maxResponseSize));
-            const message = batchMessage({ size: items.length, first: i === 0, waitMs: startedAt - f.queuedAt, runMs });
+            const message = batchMessage({ size: items.length, first: i === 0, waitMs: startedAt - f.queuedAt, runMs, sessionCpuUs: sessionCpu });
             f.resolve({ code: StatusCode.ok, message, items: own });
           });
         },

@@ -3,6 +3,7 @@
 // Providers are tried in the order given, each alone: a later one is the fallback of an earlier one
 // that cannot start (docs/gpu.md, "Execution providers").
 import * as ort from 'onnxruntime-node';
+import { countSessionCpu } from './session-cpu.js';
 import type { ModelMetadata, TensorMetadata } from '../protocol/model-metadata.js';
 import type { WorkerOptions } from './handler-api.js';
 import { providerInUse, setProviderInUse } from './provider-in-use.js';
@@ -37,7 +38,7 @@ export async function createSession(modelFile: string, options: WorkerOptions): 
       });
       setProviderInUse(name === 'cuda' ? `cuda:${options.deviceId}` : name);
       if (failures.length) process.stderr.write(`execution provider fallback to ${name}: ${failures.join('; ')}\n`);
-      return session;
+      return countSessionCpu(session);
     } catch (err) {
       failures.push(`${describe(name, options.deviceId)} cannot start: ${(err as Error).message.split('\n')[0]}`);
     }

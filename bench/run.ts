@@ -16,8 +16,8 @@ import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
 import { CPU_CLASSES, cpuBetween, cpuClock, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
-import { Ours, type Contender } from './lib/ours.js';
-import { startBareHttp, startKoaPeer } from './lib/peers.js';
+import { Ours, PINNED, type Contender } from './lib/ours.js';
+import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
@@ -44,6 +44,9 @@ Measures our server against its peers on this machine and writes DIR/performance
                       "" skips it); each count is its own server, measured at --fronts-c
   --fronts-c N        --device: the concurrency of the fronts series (default 256)
   --fronts-batch N    --device: batch_size of the fronts series (default 1: batching off)
+  --cpu-affinity      also our cls models registered with cpu_affinity=true ("ours pinned"), each beside
+                      its unpinned twin in the same rounds (--device: both device models; else the
+                      2-worker ones); the goals then list pinned / unpinned req/s per concurrency
   --log-level L       our server's MMS_LOG_LEVEL (default info, the server's default: the access log on;
                       warn turns it off); its stdout goes to a file, as \`npm start > file\` would
   (the cls scenario also measures gRPC ModelInfer, raw_input_contents, on the 2-worker batching-off
@@ -72,6 +75,7 @@ const { values: flags } = parseArgs({
     'fronts-c': { type: 'string', default: '256' },
     'fronts-batch': { type: 'string', default: '1' },
     'log-level': { type: 'string', default: 'info' },
+    'cpu-affinity': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
@@ -118,26 +122,31 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
  * One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up.
  * The watched processes' CPU over the point, by class, per response and (ours) as cores.
  */
-async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch): Promise<Sample> {
+async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<number | undefined>): Promise<Sample> {
   const procs = connections > 1 ? loadProcs : 1;
   if (warmup > 0) await runLoadParts(url, connections, body, procs, warmup);
+  const sessionBefore = await sessionCpu?.();
   const before = watch && snapshot(watch);
   const t0 = performance.now();
   const parts = await runLoadParts(url, connections, body, procs, duration);
   const after = watch && snapshot(watch);
   const elapsed = (performance.now() - t0) / 1000;
+  const sessionAfter = await sessionCpu?.();
   const sample: Sample = combineParts(parts);
   if (!before || !after) return sample;
   const ns = cpuBetween(before, after);
   const cores = (x: number | undefined) => (x === undefined ? undefined : x / 1e9 / elapsed);
-  return { ...sample, cpuUs: perRequest(ns, sample.requests ?? 0), controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
+  const cpuUs = perRequest(ns, sample.requests ?? 0);
+  // The session's CPU comes from the metrics the workers report with each batch (read before and after).
+  if (sessionBefore !== undefined && sessionAfter !== undefined && sample.requests) cpuUs.session = ((sessionAfter - sessionBefore) * 1e6) / sample.requests;
+  return { ...sample, cpuUs, controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
 }
 
 function summarize(concurrency: number, samples: Sample[]): Point {
   const med = (k: 'rps' | 'p50' | 'p99' | 'controllerCores' | 'frontCores' | 'loadCores') => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
   // Each class's median over the rounds that measured it.
   const cpu: CpuPerRequest = {};
-  for (const k of [...CPU_CLASSES, 'total'] as const) {
+  for (const k of [...CPU_CLASSES, 'total', 'session'] as const) {
     const xs = samples.flatMap((s) => (s.cpuUs?.[k] === undefined ? [] : [s.cpuUs[k]!]));
     if (xs.length) cpu[k] = median(xs);
   }
@@ -172,8 +181,17 @@ function makeStore(): string {
   return store;
 }
 
-const oursLabel = (model: string, workers: number, batch: number, f?: number) =>
-  `ours ${model}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;
+const oursLabel = (model: string, workers: number, batch: number, f?: number, pinned = false) =>
+  `ours ${model}${pinned ? ' pinned' : ''}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;
+
+/** --cpu-affinity: the same model registered again with cpu_affinity=true, measured right after it. */
+async function withPinned(server: Ours, model: Series['model'], workers: number, batch: number): Promise<Contender[]> {
+  const plain = await server.register(model, workers, batch, oursLabel(model, workers, batch));
+  if (!flags['cpu-affinity']) return [plain];
+  const pinned = await server.register(model, workers, batch, oursLabel(model, workers, batch, undefined, true), PINNED.extra, PINNED.tag);
+  log(`  ${pinned.name}: workers on CPUs ${(await pinned.described!()).map((w) => w.cpus ?? 'unpinned').join(' ')}`);
+  return [plain, pinned];
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Loops and scenarios
@@ -207,7 +225,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
     }
     for (const [ci, c] of concurrency.entries()) {
       for (const [k, who] of contenders.entries()) {
-        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch);
+        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch, who.sessionCpu);
         samples[k][ci].push(s);
         const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
         const us = describeCpu(s.cpuUs);
@@ -225,6 +243,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
       ...(who.workers !== undefined ? { workers: who.workers, batch: who.batch, fronts: who.fronts } : {}),
       ...(who.protocol ? { protocol: who.protocol } : {}),
       ...(who.cpuFloor ? { cpuFloor: true } : {}),
+      ...(who.pinned ? { pinned: true } : {}),
     });
   }
   return { series, loop: loops !== undefined ? loopSummary(loopRounds, loops) : undefined };
@@ -264,8 +283,9 @@ try {
   let frontsScaling: FrontsScaling | undefined;
 
   if (flags.device) {
-    const mine = [await server.register('cls', deviceWorkers, 8, oursLabel('cls', deviceWorkers, 8)), await server.register('cls', deviceWorkers, 1, oursLabel('cls', deviceWorkers, 1))];
-    if (server.grpc) mine.push(server.grpcTwin(mine[1]));
+    const [on, off] = [await withPinned(server, 'cls', deviceWorkers, 8), await withPinned(server, 'cls', deviceWorkers, 1)];
+    const mine = [...on, ...off];
+    if (server.grpc) mine.push(server.grpcTwin(off[0]));
     const bare = await startBareHttp();
     running.push(bare.stop);
     const r = await scenario('cls', [bare.contender, ...mine], CONCURRENCY, deviceWorkers);
@@ -277,7 +297,8 @@ try {
       // One server per front count, all up at once (idle ones use no CPU), measured in turn.
       const contenders: Contender[] = [];
       for (const f of FRONTS_SERIES) {
-        const s = await Ours.start(store, f, [], logLevel);
+        // A queue that one front alone can fill at --fronts-c: the series measures the fronts, not admission.
+        const s = await Ours.start(store, f, [`job_queue_size=${FRONTS_C}`], logLevel);
         running.push(() => s.stop());
         contenders.push(await s.register('cls', deviceWorkers, FRONTS_BATCH, oursLabel('cls', deviceWorkers, FRONTS_BATCH, f)));
       }
@@ -287,12 +308,18 @@ try {
     }
   } else {
     for (const model of ['noop', 'cls'] as const) {
-      const peers = model === 'cls' ? [await startKoaPeer('naive Koa + ORT (cls)', 'cls'), await startBareHttp()] : [await startKoaPeer('bare Koa no-op', 'noop')];
+      const peers =
+        model === 'cls'
+          ? [await startKoaPeer(NAIVE_ONE_THREAD, 'cls', 1), await startKoaPeer(NAIVE_DEFAULT_THREADS, 'cls'), await startBareHttp()]
+          : [await startKoaPeer('bare Koa no-op', 'noop')];
       running.push(...peers.map((p) => p.stop));
       const mine: Contender[] = [];
-      for (const workers of [1, 2]) for (const batch of [1, 8]) mine.push(await server.register(model, workers, batch, oursLabel(model, workers, batch)));
+      for (const workers of [1, 2]) {
+        for (const batch of [1, 8]) mine.push(...(model === 'cls' && workers === 2 ? await withPinned(server, model, workers, batch) : [await server.register(model, workers, batch, oursLabel(model, workers, batch))]));
+      }
       // gRPC ModelInfer beside REST binary: the 2-worker, batching-off model through both APIs.
-      if (model === 'cls' && server.grpc) mine.push(server.grpcTwin(mine[2]));
+      const rest2 = mine.find((c) => c.workers === 2 && c.batch === 1 && !c.pinned);
+      if (model === 'cls' && server.grpc && rest2) mine.push(server.grpcTwin(rest2));
       const r = await scenario(model, [...peers.map((p) => p.contender), ...mine], CONCURRENCY, model === 'cls' ? 1 : undefined);
       series.push(...r.series);
       if (r.loop) inProcessLoop = r.loop;

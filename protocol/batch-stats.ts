@@ -8,17 +8,19 @@ export interface BatchStats {
   /** Time the request waited in the worker's queue, and the batch's run time (ms). */
   waitMs: number;
   runMs: number;
+  /** CPU µs inside ORT's session.run during the batch, all threads (backend-worker/session-cpu.ts); absent from older workers. */
+  sessionCpuUs?: number;
 }
 
 const PREFIX = 'Prediction success; ';
 
 export function batchMessage(s: BatchStats): string {
-  return `${PREFIX}batch=${s.size} first=${s.first ? 1 : 0} wait=${s.waitMs.toFixed(3)} run=${s.runMs.toFixed(3)}`;
+  return `${PREFIX}batch=${s.size} first=${s.first ? 1 : 0} wait=${s.waitMs.toFixed(3)} run=${s.runMs.toFixed(3)}${s.sessionCpuUs === undefined ? '' : ` cpu=${Math.round(s.sessionCpuUs)}`}`;
 }
 
 export function parseBatchMessage(message: string): BatchStats | undefined {
   if (!message.startsWith(PREFIX)) return undefined;
-  const m = /^batch=(\d+) first=([01]) wait=([\d.]+) run=([\d.]+)$/.exec(message.slice(PREFIX.length));
+  const m = /^batch=(\d+) first=([01]) wait=([\d.]+) run=([\d.]+)(?: cpu=(\d+))?$/.exec(message.slice(PREFIX.length));
   if (!m) return undefined;
-  return { size: Number(m[1]), first: m[2] === '1', waitMs: Number(m[3]), runMs: Number(m[4]) };
+  return { size: Number(m[1]), first: m[2] === '1', waitMs: Number(m[3]), runMs: Number(m[4]), ...(m[5] === undefined ? {} : { sessionCpuUs: Number(m[5]) }) };
 }

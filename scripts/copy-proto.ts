@@ -1,8 +1,11 @@
-// `npm run build`: puts protocol/grpc_predict_v2.proto beside the compiled protocol/grpc-proto.js in
-// dist/, which tsc does not copy, so the published package (which ships dist/ only) carries it.
-import { copyFileSync } from 'node:fs';
+// `npm run build`: copies what tsc does not into dist/, so the published package (which ships dist/
+// only) and the Docker image carry it: protocol/grpc_predict_v2.proto beside the compiled
+// protocol/grpc-proto.js, and the console's static files (frontend/control/console/) beside
+// console-routes.js.
+import { copyFileSync, cpSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const from = fileURLToPath(new URL('../../protocol/grpc_predict_v2.proto', import.meta.url));
-const to = fileURLToPath(new URL('../protocol/grpc_predict_v2.proto', import.meta.url));
-copyFileSync(from, to);
+const from = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const to = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+copyFileSync(from('protocol/grpc_predict_v2.proto'), to('protocol/grpc_predict_v2.proto'));
+cpSync(from('frontend/control/console'), to('frontend/control/console'), { recursive: true });

@@ -15,8 +15,12 @@ export interface Watch {
   processes: () => Partial<Record<CpuClass, number[]>>;
 }
 
-/** µs of CPU per request answered, by class; `total` sums every class measured. */
-export type CpuPerRequest = Partial<Record<CpuClass | 'total', number>>;
+/**
+ * µs of CPU per request answered, by class; `total` sums every class measured. `session`: the part of
+ * the workers' CPU spent inside onnxruntime's session.run (their metrics, not /proc), so `worker` −
+ * `session` is the worker's own cost per request.
+ */
+export type CpuPerRequest = Partial<Record<CpuClass | 'total' | 'session', number>>;
 
 const CLK_TCK = (() => {
   try {
@@ -112,6 +116,6 @@ export function perRequest(ns: Partial<Record<CpuClass, number>>, requests: numb
 /** "front 312, controller 20, worker 410 µs/req" for the console. */
 export function describeCpu(c: CpuPerRequest | undefined): string {
   if (!c) return '';
-  const parts = CPU_CLASSES.filter((k) => c[k] !== undefined).map((k) => `${k} ${Math.round(c[k]!)}`);
+  const parts = CPU_CLASSES.filter((k) => c[k] !== undefined).map((k) => `${k} ${Math.round(c[k]!)}${k === 'worker' && c.session !== undefined ? ` (outside session.run ${Math.round(c.worker! - c.session)})` : ''}`);
   return parts.length ? `${parts.join(', ')} µs/req` : '';
 }

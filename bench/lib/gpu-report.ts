@@ -81,13 +81,18 @@ function goals(r: GpuResults): Goal[] {
       met: mem <= 0.5 && tput >= 1,
     });
   }
-  const limit = r.limits.find((l) => l.model === 'cls' && l.batch === 64);
-  const cls = r.points.filter((p) => p.model === 'cls').sort((a, b) => b.itemsPerSecond - a.itemsPerSecond)[0];
-  if (limit && cls) {
+  // Through the server with several workers against the in-process loop at its best batch (issue 19's goals).
+  for (const [model, batch] of [
+    ['det', 8],
+    ['cls', 64],
+  ] as const) {
+    const limit = r.limits.find((l) => l.model === model && l.batch === batch);
+    const best = r.points.filter((p) => p.model === model && p.workers > 1).sort((a, b) => b.itemsPerSecond - a.itemsPerSecond)[0];
+    if (!limit || !best) continue;
     out.push({
-      goal: 'cls through the server at high concurrency ≥ 40% of the in-process batch-64 loop',
-      measured: `${f0(cls.itemsPerSecond)} items/s (${cls.label}, c=${cls.concurrency}, ${cls.fronts} fronts) = ${f0((100 * cls.itemsPerSecond) / limit.itemsPerSecond)}% of ${f0(limit.itemsPerSecond)}`,
-      met: cls.itemsPerSecond >= 0.4 * limit.itemsPerSecond,
+      goal: `${model} through the server, several workers, ≥ 60% of the in-process batch-${batch} loop`,
+      measured: `${f0(best.itemsPerSecond)} items/s (${best.label}, c=${best.concurrency}, ${best.fronts} fronts) = ${f0((100 * best.itemsPerSecond) / limit.itemsPerSecond)}% of ${f0(limit.itemsPerSecond)}`,
+      met: best.itemsPerSecond >= 0.6 * limit.itemsPerSecond,
     });
   }
   const one = r.scaling?.find((p) => p.gpus === 1);

@@ -24,11 +24,18 @@ export interface Contender {
   fronts?: number;
   /** A floor of CPU per request that serves no model (bare node:http): kept off the plot and the rate goals. */
   cpuFloor?: boolean;
+  /** Registered with cpu_affinity=true. */
+  pinned?: boolean;
   /** Worker RSS in MB, read after the scenario's load. */
   workerRss: () => Promise<number | undefined>;
   /** Our workers as describe lists them. */
   described?: () => Promise<DescribedWorker[]>;
+  /** Seconds of CPU its workers spent inside session.run so far (mms_session_cpu_seconds_total). */
+  sessionCpu?: () => Promise<number | undefined>;
 }
+
+/** Registration parameters of the pinned twin (--cpu-affinity) and the tag of its model name. */
+export const PINNED = { extra: 'cpu_affinity=true', tag: 'pinned' };
 
 /** A worker in GET /models/{name} (docs/api.md, Describe a model). */
 export interface DescribedWorker {
@@ -37,6 +44,8 @@ export interface DescribedWorker {
   gpuId?: number;
   gpuMemoryUsage?: number;
   executionProvider?: string;
+  /** The CPUs it is pinned to (cpu_affinity). */
+  cpus?: string;
 }
 
 /** Our server as users run it: its own inference and management addresses, so inference goes through the fronts. */
@@ -49,6 +58,7 @@ export class Ours {
     readonly management: string,
     readonly fronts: number,
     readonly grpc: string,
+    readonly metrics: string,
     /** Where its stdout (the log, access log included) goes. */
     readonly logFile: string,
     /** Its config.properties lines but model_store, for the report. */
@@ -67,19 +77,22 @@ export class Ours {
     // CPU unless the caller names GPUs: on a GPU host the default provider (auto) would put the CPU
     // benches' workers on CUDA.
     const gpus = extra.some((line) => line.startsWith('number_of_gpu=')) ? [] : ['number_of_gpu=0'];
-    const settings = ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', 'job_queue_size=1000', `number_of_netty_threads=${fronts}`, ...gpus, ...extra];
+    const settings = ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `number_of_netty_threads=${fronts}`, ...gpus, ...extra];
     writeFileSync(config, [`model_store=${store}`, ...settings].join('\n'));
     const logFile = path.join(dir, 'server.log');
-    const server = await startNodeToFile(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Management API: (\S+)/, { MMS_LOG_LEVEL: logLevel, TMPDIR: dir }, logFile);
+    const server = await startNodeToFile(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Metrics: (\S+)/, { MMS_LOG_LEVEL: logLevel, TMPDIR: dir }, logFile);
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
     const grpc = server.lines.map((l) => /^gRPC inference API: (\S+)/.exec(l)?.[1]).find(Boolean) ?? '';
+    // The server prints its addresses in one write, the metrics line last.
+    const management = server.lines.map((l) => /^Management API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
+    const metrics = server.match[1].replace(/\/metrics$/, '');
     // The CLI stays as the launcher; the server process is its child and records its pid (TMPDIR=dir).
     const pid = Number(readFileSync(path.join(dir, '.model_server.pid'), 'utf8'));
     // The file is opened for appending: emptying it under the server is safe, its next write lands at 0.
     const trim = setInterval(() => {
       if ((statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > LOG_TRIM_BYTES) truncateSync(logFile, 0);
     }, 1000).unref();
-    return new Ours(server, dir, pid, inference, server.match[1], fronts, grpc, logFile, settings, trim);
+    return new Ours(server, dir, pid, inference, management, fronts, grpc, metrics, logFile, settings, trim);
   }
 
   frontPids(): number[] {
@@ -113,6 +126,8 @@ export class Ours {
       fronts: this.fronts,
       workerRss: async () => Math.max(...(await workersOf()).map((w) => w.memoryUsage)) / 2 ** 20,
       described: workersOf,
+      sessionCpu: () => this.sessionCpu(name),
+      ...(extra.includes(PINNED.extra) ? { pinned: true } : {}),
     };
   }
 
@@ -120,6 +135,14 @@ export class Ours {
   grpcTwin(rest: Contender): Contender {
     const name = new URL(rest.url).pathname.split('/').pop();
     return { ...rest, name: rest.name.replace(/^ours cls/, 'ours cls gRPC'), url: `grpc://${this.grpc}/${name}`, protocol: 'grpc' };
+  }
+
+  /** A model's mms_session_cpu_seconds_total from the metrics listener (undefined: not reported). */
+  async sessionCpu(model: string): Promise<number | undefined> {
+    if (!this.metrics) return undefined;
+    const text = await (await fetch(`${this.metrics}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`mms_session_cpu_seconds_total{model="${model}"}`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
   }
 
   async unregister(c: Contender): Promise<void> {

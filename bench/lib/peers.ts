@@ -22,8 +22,16 @@ async function start(name: string, model: Series['model'], script: string, args:
   };
 }
 
-/** The naive one-process Koa + ORT server (cls), or with `noop` bare Koa answering two bytes. */
-export const startKoaPeer = (name: string, model: Series['model']): Promise<Peer> => start(name, model, 'naive-server.js', model === 'noop' ? ['--noop'] : []);
+/** The series names of the naive Koa + ORT peers (goals.ts finds them by name). */
+export const NAIVE_ONE_THREAD = 'naive Koa + ORT, 1 ORT thread (cls)';
+export const NAIVE_DEFAULT_THREADS = "naive Koa + ORT, ORT's default threads (cls)";
+
+/**
+ * The naive one-process Koa + ORT server (cls) with `threads` intra-op threads (undefined: ORT's
+ * default, what a user gets), or with `noop` bare Koa answering two bytes.
+ */
+export const startKoaPeer = (name: string, model: Series['model'], threads?: number): Promise<Peer> =>
+  start(name, model, 'naive-server.js', model === 'noop' ? ['--noop'] : threads ? ['--threads', String(threads)] : []);
 
 /** Bare node:http reading the cls body: the CPU floor of a Node front (not a server of the model). */
 export const startBareHttp = (): Promise<Peer> => start(BARE_HTTP, 'cls', 'bare-http.js', [], { cpuFloor: true });

@@ -42,6 +42,8 @@ export interface Series {
   protocol?: 'rest' | 'grpc';
   /** A floor of CPU per request serving no model (bare node:http): not plotted, not in the rate goals. */
   cpuFloor?: boolean;
+  /** Ours registered with cpu_affinity=true (--cpu-affinity): its twin without is the series of the same configuration. */
+  pinned?: boolean;
 }
 
 /** A ratio of two contenders measured in the same round (adjacent in time), per round and its median. */
@@ -124,12 +126,12 @@ function pointRows(s: Series, label = s.name): string[] {
 }
 
 /** µs per request: front, controller, worker, and all of them (ours) or the peer's one process. */
-const cpuCells = (c: CpuPerRequest | undefined) => [c?.front, c?.controller, c?.worker, c?.total].map((x) => opt(x, 0)).join(' | ');
-const CPU_HEAD = 'front µs/req | controller µs/req | worker µs/req | total µs/req';
+const cpuCells = (c: CpuPerRequest | undefined) => [c?.front, c?.controller, c?.worker, c?.worker !== undefined && c.session !== undefined ? c.worker - c.session : undefined, c?.total].map((x) => opt(x, 0)).join(' | ');
+const CPU_HEAD = 'front µs/req | controller µs/req | worker µs/req | worker outside session.run µs/req | total µs/req';
 
 const HEAD = [
   `| configuration | c | req/s median (min–max) | p50 ms | p99 ms | errors | non-2xx | ${CPU_HEAD} | controller cores | front cores | load cores |`,
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
 export function markdown(r: Results, title: string): string {
@@ -187,10 +189,10 @@ function frontsMarkdown(f: FrontsScaling): string[] {
   const lines = [
     `### Inference fronts scaling (${f.workers} worker${f.workers > 1 ? 's' : ''}, batching ${f.batch > 1 ? `on (${f.batch})` : 'off'}, c=${f.concurrency})`,
     '',
-    `Against ${f.loops.parallel ?? 0} in-process loop${f.loops.parallel === 1 ? '' : 's'} side by side, measured in the same rounds: ${fmt(agg)} items/s.`,
+    `Against ${f.loops.parallel ?? 0} in-process loop${f.loops.parallel === 1 ? '' : 's'} side by side, measured in the same rounds: ${fmt(agg)} items/s. These servers run with \`job_queue_size=${f.concurrency}\`, so that one front alone admits every connection.`,
     '',
     `| fronts | req/s median (min–max) | of the loops | p50 ms | p99 ms | errors | non-2xx | ${CPU_HEAD} | controller cores | front cores | load cores |`,
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of f.series) {
     for (const p of s.points) {

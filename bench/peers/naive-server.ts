@@ -1,12 +1,15 @@
 // The peer a user would write themselves: one process, Koa, onnxruntime-node in the event loop,
-// the same KServe v2 binary request and response. With --noop it is a bare Koa no-op server.
+// the same KServe v2 binary request and response. With --noop it is a bare Koa no-op server; with
+// --threads N its session has N intra-op threads, else ORT's default (one per core).
 import Koa from 'koa';
 import * as ort from 'onnxruntime-node';
 import { CLS_FILE } from '../lib/model-inputs.js';
 
 const noop = process.argv.includes('--noop');
-// ORT's default threading, as a user's own server would have it.
-const session = noop ? undefined : await ort.InferenceSession.create(CLS_FILE);
+const threadsAt = process.argv.indexOf('--threads');
+const threads = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : undefined;
+// ORT's default threading, as a user's own server would have it, unless --threads names a count.
+const session = noop ? undefined : await ort.InferenceSession.create(CLS_FILE, threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {});
 const OK = Buffer.from('ok');
 
 const app = new Koa();

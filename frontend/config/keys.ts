@@ -100,6 +100,8 @@ export const KEYS = {
   crash_loop_max_restarts: { kind: 'int', default: '10', env: true, min: 0 },
   load_on_first_request: { kind: 'bool', default: 'false', env: true },
   model_idle_timeout_ms: { kind: 'int', default: '0', env: true, min: 0, max: MAX_TIMER_MS },
+  // CPU pinning's default for models registered without cpu_affinity (docs/configuration.md, CPU pinning).
+  cpu_affinity: { kind: 'bool', default: 'false', env: true },
   // Model snapshot (docs/configuration.md, Model snapshot): written on every change, restored at start.
   model_snapshot: { kind: 'bool', default: 'true', env: true },
   snapshot_dir: { kind: 'string', env: true },

@@ -9,6 +9,7 @@ import { IGNORED_KEYS, KEYS, type Key, type KeySpec } from './keys.js';
 import { parseAddress, type Address } from './address.js';
 import { PropertiesSyntaxError, readPropertiesFile } from './properties.js';
 import { defaultMemoryBudget } from './memory-limit.js';
+import { hostCpuCount } from './host-cpus.js';
 
 export interface ServerConfig {
   inferenceAddress: Address;
@@ -75,6 +76,8 @@ export interface ServerConfig {
   crashLoopMaxRestarts: number;
   /** Models start with no worker and load on their first request. */
   loadOnFirstRequest: boolean;
+  /** The default of a model's cpu_affinity: each CPU worker pinned to cores of its own (docs/configuration.md, CPU pinning). */
+  cpuAffinity: boolean;
   /** A model unused this long is scaled to 0 workers (loaded again on its next request); 0: never. */
   modelIdleTimeoutMs: number;
   /** Whether the registered models are written to a snapshot and restored at start (model_snapshot). */
@@ -217,6 +220,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     },
     crashLoopMaxRestarts: get('crash_loop_max_restarts'),
     loadOnFirstRequest: get('load_on_first_request'),
+    cpuAffinity: get('cpu_affinity'),
     modelIdleTimeoutMs: get('model_idle_timeout_ms'),
     modelSnapshot: get('model_snapshot'),
     modelWatchInterval: get('model_watch_interval'),
@@ -294,7 +298,7 @@ export function executionProvider(key: string, value: string): ExecutionProvider
 }
 
 /** Fronts for `number_of_netty_threads` = 0: one on small hosts, then one per four cores, at most 8. */
-export function frontCount(configured: number, cores = os.availableParallelism()): number {
+export function frontCount(configured: number, cores = hostCpuCount()): number {
   if (configured > 0) return configured;
   return cores <= 4 ? 1 : Math.min(8, Math.ceil(cores / 4));
 }
@@ -304,7 +308,7 @@ export function defaultWorkerCount(config: ServerConfig, gpus = 0): number {
   if (config.debug) return 1;
   if (config.defaultWorkersPerModel > 0) return config.defaultWorkersPerModel;
   if (gpus > 0) return gpus;
-  return os.availableParallelism();
+  return hostCpuCount();
 }
 
 /** What makes a model snapshot one server's: its model store and its config file (absolute, or null). */

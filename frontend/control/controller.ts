@@ -60,6 +60,9 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage; load: ModelLoad } | undefined;
   models.usage = async () => (fronts ? mergeUsage(await fronts.usage()) : local?.usage.snapshot() ?? {});
   models.onEvict = (model) => metrics.evicted(model);
+  // cpu_affinity: the controller and the fronts run on the cores no pinned worker holds.
+  models.cpus.fronts = sameAddress(config.inferenceAddress, config.managementAddress) ? 1 : frontCount(config.numberOfFronts);
+  models.cpus.processes = () => [process.pid, ...(fronts?.pids() ?? [])];
   await removeStaleWorkDirs(config.workDir, log);
   await removeStaleWorkerSockets(log);
 
@@ -95,6 +98,11 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const inferenceGuards = keys ? [requireKey(keys.inference)] : [];
   const managementGuards = (address: ServerConfig['managementAddress']) => [hostGuard(address, config), ...(keys ? [requireKey(keys.management)] : [])];
 
+  // Read when asked (/metrics, the console): the fronts start after the management listener.
+  const frontsMetrics = async (): Promise<unknown[][]> => {
+    if (fronts) return fronts.metrics();
+    return local ? [await local.metrics.registry.getMetricsAsJSON()] : [];
+  };
   const servers: http.Server[] = [];
   let inferenceUrl: string;
   let grpcUrl = '';
@@ -107,7 +115,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       const usage = new ModelUsage();
       const load = new ModelLoad();
       const workers = new WorkerRouter({
-        fronts: 1, frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
+        frontId: 'controller', maxResponseSize: config.maxResponseSize, log, onStuck: stuck, onServed: served, usage,
         onReply: (model, message, key) => (frontMetrics.reply(model, message), load.reply(key, message)),
         onDemand: demand, exitCause,
         onCacheLookup: (model, hit) => frontMetrics.cacheLookup(model, hit),
@@ -118,7 +126,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await workers.apply(table());
       const app = buildApp(config, log, {
         inference: { workers, guards: inferenceGuards },
-        management: { registry: models, guards: managementGuards(config.managementAddress) },
+        management: { registry: models, guards: managementGuards(config.managementAddress), frontMetrics: frontsMetrics },
       }, frontMetrics, drain);
       const server = createHttpServer(config.inferenceAddress, config, app.callback());
       servers.push(server);
@@ -129,7 +137,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         grpcUrl = grpc.url;
       }
     } else {
-      const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress) } }, undefined, drain);
+      const app = buildApp(config, log, { management: { registry: models, guards: managementGuards(config.managementAddress), frontMetrics: frontsMetrics } }, undefined, drain);
       const server = createHttpServer(config.managementAddress, config, app.callback());
       servers.push(server);
       managementUrl = await listen(server, config.managementAddress);
@@ -151,10 +159,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       inferenceUrl = fronts.url;
       grpcUrl = fronts.grpcUrl;
     }
-    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, async () => {
-      if (fronts) return fronts.metrics();
-      return local ? [await local.metrics.registry.getMetricsAsJSON()] : [];
-    }));
+    const metricsServer = createHttpServer(config.metricsAddress, config, metricsHandler(metrics, log, frontsMetrics));
     servers.push(metricsServer);
     metricsUrl = await listen(metricsServer, config.metricsAddress);
   } catch (err) {
@@ -206,6 +211,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await Promise.all([fronts?.stop(), closeGracefully(servers, deadline, log), grpc?.close(deadline)]);
       local?.workers.close();
       await models.closeAll();
+      await models.cpus.settled(); // back on every core (a test's process hosts the server)
     },
   };
 }

@@ -71,6 +71,9 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
   return router;
 }
 
+/** The console shows every model as describe does (console-summary.ts). */
+export { describe };
+
 /** A process's GPU memory in bytes, from nvidia-smi's per-process MiB (undefined when it lists none). */
 function gpuBytes(processes: Map<number, number>, pid: number | undefined): number | undefined {
   const mib = pid === undefined ? undefined : processes.get(pid);
@@ -110,6 +113,7 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
       ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
       ...(w.provider ? { executionProvider: w.provider } : {}),
       ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+      ...(w.cpus ? { cpus: w.cpus, ...(w.cpusShared ? { cpusShared: true } : {}) } : {}),
       restarts: w.restarts,
       ...(w.lastExit ? { lastExit: w.lastExit } : {}),
       stderr: w.stderr,

@@ -20,11 +20,13 @@ import { apiDescription } from './openapi.js';
 import { apiPageRoutes } from './api-page.js';
 import { v2Routes } from '../oip/v2-routes.js';
 import { repositoryRoutes } from '../control/repository-routes.js';
+import { consoleRoutes } from '../control/console-routes.js';
 import { sendJson } from './respond.js';
 
 export interface AppApis {
   inference?: { workers: WorkerRouter; guards: Koa.Middleware[] };
-  management?: { registry: ModelRegistry; guards: Koa.Middleware[] };
+  /** `frontMetrics`: every front's metrics (prom-client JSON), for the console's request figures. */
+  management?: { registry: ModelRegistry; guards: Koa.Middleware[]; frontMetrics?: () => Promise<unknown[][]> };
 }
 
 export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 'maxRequestParameters' | 'modelStore' | 'defaultWorkersPerModel'>, log: Logger, apis: AppApis, metrics: RequestMetrics | undefined, drain: { active: boolean }): Koa {
@@ -58,6 +60,7 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
   if (apis.management) {
     app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());
     app.use(repositoryRoutes(apis.management.registry, config, apis.management.guards).routes());
+    app.use(consoleRoutes(apis.management, apis.management.guards).routes());
   }
   return app;
 }

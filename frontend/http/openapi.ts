@@ -6,6 +6,7 @@
 import { PACKAGE_VERSION } from '../package-info.js';
 import { MAX_TIMER_MS } from '../config/keys.js';
 import { REGISTER_PARAMS, SAVED_PARAMS, SCALE_PARAMS, type ParamSpec } from '../control/registry/model-params.js';
+import { CONSOLE_ROUTES } from './openapi-console.js';
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
@@ -108,6 +109,8 @@ const SCHEMAS: Json = {
     gpu: bool(),
     memoryUsage: int({ format: 'int64', description: 'Worker RSS in bytes.' }),
     pid: int(),
+    cpus: str({ description: 'cpu_affinity: the CPUs its process is pinned to, e.g. "2-3".' }),
+    cpusShared: bool({ description: 'cpu_affinity: another pinned worker holds one of these CPUs (more pinned workers than CPUs).' }),
   }),
   DescribeModelResponse: obj(
     {
@@ -275,6 +278,7 @@ const MGMT: readonly Listener[] = ['management'];
 const ROUTES: readonly Route[] = [
   { method: 'options', path: '/', on: BOTH, op: () => apiDescriptionOp() },
   { method: 'get', path: '/api-description', on: BOTH, op: () => apiDescriptionOp(true) },
+  ...CONSOLE_ROUTES,
   { method: 'get', path: '/ping', on: INF, op: OPS.ping },
   { method: 'post', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },
   { method: 'put', path: '/predictions/{model_name}', on: INF, op: OPS.predictions },

@@ -28,7 +28,6 @@ const causes = new Map<number, (cause: string | undefined) => void>();
 let causeIds = 0;
 const router = new WorkerRouter({
   usage,
-  fronts: front.fronts,
   frontId: `front-${front.index}-${process.pid}`,
   maxResponseSize: config.maxResponseSize,
   log,

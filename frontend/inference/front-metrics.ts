@@ -40,6 +40,12 @@ export class FrontMetrics implements RequestMetrics {
   private readonly queueWait = this.histogram('mms_queue_wait_seconds', "Time a request waited in its worker's queue before its batch ran");
   private readonly inference = this.histogram('mms_inference_duration_seconds', 'Run time of each batch a worker ran');
   private readonly batchSize = this.histogram('mms_batch_size', 'Requests per batch run by a worker', [1, 2, 4, 8, 16, 32, 64, 128]);
+  private readonly sessionCpu = new client.Counter({
+    name: 'mms_session_cpu_seconds_total',
+    help: "CPU time inside onnxruntime's session.run, all threads, as the workers report it per batch",
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
   private readonly front: string;
 
   constructor(index: number) {
@@ -81,6 +87,7 @@ export class FrontMetrics implements RequestMetrics {
     if (!s.first) return; // a batch is counted once, by the reply of its first frame
     this.inference.observe({ model }, s.runMs / 1000);
     this.batchSize.observe({ model }, s.size);
+    if (s.sessionCpuUs !== undefined) this.sessionCpu.inc({ model }, s.sessionCpuUs / 1e6);
   }
 
   private histogram(name: string, help: string, buckets = LATENCY_BUCKETS): client.Histogram<'model'> {

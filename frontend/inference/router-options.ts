@@ -4,8 +4,6 @@ import type { Logger } from '../logging/logger.js';
 import type { ModelUsage } from './model-usage.js';
 
 export interface RouterOptions {
-  /** Fronts sharing the models' queues (job_queue_size is split between them). */
-  fronts: number;
   frontId: string;
   maxResponseSize: number;
   log: Logger;

@@ -117,13 +117,12 @@ export function reachableSlots(route: ModelRoute, remotes: ReadonlyMap<string, R
 
 /**
  * What a model may hold in one front: job_queue_size plus what the workers run and hold next (two
- * batches each), shared over the fronts. The kernel deals connections to fronts unevenly, so a front
- * may take up to twice its even share, never more than the whole: an approximation of one shared
- * queue that needs no traffic between fronts.
+ * batches each). A front cannot see what the others hold, and the kernel deals connections to them
+ * unevenly (one may carry most of them while the others idle), so each front may hold the whole of
+ * it: a front refuses only what the model could not take even if no other front held anything.
  */
-export function admissionLimit(route: ModelRoute, fronts: number): number {
-  const total = route.queueSize + Math.max(1, slotsOf(route)) * 2 * route.batchSize;
-  return Math.min(total, Math.ceil((2 * total) / fronts));
+export function admissionLimit(route: ModelRoute): number {
+  return route.queueSize + Math.max(1, slotsOf(route)) * 2 * route.batchSize;
 }
 
 /** How often a request that was only queued may lose its worker and be sent again (kills in a row). */

@@ -145,7 +145,7 @@ export class WorkerRouter {
   private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
     if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
-    if (m.admitted >= admissionLimit(m.route, this.o.fronts)) return Promise.reject(queueFull(name));
+    if (m.admitted >= admissionLimit(m.route)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(m.key); // the memory budget counts each version on its own
     item = withDeadlineHeader(item, o.deadline);

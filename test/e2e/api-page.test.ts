@@ -3,36 +3,12 @@
 // routes too), loads nothing from another origin, and a "Try it out" call of /ping answers 200; its
 // screenshot must not be blank. Skipped, saying why, where no chromium is installed (.ci/run installs it).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import sharp from 'sharp';
+import { CHROMIUM, CHROMIUM_ARGS, inkShare, noChromium as skip } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** What chromium needs to run as root in a container, quietly and without reaching out. */
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-];
-const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
-
-/**
- * Whether a screenshot shows something: the share of pixels that differ from the most common colour
- * (the background). A blank page is one colour; the rendered page has text and coloured method badges.
- */
-export async function inkShare(png: Buffer): Promise<number> {
-  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const counts = new Map<number, number>();
-  const pixels = info.width * info.height;
-  for (let i = 0; i < data.length; i += 3) {
-    const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const background = Math.max(...counts.values());
-  return (pixels - background) / pixels;
-}
 
 describe('API page in headless chromium', { skip }, () => {
   let server: TestServer;

@@ -1,7 +1,7 @@
 // Back-pressure: each inference front admits at most
-//   min(total, ceil(2 × total / fronts)), total = job_queue_size + workers × 2 × batch_size
-// requests per model that it has not answered yet (WorkerRouter.limit: the job queue plus what each
-// worker runs and holds next, shared over the fronts, up to twice an even share). Past that, a request is refused at once with
+//   job_queue_size + workers × 2 × batch_size
+// requests per model that it has not answered yet (router-state.ts admissionLimit: the job queue plus
+// what each worker runs and holds next). Past that, a request is refused at once with
 // 503 ServiceUnavailableException + Retry-After instead of waiting; other models keep serving, the
 // admitted ones are answered once the workers free up, and the /metrics gauge mms_queue_depth (admitted
 // and unanswered, per model, summed over the fronts) shows the count. Bodies over max_request_size get 413.
@@ -17,11 +17,8 @@ import { eventually, request, startTestServer, type TestServer } from '../helper
 const MAX_REQUEST_SIZE = 1024;
 const JOB_QUEUE_SIZE = 2;
 
-/** The admission rule, per front (frontend/inference/worker-router.ts `limit`). */
-const admittedPerFront = (o: { workers: number; batchSize: number; fronts: number }) => {
-  const total = JOB_QUEUE_SIZE + o.workers * 2 * o.batchSize;
-  return Math.min(total, Math.ceil((2 * total) / o.fronts));
-};
+/** The admission rule, per front (frontend/inference/router-state.ts `admissionLimit`). */
+const admittedPerFront = (o: { workers: number; batchSize: number }) => JOB_QUEUE_SIZE + o.workers * 2 * o.batchSize;
 
 describe('back-pressure', () => {
   let server: TestServer;
@@ -77,8 +74,8 @@ describe('back-pressure', () => {
   it('a full model answers 503 with Retry-After at once; other models keep serving; the admitted ones are answered', async () => {
     const fronts = server.frontPids().length;
     assert.equal(fronts, 1, 'a test server on this host runs one inference front');
-    // busy: 1 worker, batch_size 1 → ceil((2 + 1×2×1) / 1) = 4 admitted requests.
-    const expected = admittedPerFront({ workers: 1, batchSize: 1, fronts });
+    // busy: 1 worker, batch_size 1 → 2 + 1×2×1 = 4 admitted requests.
+    const expected = admittedPerFront({ workers: 1, batchSize: 1 });
     assert.equal(expected, 4);
     const busy = await fillAndOverflow('busy', expected);
 
@@ -106,9 +103,8 @@ describe('back-pressure', () => {
   });
 
   it('the limit grows with workers and batch_size', async () => {
-    const fronts = server.frontPids().length;
-    // wide: 2 workers, batch_size 2 → ceil((2 + 2×2×2) / 1) = 10 admitted requests.
-    const expected = admittedPerFront({ workers: 2, batchSize: 2, fronts });
+    // wide: 2 workers, batch_size 2 → 2 + 2×2×2 = 10 admitted requests.
+    const expected = admittedPerFront({ workers: 2, batchSize: 2 });
     assert.equal(expected, 10);
     const wide = await fillAndOverflow('wide', expected);
     writeFileSync(wide.release, '');

@@ -4,6 +4,7 @@
 // worker memory, queue depth, and restarts after a worker is killed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
@@ -290,6 +291,12 @@ describe('metrics', () => {
     assert.ok(batches >= 3 && batches <= 12, `12 items in ${batches} batches of at most 4`);
     assert.equal(sample(m2, 'mms_inference_duration_seconds_count', { model: 'scale' }), 9 + batches);
     assert.equal(sample(m2, 'mms_request_duration_seconds_count', { model: 'scale' }), 22);
+    // The CPU inside session.run: counted for every batch, and within what the batches' run times allow
+    // (ORT's threads on this host's cores; the bracket holds only the native run).
+    const sessionCpu = sample(m2, 'mms_session_cpu_seconds_total', { model: 'scale' })!;
+    const runs = sample(m2, 'mms_inference_duration_seconds_sum', { model: 'scale' })!;
+    assert.ok(sessionCpu > 0, 'session.run took some CPU');
+    assert.ok(sessionCpu <= runs * os.availableParallelism() + 0.001, `${sessionCpu} s of session CPU in ${runs} s of batch runs`);
   });
 
   it('reports workers by state and the memory of each worker', async () => {

@@ -112,7 +112,8 @@ describe('apiDescription', () => {
       'POST /v2/models/{model_name}/versions/{model_version}/infer',
     ]) assert.ok(inf.includes(r), `inference lacks ${r}`);
     assert.deepEqual(mgmt, [
-      'DELETE /models/{model_name}', 'DELETE /models/{model_name}/{model_version}', 'GET /api-description', 'GET /docs',
+      'DELETE /models/{model_name}', 'DELETE /models/{model_name}/{model_version}', 'GET /api-description',
+      'GET /console', 'GET /console/api/summary', 'GET /console/{file}', 'GET /docs',
       'GET /docs/{file}', 'GET /models', 'GET /models/{model_name}', 'GET /models/{model_name}/{model_version}',
       'OPTIONS /', 'POST /models', 'POST /v2/repository/index', 'POST /v2/repository/models/{model_name}/load',
       'POST /v2/repository/models/{model_name}/unload', 'PUT /models/{model_name}', 'PUT /models/{model_name}/{model_version}',

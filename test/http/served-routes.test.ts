@@ -20,7 +20,7 @@ const ANY = 'ANY';
 
 const log = pino({ level: 'silent' });
 const config = loadConfig({ env: {}, overrides: { model_store: '/nonexistent-store' } });
-const workers = new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: config.maxResponseSize, log });
+const workers = new WorkerRouter({ frontId: 'test', maxResponseSize: config.maxResponseSize, log });
 const registry = new ModelRegistry(config, log);
 
 const LISTENERS: Record<string, AppApis> = {
@@ -99,7 +99,7 @@ describe('served routes equal the OpenAPI route table', () => {
 
       it('every documented operation is routed (no 404 ResourceNotFound, no 405)', async () => {
         for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
-          const url = base + path.replace('{model_name}', 'm').replace('{model_version}', '1').replace('{file}', 'init.js');
+          const url = base + path.replace('{model_name}', 'm').replace('{model_version}', '1').replace('{file}', path.startsWith('/console/') ? 'console.js' : 'init.js');
           for (const method of Object.keys(item)) {
             const res = await fetch(url, { method: method.toUpperCase() });
             const body = await res.text();

@@ -45,10 +45,24 @@ const route = (workers: WorkerRoute[]): ModelRoute => ({
   name: 'm', version: '1', queueSize: 10, batchSize: 1, responseTimeoutMs: 5000, retryOnWorkerDeath: true,
   workers, minWorkers: 1, starting: false, healthy: true, platform: 'node', openInference: false,
 });
-const router = () => new WorkerRouter({ fronts: 1, frontId: 'test', maxResponseSize: 1 << 20, log: pino({ level: 'silent' }) });
+const router = () => new WorkerRouter({ frontId: 'test', maxResponseSize: 1 << 20, log: pino({ level: 'silent' }) });
 const item = (id: string) => ({ requestId: id, headers: [], parameters: [] });
 
 describe('WorkerRouter', () => {
+  it('one front of several admits the whole budget of a model when it alone holds its requests', { timeout: 30_000 }, async () => {
+    // 1 worker, batch 1, queue 10: 10 + 1 × 2 × 1 = 12. With 4 fronts, a front that gets most of the
+    // connections (the kernel deals them unevenly) must not refuse what the idle others could have taken.
+    const slow = await listenWorker('slow', 300);
+    const r = router();
+    await r.apply({ version: 1, startupModels: [], models: [route([{ id: 'slow', pid: 1, socketPath: slow, slots: 1 }])] });
+    const held = Array.from({ length: 12 }, (_, i) => r.submit('m', item(`r${i}`)));
+    held.forEach((p) => p.catch(() => undefined)); // a refusal is asserted below, not left unhandled
+    await assert.rejects(r.submit('m', item('over')), (e: { code?: string }) => e.code === 'QUEUE_FULL');
+    const replies = await Promise.all(held);
+    assert.deepEqual(replies.map((x) => x.requestId), held.map((_, i) => `r${i}`));
+    r.close();
+  });
+
   it('acknowledges a table only once every worker removed before it has answered what it holds', async () => {
     const slow = await listenWorker('slow', 600);
     const fast = await listenWorker('fast', 1);

@@ -25,7 +25,7 @@ describe('npm pack', () => {
     );
     assert.deepEqual(bad, [], 'files that are not needed at run time');
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
-    for (const p of ['package.json', 'README.md', 'dist/frontend/main.js', 'dist/backend-worker/main.js', 'dist/default-store/ocr.mar', 'dist/protocol/grpc_predict_v2.proto', ...Object.values(pkg.bin)]) {
+    for (const p of ['package.json', 'README.md', 'dist/frontend/main.js', 'dist/backend-worker/main.js', 'dist/default-store/ocr.mar', 'dist/protocol/grpc_predict_v2.proto', 'dist/frontend/control/console/index.html', 'dist/frontend/control/console/console.js', ...Object.values(pkg.bin)]) {
       assert.ok(paths.includes(p), `${p} is missing from the package`);
     }
     assert.ok(pack.entryCount < 200, `${pack.entryCount} files`);

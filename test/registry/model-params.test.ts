@@ -88,12 +88,13 @@ describe('model parameters', { timeout: 30_000 }, () => {
     const config: SettingsConfig = {
       defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined, executionProvider: 'auto', preloadModel: false,
       preloadSessions: 1, loadOnFirstRequest: false, modelIdleTimeoutMs: 0, responseCache: { sizeBytes: 1000, ttlSeconds: 60 },
+      cpuAffinity: false,
     };
     // Every saved setting away from what the configuration and an empty manifest give.
     const settings: ModelSettings = {
       name: 'm', version: '2.0', runtime: 'node', handler: 'h.js:run', batchSize: 8, maxBatchDelay: 7, responseTimeout: 30,
       loadedAtStartup: true, retryOnWorkerDeath: true, executionProvider: 'cpu', preload: true, sessions: 3, lazy: true,
-      idleTimeoutMs: 600_000, responseCache: { sizeBytes: 4096, ttlSeconds: 5 },
+      idleTimeoutMs: 600_000, responseCache: { sizeBytes: 4096, ttlSeconds: 5 }, cpuAffinity: true,
     };
 
     it('every setting a registration gives is saved by one parameter', () => {

@@ -12,7 +12,7 @@ import {
 
 const config: SettingsConfig = {
   defaultWorkersPerModel: 1, responseTimeout: 120, defaultServiceHandler: undefined, executionProvider: 'auto', preloadModel: false, preloadSessions: 1,
-  loadOnFirstRequest: false, modelIdleTimeoutMs: 0,
+  loadOnFirstRequest: false, modelIdleTimeoutMs: 0, cpuAffinity: false,
   responseCache: { sizeBytes: 1000, ttlSeconds: 60 },
 };
 const params = (p: Partial<RegisterParams> = {}): RegisterParams => ({ url: 'm.mar', synchronous: true, ...p });
@@ -33,8 +33,14 @@ describe('modelSettings', () => {
     assert.deepEqual(modelSettings(params({ modelName: 'm' }), manifest(), config), {
       name: 'm', version: undefined, runtime: 'onnx', handler: 'onnx', batchSize: 1, maxBatchDelay: 100,
       responseTimeout: 120, loadedAtStartup: false, retryOnWorkerDeath: true, executionProvider: 'auto', preload: false, sessions: 1,
-      lazy: false, idleTimeoutMs: 0,
+      lazy: false, idleTimeoutMs: 0, cpuAffinity: false,
     });
+  });
+
+  it('cpu_affinity: the parameter, else the config key', () => {
+    assert.equal(modelSettings(params({ modelName: 'm' }), manifest(), { ...config, cpuAffinity: true }).cpuAffinity, true);
+    assert.equal(modelSettings(params({ modelName: 'm', cpuAffinity: false }), manifest(), { ...config, cpuAffinity: true }).cpuAffinity, false);
+    assert.equal(modelSettings(params({ modelName: 'm', cpuAffinity: true }), manifest(), config).cpuAffinity, true);
   });
 
   it('the manifest overrides the defaults', () => {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, it } from 'node:test';
 import { workerEnv, workerSpec, type WorkerSpecConfig } from '../../frontend/control/registry/worker-spec.js';
+import { CpuAllocator } from '../../frontend/control/cpus/cpu-allocator.js';
+import { pino } from 'pino';
 
 const config: WorkerSpecConfig = {
   onnxIntraOpThreads: 0, numberOfFronts: 1, workerStartTimeout: 30, modelLoadTimeout: 40, maxResponseSize: 1000, workerPing: { intervalMs: 100, misses: 3 },
@@ -11,7 +13,7 @@ const config: WorkerSpecConfig = {
 const model = {
   name: 'm', runtime: 'onnx' as const, handler: 'onnx', batchSize: 4, maxBatchDelay: 50, responseTimeout: 2,
   loadedAtStartup: false, retryOnWorkerDeath: true, modelDir: '/models/m',
-  executionProvider: 'auto' as const, preload: false, sessions: 2, lazy: false, idleTimeoutMs: 0,
+  executionProvider: 'auto' as const, preload: false, sessions: 2, lazy: false, idleTimeoutMs: 0, cpuAffinity: false,
 };
 
 /** Cores left beside the inference fronts. */
@@ -46,6 +48,18 @@ describe('workerSpec', () => {
     assert.deepEqual(workerSpec(model, 1, config).executionProviders, ['cpu']);
     assert.deepEqual(workerSpec({ ...model, executionProvider: 'cuda' }, 1, config, 0).executionProviders, ['cuda']);
     assert.deepEqual(workerSpec({ ...model, executionProvider: 'cpu' }, 1, config, -1).executionProviders, ['cpu']);
+  });
+});
+
+describe('workerSpec with cpu_affinity', () => {
+  const cpus = new CpuAllocator([0, 1, 2, 3], pino({ level: 'silent' }), () => true);
+  it('pins a CPU worker to as many cores as it runs intra-op threads (times its sessions); not a GPU worker, nor without cpu_affinity', () => {
+    const pinned = { ...model, cpuAffinity: true };
+    assert.deepEqual(workerSpec(pinned, 2, { ...config, onnxIntraOpThreads: 3 }, -1, cpus).cpus, { allocator: cpus, cores: 3 });
+    assert.equal(workerSpec({ ...pinned, preload: true }, 1, { ...config, onnxIntraOpThreads: 1 }, -1, cpus).cpus?.cores, 2, 'a shared process: its 2 sessions');
+    assert.equal(workerSpec(pinned, 1, config, 0, cpus).cpus?.cores, 0, 'GPU workers are not pinned');
+    assert.equal(workerSpec(model, 1, config, -1, cpus).cpus?.cores, 0);
+    assert.equal(workerSpec(pinned, 1, config).cpus, undefined, 'no allocator, nothing to pin with');
   });
 });
 

@@ -147,6 +147,11 @@ export const REGISTER_PARAMS: readonly ParamSpec<keyof RegisterParams>[] = [
     setting: 'responseCache', save: (s) => s.responseCache?.ttlSeconds, shown: () => undefined, defaultFrom: 'response_cache_ttl',
     description: 'Seconds a cached answer is served (with response_cache=true).',
   },
+  {
+    name: 'cpu_affinity', kind: 'bool', field: 'cpuAffinity',
+    setting: 'cpuAffinity', defaultFrom: 'cpu_affinity',
+    description: 'Pin each CPU worker process to cores of its own (describe lists them).',
+  },
 ];
 
 export interface ScaleParams {

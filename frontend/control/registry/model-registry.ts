@@ -23,6 +23,8 @@ import { Worker } from '../workers/worker.js';
 import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
 import { readContent, type ModelContent } from './model-content.js';
+import { CpuAllocator } from '../cpus/cpu-allocator.js';
+import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
 
 export type { RegisterParams } from './model-settings.js';
@@ -81,6 +83,8 @@ export class ModelRegistry {
   readonly budget: MemoryBudget;
   /** On-demand loads under way (a burst of first requests loads once). */
   private readonly loadingOnDemand = new Set<string>();
+  /** Cores for the pinned workers of every model (cpu_affinity). */
+  readonly cpus: CpuAllocator;
 
   constructor(
     private readonly config: ServerConfig,
@@ -91,6 +95,7 @@ export class ModelRegistry {
     readonly gpus: Gpus = new Gpus(),
   ) {
     this.archives = new ArchiveStore(config, log);
+    this.cpus = new CpuAllocator(hostCpus(), log);
     this.budget = new MemoryBudget({
       bytes: config.modelMemoryBudget,
       log,
@@ -399,13 +404,13 @@ export class ModelRegistry {
     const log = this.log.child({ model: settings.name });
     // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
     const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
-    const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId), log));
+    const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId, this.cpus), log));
     const model: Model = {
       ...settings, key: modelKey(settings.name, settings.version), url: params.url, params, manifest, modelDir, cleanup, content, registeredAt: Date.now(),
       pool: new WorkerPool({
         modelName: settings.name,
         create: (slot, gpuId) =>
-          settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), this.config, gpuId), log),
+          settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), this.config, gpuId, this.cpus), log),
         nextGpu: usesGpu(settings.executionProvider) ? () => this.gpus.next() : () => -1,
         log,
         observer: this.observe?.(settings.name),

@@ -48,11 +48,13 @@ export interface RegisterParams {
   /** Bytes and seconds, over response_cache_size and response_cache_ttl. */
   responseCacheSize?: number;
   responseCacheTtl?: number;
+  /** Each CPU worker process pinned to cores of its own (docs/configuration.md, CPU pinning). */
+  cpuAffinity?: boolean;
 }
 
 export type SettingsConfig = Pick<
   ServerConfig,
-  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions' | 'loadOnFirstRequest' | 'modelIdleTimeoutMs' | 'responseCache'
+  'defaultWorkersPerModel' | 'defaultServiceHandler' | 'responseTimeout' | 'executionProvider' | 'preloadModel' | 'preloadSessions' | 'loadOnFirstRequest' | 'modelIdleTimeoutMs' | 'responseCache' | 'cpuAffinity'
 >;
 
 export interface ModelSettings {
@@ -78,6 +80,8 @@ export interface ModelSettings {
   idleTimeoutMs: number;
   /** The response cache (bytes per front, seconds an answer lives); absent: off. */
   responseCache?: { sizeBytes: number; ttlSeconds: number };
+  /** cpu_affinity: each CPU worker process pinned to cores of its own. */
+  cpuAffinity: boolean;
 }
 
 /**
@@ -140,6 +144,7 @@ export function modelSettings(p: RegisterParams, manifest: Manifest, config: Set
     sessions: p.preloadSessions ?? config.preloadSessions,
     lazy: p.loadOnFirstRequest ?? config.loadOnFirstRequest,
     idleTimeoutMs: p.idleTimeoutMs ?? config.modelIdleTimeoutMs,
+    cpuAffinity: p.cpuAffinity ?? config.cpuAffinity,
     ...(p.responseCache
       ? { responseCache: { sizeBytes: p.responseCacheSize ?? config.responseCache.sizeBytes, ttlSeconds: p.responseCacheTtl ?? config.responseCache.ttlSeconds } }
       : {}),

@@ -1,10 +1,11 @@
 // What each worker process of a model is started with: the model's settings, the server's limits
 // and the environment it may see.
-import os from 'node:os';
 import type { OutgoingItem } from '../../../protocol/messages.js';
 import { frontCount, type ExecutionProvider, type ServerConfig } from '../../config/server-config.js';
 import type { WorkerSpec } from '../workers/worker.js';
 import type { ModelSettings } from './model-settings.js';
+import { hostCpuCount } from '../../config/host-cpus.js';
+import type { CpuAllocator } from '../cpus/cpu-allocator.js';
 
 export type WorkerSpecConfig = Pick<
   ServerConfig,
@@ -20,10 +21,12 @@ export interface SpecModel extends ModelSettings {
  * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the model's worker processes)
  * times their sessions share the cores left beside the inference fronts (which parse every request's
  * body: on 2 cores, 2 intra-op threads for one cls worker gave 35-45% fewer requests/s than 1, at c=1
- * and c=64), unless onnx_intra_op_threads says otherwise.
+ * and c=64), unless onnx_intra_op_threads says otherwise. With cpu_affinity a CPU worker process is
+ * pinned to as many cores as it runs intra-op threads (times its sessions), taken from `cpus`.
  */
-export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1): WorkerSpec {
-  const cores = os.availableParallelism();
+export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1, cpus?: CpuAllocator): WorkerSpec {
+  // The host's count, not this process's: with cpu_affinity the controller's own list is narrowed.
+  const cores = hostCpuCount();
   const sessions = model.preload ? model.sessions : 0;
   const free = cores - frontCount(config.numberOfFronts, cores);
   const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(free / Math.max(1, processes * Math.max(1, sessions))));
@@ -46,6 +49,7 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
     // The registered version (model_version may differ from the manifest's): v2 answers name it.
     env: { ...workerEnv(config), ...(model.version !== undefined ? { MMS_MODEL_VERSION: model.version } : {}) },
     warmup: model.warmup,
+    ...(cpus ? { cpus: { allocator: cpus, cores: model.cpuAffinity && gpuId < 0 ? intra * Math.max(1, sessions) : 0 } } : {}),
   };
 }
 

@@ -56,6 +56,9 @@ export interface WorkerView {
   lastExit?: ExitInfo;
   /** Its process's last stderr lines. */
   stderr: string[];
+  /** The CPUs its process is pinned to (cpu_affinity), and whether they are shared with another pinned worker. */
+  cpus?: string;
+  cpusShared?: boolean;
 }
 
 export interface PoolSnapshot {
@@ -137,6 +140,7 @@ export class WorkerPool {
       workers: this.workers.map((w) => ({
         id: w.id, hostId: w.hostId, pid: w.pid, socketPath: w.socketPath, state: w.state, startTime: w.startTime, gpuId: w.gpuId, provider: w.provider,
         restarts: this.lineage.get(w)?.restarts ?? 0, lastExit: this.lineage.get(w)?.lastExit, stderr: w.stderr,
+        ...(w.cpus ? { cpus: w.cpus, cpusShared: w.cpusShared } : {}),
       })),
     };
   }

@@ -15,6 +15,7 @@ import type { Logger } from '../../logging/logger.js';
 import { withServerNodePath } from './worker-node-path.js';
 import { groupLines } from '../../logging/line-groups.js';
 import { LineTail } from './exit-info.js';
+import { underTaskset } from '../cpus/taskset.js';
 
 
 const WORKER_MAIN = fileURLToPath(new URL('../../../backend-worker/main.js', import.meta.url));
@@ -26,6 +27,8 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   startTimeoutMs: number;
   log: Logger;
+  /** Started under `taskset -c` on these CPUs (cpu_affinity); absent: the controller's own. */
+  cpus?: readonly number[];
 }
 
 export class WorkerProcess {
@@ -54,16 +57,15 @@ export class WorkerProcess {
 
   /** Resolves once the worker listens on its socket; rejects (and kills it) on early exit or timeout. */
   static async start(o: SpawnOptions): Promise<WorkerProcess> {
-    const child = spawn(
-      process.execPath,
-      [
-        // Extra node flags for workers (e.g. --cpu-prof, --max-old-space-size), which NODE_OPTIONS cannot all carry.
-        ...(o.env.MMS_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
-        WORKER_MAIN,
-        ...toWorkerArgv(o.args),
-      ],
-      { cwd: o.cwd, env: withServerNodePath(o.env, path.dirname(WORKER_MAIN)), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
-    );
+    const nodeArgs = [
+      // Extra node flags for workers (e.g. --cpu-prof, --max-old-space-size), which NODE_OPTIONS cannot all carry.
+      ...(o.env.MMS_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+      WORKER_MAIN,
+      ...toWorkerArgv(o.args),
+    ];
+    // taskset execs node in place: the pid stays the worker's, and its threads inherit the CPUs.
+    const cmd = o.cpus ? underTaskset(o.cpus, process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
+    const child = spawn(cmd.command, cmd.args, { cwd: o.cwd, env: withServerNodePath(o.env, path.dirname(WORKER_MAIN)), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     const proc = new WorkerProcess(child, o.args.sockName);
     // Closing stdin (stop) races the worker's death: an EPIPE there is expected, not a server error.
     child.stdin?.on('error', () => undefined);

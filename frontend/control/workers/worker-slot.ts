@@ -46,6 +46,12 @@ export class SharedSlot implements PoolMember {
   get stderr(): string[] {
     return this.host?.stderr ?? [];
   }
+  get cpus(): string | undefined {
+    return this.host?.cpus;
+  }
+  get cpusShared(): boolean | undefined {
+    return this.host?.cpusShared;
+  }
   /** The shared process's exit (undefined: it never ran). */
   get exited(): Promise<ExitInfo | undefined> {
     return this.starting ? this.starting.catch(() => undefined).then(() => this.host?.exited) : Promise.resolve(undefined);

@@ -13,6 +13,8 @@ import { WorkerPinger, type PingOptions } from './worker-pinger.js';
 import { WorkerProcess } from './worker-process.js';
 import { workerSocketPath } from './worker-sockets.js';
 import { oomVerdict, readOomKills, type ExitInfo } from './exit-info.js';
+import type { CpuAllocator, CpuLease } from '../cpus/cpu-allocator.js';
+import { formatCpuList } from '../../config/host-cpus.js';
 
 export type WorkerState = 'STARTING' | 'READY' | 'STOPPED' | 'ERROR' | 'SCALED_DOWN';
 
@@ -43,6 +45,8 @@ export interface WorkerSpec {
   env: NodeJS.ProcessEnv;
   /** Example request run after loading, before the worker takes traffic. */
   warmup?: OutgoingItem;
+  /** The server's CPU allocator, and the cores this worker is pinned to (0: not pinned; cpu_affinity). */
+  cpus?: { allocator: CpuAllocator; cores: number };
 }
 
 class TimeoutError extends Error {}
@@ -62,6 +66,9 @@ export interface PoolMember {
   readonly provider?: string;
   /** The tensors the loaded model reports (its Load reply), for Open Inference Protocol metadata. */
   readonly metadata?: ModelMetadata;
+  /** The CPUs its process is pinned to ("2-3"; cpu_affinity), and whether another pinned worker holds one of them too. */
+  readonly cpus?: string;
+  readonly cpusShared?: boolean;
   readonly ended: Promise<void>;
   /** Resolves once its process has exited, with why (undefined: it never ran). */
   readonly exited: Promise<ExitInfo | undefined>;
@@ -91,6 +98,8 @@ export class Worker implements PoolMember {
   private exit!: (e: ExitInfo | undefined) => void;
   /** What the server killed it for (its exit is then not the kernel's OOM killer). */
   private killedBy?: string;
+  /** Its process's cores (cpu_affinity), held until the process exits. */
+  private lease?: CpuLease;
 
   /** `label`: the slot number, or what a shared process serves (e.g. `gpu0`). */
   constructor(
@@ -119,6 +128,14 @@ export class Worker implements PoolMember {
     return this.process?.pid;
   }
 
+  get cpus(): string | undefined {
+    return this.lease && formatCpuList(this.lease.cpus);
+  }
+
+  get cpusShared(): boolean | undefined {
+    return this.lease?.shared();
+  }
+
   /** The worker process's socket, which the fronts connect to. */
   get socketPath(): string | undefined {
     return this.socket;
@@ -134,6 +151,9 @@ export class Worker implements PoolMember {
     this.socket = socketPath;
     const log = this.log.child({ worker: this.id });
     const oomBefore = readOomKills();
+    const placement = this.spec.cpus;
+    const lease = (this.lease = placement && placement.cores > 0 ? placement.allocator.acquire(placement.cores) : undefined);
+    if (lease) void this.exited.then(() => lease.release());
     try {
       this.process = await WorkerProcess.start({
         args: {
@@ -150,6 +170,7 @@ export class Worker implements PoolMember {
         env: this.spec.env,
         startTimeoutMs: this.spec.startTimeoutMs,
         log,
+        cpus: lease?.cpus ?? placement?.allocator.unpinned(),
       });
       const proc = this.process;
       void proc.exited.then(({ code, signal }) => {
@@ -178,7 +199,7 @@ export class Worker implements PoolMember {
       this.provider = parseLoadedProvider(reply.message);
       this.metadata = readMetadata(reply);
       if (this.spec.warmup) await this.warmUp(this.connection, this.spec.warmup);
-      const loaded = { pid: parseLoadedPid(reply.message) ?? this.pid, provider: this.provider, gpu: this.spec.gpuId, sessions: this.spec.sessions };
+      const loaded = { pid: parseLoadedPid(reply.message) ?? this.pid, provider: this.provider, gpu: this.spec.gpuId, sessions: this.spec.sessions, cpus: this.cpus };
       log.info({ ...loaded, ms: Date.now() - this.startTime.getTime() }, 'worker loaded model');
       if (this.state === 'STARTING') {
         this.state = 'READY';
