@@ -271,7 +271,8 @@ export class ModelRegistry {
 
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
-    return err instanceof AlreadyRegistered ? err : redactError(err, url, this.config, modelDir);
+    if (err instanceof AlreadyRegistered) return err;
+    return redactError(err, url, this.config, modelDir);
   }
 
   async scale(name: string, min: number, max: number, synchronous: boolean, version?: string): Promise<Outcome> {

@@ -3,7 +3,7 @@
 // their key names. What the user typed (the url) is kept as given.
 import path from 'node:path';
 import type { ServerConfig } from '../../config/server-config.js';
-import { ServerError, registerFailed } from '../../errors.js';
+import { registerFailed, ServerError } from '../../errors.js';
 
 /** [absolute path, replacement]; the longest paths are replaced first. */
 export type PathLabels = Array<[string, string]>;
@@ -19,10 +19,7 @@ export function redactPaths(message: string, labels: PathLabels, keep?: string):
   return out;
 }
 
-/**
- * A registration's error with work_dir, model_store and the model directory taken out of its message;
- * one that is not a ServerError becomes REGISTER_FAILED.
- */
+/** A registration's error without the server's absolute paths (model directory, work_dir, model_store). */
 export function redactError(err: unknown, url: string, config: Pick<ServerConfig, 'workDir' | 'modelStore'>, modelDir?: string): unknown {
   const labels: PathLabels = [
     [path.resolve(config.workDir), '<work_dir>'],
