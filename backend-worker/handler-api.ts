@@ -62,6 +62,11 @@ export interface Handler {
   handle(batch: InferenceInput[], context: HandlerContext): Promise<InferenceOutput[]> | InferenceOutput[];
   close?(): Promise<void> | void;
   /**
+   * A pipeline's last stage only (docs/pipelines.md): one request's final items, in order, as the
+   * parts `0`, `1`, … of one input, → that request's one answer.
+   */
+  gather?(input: InferenceInput, context: HandlerContext): Promise<InferenceOutput> | InferenceOutput;
+  /**
    * The model's tensors, for Open Inference Protocol metadata; a handler that speaks v2 tensors
    * reports them (after initialize), others leave it out and their models take no v2 requests.
    */

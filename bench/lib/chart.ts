@@ -5,7 +5,7 @@
 import type { FrontsScaling, Results, Series } from './report.js';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-const TITLES: Record<Series['model'], string> = { noop: 'no-op model', cls: 'PaddleOCR cls, binary tensors', det: 'PaddleOCR det 640, binary tensors' };
+const TITLES: Record<Series['model'], string> = { noop: 'no-op model', cls: 'PaddleOCR cls, binary tensors', det: 'PaddleOCR det 640, binary tensors', ocr: 'OCR images (pipeline vs single handler)' };
 
 // Geometry of one panel, in px.
 const PANEL_W = 440;

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { tensorRequest } from './model-inputs.js';
+import { ocrRequest } from './ocr-scenario.js';
 
 export interface LoadSpec {
   /** `grpc://host:port/<model>` for the gRPC load (grpc-load.ts). */
@@ -13,7 +14,7 @@ export interface LoadSpec {
   connections: number;
   duration: number;
   /** `grpc-cls`: the cls tensor as a gRPC ModelInfer call (grpc-load.ts runs it). */
-  body: 'cls' | 'det' | 'empty' | 'grpc-cls';
+  body: 'cls' | 'det' | 'empty' | 'grpc-cls' | 'ocr';
 }
 
 export interface LoadResult {
@@ -29,7 +30,7 @@ export interface LoadResult {
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-const req = spec.body === 'cls' || spec.body === 'det' ? tensorRequest(spec.body) : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
+const req = spec.body === 'cls' || spec.body === 'det' ? tensorRequest(spec.body) : spec.body === 'ocr' ? await ocrRequest() : { body: Buffer.alloc(0), headers: {} as Record<string, string> };
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const result = spec.connections === 1 ? await sequential() : await cannon();

@@ -31,7 +31,7 @@ export interface Point extends Sample {
 
 export interface Series {
   name: string;
-  model: 'noop' | 'cls' | 'det';
+  model: 'noop' | 'cls' | 'det' | 'ocr';
   points: Point[];
   workerRssMB?: number;
   /** Ours: workers, batch size and inference fronts of this configuration. */

@@ -54,7 +54,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const found = await discoverGpus({ command: config.nvidiaSmi, numberOfGpu: config.numberOfGpu, visibleDevices: process.env.CUDA_VISIBLE_DEVICES });
   if (found.length) log.info({ gpus: found.map((g) => `${g.deviceId}: ${g.name} (${g.memoryTotalMiB} MiB)`) }, 'GPUs found');
   const gpus = new Gpus(found, config.nvidiaSmi);
-  const metrics: ServerMetrics = new ServerMetrics(() => models.list(), () => models.budget, gpus);
+  const metrics: ServerMetrics = new ServerMetrics(() => models.withStages(), () => models.budget, gpus);
   const models: ModelRegistry = new ModelRegistry(config, log.child({ component: 'registry' }), (model) => metrics.observer(model), gpus);
   let fronts: Fronts | undefined;
   let local: { workers: WorkerRouter; metrics: FrontMetrics; usage: ModelUsage; load: ModelLoad } | undefined;
@@ -173,7 +173,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const autoscaler = new Autoscaler({
     config: config.autoscale,
     log: log.child({ component: 'autoscaler' }),
-    models: () => models.list(),
+    models: () => models.withStages(),
     resize: (name, n) => models.resize(name, n),
     load: async () => (fronts ? mergeLoad(await fronts.load()) : local?.load.drain() ?? {}),
     usage: () => models.usage(),

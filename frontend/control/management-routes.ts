@@ -4,6 +4,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { readWorkerMemory } from './workers/worker-memory.js';
+import type { PoolSnapshot } from './workers/worker-pool.js';
 import type { Model, ModelRegistry, RegisterParams } from './registry/model-registry.js';
 import { REGISTER_PARAMS, SCALE_PARAMS, shownSettings, type ScaleParams } from './registry/model-params.js';
 import { methodNotAllowed } from '../errors.js';
@@ -55,7 +56,7 @@ export function managementRoutes(registry: ModelRegistry, guards: Middleware[] =
 
   router.put(['/models/:name', '/models/:name/:version'], async (ctx) => {
     const p = (await params(ctx)).read(SCALE_PARAMS) as unknown as ScaleParams;
-    const outcome = await registry.scale(ctx.params.name, p.minWorker, p.maxWorker ?? p.minWorker, p.synchronous, ctx.params.version);
+    const outcome = await registry.scale(ctx.params.name, p.minWorker, p.maxWorker ?? p.minWorker, p.synchronous, ctx.params.version, p.stage);
     sendJson(ctx, outcome.code, { status: outcome.status });
   });
 
@@ -87,8 +88,8 @@ async function params(ctx: Context): Promise<Params> {
 
 /** One version's describe object (MMS's fields, with `isDefault` for a versioned model). */
 async function describe(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
+  if (m.stages) return describePipeline(registry, m);
   const pool = m.pool.snapshot();
-  const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
   return {
     modelName: m.name,
     modelVersion: m.version,
@@ -103,20 +104,59 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
     ...shownSettings(m), // runtime, handler, batchSize, ... (model-params.ts)
     status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
-    workers: pool.workers.map((w, i) => ({
-      id: w.id,
-      startTime: w.startTime.toISOString(),
-      status: w.state,
-      gpu: w.gpuId >= 0,
-      memoryUsage: memory[i],
-      pid: w.pid,
-      ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
-      ...(w.provider ? { executionProvider: w.provider } : {}),
-      ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
-      ...(w.cpus ? { cpus: w.cpus, ...(w.cpusShared ? { cpusShared: true } : {}) } : {}),
-      restarts: w.restarts,
-      ...(w.lastExit ? { lastExit: w.lastExit } : {}),
-      stderr: w.stderr,
-    })),
+    workers: await describeWorkers(registry, pool),
   };
+}
+
+/** A pipeline's describe object: its own fields, then `stages`, each with its settings and workers (docs/pipelines.md). */
+async function describePipeline(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
+  const stages = await Promise.all(m.stages!.map(async (s) => {
+    const pool = s.pool.snapshot();
+    return {
+      name: s.stage!.name,
+      handler: s.handler,
+      runtime: s.runtime,
+      batchSize: s.batchSize,
+      maxBatchDelay: s.maxBatchDelay,
+      executionProvider: s.executionProvider,
+      ...(s.stage!.map ? { map: s.stage!.map } : {}),
+      ...(s.stage!.gather ? { gather: true } : {}),
+      minWorkers: pool.minWorkers,
+      maxWorkers: pool.maxWorkers,
+      targetWorkers: pool.target,
+      status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
+      workers: await describeWorkers(registry, pool),
+    };
+  }));
+  return {
+    modelName: m.name,
+    modelVersion: m.version,
+    ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
+    modelUrl: m.url,
+    loadedAtStartup: m.loadedAtStartup,
+    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
+    runtime: 'pipeline',
+    responseTimeout: m.responseTimeout,
+    status: stages.some((s) => s.status === 'Failed') ? 'Failed' : stages.every((s) => s.status === 'Healthy') ? 'Healthy' : 'Unhealthy',
+    stages,
+  };
+}
+
+async function describeWorkers(registry: ModelRegistry, pool: PoolSnapshot): Promise<Array<Record<string, unknown>>> {
+  const [memory, gpu] = await Promise.all([readWorkerMemory(pool.workers.map((w) => w.pid)), registry.gpus.read()]);
+  return pool.workers.map((w, i) => ({
+    id: w.id,
+    startTime: w.startTime.toISOString(),
+    status: w.state,
+    gpu: w.gpuId >= 0,
+    memoryUsage: memory[i],
+    pid: w.pid,
+    ...(w.gpuId >= 0 ? { gpuId: w.gpuId, gpuMemoryUsage: gpuBytes(gpu.processes, w.pid) } : {}),
+    ...(w.provider ? { executionProvider: w.provider } : {}),
+    ...(w.hostId !== w.id ? { sharedProcess: w.hostId } : {}),
+    ...(w.cpus ? { cpus: w.cpus, ...(w.cpusShared ? { cpusShared: true } : {}) } : {}),
+    restarts: w.restarts,
+    ...(w.lastExit ? { lastExit: w.lastExit } : {}),
+    stderr: w.stderr,
+  }));
 }

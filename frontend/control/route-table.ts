@@ -1,6 +1,6 @@
 // The routing table the controller publishes: per model, its limits and the loaded workers the fronts
 // may send to, built from the registry's snapshots.
-import type { RouteTable, WorkerRoute } from '../../protocol/routes.js';
+import type { ModelRoute, RouteTable, WorkerRoute } from '../../protocol/routes.js';
 import type { WorkerView } from './workers/worker-pool.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { loadsOnDemand, type Model } from './registry/model-registry.js';
@@ -25,35 +25,54 @@ export function buildRouteTable(
   config: ServerConfig,
   isDefault: (m: Model) => boolean,
 ): RouteTable {
-  return {
-    version,
-    startupModels,
-    models: models.map((m) => {
-      const pool = m.pool.snapshot();
-      return {
-        key: m.key,
-        name: m.name,
-        version: m.version,
-        isDefault: isDefault(m),
-        queueSize: config.jobQueueSize,
-        batchSize: m.batchSize,
-        responseTimeoutMs: m.responseTimeout * 1000,
-        retryOnWorkerDeath: m.retryOnWorkerDeath,
-        workers: processes(pool.workers),
-        minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
-        starting: pool.starting,
-        healthy: pool.healthy && !pool.failed,
-        onDemand: loadsOnDemand(m),
-        failed: pool.failed,
-        refusal: pool.failed
-          ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`
-          : pool.target === 0 ? m.loadError : undefined,
-        platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
-        openInference: m.runtime === 'onnx' && m.handler === 'onnx',
-        ...(pool.metadata ? { metadata: pool.metadata } : {}),
-        ...(m.content ? { content: m.content.hash } : {}),
-        ...(m.responseCache ? { cache: { maxBytes: m.responseCache.sizeBytes, ttlMs: m.responseCache.ttlSeconds * 1000 } } : {}),
-      };
-    }),
+  const route = (m: Model): ModelRoute => {
+    const pool = m.pool.snapshot();
+    return {
+      key: m.key,
+      name: m.name,
+      version: m.version,
+      isDefault: isDefault(m),
+      queueSize: config.jobQueueSize,
+      batchSize: m.batchSize,
+      responseTimeoutMs: m.responseTimeout * 1000,
+      retryOnWorkerDeath: m.retryOnWorkerDeath,
+      workers: processes(pool.workers),
+      minWorkers: Math.min(pool.minWorkers, pool.target), // a model scaled to 0 on purpose is not unhealthy
+      starting: pool.starting,
+      healthy: pool.healthy && !pool.failed,
+      onDemand: loadsOnDemand(m),
+      failed: pool.failed,
+      refusal: pool.failed
+        ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`
+        : pool.target === 0 ? m.loadError : undefined,
+      platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
+      openInference: m.runtime === 'onnx' && m.handler === 'onnx',
+      ...(pool.metadata ? { metadata: pool.metadata } : {}),
+      ...(m.content ? { content: m.content.hash } : {}),
+      ...(m.responseCache ? { cache: { maxBytes: m.responseCache.sizeBytes, ttlMs: m.responseCache.ttlSeconds * 1000 } } : {}),
+    };
   };
+  return { version, startupModels, models: models.flatMap((m) => (m.stages ? pipelineRoutes(m, route(m), route) : [route(m)])) };
+}
+
+/**
+ * A pipeline: its own entry (no workers; healthy when every stage is, starting while one is) and one
+ * hidden entry per stage, which the front sends the stage's items to.
+ */
+function pipelineRoutes(m: Model, own: ModelRoute, route: (m: Model) => ModelRoute): ModelRoute[] {
+  const stages = m.stages!.map((s) => ({ ...route(s), hidden: true, isDefault: false }));
+  const pipeline: ModelRoute = {
+    ...own,
+    healthy: stages.every((s) => s.healthy),
+    starting: stages.some((s) => s.starting),
+    failed: stages.some((s) => s.failed),
+    refusal: stages.find((s) => s.refusal)?.refusal,
+    openInference: false,
+    pipeline: {
+      stages: m.stages!.map((s) => ({ key: s.key, ...(s.stage!.map ? { map: s.stage!.map } : {}) })),
+      gather: m.stages![m.stages!.length - 1].stage!.gather === true,
+    },
+  };
+  delete pipeline.metadata;
+  return [pipeline, ...stages];
 }

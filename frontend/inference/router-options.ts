@@ -33,4 +33,6 @@ export interface SubmitOptions {
    * callback, not an AbortSignal: one per request was a measurable part of a front's cost.)
    */
   whenGone?: (cancel: () => void) => () => void;
+  /** Admitted already (a pipeline's items after its first stage): no 503 for a full queue. */
+  admitted?: boolean;
 }

@@ -45,7 +45,7 @@ export class WorkerRouter {
     const key = this.defaults.get(name);
     if (key === undefined) throw modelNotFound(`Model not found: ${name}`);
     const m = this.models.get(version === undefined ? key : `${name}/${version}`);
-    if (!m) throw modelNotFound(`Model version not found: ${name}/${version}`);
+    if (!m || m.route.hidden) throw modelNotFound(`Model version not found: ${name}/${version}`);
     return m.route;
   }
 
@@ -145,7 +145,7 @@ export class WorkerRouter {
   private queue(m: ModelState, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
     const name = m.route.name;
     if (o.deadline !== undefined && o.deadline <= performance.now()) return Promise.reject(deadlineExceeded(name));
-    if (m.admitted >= admissionLimit(m.route)) return Promise.reject(queueFull(name));
+    if (!o.admitted && m.admitted >= admissionLimit(m.route)) return Promise.reject(queueFull(name));
     m.admitted++;
     this.o.usage?.begin(m.key); // the memory budget counts each version on its own
     item = withDeadlineHeader(item, o.deadline);

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yazl from 'yazl';
@@ -224,6 +224,35 @@ describe('hot reload', () => {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const other = await request(`${server.managementUrl}/models/other`);
       assert.equal(other.body.contentHash, undefined, 'a URL is not watched');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a pipeline's stage file replaced: every stage reloads, the old stages' workers stop", { timeout: 60_000 }, async () => {
+    const server = await startTestServer({ model_watch_interval: '1' });
+    try {
+      const dir = path.join(server.store, 'chain');
+      writeScaleModel(dir, 'double.onnx', 2);
+      writeScaleModel(dir, 'triple.onnx', 3);
+      const stages = [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }];
+      mkdirSync(path.join(dir, 'MAR-INF'));
+      writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model: { modelName: 'chain', stages } }));
+      const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const chain = async () => (await postJson(`${server.inferenceUrl}/predictions/chain`, v2Request('x', [1, 4], INPUT))).body.outputs[0].data[0];
+      const describeChain = async () => (await request(`${server.managementUrl}/models/chain`)).body;
+      const before = await describeChain();
+      const oldPids: number[] = before.stages.flatMap((st: { workers: Array<{ pid: number }> }) => st.workers.map((w) => w.pid));
+      assert.equal(oldPids.length, 2);
+      assert.equal(await chain(), 6);
+      writeScaleModel(dir, '.triple.onnx.tmp', 5);
+      renameSync(path.join(dir, '.triple.onnx.tmp'), path.join(dir, 'triple.onnx'));
+      await eventually(async () => (await describeChain()).contentHash !== before.contentHash, 30_000);
+      assert.equal(await chain(), 10);
+      await eventually(() => oldPids.every((pid) => !isAlive(pid)), 15_000);
+      const after = await describeChain();
+      assert.deepEqual(after.stages.map((st: { workers: unknown[] }) => st.workers.length), [1, 1], 'each stage has its workers again');
     } finally {
       await server.close();
     }

@@ -9,7 +9,8 @@ import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
 import { readText, type OcrModels } from './ocr-pipeline.js';
 
-const FILES = { det: 'det.onnx', cls: 'cls.onnx', rec: 'rec.onnx', dictionary: 'ppocr_keys_v1.txt' };
+export const OCR_FILES = { det: 'det.onnx', cls: 'cls.onnx', rec: 'rec.onnx', dictionary: 'ppocr_keys_v1.txt' };
+const FILES = OCR_FILES;
 
 export class OcrHandler implements Handler {
   private models!: OcrModels;

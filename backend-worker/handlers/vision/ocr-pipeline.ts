@@ -33,7 +33,7 @@ const CLS_SHAPE = [48, 192] as const;
 const REC_HEIGHT = 48;
 const REC_MIN_WIDTH = 320;
 
-interface Crop {
+export interface Crop {
   image: RawImage;
   box: Point[];
 }
@@ -41,13 +41,18 @@ interface Crop {
 export async function readText(img: RawImage, m: OcrModels, o: OcrOptions = OCR_DEFAULTS): Promise<{ lines: Line[]; upsideDown: boolean }> {
   const crops = await detect(img, m.det, o.detLimit);
   if (crops.length === 0) return { lines: [], upsideDown: false };
-  const flipped = await classify(crops, m.cls, o.clsThresh);
+  const flipped = (await classify(crops, m.cls, o.clsThresh)).filter(Boolean).length;
   const words = await recognise(crops, m.rec, m.charset, o.recBatch);
-  const upsideDown = flipped * 2 > crops.length;
+  return assemble(words, flipped, crops.length);
+}
+
+/** The answer's lines: upside down when most crops were turned round. */
+export function assemble(words: Word[], flipped: number, crops: number): { lines: Line[]; upsideDown: boolean } {
+  const upsideDown = flipped * 2 > crops;
   return { lines: toLines(words, upsideDown), upsideDown };
 }
 
-async function detect(img: RawImage, det: Session, limit: number): Promise<Crop[]> {
+export async function detect(img: RawImage, det: Session, limit: number): Promise<Crop[]> {
   const scale = Math.min(1, limit / Math.max(img.width, img.height));
   const dw = Math.max(32, Math.round((img.width * scale) / 32) * 32);
   const dh = Math.max(32, Math.round((img.height * scale) / 32) * 32);
@@ -68,8 +73,8 @@ async function detect(img: RawImage, det: Session, limit: number): Promise<Crop[
   });
 }
 
-/** Turns crops the classifier reads as 180° round; returns how many it turned. */
-async function classify(crops: Crop[], cls: Session, thresh: number): Promise<number> {
+/** Turns crops the classifier reads as 180° round; returns which it turned. */
+export async function classify(crops: Crop[], cls: Session, thresh: number): Promise<boolean[]> {
   const [h, w] = CLS_SHAPE;
   const data = new Float32Array(crops.length * 3 * h * w);
   for (let i = 0; i < crops.length; i++) {
@@ -79,41 +84,60 @@ async function classify(crops: Crop[], cls: Session, thresh: number): Promise<nu
   }
   const out = await cls.run({ [cls.inputNames[0]]: new ort.Tensor('float32', data, [crops.length, 3, h, w]) });
   const probs = out[cls.outputNames[0]].data as Float32Array;
-  let flipped = 0;
+  const flipped = crops.map(() => false);
   for (let i = 0; i < crops.length; i++) {
     if (probs[i * 2 + 1] > probs[i * 2] && probs[i * 2 + 1] >= thresh) {
       crops[i].image = rotate180(crops[i].image);
       // The text's own top-left is now the box's bottom-right corner.
       crops[i].box = [crops[i].box[2], crops[i].box[3], crops[i].box[0], crops[i].box[1]];
-      flipped++;
+      flipped[i] = true;
     }
   }
   return flipped;
 }
 
-async function recognise(crops: Crop[], rec: Session, charset: string[], batch: number): Promise<Word[]> {
-  const words: Word[] = [];
+/**
+ * The width each crop is recognised at: its run's widest crop's (runs of `batch` crops of one image,
+ * in order). Fixed per crop, so a crop reads the same whichever crops share its run.
+ */
+export function recWidths(crops: Crop[], batch: number): number[] {
+  const widths: number[] = [];
   for (let start = 0; start < crops.length; start += batch) {
     const group = crops.slice(start, start + batch);
     const ratio = Math.max(...group.map((c) => c.image.width / c.image.height));
-    const width = Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * ratio));
-    const data = new Float32Array(group.length * 3 * REC_HEIGHT * width);
-    for (let i = 0; i < group.length; i++) {
-      const c = group[i].image;
-      const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * c.width) / c.height)));
-      toChw(await resize(c, rw, REC_HEIGHT), HALF, HALF, data, i * 3 * REC_HEIGHT * width, width, true);
-    }
-    const out = (await rec.run({ [rec.inputNames[0]]: new ort.Tensor('float32', data, [group.length, 3, REC_HEIGHT, width]) }))[rec.outputNames[0]];
-    const [, steps, classes] = out.dims;
-    for (let i = 0; i < group.length; i++) {
-      const crop = group[i].image;
-      const decoded = ctcDecode(out.data as Float32Array, steps, classes, i, charset);
-      // Time step → column of the crop: the input was `width` wide, the crop filled `rw` of it.
-      const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * crop.width) / crop.height)));
-      const xs = decoded.steps.map((t) => (((t + 0.5) * width) / steps) * (crop.width / rw));
-      const text = withWordSpaces(decoded.chars, xs, crop);
-      words.push({ text, confidence: decoded.confidence, box: group[i].box.map(([x, y]) => [round1(x), round1(y)] as Point) });
-    }
+    for (let i = 0; i < group.length; i++) widths.push(Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * ratio)));
+  }
+  return widths;
+}
+
+async function recognise(crops: Crop[], rec: Session, charset: string[], batch: number): Promise<Word[]> {
+  const words: Word[] = [];
+  const widths = recWidths(crops, batch);
+  for (let start = 0; start < crops.length; start += batch) {
+    words.push(...(await recogniseRun(crops.slice(start, start + batch), widths[start], rec, charset)));
+  }
+  return words;
+}
+
+/** One ORT run over crops padded to `width`. */
+export async function recogniseRun(group: Crop[], width: number, rec: Session, charset: string[]): Promise<Word[]> {
+  const words: Word[] = [];
+  const data = new Float32Array(group.length * 3 * REC_HEIGHT * width);
+  for (let i = 0; i < group.length; i++) {
+    const c = group[i].image;
+    const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * c.width) / c.height)));
+    toChw(await resize(c, rw, REC_HEIGHT), HALF, HALF, data, i * 3 * REC_HEIGHT * width, width, true);
+  }
+  const out = (await rec.run({ [rec.inputNames[0]]: new ort.Tensor('float32', data, [group.length, 3, REC_HEIGHT, width]) }))[rec.outputNames[0]];
+  const [, steps, classes] = out.dims;
+  for (let i = 0; i < group.length; i++) {
+    const crop = group[i].image;
+    const decoded = ctcDecode(out.data as Float32Array, steps, classes, i, charset);
+    // Time step → column of the crop: the input was `width` wide, the crop filled `rw` of it.
+    const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * crop.width) / crop.height)));
+    const xs = decoded.steps.map((t) => (((t + 0.5) * width) / steps) * (crop.width / rw));
+    const text = withWordSpaces(decoded.chars, xs, crop);
+    words.push({ text, confidence: decoded.confidence, box: group[i].box.map(([x, y]) => [round1(x), round1(y)] as Point) });
   }
   return words;
 }

@@ -160,6 +160,8 @@ export interface ScaleParams {
   synchronous: boolean;
   timeout?: number;
   numberGpu?: number;
+  /** One stage of a pipeline (docs/pipelines.md). */
+  stage?: string;
 }
 
 /** The worker counts' range is checked by the registry's scale (checkWorkerCount); `timeout` and `number_gpu` are only type-checked. */
@@ -181,6 +183,7 @@ export const SCALE_PARAMS: readonly ParamSpec<keyof ScaleParams>[] = [
     default: 0, min: 0,
     description: 'Number of GPU workers (accepted, not used).',
   },
+  { name: 'stage', kind: 'string', field: 'stage', description: "A pipeline's stage to scale alone; without it, a pipeline's every stage." },
 ];
 
 /** The parameters Triton's repository load takes. */

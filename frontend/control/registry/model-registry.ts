@@ -4,28 +4,25 @@
 // model-settings.ts, what its workers start with from worker-spec.ts.
 import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
-import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
-import { badRequest, conflict, forbidden, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
-import { ArchiveStore, isRemoteUrl, type ResolvedModel } from '../archive/archive-store.js';
-import { realPathInside } from '../archive/model-links.js';
-import { checkHandlerFile, readWarmup } from './model-files.js';
-import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
+import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
+import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
 import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
 import { redactError } from './redact-paths.js';
-import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
 import { checkGpuRoom } from '../gpus/gpu-room.js';
-import { Worker } from '../workers/worker.js';
-import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
+import { buildModel, checkCodeFromUrl, type BuildOptions } from './model-build.js';
 import { readContent, type ModelContent } from './model-content.js';
 import { CpuAllocator } from '../cpus/cpu-allocator.js';
 import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
+import type { PipelineStage } from '../../../protocol/pipeline.js';
+import { stageOf, stageWorkers } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -53,6 +50,11 @@ export interface Model extends ModelSettings {
   content?: ModelContent;
   /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
   loadError?: string;
+  /** A pipeline (docs/pipelines.md): its stages in order, each a model of its own; its own pool stays empty. */
+  stages?: Model[];
+  /** A pipeline's stage: the stage as the manifest lists it, and its pipeline. */
+  stage?: PipelineStage;
+  pipeline?: Model;
 }
 
 /** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
@@ -85,17 +87,20 @@ export class ModelRegistry {
   private readonly loadingOnDemand = new Set<string>();
   /** Cores for the pinned workers of every model (cpu_affinity). */
   readonly cpus: CpuAllocator;
+  /** What a model is built with (model-build.ts). */
+  private readonly builder: BuildOptions;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
     /** Per model, what its pool reports (the metrics). */
-    private readonly observe?: (model: string) => PoolObserver,
+    observe?: (model: string) => PoolObserver,
     /** The server's GPUs and their round-robin (none: every worker on the CPU). */
     readonly gpus: Gpus = new Gpus(),
   ) {
     this.archives = new ArchiveStore(config, log);
     this.cpus = new CpuAllocator(hostCpus(), log);
+    this.builder = { config, log, gpus, cpus: this.cpus, observe, changed: () => this.changed() };
     this.budget = new MemoryBudget({
       bytes: config.modelMemoryBudget,
       log,
@@ -136,8 +141,14 @@ export class ModelRegistry {
     return model;
   }
 
+  /** A model's version, or a pipeline's stage (`<key>#<stage>`). */
   byKey(key: string): Model | undefined {
-    return this.models.get(key);
+    return this.models.get(key) ?? this.withStages().find((m) => m.key === key);
+  }
+
+  /** Every model and every pipeline's stages (the models with workers of their own: metrics, autoscaling). */
+  withStages(): Model[] {
+    return this.list().flatMap((m) => m.stages ?? [m]);
   }
 
   has(name: string): boolean {
@@ -200,7 +211,7 @@ export class ModelRegistry {
     };
     if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
-    if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
+    if (p.runtime === 'node' && isRemoteUrl(p.url)) checkCodeFromUrl(this.config, p.url);
     // Hashed before it is read: a change in between shows as a change at the watch's next look. A
     // path that cannot be read is resolve's to refuse (404), with its own words.
     const store = this.config.modelWatchInterval > 0 ? this.archives.storePath(p.url) : undefined;
@@ -209,8 +220,8 @@ export class ModelRegistry {
     let model: Model;
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
-      model = await this.build(p, resolved, content);
-      if (workers > 0 && !model.lazy) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
+      model = await buildModel(this.builder, p, resolved, content);
+      if (workers > 0 && !model.lazy && !model.stages) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
@@ -219,22 +230,13 @@ export class ModelRegistry {
     if (!this.defaults.has(model.name)) this.defaults.set(model.name, model.key); // the first version is the default
     await this.changed();
     this.log.info({ model: model.name, version: model.version, url: p.url, workers, lazy: model.lazy }, 'model registered');
+    if (model.stages) return { ...(await this.scaleStages(model, (s) => stageWorkers(s.stage!, workers), p.synchronous, true)), model: model.name };
     if (model.lazy) {
       model.pool.limits(workers, Math.max(1, workers));
       return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
     }
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
-  }
-
-  /** A model (no worker yet) from resolved content, its files checked; the caller cleans up on failure. */
-  private async build(p: RegisterParams, resolved: ResolvedModel, content?: ModelContent): Promise<Model> {
-    const model = this.createModel(modelSettings(p, resolved.manifest, this.config), p, resolved, content);
-    if (model.runtime === 'node' && resolved.remote) this.checkCodeFromUrl(p.url);
-    if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
-    else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
-    if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
-    return model;
   }
 
   /**
@@ -246,7 +248,7 @@ export class ModelRegistry {
     const resolved = await this.archives.resolve(p.url).catch((err: unknown) => Promise.reject(this.redact(err, p.url)));
     const manifest = { ...resolved.manifest, model: { ...resolved.manifest.model, modelVersion: old.version } };
     try {
-      const next = await this.build(p, { ...resolved, manifest }, content);
+      const next = await buildModel(this.builder, p, { ...resolved, manifest }, content);
       next.registeredAt = old.registeredAt;
       return next;
     } catch (err) {
@@ -263,23 +265,32 @@ export class ModelRegistry {
     return true;
   }
 
-  /** Archive code runs with the server's rights (docs/archives.md, Trust): from a URL only when allowed. */
-  private checkCodeFromUrl(url: string): void {
-    if (this.config.allowCodeFromUrls) return;
-    throw forbidden(`Model archive from ${url} carries code (runtime node); loading code from URLs is disabled (allow_code_from_urls).`);
-  }
-
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
   private redact(err: unknown, url: string, modelDir?: string): unknown {
     if (err instanceof AlreadyRegistered) return err;
     return redactError(err, url, this.config, modelDir);
   }
 
-  async scale(name: string, min: number, max: number, synchronous: boolean, version?: string): Promise<Outcome> {
+  /** `stage`: one stage of a pipeline; a pipeline without it: every stage to the same counts. */
+  async scale(name: string, min: number, max: number, synchronous: boolean, version?: string, stage?: string): Promise<Outcome> {
     checkWorkerCount('min_worker', min);
     checkWorkerCount('max_worker', max);
     if (max < min) throw badRequest('max_worker cannot be less than min_worker.');
-    return this.scaleModel(this.get(name, version), min, max, synchronous, false);
+    const model = this.get(name, version);
+    if (stage !== undefined) return this.scaleModel(stageOf(model, stage), min, max, synchronous, false);
+    if (model.stages) return this.scaleStages(model, () => ({ min, max }), synchronous, false);
+    return this.scaleModel(model, min, max, synchronous, false);
+  }
+
+  /** A pipeline's stages, each to `counts` (at registration: its own minWorkers/maxWorkers, else initial_workers). */
+  private async scaleStages(model: Model, counts: (s: Model) => { min: number; max: number }, synchronous: boolean, registering: boolean): Promise<Outcome> {
+    try {
+      const outcomes = await Promise.all(model.stages!.map((s) => ({ s, ...counts(s) })).map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous, false)));
+      return outcomes.find((o) => o.code !== 200) ?? outcomes[0];
+    } catch (err) {
+      if (registering) await this.unload(model).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -307,7 +318,7 @@ export class ModelRegistry {
 
   /** A request waits for an on-demand model (a version's key) that has no worker: load its minimum (at least one). */
   demand(key: string): void {
-    const model = this.models.get(key);
+    const model = this.byKey(key);
     if (!model || model.pool.target > 0 || model.pool.failed || this.loadingOnDemand.has(key)) return;
     this.loadingOnDemand.add(key);
     model.loadError = undefined;
@@ -350,7 +361,8 @@ export class ModelRegistry {
     const timeoutMs = this.config.unregisterModelTimeout * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const result = await Promise.race([model.pool.close(), timedOut]);
+    const pools = [model.pool, ...(model.stages ?? []).map((s) => s.pool)];
+    const result = await Promise.race([Promise.all(pools.map((p) => p.close())), timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
       this.models.set(key, model);
@@ -398,27 +410,5 @@ export class ModelRegistry {
       await this.unload(model).catch(() => undefined);
       throw err;
     }
-  }
-
-  private createModel(settings: ModelSettings, params: RegisterParams, resolved: ResolvedModel, content?: ModelContent): Model {
-    const { modelDir, manifest, cleanup } = resolved;
-    const log = this.log.child({ model: settings.name });
-    // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
-    const processes = () => (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
-    const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId, this.cpus), log));
-    const model: Model = {
-      ...settings, key: modelKey(settings.name, settings.version), url: params.url, params, manifest, modelDir, cleanup, content, registeredAt: Date.now(),
-      pool: new WorkerPool({
-        modelName: settings.name,
-        create: (slot, gpuId) =>
-          settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), this.config, gpuId, this.cpus), log),
-        nextGpu: usesGpu(settings.executionProvider) ? () => this.gpus.next() : () => -1,
-        log,
-        observer: this.observe?.(settings.name),
-        onChange: () => this.changed(),
-        crashLoopLimit: this.config.crashLoopMaxRestarts,
-      }),
-    };
-    return model;
   }
 }

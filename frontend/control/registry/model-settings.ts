@@ -117,9 +117,11 @@ export function modelVersion(p: RegisterParams, manifest: Manifest): string | un
 export function modelSettings(p: RegisterParams, manifest: Manifest, config: SettingsConfig): ModelSettings {
   const name = modelName(p, manifest);
   const runtime = (p.runtime ?? manifest.runtime) as Runtime;
-  const handler = p.handler || manifest.model.handler || config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
+  // A pipeline's handlers are its stages'; a handler named at registration runs the archive as one model.
+  const pipeline = manifest.model.stages !== undefined && (!p.handler || p.handler === 'pipeline');
+  const handler = pipeline ? 'pipeline' : p.handler || manifest.model.handler || config.defaultServiceHandler || (runtime === 'onnx' ? 'onnx' : '');
   if (!handler) throw invalidModel('Model handler is not defined.');
-  if (runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
+  if (!pipeline && runtime === 'onnx' && !(BUILT_IN_HANDLERS as readonly string[]).includes(handler)) {
     throw invalidModel(`Unknown handler "${handler}" for runtime onnx (built-in: ${BUILT_IN_HANDLERS.join(', ')}).`);
   }
   const batchSize = Math.max(1, p.batchSize ?? manifest.model.batchSize ?? 1);

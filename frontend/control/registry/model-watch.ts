@@ -7,7 +7,7 @@
 import type { Logger } from '../../logging/logger.js';
 import type { Model, ModelRegistry } from './model-registry.js';
 import { hashOf, signatureOf, type ModelContent } from './model-content.js';
-import { reloadModel } from './model-reload.js';
+import { closePools, reloadModel } from './model-reload.js';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -59,7 +59,7 @@ export class ModelWatch {
     clearTimeout(this.timer);
     await this.looking;
     await Promise.all([...this.reloads.values()].map(async (r) => {
-      if (r.next && this.o.registry.byKey(r.next.key) !== r.next) await r.next.pool.close();
+      if (r.next && this.o.registry.byKey(r.next.key) !== r.next) await closePools(r.next);
       await r.done;
     }));
   }
@@ -103,7 +103,7 @@ export class ModelWatch {
     log.info({ url: old.url, from: old.content?.hash, to: content.hash }, 'model changed in the model store; loading the new content');
     entry.done = reloadModel(this.o.registry, old, content, { startMs: this.o.startMs, loading: (next) => (entry.next = next) })
       .then((next) => {
-        if (next) log.info({ hash: content.hash, workers: next.pool.target }, 'model reloaded: the new content serves, the old workers stopped');
+        if (next) log.info({ hash: content.hash, workers: (next.stages ?? [next]).reduce((n, m) => n + m.pool.target, 0) }, 'model reloaded: the new content serves, the old workers stopped');
         else log.info({ hash: content.hash }, 'model unregistered while its new content loaded; the new content is dropped');
       })
       .catch((err: Error) => {

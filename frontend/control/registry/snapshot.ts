@@ -41,6 +41,8 @@ export function snapshotEntries(models: Model[], isDefault: (m: Model) => boolea
       maxWorkers: pool.maxWorkers,
       loadedAtStartup: m.loadedAtStartup,
       ...savedSettings(m),
+      // A pipeline's workers are its stages' (docs/pipelines.md): each stage's [min, max].
+      ...(m.stages ? { stages: Object.fromEntries(m.stages.map((st) => [st.stage!.name, [st.pool.minWorkers, st.pool.maxWorkers]])) } : {}),
     };
   });
 }
@@ -156,6 +158,9 @@ export async function restoreSnapshot(registry: ModelRegistry, entries: Snapshot
         await registry.register(params);
         const max = typeof e.maxWorkers === 'number' ? e.maxWorkers : min;
         if (max !== min) await registry.scale(e.name, min, max, true, params.modelVersion);
+        for (const [stage, counts] of Object.entries(isCounts(e.stages) ? e.stages : {})) {
+          await registry.scale(e.name, counts[0], counts[1], true, params.modelVersion, stage);
+        }
         restored.push(e.name);
         log.info({ model: e.name, version: e.version, url: e.url }, 'model restored from the snapshot');
       } catch (err) {
@@ -174,4 +179,9 @@ export async function restoreSnapshot(registry: ModelRegistry, entries: Snapshot
     }
   }
   return restored;
+}
+
+/** A saved pipeline's stage counts: `{stage: [min, max]}` (a hand-edited file may hold anything). */
+function isCounts(v: unknown): v is Record<string, [number, number]> {
+  return typeof v === 'object' && v !== null && Object.values(v).every((c) => Array.isArray(c) && c.length === 2 && c.every(Number.isInteger));
 }

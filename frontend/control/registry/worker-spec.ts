@@ -6,6 +6,7 @@ import type { WorkerSpec } from '../workers/worker.js';
 import type { ModelSettings } from './model-settings.js';
 import { hostCpuCount } from '../../config/host-cpus.js';
 import type { CpuAllocator } from '../cpus/cpu-allocator.js';
+import { STAGE_ENV, STAGE_SEPARATOR, type PipelineStage } from '../../../protocol/pipeline.js';
 
 export type WorkerSpecConfig = Pick<
   ServerConfig,
@@ -15,6 +16,8 @@ export type WorkerSpecConfig = Pick<
 export interface SpecModel extends ModelSettings {
   modelDir: string;
   warmup?: OutgoingItem;
+  /** A pipeline's stage: its worker loads that stage of the archive (docs/pipelines.md). */
+  stage?: PipelineStage;
 }
 
 /**
@@ -31,7 +34,8 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
   const free = cores - frontCount(config.numberOfFronts, cores);
   const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(free / Math.max(1, processes * Math.max(1, sessions))));
   return {
-    modelName: model.name,
+    // A stage's handler sees the pipeline's name (v2 answers name it), its stage in the environment.
+    modelName: model.stage ? model.name.split(STAGE_SEPARATOR)[0] : model.name,
     modelDir: model.modelDir,
     handler: model.handler,
     runtime: model.runtime,
@@ -47,7 +51,11 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
     maxResponseSize: config.maxResponseSize,
     ping: config.workerPing,
     // The registered version (model_version may differ from the manifest's): v2 answers name it.
-    env: { ...workerEnv(config), ...(model.version !== undefined ? { MMS_MODEL_VERSION: model.version } : {}) },
+    env: {
+      ...workerEnv(config),
+      ...(model.version !== undefined ? { MMS_MODEL_VERSION: model.version } : {}),
+      ...(model.stage ? { [STAGE_ENV]: model.stage.name } : {}),
+    },
     warmup: model.warmup,
     ...(cpus ? { cpus: { allocator: cpus, cores: model.cpuAffinity && gpuId < 0 ? intra * Math.max(1, sessions) : 0 } } : {}),
   };

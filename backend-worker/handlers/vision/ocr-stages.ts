@@ -1,0 +1,120 @@
+// The `ocr` pipeline's three stages (docs/pipelines.md, "The bundled OCR"), the single `ocr` handler
+// cut where its models meet: `ocr_det` (an image → its text crops), `ocr_cls` (a crop → the crop, turned
+// round when upside down) and `ocr_rec` (crops of every request in flight → text; its gather orders
+// one request's words into lines, as the `ocr` handler answers). A crop travels as two parts: `image`
+// (raw RGB bytes) and `crop` (JSON: width, height, box, the width it is recognised at, flipped).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createSession, type Session } from '../../onnx-session.js';
+import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
+import { loadCharset } from './ctc-decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
+import { OCR_DEFAULTS, assemble, classify, detect, recWidths, recogniseRun, type Crop } from './ocr-pipeline.js';
+import { OCR_FILES } from './ocr-handler.js';
+import type { Point } from './geometry.js';
+import type { Word } from './text-lines.js';
+
+interface CropMeta {
+  width: number;
+  height: number;
+  box: Point[];
+  recWidth: number;
+  flipped?: boolean;
+}
+
+type Extensions = Partial<Record<keyof typeof OCR_FILES | 'maxPixels', string | number>>;
+const extensions = (ctx: HandlerContext) => (ctx.manifest.model.extensions ?? {}) as Extensions;
+const file = (ctx: HandlerContext, key: keyof typeof OCR_FILES) => path.join(ctx.modelDir, String(extensions(ctx)[key] ?? OCR_FILES[key]));
+
+const cropItem = (c: Crop, meta: Omit<CropMeta, 'width' | 'height' | 'box'>) => ({
+  image: c.image.data,
+  crop: { width: c.image.width, height: c.image.height, box: c.box, ...meta },
+});
+
+function readCrop(item: InferenceInput): { crop: Crop; meta: CropMeta } {
+  const meta = JSON.parse(item.params.crop.value.toString('utf8')) as CropMeta;
+  return { crop: { image: { data: item.params.image.value, width: meta.width, height: meta.height }, box: meta.box }, meta };
+}
+
+/** Each item on its own: a failing one fails alone. */
+async function perItem<T>(batch: T[], fn: (item: T) => Promise<InferenceOutput>): Promise<InferenceOutput[]> {
+  const out: InferenceOutput[] = [];
+  for (const item of batch) out.push(await fn(item).catch((err: Error) => err));
+  return out;
+}
+
+export class OcrDetStage implements Handler {
+  private det!: Session;
+  private maxPixels = DEFAULT_MAX_PIXELS;
+
+  async initialize(ctx: HandlerContext): Promise<void> {
+    this.det = await createSession(file(ctx, 'det'), ctx.options);
+    const max = extensions(ctx).maxPixels;
+    if (typeof max === 'number') this.maxPixels = max;
+  }
+
+  handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
+    return perItem(batch, async (item) => {
+      const crops = await detect(await decodeImage(imageBytes(item), this.maxPixels), this.det, OCR_DEFAULTS.detLimit);
+      // The recognition width is fixed here, by the image's own runs, so batching crops of other
+      // requests together in the rec stage cannot change what a crop reads.
+      const widths = recWidths(crops, OCR_DEFAULTS.recBatch);
+      return { items: crops.map((c, i) => cropItem(c, { recWidth: widths[i] })) };
+    });
+  }
+}
+
+export class OcrClsStage implements Handler {
+  private cls!: Session;
+
+  async initialize(ctx: HandlerContext): Promise<void> {
+    this.cls = await createSession(file(ctx, 'cls'), ctx.options);
+  }
+
+  /** The crops of the whole batch, whatever request each came from, in one run. */
+  async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
+    const read = batch.map(readCrop);
+    const flipped = await classify(read.map((r) => r.crop), this.cls, OCR_DEFAULTS.clsThresh);
+    return read.map((r, i) => ({ items: [cropItem(r.crop, { recWidth: r.meta.recWidth, flipped: flipped[i] })] }));
+  }
+}
+
+export class OcrRecStage implements Handler {
+  private rec!: Session;
+  private charset: string[] = [];
+
+  async initialize(ctx: HandlerContext): Promise<void> {
+    const [rec, dictionary] = await Promise.all([createSession(file(ctx, 'rec'), ctx.options), readFile(file(ctx, 'dictionary'), 'utf8')]);
+    this.rec = rec;
+    this.charset = loadCharset(dictionary);
+  }
+
+  /** Crops of one width run together (those of other requests included), at most recBatch a run. */
+  async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
+    const read = batch.map(readCrop);
+    const byWidth = new Map<number, number[]>();
+    read.forEach((r, i) => byWidth.set(r.meta.recWidth, [...(byWidth.get(r.meta.recWidth) ?? []), i]));
+    const out: InferenceOutput[] = new Array(batch.length);
+    for (const [width, members] of byWidth) {
+      for (let start = 0; start < members.length; start += OCR_DEFAULTS.recBatch) {
+        const run = members.slice(start, start + OCR_DEFAULTS.recBatch);
+        const words = await recogniseRun(run.map((i) => read[i].crop), width, this.rec, this.charset);
+        run.forEach((i, k) => (out[i] = jsonResult({ ...words[k], flipped: read[i].meta.flipped === true })));
+      }
+    }
+    return out;
+  }
+
+  /** One request's words, in detection order, as the `ocr` handler answers them. */
+  gather(input: InferenceInput): InferenceOutput {
+    const parts = Object.keys(input.params).sort((a, b) => Number(a) - Number(b));
+    let flipped = 0;
+    const words = parts.map((k): Word => {
+      const w = JSON.parse(input.params[k].value.toString('utf8')) as Word & { flipped: boolean };
+      if (w.flipped) flipped++;
+      return { text: w.text, confidence: w.confidence, box: w.box };
+    });
+    const { lines, upsideDown } = assemble(words, flipped, words.length);
+    return jsonResult({ text: lines.map((l) => l.text).join('\n'), upside_down: upsideDown, lines });
+  }
+}

@@ -1,0 +1,111 @@
+// One request through a pipeline's stages (docs/pipelines.md): admitted by the pipeline as a whole
+// (503 past its queue), submitted to the first stage through the worker router, each reply split into
+// the next stage's items, each item submitted on its own so every stage's workers batch items of all
+// requests in flight, and the last stage's replies gathered, in order, into one answer. The request's
+// deadline goes to every submit; a client that leaves, or any item that fails, cancels every item
+// still queued in any stage.
+import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
+import { GATHER_HEADER } from '../../protocol/pipeline.js';
+import { routeKey, type ModelRoute, type PipelineRoute } from '../../protocol/routes.js';
+import { ClientClosedError, queueFull } from '../errors.js';
+import { admissionLimit } from './router-state.js';
+import type { SubmitOptions } from './router-options.js';
+import type { WorkerRouter } from './worker-router.js';
+import { isItems, nextItems } from './stage-items.js';
+
+const GONE = 'Client closed the connection before the answer.';
+
+/**
+ * Requests in flight per pipeline (route key) in each router: a pipeline admits as a model does
+ * (admissionLimit); its items are then never refused for a full stage queue.
+ */
+const inFlight = new WeakMap<WorkerRouter, Map<string, number>>();
+
+export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
+  let counts = inFlight.get(workers);
+  if (!counts) inFlight.set(workers, (counts = new Map()));
+  const key = routeKey(route);
+  const n = counts.get(key) ?? 0;
+  if (n >= admissionLimit(route)) throw queueFull(route.name);
+  counts.set(key, n + 1);
+  try {
+    return await run(workers, route, item, o);
+  } finally {
+    if (counts.get(key) === 1) counts.delete(key);
+    else counts.set(key, counts.get(key)! - 1);
+  }
+}
+
+async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
+  const p = route.pipeline!;
+  // Only the runner asks a stage to gather: a client's header of that name goes no further.
+  if (item.headers.some(([h]) => h === GATHER_HEADER)) item = { ...item, headers: item.headers.filter(([h]) => h !== GATHER_HEADER) };
+  // The cancels of every item submitted and not yet answered: the client's departure or the first
+  // failure calls them all, so no stage runs what nobody waits for.
+  const live = new Set<() => void>();
+  let stopped = false;
+  const stopAll = () => {
+    stopped = true;
+    for (const cancel of [...live]) cancel();
+  };
+  const forget = o.whenGone?.(stopAll);
+  const options: SubmitOptions = {
+    deadline: o.deadline,
+    admitted: true,
+    whenGone: (cancel) => {
+      if (stopped) {
+        cancel();
+        return () => undefined;
+      }
+      live.add(cancel);
+      return () => live.delete(cancel);
+    },
+  };
+  let fanned = false;
+  const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
+    if (stopped) throw new ClientClosedError(GONE);
+    const reply = await workers.submit(p.stages[i].key, it, options);
+    if (i === p.stages.length - 1) return [reply];
+    if (isItems(reply)) fanned = true;
+    const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1));
+    return (await Promise.all(next.map((n) => step(i + 1, n)))).flat();
+  };
+  try {
+    const leaves = await step(0, item);
+    if (p.gather) return await workers.submit(p.stages[p.stages.length - 1].key, gatherItem(item, leaves), options);
+    return fanned ? jsonArray(item.requestId, leaves) : leaves[0];
+  } catch (err) {
+    stopAll();
+    throw err;
+  } finally {
+    forget?.();
+  }
+}
+
+const stageName = (p: PipelineRoute, i: number) => p.stages[i].key.slice(p.stages[i].key.lastIndexOf('#') + 1);
+
+/** The request's final items, in order, as the parts `0`, `1`, … of one item for the last stage's gather. */
+function gatherItem(parent: OutgoingItem, leaves: ReplyItem[]): OutgoingItem {
+  return {
+    requestId: `${parent.requestId}.gather`,
+    headers: [...parent.headers.filter(([h]) => h !== 'content-type' && h !== 'content-length'), [GATHER_HEADER, '1']],
+    parameters: leaves.map((l, k) => ({ name: String(k), contentType: l.contentType, value: l.body })),
+  };
+}
+
+/** The default fan-in: the final items' bodies as one JSON array (JSON parsed, text as strings, other bytes base64). */
+function jsonArray(requestId: string, leaves: ReplyItem[]): ReplyItem {
+  const values = leaves.map((l) => {
+    const type = l.contentType.split(';')[0].trim().toLowerCase();
+    if (type === 'application/json' || type.endsWith('+json')) {
+      try {
+        return JSON.parse(l.body.toString('utf8')) as unknown;
+      } catch {
+        return l.body.toString('utf8'); // not JSON after all: as text
+      }
+    }
+    if (type === '' || type.startsWith('text/')) return l.body.toString('utf8');
+    return l.body.toString('base64');
+  });
+  return { requestId, status: 200, reason: '', contentType: 'application/json', headers: [], body: Buffer.from(JSON.stringify(values)) };
+}

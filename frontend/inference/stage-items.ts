@@ -1,0 +1,79 @@
+// What one pipeline stage's reply hands to the next stage (docs/pipelines.md "Items between stages"):
+// the items of an `application/x-mms-items` body (fan-out), the v2 answer renamed into the next
+// stage's v2 request (`map`, an ONNX chain), or the reply's body as the next item's `body`.
+import type { OutgoingItem, ReplyItem, RequestParameter } from '../../protocol/messages.js';
+import { ITEMS_CONTENT_TYPE } from '../../protocol/pipeline.js';
+import { decodeItems } from '../../protocol/pipeline-items.js';
+import { fromWorker } from '../errors.js';
+
+const V2_HEADER = 'inference-header-content-length';
+/** Headers of the client's request that describe its body, not the next item's. */
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'transfer-encoding', V2_HEADER]);
+
+const badOutput = (message: string) => fromWorker(503, '', message, 'HANDLER_BAD_OUTPUT');
+
+/** Whether the reply fans out (holds items rather than one answer). */
+export const isItems = (reply: ReplyItem): boolean => reply.contentType === ITEMS_CONTENT_TYPE;
+
+/** The next stage's items from a stage's reply; `parent` gives the request id and the client's headers. */
+export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<string, string> | undefined, stage: string): OutgoingItem[] {
+  const headers = parent.headers.filter(([h]) => !BODY_HEADERS.has(h));
+  const item = (k: number, parameters: RequestParameter[], extra: Array<[string, string]> = []): OutgoingItem => ({
+    requestId: `${parent.requestId}.${k}`,
+    headers: [...headers, ...extra],
+    parameters,
+  });
+  if (isItems(reply)) {
+    let items;
+    try {
+      items = decodeItems(reply.body);
+    } catch (err) {
+      throw badOutput(`Pipeline stage ${stage} answered malformed items: ${(err as Error).message}`);
+    }
+    return items.map((parts, k) => item(k, parts));
+  }
+  if (map) {
+    const next = v2Request(reply, map, stage);
+    return [item(0, [{ name: 'body', contentType: next.contentType, value: next.body }], next.headers)];
+  }
+  return [item(0, [{ name: 'body', contentType: reply.contentType, value: reply.body }])];
+}
+
+interface V2Tensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data?: unknown;
+  parameters?: { binary_data_size?: number };
+}
+
+/**
+ * A KServe v2 answer as the v2 request of the next stage: each output the map names becomes the input
+ * it maps to (an empty map: every output, same name); binary outputs stay binary.
+ */
+export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: string): { contentType: string; headers: Array<[string, string]>; body: Buffer } {
+  const headerLength = Number(reply.headers.find(([h]) => h === V2_HEADER)?.[1] ?? NaN);
+  const binary = Number.isInteger(headerLength);
+  let outputs: V2Tensor[];
+  try {
+    outputs = (JSON.parse((binary ? reply.body.subarray(0, headerLength) : reply.body).toString('utf8')) as { outputs?: V2Tensor[] }).outputs ?? [];
+  } catch {
+    throw badOutput(`Pipeline stage ${stage}'s input map needs a KServe v2 answer from the stage before it.`);
+  }
+  const all = Object.keys(map).length === 0;
+  const inputs: V2Tensor[] = [];
+  const bytes: Buffer[] = [];
+  let at = binary ? headerLength : 0;
+  for (const o of outputs) {
+    const size = o.parameters?.binary_data_size;
+    const data = size === undefined ? undefined : reply.body.subarray(at, (at += size));
+    const name = all ? o.name : map[o.name];
+    if (!name) continue;
+    inputs.push({ name, shape: o.shape, datatype: o.datatype, ...(data ? { parameters: { binary_data_size: size } } : { data: o.data }) });
+    if (data) bytes.push(data);
+  }
+  if (inputs.length === 0) throw badOutput(`Pipeline stage ${stage}: the answer before it has none of the outputs its map names (${Object.keys(map).join(', ')}).`);
+  const head = Buffer.from(JSON.stringify({ inputs }));
+  if (bytes.length === 0) return { contentType: 'application/json', headers: [], body: head };
+  return { contentType: 'application/octet-stream', headers: [[V2_HEADER, String(head.length)]], body: Buffer.concat([head, ...bytes]) };
+}
