@@ -50,6 +50,8 @@ export interface ModelRoute {
   platform: string;
   /** Served by the built-in v2 tensor handler: takes Open Inference Protocol requests (REST /v2, gRPC). */
   openInference: boolean;
+  /** The hash of the content it serves (hot reload, model_watch_interval): a new one empties its response cache. */
+  content?: string;
   /** The tensors the loaded model reports; absent until a worker has loaded it. */
   metadata?: ModelMetadata;
   /** Registered with response_cache=true. */

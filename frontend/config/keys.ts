@@ -105,6 +105,8 @@ export const KEYS = {
   // Model snapshot (docs/configuration.md, Model snapshot): written on every change, restored at start.
   model_snapshot: { kind: 'bool', default: 'true', env: true },
   snapshot_dir: { kind: 'string', env: true },
+  // Hot reload (docs/configuration.md, Hot reload): seconds between looks at the store's models; 0 = off.
+  model_watch_interval: { kind: 'int', default: '0', env: true, min: 0, max: MAX_TIMER_S },
 } satisfies Record<string, KeySpec>;
 
 export type Key = keyof typeof KEYS;

@@ -86,6 +86,8 @@ export interface ServerConfig {
   snapshotDir: string;
   /** Whose snapshot this server keeps: a snapshot written by another owner is not restored. */
   snapshotOwner: SnapshotOwner;
+  /** Seconds between looks at the store's files of the registered models (hot reload); 0: off. */
+  modelWatchInterval: number;
   /** Where the settings came from, for the start-up log. */
   configFile?: string;
   warnings: string[];
@@ -221,6 +223,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     cpuAffinity: get('cpu_affinity'),
     modelIdleTimeoutMs: get('model_idle_timeout_ms'),
     modelSnapshot: get('model_snapshot'),
+    modelWatchInterval: get('model_watch_interval'),
     // Not inside work_dir: its entries are removed at start as stale. By default one directory per
     // store and configuration, so servers beside each other never restore each other's models.
     snapshotDir: path.resolve(get<string | undefined>('snapshot_dir') ?? path.join(path.dirname(path.resolve(workDir)), 'mms-snapshots', ownerId(owner))),

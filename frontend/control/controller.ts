@@ -28,6 +28,7 @@ import { FrontMetrics } from '../inference/front-metrics.js';
 import { ModelUsage, mergeUsage } from '../inference/model-usage.js';
 import { ModelLoad, mergeLoad } from '../inference/model-load.js';
 import { Autoscaler } from './autoscaler.js';
+import { ModelWatch } from './registry/model-watch.js';
 import type { GrpcListener } from '../oip/grpc-server.js';
 
 export interface RunningServer {
@@ -180,6 +181,16 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   });
   metrics.autoscaler(() => autoscaler.observed);
   autoscaler.start();
+  // Hot reload: the store's models are watched once the server serves (docs/configuration.md, Hot reload).
+  const watch = config.modelWatchInterval > 0
+    ? new ModelWatch({
+      intervalMs: config.modelWatchInterval * 1000,
+      registry: models,
+      log: log.child({ component: 'model-watch' }),
+      startMs: (config.workerStartTimeout + config.modelLoadTimeout) * 1000,
+    })
+    : undefined;
+  watch?.start();
   log.info({ inference: inferenceUrl, grpc: grpcUrl || undefined, management: managementUrl, metrics: metricsUrl, fronts: fronts?.count ?? 0 }, 'listening');
 
   return {
@@ -192,6 +203,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     startupFailures,
     async close() {
       autoscaler.stop();
+      await watch?.stop();
       drain.active = true;
       snapshotting = false; // what is unloaded now is served again at the next start
       await snapshot?.flush();

@@ -99,6 +99,8 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
     maxWorkers: pool.maxWorkers,
     targetWorkers: pool.target,
     loadedAtStartup: m.loadedAtStartup,
+    // Hot reload (model_watch_interval): the content serving now and since when.
+    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
     ...shownSettings(m), // runtime, handler, batchSize, ... (model-params.ts)
     status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
@@ -132,6 +134,7 @@ async function describePipeline(registry: ModelRegistry, m: Model): Promise<Reco
     ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
     modelUrl: m.url,
     loadedAtStartup: m.loadedAtStartup,
+    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
     runtime: 'pipeline',
     responseTimeout: m.responseTimeout,
     status: stages.some((s) => s.status === 'Failed') ? 'Failed' : stages.every((s) => s.status === 'Healthy') ? 'Healthy' : 'Unhealthy',

@@ -48,6 +48,7 @@ export function buildRouteTable(
       platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
       openInference: m.runtime === 'onnx' && m.handler === 'onnx',
       ...(pool.metadata ? { metadata: pool.metadata } : {}),
+      ...(m.content ? { content: m.content.hash } : {}),
       ...(m.responseCache ? { cache: { maxBytes: m.responseCache.sizeBytes, ttlMs: m.responseCache.ttlSeconds * 1000 } } : {}),
     };
   };

@@ -119,6 +119,8 @@ const SCHEMAS: Json = {
       isDefault: bool({ description: 'A versioned model: whether unversioned requests reach this version.' }),
       ...SHOWN_FIELDS,
       responseCache: obj({ sizeBytes: int(), ttlSeconds: int() }, ['sizeBytes', 'ttlSeconds'], { description: 'Present when the response cache is on.' }),
+      contentHash: str({ description: 'Hot reload (model_watch_interval), a model from the store: SHA-256 (hex) of the content serving.' }),
+      loadedAt: str({ description: 'Hot reload: when that content started serving (ISO time).' }),
     },
     ['modelName', 'modelUrl', 'minWorkers', 'maxWorkers', 'batchSize', 'maxBatchDelay', 'loadedAtStartup', 'workers'],
   ),

@@ -4,8 +4,8 @@
 // body; and the headers a handler reads the input by) and the model's version. A repeated input is
 // answered from here without a worker. Bounded per model in bytes (least recently used out first) and
 // by age (ttl). Kept per routing entry (the route key: `name` or `name/version`), so each version of a
-// name has its own; an entry that leaves the table, or changes version or cache settings, starts empty,
-// and every other table change leaves it alone.
+// name has its own; an entry that leaves the table, or changes version, content (hot reload) or cache
+// settings, starts empty, and every other table change leaves it alone.
 import { createHash } from 'node:crypto';
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { readErrorItem } from '../../protocol/messages.js';
@@ -47,10 +47,10 @@ export class ResponseCache {
     const live = new Map(routes.map((r) => [routeKey(r), r]));
     for (const [key, c] of this.models) {
       const r = live.get(key);
-      if (!r?.cache || (r.version ?? '') !== c.version || !sameSettings(r.cache, c.settings)) this.models.delete(key);
+      if (!r?.cache || generation(r) !== c.version || !sameSettings(r.cache, c.settings)) this.models.delete(key);
     }
     for (const [key, r] of live) {
-      if (r.cache && !this.models.has(key)) this.models.set(key, new ModelCache(r.version ?? '', r.cache));
+      if (r.cache && !this.models.has(key)) this.models.set(key, new ModelCache(generation(r), r.cache));
     }
   }
 
@@ -101,7 +101,7 @@ export class ResponseCache {
   set(route: ModelRoute, key: string, reply: ReplyItem): void {
     const c = this.models.get(routeKey(route));
     // A reply of the version the request was keyed with, kept only while that version is the model's.
-    if (!c || c.version !== (route.version ?? '') || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
+    if (!c || c.version !== generation(route) || reply.status < 200 || reply.status > 299 || readErrorItem(reply)) return;
     let bytes = ENTRY_OVERHEAD + key.length + reply.body.length + reply.contentType.length + reply.reason.length;
     for (const [k, v] of reply.headers) bytes += k.length + v.length;
     if (bytes > c.settings.maxBytes) return;
@@ -118,5 +118,8 @@ export class ResponseCache {
     c.bytes += bytes;
   }
 }
+
+/** The version and, when the model is watched, the content it serves: answers of another are not kept. */
+const generation = (r: ModelRoute) => (r.content === undefined ? r.version ?? '' : `${r.version ?? ''}#${r.content}`);
 
 const sameSettings = (a: ResponseCacheRoute, b: ResponseCacheRoute) => a.maxBytes === b.maxBytes && a.ttlMs === b.ttlMs;

@@ -52,6 +52,23 @@ export class ArchiveStore {
     return this.unpack(full, path.basename(full));
   }
 
+  /**
+   * The file or directory in model_store that a url names (hot reload watches it); undefined for a
+   * URL (http(s)://, file://) or a path outside the store.
+   */
+  storePath(url: string): string | undefined {
+    const store = this.config.modelStore && path.resolve(this.config.modelStore);
+    if (!store || SCHEME.test(url) || url.split(/[\\/]/).includes('..')) return undefined;
+    let full: string;
+    try {
+      full = path.resolve(this.localPath(url, url));
+    } catch {
+      return undefined;
+    }
+    const prefix = store.endsWith(path.sep) ? store : store + path.sep; // model_store=/ (SageMaker) too
+    return full !== store && full.startsWith(prefix) ? full : undefined;
+  }
+
   /** A directory: used in place, or the one archive in it unpacked (model-dir.ts). */
   private async fromDirectory(dir: string): Promise<ResolvedModel> {
     const content = await inspectModelDir(dir);

@@ -4,29 +4,25 @@
 // model-settings.ts, what its workers start with from worker-spec.ts.
 import type { Manifest } from '../../../protocol/manifest.js';
 import type { OutgoingItem } from '../../../protocol/messages.js';
-import { DEFAULT_MODEL_FILE } from '../../../protocol/manifest.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
-import { badRequest, conflict, forbidden, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
+import { badRequest, conflict, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
-import { realPathInside } from '../archive/model-links.js';
-import { checkHandlerFile, readWarmup } from './model-files.js';
-import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelSettings, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
+import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
 import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
 import { redactError } from './redact-paths.js';
-import { usesGpu, workerSpec } from './worker-spec.js';
 import { Gpus } from '../gpus/gpus.js';
 import { checkGpuRoom } from '../gpus/gpu-room.js';
-import { Worker } from '../workers/worker.js';
-import { HostShare, SharedSlot } from '../workers/worker-slot.js';
 import { MemoryBudget } from './memory-budget.js';
+import { buildModel, checkCodeFromUrl, type BuildOptions } from './model-build.js';
+import { readContent, type ModelContent } from './model-content.js';
 import { CpuAllocator } from '../cpus/cpu-allocator.js';
 import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
 import type { PipelineStage } from '../../../protocol/pipeline.js';
-import { asStage, checkStageFiles, stageOf, stageSettings, stageWorkers } from './pipeline-models.js';
+import { stageOf, stageWorkers } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -41,6 +37,8 @@ export interface Model extends ModelSettings {
   /** The name, or `name/version` for a versioned model: unique, names the model to the fronts. */
   key: string;
   url: string;
+  /** The registration as given (hot reload registers the new content with it). */
+  params: RegisterParams;
   manifest: Manifest;
   modelDir: string;
   warmup?: OutgoingItem;
@@ -48,6 +46,8 @@ export interface Model extends ModelSettings {
   cleanup: () => Promise<void>;
   /** Epoch ms; the memory budget's LRU order starts here. */
   registeredAt: number;
+  /** With model_watch_interval, for a model from the store: what it was loaded from (model-content.ts). */
+  content?: ModelContent;
   /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
   loadError?: string;
   /** A pipeline (docs/pipelines.md): its stages in order, each a model of its own; its own pool stays empty. */
@@ -87,17 +87,20 @@ export class ModelRegistry {
   private readonly loadingOnDemand = new Set<string>();
   /** Cores for the pinned workers of every model (cpu_affinity). */
   readonly cpus: CpuAllocator;
+  /** What a model is built with (model-build.ts). */
+  private readonly builder: BuildOptions;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
     /** Per model, what its pool reports (the metrics). */
-    private readonly observe?: (model: string) => PoolObserver,
+    observe?: (model: string) => PoolObserver,
     /** The server's GPUs and their round-robin (none: every worker on the CPU). */
     readonly gpus: Gpus = new Gpus(),
   ) {
     this.archives = new ArchiveStore(config, log);
     this.cpus = new CpuAllocator(hostCpus(), log);
+    this.builder = { config, log, gpus, cpus: this.cpus, observe, changed: () => this.changed() };
     this.budget = new MemoryBudget({
       bytes: config.modelMemoryBudget,
       log,
@@ -208,19 +211,16 @@ export class ModelRegistry {
     };
     if (p.modelName) reserve(p.modelName, p.modelVersion, false);
     const workers = checkRegisterParams(p, this.config);
-    if (p.runtime === 'node' && isRemoteUrl(p.url)) this.checkCodeFromUrl(p.url);
+    if (p.runtime === 'node' && isRemoteUrl(p.url)) checkCodeFromUrl(this.config, p.url);
+    // Hashed before it is read: a change in between shows as a change at the watch's next look. A
+    // path that cannot be read is resolve's to refuse (404), with its own words.
+    const store = this.config.modelWatchInterval > 0 ? this.archives.storePath(p.url) : undefined;
+    const content = store ? await readContent(store).catch(() => undefined) : undefined;
     const resolved = await this.archives.resolve(p.url);
     let model: Model;
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
-      model = this.createModel(modelSettings(p, resolved.manifest, this.config), p.url, resolved.manifest, resolved.modelDir, resolved.cleanup);
-      const stages = model.handler === 'pipeline' ? resolved.manifest.model.stages : undefined;
-      if (stages) model.stages = stages.map((s) => asStage(this.createModel(stageSettings(model, s), p.url, model.manifest, model.modelDir, async () => undefined), model, s));
-      if ((model.runtime === 'node' || model.stages?.some((s) => s.runtime === 'node')) && resolved.remote) this.checkCodeFromUrl(p.url);
-      if (stages) await checkStageFiles(model.modelDir, resolved.manifest, stages);
-      else if (model.runtime === 'node') await checkHandlerFile(model.modelDir, model.handler);
-      else await realPathInside(model.modelDir, resolved.manifest.model.modelFile ?? DEFAULT_MODEL_FILE, 'Model file');
-      if (resolved.manifest.model.warmup) model.warmup = await readWarmup(model.modelDir, resolved.manifest.model.warmup);
+      model = await buildModel(this.builder, p, resolved, content);
       if (workers > 0 && !model.lazy && !model.stages) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
     } catch (err) {
       await resolved.cleanup();
@@ -239,10 +239,30 @@ export class ModelRegistry {
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }
 
-  /** Archive code runs with the server's rights (docs/archives.md, Trust): from a URL only when allowed. */
-  private checkCodeFromUrl(url: string): void {
-    if (this.config.allowCodeFromUrls) return;
-    throw forbidden(`Model archive from ${url} carries code (runtime node); loading code from URLs is disabled (allow_code_from_urls).`);
+  /**
+   * Hot reload (model-reload.ts): `old`'s registration again from the store's new content, under the
+   * same name and version whatever the new manifest says; no worker started yet.
+   */
+  async loadContent(old: Model, content: ModelContent): Promise<Model> {
+    const p: RegisterParams = { ...old.params, modelName: old.name, modelVersion: old.version };
+    const resolved = await this.archives.resolve(p.url).catch((err: unknown) => Promise.reject(this.redact(err, p.url)));
+    const manifest = { ...resolved.manifest, model: { ...resolved.manifest.model, modelVersion: old.version } };
+    try {
+      const next = await buildModel(this.builder, p, { ...resolved, manifest }, content);
+      next.registeredAt = old.registeredAt;
+      return next;
+    } catch (err) {
+      await resolved.cleanup();
+      throw this.redact(err, p.url, resolved.modelDir);
+    }
+  }
+
+  /** `next` serves in `old`'s place; resolves once every front sends to `next` only (false: `old` is gone). */
+  async replace(old: Model, next: Model): Promise<boolean> {
+    if (this.models.get(old.key) !== old || next.key !== old.key) return false;
+    this.models.set(old.key, next);
+    await this.changed();
+    return true;
   }
 
   /** The message without the server's absolute paths (model directory, work_dir, model_store). */
@@ -390,28 +410,5 @@ export class ModelRegistry {
       await this.unload(model).catch(() => undefined);
       throw err;
     }
-  }
-
-  private createModel(settings: ModelSettings, url: string, manifest: Manifest, modelDir: string, cleanup: () => Promise<void>): Model {
-    const log = this.log.child({ model: settings.name });
-    // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
-    // A stage's workers share the cores with every stage of its pipeline.
-    const processes = () => model.pipeline?.stages!.reduce((a, s) => a + Math.max(1, s.pool.minWorkers), 0)
-      ?? (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, this.gpus.list.length)) : model.pool.minWorkers);
-    const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), this.config, gpuId, this.cpus), log));
-    const model: Model = {
-      ...settings, key: modelKey(settings.name, settings.version), url, manifest, modelDir, cleanup, registeredAt: Date.now(),
-      pool: new WorkerPool({
-        modelName: settings.name,
-        create: (slot, gpuId) =>
-          settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), this.config, gpuId, this.cpus), log),
-        nextGpu: usesGpu(settings.executionProvider) ? () => this.gpus.next() : () => -1,
-        log,
-        observer: this.observe?.(settings.name),
-        onChange: () => this.changed(),
-        crashLoopLimit: this.config.crashLoopMaxRestarts,
-      }),
-    };
-    return model;
   }
 }
