@@ -1,8 +1,8 @@
 // OpenAI-compatible routes on the inference listener (docs/api.md, "OpenAI-compatible embeddings"):
 // `POST /v1/embeddings` for models whose handler is sentence_embedding or text_embedding, and
-// `GET /v1/models[/{model}]` listing them. Each input of a request is its own request item, all
-// submitted at once, so the worker's batch former joins them with each other and with other requests;
-// the request's deadline and cancellation cover every one. Errors are OpenAI's shape (openai-errors.ts).
+// `GET /v1/models[/{model}]` listing them. Each input of a request is its own request item, submitted
+// together, so the worker's batch former joins them with each other and with other requests; the
+// request's deadline and cancellation cover every one. Errors are OpenAI's shape (openai-errors.ts).
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { routeKey, type ModelRoute } from '../../protocol/routes.js';
@@ -13,6 +13,7 @@ import { requestOptions } from '../inference/deadline.js';
 import type { InferenceLimits } from '../inference/inference-routes.js';
 import type { SubmitOptions } from '../inference/router-options.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
+import { slotsOf } from '../inference/router-state.js';
 import { parseEmbeddingsRequest } from './embeddings-request.js';
 import { embeddingOf, encode, shorten } from './embedding-vector.js';
 import { aboutParam } from './openai-errors.js';
@@ -59,7 +60,11 @@ async function embeddings(ctx: Context, workers: WorkerRouter, config: Inference
   if (!isEmbeddingModel(model)) throw aboutParam(notEmbeddingModel(model.name, model.handler), 'model');
   const shared = sharedCancel(options);
   try {
-    const replies = await Promise.all(req.inputs.map((text, i) => workers.submit(routeKey(model), itemFor(ctx, i, text), shared.options)));
+    // In flight at once: what the model's workers run and hold next (two batches each), as the
+    // admission limit counts them; more would only wait in the queue, and a request of more texts than
+    // the limit could never be admitted whole. The rest follow as answers come.
+    const window = Math.max(1, slotsOf(model)) * 2 * model.batchSize;
+    const replies = await windowed(req.inputs, window, (text, i) => workers.submit(routeKey(model), itemFor(ctx, i, text), shared.options));
     let tokens = 0;
     const data = replies.map((reply, index) => {
       const e = embeddingOf(reply, model.name);
@@ -73,6 +78,26 @@ async function embeddings(ctx: Context, workers: WorkerRouter, config: Inference
   } finally {
     shared.forget();
   }
+}
+
+/** `fn` over every item, at most `limit` at a time, results in order; after a failure none is started. */
+async function windowed<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
 
 /** One input as the NLP handlers take it: `{"text": ...}`; ids `<request id>.<index>`. */

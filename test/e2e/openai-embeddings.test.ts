@@ -55,7 +55,8 @@ describe('OpenAI-compatible embeddings', { timeout: 180_000 }, () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mms-openai-'));
     const keyFile = path.join(dir, 'key_file.json');
-    server = await startTestServer({ enable_token_auth: 'true', key_file: keyFile });
+    // A small queue: a request of more texts than a model admits at once must still be answered.
+    server = await startTestServer({ enable_token_auth: 'true', key_file: keyFile, job_queue_size: '4' });
     keys = JSON.parse(readFileSync(keyFile, 'utf8'));
     const models: Array<[string, string, string, string]> = [
       ['sentence', 'tiny-bert-embeddings', 'sentence_embedding', '&batch_size=8&max_batch_delay=20'],
@@ -124,6 +125,13 @@ describe('OpenAI-compatible embeddings', { timeout: 180_000 }, () => {
     assert.equal((await items()) - i0, 16);
     assert.ok((await batches()) - b0 < 16, `16 inputs ran in ${(await batches()) - b0} batches`);
     near(r16.data[15].embedding, (await predict('sentence', many[15])).outputs, 'input 15 of 16');
+  });
+
+  it('more texts than the model admits at once (job_queue_size 4, batch_size 1): all answered, in order', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${i}`);
+    const r = await client.embeddings.create({ model: 'embed', input: many, encoding_format: 'float' });
+    assert.deepEqual(r.data.map((d) => d.index), many.map((_, i) => i));
+    near(r.data[39].embedding, (await client.embeddings.create({ model: 'embed', input: many[39], encoding_format: 'float' })).data[0].embedding, 'input 39 of 40');
   });
 
   it('a text_embedding model answers its token embeddings mean-pooled and normalised', async () => {
