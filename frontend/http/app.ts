@@ -44,7 +44,7 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
     await next();
     if (drain.active) ctx.set('Connection', 'close'); // a stopping server lets no connection linger
   });
-  app.use(errorMiddleware(log));
+  app.use(errorMiddleware(log, served.inference));
   app.use((ctx, next) => {
     const e = missingHost(ctx.req);
     if (e) throw e;

@@ -17,7 +17,8 @@ import { sendJson } from './respond.js';
 import { logAnsweredError } from './log-error.js';
 import { isOpenAiPath, openAiErrorBody } from '../openai/openai-errors.js';
 
-export function errorMiddleware(log: Logger): Middleware {
+/** `openAi`: this listener serves the OpenAI-compatible routes, so its /v1 paths answer OpenAI's shape. */
+export function errorMiddleware(log: Logger, openAi = false): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -32,7 +33,7 @@ export function errorMiddleware(log: Logger): Middleware {
       const e = toServerError(err);
       ctx.state.errorCode = e.code;
       logAnsweredError(log, err, e, { path: ctx.path });
-      sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : isOpenAiPath(ctx.path) ? openAiErrorBody(e) : e.toJSON());
+      sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : openAi && isOpenAiPath(ctx.path) ? openAiErrorBody(e) : e.toJSON());
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }
     if (ctx.status >= 400) ctx.set('Connection', 'close');
