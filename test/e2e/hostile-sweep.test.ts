@@ -133,7 +133,7 @@ describe('hostile-input sweep', () => {
     await sweep(server.managementUrl, cases, async (_c, r) => {
       if (r.status >= 300) return;
       for (const name of JSON.parse((await send(server.managementUrl, { path: '/models' })).body).models.map((m: { modelName: string }) => m.modelName)) {
-        if (!['good', 'other', 'target'].includes(name)) await send(server.managementUrl, { method: 'DELETE', path: `/models/${encodeURIComponent(name)}` });
+        if (!['good', 'other', 'target', 'emb'].includes(name)) await send(server.managementUrl, { method: 'DELETE', path: `/models/${encodeURIComponent(name)}` });
       }
     });
   });
