@@ -44,6 +44,8 @@ export const CATALOGUE = {
   NOT_READY: entry(400, 'ModelNotReadyException', true, GRPC.UNAVAILABLE),
   /** An Open Inference Protocol request for a model whose handler is not the built-in tensor handler. */
   NOT_TENSOR_MODEL: entry(400, 'BadRequestException', true, GRPC.FAILED_PRECONDITION),
+  /** An OpenAI-style embeddings request (/v1/embeddings) for a model whose handler is not an embedding handler. */
+  NOT_EMBEDDING_MODEL: entry(400, 'BadRequestException'),
   /** The client went away before its request was complete: nothing is answered (logged as 499). */
   CLIENT_CLOSED: entry(499, 'ClientClosedRequest'),
   /** The model's handler failed the request or the batch (4xx or 5xx, the handler's status and type). */
@@ -169,6 +171,8 @@ export const headersTooLarge = (limit: number) => new ServerError('HEADERS_TOO_L
 export const notReady = (message: string) => new ServerError('NOT_READY', message);
 export const notTensorModel = (model: string) =>
   new ServerError('NOT_TENSOR_MODEL', `Model ${model} is not served by the built-in tensor handler (onnx), so it takes no Open Inference Protocol requests; use /predictions/${model}.`);
+export const notEmbeddingModel = (model: string, handler: string | undefined) =>
+  new ServerError('NOT_EMBEDDING_MODEL', `Model ${model} is not an embedding model (handler ${handler ?? 'unknown'}): /v1/embeddings serves models whose handler is sentence_embedding or text_embedding; use /predictions/${model}.`);
 export const internal = (message: string) => new ServerError('INTERNAL', message);
 export const workerStartFailed = (message: string, status?: number) => new ServerError('WORKER_START_FAILED', message, { status });
 export const registerFailed = (message: string) => new ServerError('REGISTER_FAILED', message);

@@ -48,6 +48,8 @@ export interface ModelRoute {
   refusal?: string;
   /** Open Inference Protocol platform name (`onnxruntime_onnx`, `node`). */
   platform: string;
+  /** The manifest's handler (e.g. `sentence_embedding`): /v1/embeddings serves the embedding handlers' models. */
+  handler?: string;
   /** Served by the built-in v2 tensor handler: takes Open Inference Protocol requests (REST /v2, gRPC). */
   openInference: boolean;
   /** The hash of the content it serves (hot reload, model_watch_interval): a new one empties its response cache. */

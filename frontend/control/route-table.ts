@@ -46,6 +46,7 @@ export function buildRouteTable(
         ? `its workers failed again and again, restarts stopped (crash_loop_max_restarts); last: ${pool.lastExit ? describeExit(pool.lastExit) : 'no exit status'}. Scale it to try again.`
         : pool.target === 0 ? m.loadError : undefined,
       platform: m.runtime === 'onnx' ? 'onnxruntime_onnx' : m.runtime,
+      handler: m.handler,
       openInference: m.runtime === 'onnx' && m.handler === 'onnx',
       ...(pool.metadata ? { metadata: pool.metadata } : {}),
       ...(m.content ? { content: m.content.hash } : {}),

@@ -19,6 +19,7 @@ import { managementRoutes } from '../control/management-routes.js';
 import { apiDescription } from './openapi.js';
 import { apiPageRoutes } from './api-page.js';
 import { v2Routes } from '../oip/v2-routes.js';
+import { openAiRoutes } from '../openai/openai-routes.js';
 import { repositoryRoutes } from '../control/repository-routes.js';
 import { consoleRoutes } from '../control/console-routes.js';
 import { sendJson } from './respond.js';
@@ -45,7 +46,7 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
     await next();
     if (drain.active) ctx.set('Connection', 'close'); // a stopping server lets no connection linger
   });
-  app.use(errorMiddleware(log));
+  app.use(errorMiddleware(log, served.inference));
   app.use((ctx, next) => {
     const e = missingHost(ctx.req);
     if (e) throw e;
@@ -56,6 +57,7 @@ export function buildApp(config: Pick<ServerConfig, 'cors' | 'maxRequestSize' | 
   if (apis.inference) {
     app.use(inferenceRoutes(apis.inference.workers, config, apis.inference.guards).routes());
     app.use(v2Routes(apis.inference.workers, config, drain, apis.inference.guards).routes());
+    app.use(openAiRoutes(apis.inference.workers, config, apis.inference.guards).routes());
   }
   if (apis.management) {
     app.use(managementRoutes(apis.management.registry, apis.management.guards).routes());

@@ -1,5 +1,5 @@
 // The one place where errors become a status and a JSON body `{code, type, message, errorCode}`, or
-// `{"error"}` on /v2 paths (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
+// `{"error"}` on /v2 paths, OpenAI's `{"error": {...}}` on /v1 paths (the catalogue is frontend/errors.ts); unknown paths end here as 404. Error responses close the
 // connection, as MMS's do. What is logged for each is log-error.ts's choice (faults with their stack, refusals short).
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/logger.js';
@@ -15,8 +15,10 @@ declare module 'koa' {
 }
 import { sendJson } from './respond.js';
 import { logAnsweredError } from './log-error.js';
+import { isOpenAiPath, openAiErrorBody } from '../openai/openai-errors.js';
 
-export function errorMiddleware(log: Logger): Middleware {
+/** `openAi`: this listener serves the OpenAI-compatible routes, so its /v1 paths answer OpenAI's shape. */
+export function errorMiddleware(log: Logger, openAi = false): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -31,7 +33,7 @@ export function errorMiddleware(log: Logger): Middleware {
       const e = toServerError(err);
       ctx.state.errorCode = e.code;
       logAnsweredError(log, err, e, { path: ctx.path });
-      sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : e.toJSON());
+      sendJson(ctx, e.status, isV2Path(ctx.path) ? v2ErrorBody(e) : openAi && isOpenAiPath(ctx.path) ? openAiErrorBody(e) : e.toJSON());
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
     }
     if (ctx.status >= 400) ctx.set('Connection', 'close');

@@ -10,6 +10,7 @@ import { CONSOLE_ROUTES } from './openapi-console.js';
 
 import { arr, bool, int, jsonBody, modelNameParam, obj, param, ref, str, type Apis, type Json, type Listener, type Route } from './openapi-kit.js';
 import { V2_ROUTES, V2_SCHEMAS } from './openapi-v2.js';
+import { OPENAI_ROUTES, OPENAI_SCHEMAS } from './openapi-openai.js';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Bad request (invalid parameters, archive or input).',
@@ -138,7 +139,7 @@ function components(): Json {
   for (const [code, name] of Object.entries(ERROR_RESPONSE_NAME)) {
     errorResponses[name] = { description: ERROR_TEXT[Number(code)], content: { 'application/json': { schema: ref('ErrorResponse') } } };
   }
-  return { schemas: structuredClone({ ...SCHEMAS, ...V2_SCHEMAS }), responses: errorResponses };
+  return { schemas: structuredClone({ ...SCHEMAS, ...V2_SCHEMAS, ...OPENAI_SCHEMAS }), responses: errorResponses };
 }
 
 // ---- operations -----------------------------------------------------------------------------------
@@ -297,6 +298,7 @@ const ROUTES: readonly Route[] = [
   { method: 'delete', path: '/models/{model_name}/{model_version}', on: MGMT, op: () => OPS.unregisterModel(true) },
   { method: 'put', path: '/models/{model_name}/{model_version}/set-default', on: MGMT, op: OPS.setDefaultVersion },
   ...V2_ROUTES,
+  ...OPENAI_ROUTES,
 ];
 
 function document(title: string, description: string, paths: Json): Json {
@@ -313,7 +315,7 @@ export function apiDescription(apis: Apis): Record<string, unknown> {
   const which = [apis.inference ? 'inference' : '', apis.management ? 'management' : ''].filter(Boolean).join(' and ');
   return document(
     'Model Server APIs',
-    `Model server ${which || 'no'} APIs: MMS-compatible, and the Open Inference Protocol (KServe v2) under /v2. Errors use the ErrorResponse schema, on /v2 routes V2Error.`,
+    `Model server ${which || 'no'} APIs: MMS-compatible, the Open Inference Protocol (KServe v2) under /v2, and OpenAI-compatible embeddings under /v1 (inference). Errors use the ErrorResponse schema, on /v2 routes V2Error, on /v1 routes OpenAiError.`,
     paths,
   );
 }

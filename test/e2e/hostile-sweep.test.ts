@@ -4,13 +4,16 @@
 // a second model serves throughout, and no worker process dies.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CATALOGUE } from '../../frontend/errors.js';
 import { REGISTER_PARAMS as REGISTER_SPECS, SCALE_PARAMS as SCALE_SPECS } from '../../frontend/control/registry/model-params.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { childPids, startTestServer, type TestServer } from '../helpers/server.js';
-import { JSON_VALUES, ODD_PATHS, QUERY_VALUES, inferenceCases, type HostileCase } from '../helpers/hostile-inputs.js';
+import { JSON_VALUES, ODD_PATHS, QUERY_VALUES, embeddingsCases, inferenceCases, type HostileCase } from '../helpers/hostile-inputs.js';
+import { isOpenAiPath } from '../../frontend/openai/openai-errors.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { rawExchange, send, type RawResponse } from '../helpers/raw-exchange.js';
 
 // Every parameter the routes read, from the one list of them.
@@ -31,13 +34,18 @@ describe('hostile-input sweep', () => {
     assert.equal(r.status, 200, `the second model stopped serving: ${r.body}`);
   };
 
-  /** Why a response breaks the rules, or undefined. */
-  const violation = (label: string, method: string, r: RawResponse): string | undefined => {
+  /** Why a response breaks the rules, or undefined. `openAi`: a /v1 path of the inference listener (OpenAI's error shape). */
+  const violation = (label: string, method: string, r: RawResponse, openAi = false): string | undefined => {
     if (r.status === 0) return `${label}: no HTTP answer (${JSON.stringify(r.body.slice(0, 80))})`;
     if (r.status >= 500) return `${label}: ${r.status} ${r.body.slice(0, 200)}`;
     if (r.status < 400 || method === 'HEAD') return undefined;
     try {
       const e = JSON.parse(r.body);
+      if (openAi) {
+        const o = e.error ?? {};
+        const ok = typeof o.message === 'string' && o.type === 'invalid_request_error' && (o.param === null || typeof o.param === 'string') && Object.hasOwn(CATALOGUE, String(o.code).toUpperCase());
+        return ok && Object.keys(e).length === 1 ? undefined : `${label}: ${r.status} body ${r.body.slice(0, 200)}`;
+      }
       if (e.code !== r.status || typeof e.type !== 'string' || typeof e.message !== 'string' || !Object.hasOwn(CATALOGUE, e.errorCode)) return `${label}: ${r.status} body ${r.body.slice(0, 200)}`;
     } catch {
       return `${label}: ${r.status} without a JSON body: ${JSON.stringify(r.body.slice(0, 120))}`;
@@ -54,7 +62,8 @@ describe('hostile-input sweep', () => {
         const c = cases[next++];
         const r = await send(base, c).catch((err: Error) => ({ status: 0, headers: {}, body: err.message }));
         sent++;
-        const v = violation(`${c.method ?? 'GET'} ${c.path.slice(0, 100)} ${c.label.slice(0, 100)}`, c.method ?? 'GET', r);
+        const openAi = base === server.inferenceUrl && isOpenAiPath(c.path.split('?')[0]);
+        const v = violation(`${c.method ?? 'GET'} ${c.path.slice(0, 100)} ${c.label.slice(0, 100)}`, c.method ?? 'GET', r, openAi);
         if (v) problems.push(v);
         await onAnswer?.(c, r);
       }
@@ -71,14 +80,21 @@ describe('hostile-input sweep', () => {
       const r = await send(server.managementUrl, { method: 'POST', path: `/models?url=scale&model_name=${name}&initial_workers=${workers}` });
       assert.equal(r.status, 200, r.body);
     }
-    pidsBefore = { good: await pidsOf('good'), other: await pidsOf('other') };
+    // An embedding model for /v1/embeddings.
+    const emb = path.join(server.store, 'emb');
+    cpSync(path.join(FIXTURES, 'nlp', 'tiny-bert-embeddings'), emb, { recursive: true });
+    mkdirSync(path.join(emb, 'MAR-INF'));
+    writeFileSync(path.join(emb, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model: { modelName: 'emb', handler: 'sentence_embedding' } }));
+    const r = await send(server.managementUrl, { method: 'POST', path: '/models?url=emb&model_name=emb&initial_workers=1&batch_size=4' });
+    assert.equal(r.status, 200, r.body);
+    pidsBefore = { good: await pidsOf('good'), other: await pidsOf('other'), emb: await pidsOf('emb') };
     childrenBefore = childPids();
   });
 
   after(async () => {
     await otherServes();
     // No worker died or was replaced, and nothing was left running.
-    assert.deepEqual({ good: await pidsOf('good'), other: await pidsOf('other') }, pidsBefore);
+    assert.deepEqual({ good: await pidsOf('good'), other: await pidsOf('other'), emb: await pidsOf('emb') }, pidsBefore);
     assert.deepEqual(childPids(), childrenBefore);
     await server.close();
   });
@@ -87,6 +103,13 @@ describe('hostile-input sweep', () => {
     const paths = ['/predictions/good', '/predictions/good/1.0', '/models/good/invoke', '/invocations?model_name=good'];
     // Every case on the main route; every third on the others, which share its code after routing.
     await sweep(server.inferenceUrl, paths.flatMap((p, i) => (i === 0 ? inferenceCases(p) : inferenceCases(p, false).filter((_, k) => k % 3 === i - 1))));
+  });
+
+  it('/v1/embeddings and /v1/models: bodies, fields, token arrays, content types, methods', async () => {
+    await sweep(server.inferenceUrl, embeddingsCases('emb', 'good'));
+    const ok = await send(server.inferenceUrl, { method: 'POST', path: '/v1/embeddings', headers: { 'content-type': 'application/json' }, body: '{"model":"emb","input":["Hello","World"]}' });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(JSON.parse(ok.body).data.length, 2);
   });
 
   it('unknown paths, traversal and percent-encoding garbage, every method, every listener', async () => {
@@ -110,7 +133,7 @@ describe('hostile-input sweep', () => {
     await sweep(server.managementUrl, cases, async (_c, r) => {
       if (r.status >= 300) return;
       for (const name of JSON.parse((await send(server.managementUrl, { path: '/models' })).body).models.map((m: { modelName: string }) => m.modelName)) {
-        if (!['good', 'other', 'target'].includes(name)) await send(server.managementUrl, { method: 'DELETE', path: `/models/${encodeURIComponent(name)}` });
+        if (!['good', 'other', 'target', 'emb'].includes(name)) await send(server.managementUrl, { method: 'DELETE', path: `/models/${encodeURIComponent(name)}` });
       }
     });
   });

@@ -117,6 +117,39 @@ function multipartCases(): Array<[string, string]> {
   ];
 }
 
+/**
+ * Hostile `/v1/embeddings` requests for an embedding model `model` (and `other`, a model of another
+ * handler): bodies, every field with hostile values, token arrays, content types, methods, headers.
+ */
+export function embeddingsCases(model: string, other: string): HostileCase[] {
+  const path = '/v1/embeddings';
+  const post = (label: string, body: string | Buffer, headers: Record<string, string | string[]> = json): HostileCase => ({ label: `${path} ${label}`, method: 'POST', path, headers, body });
+  const field = (name: string, v: unknown) => post(`${name}=${JSON.stringify(v)?.slice(0, 30)}`, JSON.stringify({ model, input: 'Hello', [name]: v }));
+  const deep = 500_000;
+  return [
+    post('garbage bytes', Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 256))),
+    post('empty body', ''),
+    ...['null', '[]', '{}', '"str"', '1', 'true', '{"model":', '\uFEFF{}', '{"a":1}'.repeat(1000), `{"model":"${model}","input":"x","input":1}`]
+      .map((b) => post(`body ${b.slice(0, 30)}`, b)),
+    post('invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+    post(`input nested ${deep} deep`, `{"model":"${model}","input":${'['.repeat(deep)}"x"${']'.repeat(deep)}}`),
+    ...['', 'nope', other, '../x', '%ff', '\u0000', 'x'.repeat(10_000), '日本語🙂', 1, null, [model], { name: model }]
+      .map((m) => post(`model ${JSON.stringify(m).slice(0, 30)}`, JSON.stringify({ model: m, input: 'Hello' }))),
+    ...JSON_VALUES.map((v) => field('input', v)),
+    ...JSON_VALUES.map((v) => field('encoding_format', v)),
+    ...JSON_VALUES.map((v) => field('dimensions', v)),
+    ...[[1, 2, 3], [[1, 2], [3]], [-1], [1e308], [['a']], ['a', 1], ['a', null], ['a', ''], Array.from({ length: 2049 }, () => 'a'), ['\ud800'], ['x'.repeat(100_000)]]
+      .map((v) => field('input', v)),
+    ...['text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', ';;;/;=', `application/${'x'.repeat(8000)}`]
+      .map((type) => post(`content-type ${type.slice(0, 30)}`, JSON.stringify({ model, input: 'Hello' }), { 'content-type': type })),
+    post('deadline header junk', JSON.stringify({ model, input: 'Hello' }), { ...json, 'x-request-deadline-ms': ['0', 'abc'] }),
+    // Node's client frames a body only for PUT and PATCH (on the others the server's HTTP parser refuses the bytes).
+    ...['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'].map((method) => ({ label: `${path} ${method}`, method, path, body: method === 'PUT' || method === 'PATCH' ? '{}' : undefined })),
+    ...['/v1/models', `/v1/models/${model}`, `/v1/models/${other}`, '/v1/models/%ff', '/v1/models/%', '/v1/models/a/b', '/v1/models/..%2f..', `/v1/models/${'a'.repeat(8000)}`]
+      .flatMap((p) => ['GET', 'POST', 'DELETE'].map((method) => ({ label: `${method} ${p.slice(0, 40)}`, method, path: p }))),
+  ];
+}
+
 /** Paths no route should answer with a 5xx: unknown, traversal, percent-encoding garbage. */
 export const ODD_PATHS: string[] = [
   '/nothing', '/predictions', '/predictions/', '/predictions/nope', '/predictions/../models', '/predictions/..%2f..%2fetc%2fpasswd',
@@ -127,4 +160,5 @@ export const ODD_PATHS: string[] = [
   '/invocations?model_name=..%2f..', '/invocations?model_name=nope', '/invocations?model_name=good&model_name=other',
   '/ping?detail=%ff', '/ping/../../x', '/%', '/%2e%2e', '//', '/./ping', '/api-description/%', `/${'x'.repeat(8000)}`,
   `/predictions/${'a'.repeat(8000)}`, `/models/${encodeURIComponent('日本語🙂')}`, '/models/%F0%9F%99', '/metrics',
+  '/v1', '/v1/', '/v1/nothing', '/v1/embeddings/x', '/v1/models/%zz/x', '/v1/%', '/v1/../v2',
 ];

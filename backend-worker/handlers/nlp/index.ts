@@ -1,7 +1,8 @@
 // NLP pipelines over ONNX models with tokenizer.json + config.json in the archive
 // (docs/handlers-nlp.md). One handler per loaded model: every request of a batch is parsed and
 // tokenized on its own (a bad one fails alone, with 400 or 413), then all rows of the good ones run
-// as one right-padded ORT batch, and each request's answer is built from its rows.
+// as one right-padded ORT batch, and each request's answer is built from its rows. Each answer says
+// how many tokens its request ran (X-Token-Count; /v1/embeddings reports it as usage).
 import { HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { sentenceEmbedding, textEmbedding } from './embeddings.js';
 import { parseRequest } from './input.js';
@@ -65,7 +66,7 @@ class NlpHandler implements Handler {
       for (const p of prepared) {
         try {
           const body = p.job.finish(outputs.slice(p.firstRow, p.firstRow + p.job.rows.length));
-          out[p.index] = { body: JSON.stringify(body), contentType: 'application/json' };
+          out[p.index] = { body: JSON.stringify(body), contentType: 'application/json', headers: { [TOKEN_COUNT_HEADER]: String(tokenCount(p.job)) } };
         } catch (err) {
           out[p.index] = asItemError(err);
         }
@@ -79,6 +80,10 @@ class NlpHandler implements Handler {
     this.loaded = undefined;
   }
 }
+
+/** The tokens the model ran for a request (every row, special tokens included): /v1/embeddings' usage. */
+export const TOKEN_COUNT_HEADER = 'x-token-count';
+const tokenCount = (job: Prepared): number => job.rows.reduce((n, r) => n + r.ids.length, 0);
 
 function asItemError(err: unknown): Error {
   return err instanceof HandlerError ? err : new HandlerError(500, (err as Error)?.message ?? String(err));
