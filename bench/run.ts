@@ -20,9 +20,9 @@ import { Ours, PINNED, type Contender } from './lib/ours.js';
 import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
 import { goals } from './lib/goals.js';
-import { performanceDoc } from './lib/performance-doc.js';
+import { performanceDeviceDoc, performanceDoc } from './lib/performance-doc.js';
 import { runRamp } from './lib/ramp.js';
-import { ocrContenders, writeOcrResults } from './lib/ocr-scenario.js';
+import { ocrContenders, ocrFile, writeOcrResults } from './lib/ocr-scenario.js';
 import { markdown, median, type FrontsScaling, type Loop, type Point, type Results, type Sample, type Series } from './lib/report.js';
 
 const HELP = `Usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags] after npm run build)
@@ -61,6 +61,7 @@ Measures our server against its peers on this machine and writes DIR/performance
   --ocr               only the OCR scenario: the bundled OCR as a pipeline (det, cls, rec workers from
                       --ocr-stages, default 1,1,1) against the single ocr handler with as many workers
                       in all, image requests at --concurrency (default 1,8,32); writes DIR/performance-ocr.json
+                      (performance-ocr-gpu.json with --gpus)
   --gpus N            our server's number_of_gpu (default 0: every worker on the CPU); with N > 0 the
                       workers take the GPUs' CUDA provider (e.g. --ocr --gpus 1: every stage on CUDA)
   --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
@@ -261,12 +262,19 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
 // ---------------------------------------------------------------------------------------------------
 // Main
 
+/** DIR/performance.md from whichever results DIR holds, and DIR/performance-device.md from the many-core run. */
+function writeDocs(dir: string): void {
+  writeFileSync(path.join(dir, 'performance.md'), performanceDoc(dir));
+  const device = performanceDeviceDoc(dir);
+  if (device) writeFileSync(path.join(dir, 'performance-device.md'), device);
+}
+
 if (flags['report-only']) {
   for (const base of ['performance', 'performance-device']) {
     const json = path.join(out, `${base}.json`);
     if (existsSync(json)) writeFileSync(path.join(out, `${base}.svg`), svg(JSON.parse(readFileSync(json, 'utf8')) as Results));
   }
-  writeFileSync(path.join(out, 'performance.md'), performanceDoc(out));
+  writeDocs(out);
   process.exit(0);
 }
 
@@ -293,8 +301,9 @@ try {
 
   if (flags.ocr) {
     const r = await scenario('ocr', await ocrContenders(server, store, list(flags['ocr-stages']!)), CONCURRENCY);
-    writeOcrResults(out, m, r.series);
-    log(`Wrote ${path.join(out, 'performance-ocr.json')}.`);
+    writeOcrResults(out, m, r.series, Number(flags.gpus));
+    writeDocs(out);
+    log(`Wrote ${path.join(out, ocrFile(Number(flags.gpus)))} and ${path.join(out, 'performance.md')}.`);
     await stopAll();
     rmSync(store, { recursive: true, force: true });
     process.exit(0); // only this scenario
@@ -356,8 +365,8 @@ try {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${base}.svg`, svg(results));
   process.stdout.write(markdown(results, 'This run'));
-  writeFileSync(path.join(out, 'performance.md'), performanceDoc(out));
-  log(`Wrote ${base}.{json,svg} and ${path.join(out, 'performance.md')}.`);
+  writeDocs(out);
+  log(`Wrote ${base}.{json,svg} and ${path.join(out, 'performance.md')}${flags.device ? ` and ${base}.md` : ''}.`);
   if (!flags.device) await runRamp({ quick, out, log }); // workers following the load (ramp.svg)
 } finally {
   await stopAll();

@@ -7,7 +7,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Contender, Ours } from './ours.js';
 import { DIST } from './processes.js';
-import type { Series } from './report.js';
+import type { Machine } from './machine.js';
+import { median, type Point, type Sample, type Series } from './report.js';
 
 /** Text lines in the benchmark's image (crops per request). */
 export const OCR_LINES = 4;
@@ -63,10 +64,59 @@ export async function ocrContenders(server: Ours, store: string, stageWorkers: n
   ];
 }
 
-/** The scenario's figures: DIR/performance-ocr.json and a table on stdout. */
-export function writeOcrResults(out: string, machine: unknown, series: Series[]): void {
+/** A run of the scenario, as DIR/performance-ocr.json (CPU) or performance-ocr-gpu.json (--gpus) holds it. */
+export interface OcrResults {
+  machine: Machine;
+  linesPerImage: number;
+  /** number_of_gpu of the run (0: every worker on the CPU). */
+  gpus?: number;
+  series: Series[];
+}
+
+export const ocrFile = (gpus: number) => (gpus > 0 ? 'performance-ocr-gpu.json' : 'performance-ocr.json');
+
+/** The scenario's figures: DIR/performance-ocr(-gpu).json and its table on stdout. */
+export function writeOcrResults(out: string, machine: Machine, series: Series[], gpus: number): void {
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'performance-ocr.json'), `${JSON.stringify({ machine, linesPerImage: OCR_LINES, series }, null, 2)}\n`);
-  const rows = series.flatMap((s) => s.points.map((p) => `| ${s.name} | ${p.concurrency} | ${Math.round(p.rps)} | ${p.p50} | ${p.p99} | ${p.errors + p.non2xx} |`));
-  process.stdout.write(['| Contender | c | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|', ...rows, ''].join('\n'));
+  const r: OcrResults = { machine, linesPerImage: OCR_LINES, gpus, series };
+  writeFileSync(path.join(out, ocrFile(gpus)), `${JSON.stringify(r, null, 2)}\n`);
+  process.stdout.write(`${ocrMarkdown(r, undefined)}\n`);
+}
+
+const perRound = (a: Point | undefined, b: Point | undefined, f: (p: Sample) => number) =>
+  median((a?.samples ?? []).slice(0, b?.samples?.length ?? 0).map((s, i) => f(s) / f(b!.samples![i])));
+
+/**
+ * The scenario's table (pipeline against single handler, same-run ratios) and its goals: on the CPU host
+ * the pipeline ≥ 1.5× the single handler's images/s at c=32 with p50 no worse at c=1; on a GPU,
+ * ≥ 3× `cpu`'s pipeline rate at c=32 (another run: the GPU host's own CPU run).
+ */
+export function ocrMarkdown(r: OcrResults, cpu: OcrResults | undefined): string {
+  const [pipe, single] = [r.series.find((s) => s.name.includes('pipeline')), r.series.find((s) => s.name.includes('single'))];
+  const at = (s: Series | undefined, c: number) => s?.points.find((p) => p.concurrency === c);
+  const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(d));
+  const rows = (pipe?.points ?? []).map((p) => {
+    const q = at(single, p.concurrency);
+    return `| ${p.concurrency} | ${f(p.rps, 1)} | ${f(q?.rps, 1)} | ${f(perRound(p, q, (x) => x.rps), 2)}× | ${f(p.p50, 1)} | ${f(q?.p50, 1)} |`;
+  });
+  const where = r.gpus ? `every stage on CUDA (number_of_gpu=${r.gpus})` : 'CPU';
+  const lines = [
+    `${r.machine.cpu}, ${r.machine.cores} cores; ${where}; each request a PNG of ${r.linesPerImage} text lines. Pipeline: ${pipe?.name ?? '–'}; single: ${single?.name ?? '–'}.`,
+    '',
+    '| c | pipeline images/s | single images/s | pipeline / single (same rounds) | pipeline p50 ms | single p50 ms |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
+  if (!r.gpus) {
+    const ratio = perRound(at(pipe, 32), at(single, 32), (x) => x.rps);
+    const [p1, s1] = [at(pipe, 1)?.p50, at(single, 1)?.p50];
+    lines.push(`Goal (many-core host): pipeline ≥ 1.5× single images/s at c=32: ${f(ratio, 2)}× (${ratio >= 1.5 ? 'met' : '**not met**'}); p50 at c=1 no worse: ${f(p1, 1)} vs ${f(s1, 1)} ms (${p1 !== undefined && s1 !== undefined && p1 <= s1 ? 'met' : '**not met**'}).`);
+  } else {
+    const gpu = at(pipe, 32)?.rps;
+    const base = at(cpu?.series.find((s) => s.name.includes('pipeline')), 32)?.rps;
+    const x = gpu !== undefined && base ? gpu / base : undefined;
+    lines.push(`Goal (one GPU): pipeline ≥ 3× the many-core CPU pipeline's images/s at c=32: ${x === undefined ? 'no CPU run to compare' : `${f(x, 2)}× (${f(gpu, 1)} vs ${f(base, 1)}; ${x >= 3 ? 'met' : '**not met**'})`}.`);
+  }
+  return lines.join('\n');
 }
