@@ -3,29 +3,23 @@
 // routes too), loads nothing from another origin, and a "Try it out" call of /ping answers 200; its
 // screenshot must not be blank. Skipped, saying why, where no chromium is installed (.ci/run installs it).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CHROMIUM, CHROMIUM_ARGS, inkShare, noChromium as skip } from '../helpers/browser.js';
+import { inkShare, launchBrowser, noChromium as skip } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('API page in headless chromium', { skip }, () => {
   let server: TestServer;
-  let profile: string;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   let context: import('playwright-core').BrowserContext;
 
   before(async () => {
     server = await startTestServer();
-    profile = mkdtempSync(path.join(os.tmpdir(), 'mms-chromium-'));
-    const { chromium } = await import('playwright-core');
-    // A fresh profile directory of our own (--user-data-dir), removed afterwards.
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    browser = await launchBrowser();
+    context = browser.context;
   });
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('lists the operations, loads only from this server, and "Try it out" on /ping answers 200', async () => {

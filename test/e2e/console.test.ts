@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, inkShare, noChromium as skip } from '../helpers/browser.js';
+import { inkShare, launchBrowser, noChromium as skip } from '../helpers/browser.js';
 import { fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
@@ -32,20 +32,18 @@ async function watchedPage(context: BrowserContext, origin: string): Promise<{ p
 
 describe('console in headless chromium', { skip, timeout: 180_000 }, () => {
   let server: TestServer;
-  let profile: string;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   let context: BrowserContext;
 
   before(async () => {
     server = await startTestServer();
     writeModelDir(path.join(server.store, 'scale'), { name: 'scale' });
-    profile = mkdtempSync(path.join(os.tmpdir(), 'mms-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    browser = await launchBrowser();
+    context = browser.context;
   });
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('shows a model and its workers, charts its requests, scales and unregisters it from the page', async () => {
@@ -97,6 +95,7 @@ describe('console in headless chromium', { skip, timeout: 180_000 }, () => {
 describe('console with token authorization, in headless chromium', { skip, timeout: 120_000 }, () => {
   let server: TestServer;
   let dir: string;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   let context: BrowserContext;
   let key: string;
 
@@ -107,11 +106,11 @@ describe('console with token authorization, in headless chromium', { skip, timeo
     const smi = fakeNvidiaSmi({ gpus: h200Rows(2), usage: '0, 815, 143771, 37\n1, 71886, 143771, 5' });
     server = await startTestServer({ enable_token_auth: 'true', key_file: keyFile, nvidia_smi: smi });
     key = JSON.parse(readFileSync(keyFile, 'utf8')).management.key;
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchBrowser();
+    context = browser.context;
   });
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

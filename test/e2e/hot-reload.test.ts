@@ -5,14 +5,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yazl from 'yazl';
 import { writeBadModel, writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
 import { captureLogs } from '../helpers/raw-http.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
-import { eventually, isAlive, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { childPids, eventually, isAlive, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
 const INPUT = [1, 2, 3, 4];
 
@@ -98,21 +98,8 @@ async function register(server: TestServer, url: string, workers = 2, extra = ''
   assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
-/** The worker processes the server started that are still alive. */
-function workerPidsAlive(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('backend-worker')) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids.sort((a, b) => a - b);
-}
+/** The worker processes the server started that are still alive (its children but the fronts). */
+const workerPidsAlive = (): number[] => childPids().sort((a, b) => a - b);
 
 describe('hot reload', () => {
   it('an archive replaced under load: no request fails, the answers change, the old workers stop', { timeout: 90_000 }, async () => {

@@ -1,6 +1,9 @@
 // Headless Chromium for the page tests (API page, console): Debian's chromium driven by playwright-core,
 // a skip reason where none is installed, and a check that a screenshot is not blank.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
 import sharp from 'sharp';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -11,6 +14,25 @@ export const CHROMIUM_ARGS = [
 ];
 /** A test's `skip`: false, or why it cannot run here. */
 export const noChromium: false | string = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+
+/** A headless chromium with a fresh profile directory of its own (--user-data-dir); `close` removes it. */
+export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'mms-chromium-'));
+  const { chromium } = await import('playwright-core');
+  try {
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    return {
+      context,
+      close: async () => {
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
+}
 
 /**
  * Whether a screenshot shows something: the share of pixels that differ from the most common colour
