@@ -147,14 +147,29 @@ export function decodeRequest(c: ByteCursor): WorkerRequest {
       s.inParameters = true;
       c.commit();
     }
+    // A KServe v2 binary body's tensors start after its JSON header: placed at an 8-byte boundary when
+    // the body is copied out of the socket's chunks, the worker views them in place instead of copying
+    // them again (backend-worker/handlers/tensor-types.ts viewBytes).
+    const tensorsAt = binaryHeaderLength(item.headers);
     for (let name = stringOrEnd(c); name !== undefined; name = stringOrEnd(c)) {
-      item.parameters.push({ name, contentType: c.string(), value: c.bytes() });
+      item.parameters.push({ name, contentType: c.string(), value: c.bytes(tensorsAt) });
       c.commit();
     }
     s.batch.push(item);
     s.item = undefined;
     c.commit();
   }
+}
+
+/** The Inference-Header-Content-Length of a request (header names arrive lower-cased): where a v2 binary body's tensors start, else 0. */
+function binaryHeaderLength(headers: Array<[string, string]>): number {
+  for (const [name, value] of headers) {
+    if (name === 'inference-header-content-length') {
+      const n = Number(value);
+      return Number.isSafeInteger(n) && n > 0 ? n : 0;
+    }
+  }
+  return 0;
 }
 
 interface ReplyState {

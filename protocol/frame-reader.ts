@@ -92,19 +92,22 @@ export class ByteCursor {
     return n;
   }
 
-  /** A length-prefixed byte string; -1 is not allowed here. */
-  bytes(): Buffer {
+  /**
+   * A length-prefixed byte string; -1 is not allowed here. `alignAt`: where a copy is made, the offset
+   * within the value that should fall on an 8-byte boundary (typed-array views need it).
+   */
+  bytes(alignAt = 0): Buffer {
     const n = this.length();
     if (n === -1) throw new FrameError('unexpected end marker');
-    return this.take(n);
+    return this.take(n, alignAt);
   }
 
   string(): string {
     return this.bytes().toString('utf8');
   }
 
-  /** The next `n` bytes: a view when they sit in one chunk, else one copy. */
-  take(n: number): Buffer {
+  /** The next `n` bytes: a view when they sit in one chunk, else one copy (`alignAt`: see bytes). */
+  take(n: number, alignAt = 0): Buffer {
     if (n === 0) return EMPTY;
     this.require(n);
     const c = this.chunks[this.chunk];
@@ -113,7 +116,9 @@ export class ByteCursor {
       this.advance(n);
       return view;
     }
-    const out = Buffer.allocUnsafe(n);
+    const pad = (8 - (alignAt % 8)) % 8;
+    // Its own ArrayBuffer (offset 0) when padded; small copies may come from Node's pool as before.
+    const out = pad === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafeSlow(n + pad).subarray(pad);
     let filled = 0;
     while (filled < n) {
       const cur = this.chunks[this.chunk];

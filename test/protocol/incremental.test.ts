@@ -78,6 +78,21 @@ describe('incremental decoding', () => {
     assert.ok(chunked <= bytes.length + 64 * Math.ceil(bytes.length / CHUNK), `scanned ${chunked} of ${bytes.length} bytes`);
   });
 
+  it("places a v2 binary body's tensors on an 8-byte boundary when the body is copied out of the chunks", () => {
+    // JSON headers of every length mod 8: the worker views the tensors in place only when aligned.
+    for (const jsonLength of [13, 64, 97, 1001, 1006]) {
+      const value = Buffer.alloc(110_592 + jsonLength, 3);
+      const msg: PredictRequest = {
+        kind: 'predict',
+        batch: [{ requestId: 'r1', headers: [['inference-header-content-length', String(jsonLength)]], parameters: [{ name: 'body', contentType: 'application/octet-stream', value }] }],
+      };
+      const { frames } = feed(decodeRequest, inChunks(Buffer.concat(encodePredict(msg)), CHUNK));
+      assert.deepEqual(frames, [msg]);
+      const body = (frames[0] as PredictRequest).batch[0].parameters[0].value;
+      assert.equal((body.byteOffset + jsonLength) % 8, 0, `tensors at byte ${body.byteOffset + jsonLength} of their buffer`);
+    }
+  });
+
   it('stays linear when every byte is its own chunk', () => {
     const msg = manyParameters(2_000);
     const bytes = Buffer.concat(encodePredict(msg));
