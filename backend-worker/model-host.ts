@@ -5,7 +5,7 @@ import path from 'node:path';
 import { MANIFEST_PATH, pickModelFile, validateManifest, type Manifest, type Runtime } from '../protocol/manifest.js';
 import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { errorItem, type LoadRequest, type ReplyItem, type RequestItem } from '../protocol/messages.js';
-import { badOutput, failureOf, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
+import { badOutput, failureOf, HandlerError, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput, type WorkerOptions } from './handler-api.js';
 import { loadHandler } from './handler-loader.js';
 import { GATHER_HEADER, STAGE_ENV } from '../protocol/pipeline.js';
 import { isItemsOutput, itemsReply, stageManifest, type StageRole } from './stage-output.js';
@@ -55,10 +55,19 @@ export class ModelHost {
     if (!Array.isArray(outputs)) throw badOutput('Invalid model predict output');
     if (outputs.length !== batch.length) throw badOutput('number of batch response mismatched');
     try {
-      return outputs.map((o, i) => (this.role?.handsOn && isItemsOutput(o) ? itemsReply(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o)));
+      return outputs.map((o, i) => (this.role?.handsOn && isItemsOutput(o) ? this.itemsOf(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o)));
     } catch (err) {
       // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for the whole batch.
       throw badOutput(`Unsupported model output data type: ${(err as Error).message}`);
+    }
+  }
+
+  /** A non-last stage's items for one request; items it cannot send fail that request alone (503 HANDLER_BAD_OUTPUT). */
+  private itemsOf(requestId: string, out: { items: unknown[] }): ReplyItem {
+    try {
+      return itemsReply(requestId, out);
+    } catch (err) {
+      return errorItem(requestId, failureOf(err instanceof HandlerError ? err : badOutput(`Unsupported pipeline item: ${(err as Error).message}`)));
     }
   }
 

@@ -42,7 +42,8 @@ function toItem(item: unknown, i: number): Item {
   if (typeof item !== 'object' || item === null || Array.isArray(item) || Buffer.isBuffer(item)) {
     throw badOutput(`Pipeline item ${i} must be an object of named parts.`);
   }
-  return Object.entries(item).map(([name, v]): ItemPart => {
+  // A part left undefined is left out, as JSON leaves out an undefined property.
+  return Object.entries(item).filter(([, v]) => v !== undefined).map(([name, v]): ItemPart => {
     if (Buffer.isBuffer(v)) return { name, contentType: 'application/octet-stream', value: v };
     if (v instanceof Uint8Array) return { name, contentType: 'application/octet-stream', value: Buffer.from(v.buffer, v.byteOffset, v.byteLength) };
     if (typeof v === 'string') return { name, contentType: 'text/plain', value: Buffer.from(v) };

@@ -63,7 +63,8 @@ export async function consoleSummary(registry: ModelRegistry, frontMetrics: () =
 
 /** Sums the request metrics of every front per model. */
 export function traffic(fronts: unknown[][]): Record<string, Traffic> {
-  const out: Record<string, Traffic> = {};
+  // No prototype: a model may be named `toString` or `constructor`.
+  const out: Record<string, Traffic> = Object.create(null) as Record<string, Traffic>;
   const of = (model: string): Traffic =>
     (out[model] ??= { requests: 0, errors: 0, latency: emptyHistogram(), queueWait: emptyHistogram(), queueDepth: 0 });
   for (const metric of fronts.flat() as MetricJson[]) {

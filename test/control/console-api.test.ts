@@ -165,4 +165,16 @@ describe('console traffic figures', () => {
     assert.deepEqual(t.a.latency, { sum: 6, count: 9, buckets: [[0.5, 2], [1, 9]] });
     assert.deepEqual(t.a.queueWait, { sum: 0, count: 0, buckets: [] });
   });
+
+  it("sums models named like an object's own members (toString, constructor, __proto__)", () => {
+    const names = ['toString', 'constructor', 'hasOwnProperty', '__proto__'];
+    const front = names.flatMap((model) => [
+      { name: 'mms_requests_total', values: [{ value: 2, labels: { model, status: '200' } }] },
+      { name: 'mms_request_duration_seconds', values: [{ value: 0.5, metricName: 'mms_request_duration_seconds_sum', labels: { model } }, { value: 2, metricName: 'mms_request_duration_seconds_count', labels: { model } }] },
+    ]);
+    const t = traffic([front, front]);
+    assert.deepEqual(Object.keys(t).sort(), [...names].sort());
+    for (const model of names) assert.deepEqual([t[model].requests, t[model].latency.sum, t[model].latency.count], [4, 1, 4], model);
+    assert.equal((Object as unknown as { requests?: unknown }).requests, undefined, 'nothing written onto Object');
+  });
 });

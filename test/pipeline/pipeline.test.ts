@@ -113,6 +113,17 @@ describe('pipelines', () => {
     assert.match(metrics, /mms_batch_size_count\{model="words#split"\}/);
   });
 
+  it("refuses a stage whose model file is outside the archive, whatever the stage's built-in handler", { timeout: 30_000 }, async () => {
+    writeFileSync(path.join(server.store, 'outside.onnx'), 'not in the archive');
+    for (const [i, modelFile] of ['../outside.onnx', path.join(server.store, 'outside.onnx')].entries()) {
+      const name = `escape${i}`;
+      writePipeline(path.join(server.store, name), { modelName: name, stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'look', handler: 'image_classifier', modelFile }] }, { 'split.mjs': SPLIT });
+      const r = await request(`${server.managementUrl}/models?url=${name}&synchronous=true&initial_workers=1`, { method: 'POST' });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.message, /Model file of stage look/);
+    }
+  });
+
   it('describes the stages and scales one of them alone', { timeout: 60_000 }, async () => {
     const d = await request(`${server.managementUrl}/models/words`);
     assert.equal(d.status, 200);

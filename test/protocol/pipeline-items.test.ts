@@ -4,8 +4,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeItems, encodeItems } from '../../protocol/pipeline-items.js';
 import { validateManifest } from '../../protocol/manifest.js';
+import { itemsReply } from '../../backend-worker/stage-output.js';
 
 describe('pipeline items', () => {
+  it("leaves out a part a stage's handler left undefined, as JSON leaves out an undefined property", { timeout: 5_000 }, () => {
+    const reply = itemsReply('r1', { items: [{ a: 'x', b: undefined, c: { n: 1 } }] });
+    assert.deepEqual(decodeItems(reply.body).map((item) => item.map((p) => [p.name, p.value.toString()])), [[['a', 'x'], ['c', '{"n":1}']]]);
+  });
+
   it('round-trips items of named parts, empty items and empty values included', { timeout: 5_000 }, () => {
     const items = [
       [{ name: 'image', contentType: 'application/octet-stream', value: Buffer.from([0, 1, 2, 255]) }, { name: 'crop', contentType: 'application/json', value: Buffer.from('{"w":1}') }],

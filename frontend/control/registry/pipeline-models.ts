@@ -46,11 +46,15 @@ export function stageWorkers(s: PipelineStage, initial: number): { min: number; 
   return { min, max };
 }
 
-/** Every stage's handler file (runtime node) or model file (the built-in v2 handler) is in the archive. */
+/**
+ * Every stage's handler file (runtime node) is in the archive, and so is the model file of every other
+ * stage that names one or runs the built-in v2 handler (which needs one): a built-in handler joins it to
+ * the model directory, so a `../` or absolute path would read outside the archive.
+ */
 export async function checkStageFiles(modelDir: string, manifest: Manifest, stages: PipelineStage[]): Promise<void> {
   for (const s of stages) {
     if (stageRuntime(s) === 'node') await checkHandlerFile(modelDir, s.handler!);
-    else if ((s.handler ?? 'onnx') === 'onnx' || s.handler === 'tensor') {
+    else if (s.modelFile !== undefined || (s.handler ?? 'onnx') === 'onnx' || s.handler === 'tensor') {
       await realPathInside(modelDir, s.modelFile ?? manifest.model.modelFile ?? DEFAULT_MODEL_FILE, `Model file of stage ${s.name}`);
     }
   }
