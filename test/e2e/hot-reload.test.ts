@@ -245,6 +245,36 @@ describe('hot reload', () => {
     }
   });
 
+  it("a replacement that changes a pipeline's stages is refused: the old stages serve on, the log says why", { timeout: 60_000 }, async () => {
+    const logs = captureLogs();
+    const server = await startTestServer({ model_watch_interval: '1' }, undefined, logs.log);
+    try {
+      const dir = path.join(server.store, 'chain');
+      writeScaleModel(dir, 'double.onnx', 2);
+      writeScaleModel(dir, 'triple.onnx', 3);
+      const manifest = (names: [string, string]) =>
+        JSON.stringify({ runtime: 'onnx', model: { modelName: 'chain', stages: [{ name: names[0], modelFile: 'double.onnx' }, { name: names[1], modelFile: 'triple.onnx', map: { y: 'x' } }] } });
+      mkdirSync(path.join(dir, 'MAR-INF'));
+      writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), manifest(['double', 'triple']));
+      const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const before = (await request(`${server.managementUrl}/models/chain`)).body;
+      const refused = logs.next((l) => l.msg === 'the new content of the model failed to load; the old version keeps serving');
+      // The second stage renamed: requests between the stages would name a stage that is gone.
+      writeFileSync(path.join(dir, 'MAR-INF', '.m.tmp'), manifest(['double', 'times3']));
+      renameSync(path.join(dir, 'MAR-INF', '.m.tmp'), path.join(dir, 'MAR-INF', 'MANIFEST.json'));
+      const record = await refused;
+      assert.match(String(record.err), /stages changed \(double, triple → double, times3\); register it again/);
+      const after = (await request(`${server.managementUrl}/models/chain`)).body;
+      assert.equal(after.contentHash, before.contentHash);
+      assert.deepEqual(after.stages.map((st: { name: string }) => st.name), ['double', 'triple']);
+      const answer = await postJson(`${server.inferenceUrl}/predictions/chain`, v2Request('x', [1, 4], INPUT));
+      assert.equal(answer.body.outputs[0].data[0], 6);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('closing the server while a new version loads stops its workers too', { timeout: 60_000 }, async () => {
     // The gate handler holds the start of a worker that finds `hold` in its directory (until `release`,
     // or until model_load_timeout ends the load).

@@ -23,6 +23,13 @@ export async function reloadModel(registry: ModelRegistry, old: Model, content: 
     await closePools(next);
     await next.cleanup();
   };
+  // Requests between two stages name the next stage by its key: a new stage list would leave them
+  // nowhere to go, so changing the stages takes a new registration, not a reload.
+  const [was, is] = [stageNames(old), stageNames(next)];
+  if (was !== is) {
+    await discard();
+    throw new Error(`its stages changed (${was || 'none'} → ${is || 'none'}); register it again to change its stages`);
+  }
   const startMs = Math.min(MAX_TIMER_MS, o.startMs);
   try {
     for (const [from, to] of counterparts(old, next)) await follow(from, to, startMs);
@@ -44,6 +51,9 @@ export async function reloadModel(registry: ModelRegistry, old: Model, content: 
   await old.cleanup();
   return next;
 }
+
+/** A model's stage names in order ('' for a plain model). */
+const stageNames = (m: Model): string => (m.stages ?? []).map((s) => s.stage!.name).join(', ');
 
 /** Each model with workers of the new version (itself, or its stages) and the old one whose counts it takes. */
 function counterparts(old: Model, next: Model): Array<[Model, Model]> {
