@@ -65,6 +65,8 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
   const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
     if (stopped) throw new ClientClosedError(GONE);
     const reply = await workers.submit(p.stages[i].key, it, options);
+    // A stage's answer with an error status (a handler's result, not a thrown error) is the request's answer.
+    if (reply.status >= 400) throw new StageAnswer(reply);
     if (i === p.stages.length - 1) return [reply];
     if (isItems(reply)) fanned = true;
     const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1));
@@ -76,10 +78,16 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
     return fanned ? jsonArray(item.requestId, leaves) : leaves[0];
   } catch (err) {
     stopAll();
+    if (err instanceof StageAnswer) return err.reply;
     throw err;
   } finally {
     forget?.();
   }
+}
+
+/** A stage's error answer on its way out of the request's other items. */
+class StageAnswer {
+  constructor(readonly reply: ReplyItem) {}
 }
 
 const stageName = (p: PipelineRoute, i: number) => p.stages[i].key.slice(p.stages[i].key.lastIndexOf('#') + 1);

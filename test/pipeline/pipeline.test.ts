@@ -124,6 +124,18 @@ describe('pipelines', () => {
     }
   });
 
+  it("answers with a stage's error status, whichever item of the request got it", { timeout: 60_000 }, async () => {
+    const picky = `export function handle(batch) {
+  return batch.map((i) => (i.params.word.value.toString() === 'bad' ? { status: 422, body: 'no bad words', contentType: 'text/plain' } : i.params.word.value.toString().toUpperCase()));
+}`;
+    writePipeline(path.join(server.store, 'picky'), { modelName: 'picky', stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'check', handler: 'picky.mjs' }] }, { 'split.mjs': SPLIT, 'picky.mjs': picky });
+    await register('picky');
+    const bad = await predict('picky', 'fine,bad,good');
+    assert.deepEqual([bad.status, bad.body], [422, 'no bad words']);
+    const good = await predict('picky', 'fine,good');
+    assert.deepEqual([good.status, good.body], [200, ['FINE', 'GOOD']]);
+  });
+
   it('describes the stages and scales one of them alone', { timeout: 60_000 }, async () => {
     const d = await request(`${server.managementUrl}/models/words`);
     assert.equal(d.status, 200);
