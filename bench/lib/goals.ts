@@ -101,9 +101,12 @@ function grpcGoals(series: Series[], ratios: Ratio[]): Goal[] {
   return out;
 }
 
+/** Our server through REST, unpinned: the configuration the goals judge (pinned twins have a goal of their own). */
+const oursRest = (s: Series) => s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned;
+
 /** Every answer 2xx at concurrency c (batching off, the default job_queue_size of the run). */
 function non2xxGoal(series: Series[], c: number): Goal {
-  const off = series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && (s.batch ?? 1) === 1);
+  const off = series.filter((s) => oursRest(s) && (s.batch ?? 1) === 1);
   const points = off.map((s) => at(s, c)).filter((p) => p !== undefined);
   const non2xx = points.reduce((a, p) => a + p.non2xx + p.errors, 0);
   const requests = points.reduce((a, p) => a + (p.requests ?? 0), 0);
@@ -113,7 +116,7 @@ function non2xxGoal(series: Series[], c: number): Goal {
 /** Our cls workers' CPU per request outside session.run (c=64), the lowest of our REST cls configurations. */
 function workerCpuGoal(series: Series[], fronts: number): Goal {
   const own = series
-    .filter((s) => s.model === 'cls' && s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && s.fronts === fronts)
+    .filter((s) => s.model === 'cls' && oursRest(s) && s.fronts === fronts)
     .map((s) => ({ s, c: at(s, 64)?.cpuUs }))
     .filter((x) => x.c?.worker !== undefined && x.c.session !== undefined)
     .map((x) => ({ name: x.s.name, us: x.c!.worker! - x.c!.session!, worker: x.c!.worker!, session: x.c!.session! }))
@@ -165,7 +168,7 @@ export function goals(r: Omit<Results, 'goals' | 'ratios'>, o: GoalOptions): { g
     const fs = r.frontsScaling;
     // Batching on and batching off each against the loops side by side: the best point of each.
     for (const batched of [true, false]) {
-      const mine = r.series.filter((s) => s.name.startsWith('ours') && s.protocol !== 'grpc' && !s.pinned && (s.batch ?? 1) > 1 === batched);
+      const mine = r.series.filter((s) => oursRest(s) && (s.batch ?? 1) > 1 === batched);
       const cands = mine.flatMap((s) => s.points.map((p) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, aggs, p.concurrency)));
       if (fs && (fs.batch > 1) === batched) cands.push(...fs.series.map((s) => sameRun(`${s.name} / ${deviceWorkers} loops`, s, fs.loops.aggregateSamples ?? [], fs.concurrency)));
       ratios.push(...cands.filter((q): q is Ratio => q !== undefined));
