@@ -1,16 +1,14 @@
 // The registered models by name and version, and the operations on them that the Management API,
 // start-up and the snapshot use: register, scale, unregister, set-default, describe, list. Versions
 // of one name live side by side (docs/api.md, Model versions); `key` names one of them. What a model's settings are comes from
-// model-settings.ts, what its workers start with from worker-spec.ts.
-import type { Manifest } from '../../../protocol/manifest.js';
-import type { OutgoingItem } from '../../../protocol/messages.js';
+// model-settings.ts, what its workers start with from worker-spec.ts, what a registered model holds from model.ts.
 import type { ServerConfig } from '../../config/server-config.js';
 import { MAX_TIMER_MS } from '../../config/keys.js';
 import { badRequest, conflict, modelNotFound, requestTimeout, ServerError, workerStartFailed } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
-import { WorkerPool, type PoolObserver } from '../workers/worker-pool.js';
+import type { PoolObserver } from '../workers/worker-pool.js';
 import { ArchiveStore, isRemoteUrl } from '../archive/archive-store.js';
-import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelVersion, type ModelSettings, type RegisterParams } from './model-settings.js';
+import { checkName, checkRegisterParams, checkWorkerCount, modelName, modelVersion, type RegisterParams } from './model-settings.js';
 import { modelKey, nameOfKey, versionsFirst } from './model-key.js';
 import { redactError } from './redact-paths.js';
 import { Gpus } from '../gpus/gpus.js';
@@ -21,51 +19,12 @@ import { readContent, type ModelContent } from './model-content.js';
 import { CpuAllocator } from '../cpus/cpu-allocator.js';
 import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
-import type { PipelineStage } from '../../../protocol/pipeline.js';
 import { stageOf, stageWorkers } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
-/**
- * A model at 0 workers that a request loads again: load_on_first_request, an idle timeout, or
- * autoscaling down to min_worker 0 below a max_worker above 0.
- */
-export const loadsOnDemand = (m: Model): boolean =>
-  m.lazy || m.idleTimeoutMs > 0 || (m.pool.minWorkers === 0 && m.pool.maxWorkers > 0);
-
-export interface Model extends ModelSettings {
-  /** The name, or `name/version` for a versioned model: unique, names the model to the fronts. */
-  key: string;
-  url: string;
-  /** The registration as given (hot reload registers the new content with it). */
-  params: RegisterParams;
-  manifest: Manifest;
-  modelDir: string;
-  warmup?: OutgoingItem;
-  pool: WorkerPool;
-  cleanup: () => Promise<void>;
-  /** Epoch ms; the memory budget's LRU order starts here. */
-  registeredAt: number;
-  /** With model_watch_interval, for a model from the store: what it was loaded from (model-content.ts). */
-  content?: ModelContent;
-  /** Why its last load on demand failed (its waiting requests get it as a 503), until the next try. */
-  loadError?: string;
-  /** A pipeline (docs/pipelines.md): its stages in order, each a model of its own; its own pool stays empty. */
-  stages?: Model[];
-  /** A pipeline's stage: the stage as the manifest lists it, and its pipeline. */
-  stage?: PipelineStage;
-  pipeline?: Model;
-}
-
-/** What an operation answers: an HTTP status and the `status` text (errors are thrown instead). */
-export interface Outcome {
-  code: number;
-  status: string;
-}
-
-export interface RegisterOutcome extends Outcome {
-  model: string;
-}
+import { loadsOnDemand, type Model, type Outcome, type RegisterOutcome } from './model.js';
+export { loadsOnDemand, type Model, type Outcome, type RegisterOutcome };
 
 /** A registration that found its model registered already, asked to skip it (start-up models after a snapshot). */
 class AlreadyRegistered extends Error {
