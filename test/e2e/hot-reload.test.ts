@@ -101,6 +101,22 @@ async function register(server: TestServer, url: string, workers = 2, extra = ''
 /** The worker processes the server started that are still alive (its children but the fronts). */
 const workerPidsAlive = (): number[] => childPids().sort((a, b) => a - b);
 
+/** The manifest of the two-stage chain ×2 then ×3, its stages named `names`. */
+const chainManifest = (names: [string, string]) =>
+  JSON.stringify({ runtime: 'onnx', model: { modelName: 'chain', stages: [{ name: names[0], modelFile: 'double.onnx' }, { name: names[1], modelFile: 'triple.onnx', map: { y: 'x' } }] } });
+
+/** Registers the chain pipeline from a directory of the store (stages `double` and `triple`); returns the directory. */
+async function registerChain(server: TestServer): Promise<string> {
+  const dir = path.join(server.store, 'chain');
+  writeScaleModel(dir, 'double.onnx', 2);
+  writeScaleModel(dir, 'triple.onnx', 3);
+  mkdirSync(path.join(dir, 'MAR-INF'));
+  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), chainManifest(['double', 'triple']));
+  const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return dir;
+}
+
 describe('hot reload', () => {
   it('an archive replaced under load: no request fails, the answers change, the old workers stop', { timeout: 90_000 }, async () => {
     // Two inference fronts: the switch must hold for each of them.
@@ -219,14 +235,7 @@ describe('hot reload', () => {
   it("a pipeline's stage file replaced: every stage reloads, the old stages' workers stop", { timeout: 60_000 }, async () => {
     const server = await startTestServer({ model_watch_interval: '1' });
     try {
-      const dir = path.join(server.store, 'chain');
-      writeScaleModel(dir, 'double.onnx', 2);
-      writeScaleModel(dir, 'triple.onnx', 3);
-      const stages = [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }];
-      mkdirSync(path.join(dir, 'MAR-INF'));
-      writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model: { modelName: 'chain', stages } }));
-      const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const dir = await registerChain(server);
       const chain = async () => (await postJson(`${server.inferenceUrl}/predictions/chain`, v2Request('x', [1, 4], INPUT))).body.outputs[0].data[0];
       const describeChain = async () => (await request(`${server.managementUrl}/models/chain`)).body;
       const before = await describeChain();
@@ -249,19 +258,11 @@ describe('hot reload', () => {
     const logs = captureLogs();
     const server = await startTestServer({ model_watch_interval: '1' }, undefined, logs.log);
     try {
-      const dir = path.join(server.store, 'chain');
-      writeScaleModel(dir, 'double.onnx', 2);
-      writeScaleModel(dir, 'triple.onnx', 3);
-      const manifest = (names: [string, string]) =>
-        JSON.stringify({ runtime: 'onnx', model: { modelName: 'chain', stages: [{ name: names[0], modelFile: 'double.onnx' }, { name: names[1], modelFile: 'triple.onnx', map: { y: 'x' } }] } });
-      mkdirSync(path.join(dir, 'MAR-INF'));
-      writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), manifest(['double', 'triple']));
-      const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const dir = await registerChain(server);
       const before = (await request(`${server.managementUrl}/models/chain`)).body;
       const refused = logs.next((l) => l.msg === 'the new content of the model failed to load; the old version keeps serving');
       // The second stage renamed: requests between the stages would name a stage that is gone.
-      writeFileSync(path.join(dir, 'MAR-INF', '.m.tmp'), manifest(['double', 'times3']));
+      writeFileSync(path.join(dir, 'MAR-INF', '.m.tmp'), chainManifest(['double', 'times3']));
       renameSync(path.join(dir, 'MAR-INF', '.m.tmp'), path.join(dir, 'MAR-INF', 'MANIFEST.json'));
       const record = await refused;
       assert.match(String(record.err), /stages changed \(double, triple → double, times3\); register it again/);
