@@ -3,11 +3,12 @@
 // (file names overridable in model.extensions).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSession } from '../../onnx-session.js';
+import { onCuda } from '../../shape-sessions.js';
 import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
 import { readText, type OcrModels } from './ocr-pipeline.js';
+import { ocrRunner } from './ocr-shapes.js';
 
 export const OCR_FILES = { det: 'det.onnx', cls: 'cls.onnx', rec: 'rec.onnx', dictionary: 'ppocr_keys_v1.txt' };
 const FILES = OCR_FILES;
@@ -20,12 +21,12 @@ export class OcrHandler implements Handler {
     const ext = (ctx.manifest.model.extensions ?? {}) as Partial<Record<keyof typeof FILES | 'maxPixels', string | number>>;
     const file = (key: keyof typeof FILES) => path.join(ctx.modelDir, String(ext[key] ?? FILES[key]));
     const [det, cls, rec, dictionary] = await Promise.all([
-      createSession(file('det'), ctx.options),
-      createSession(file('cls'), ctx.options),
-      createSession(file('rec'), ctx.options),
+      ocrRunner('det', file('det'), ctx.options),
+      ocrRunner('cls', file('cls'), ctx.options),
+      ocrRunner('rec', file('rec'), ctx.options),
       readFile(file('dictionary'), 'utf8'),
     ]);
-    this.models = { det, cls, rec, charset: loadCharset(dictionary) };
+    this.models = { det, cls, rec, charset: loadCharset(dictionary), fixedShapes: onCuda() };
     if (typeof ext.maxPixels === 'number') this.maxPixels = ext.maxPixels;
   }
 

@@ -1,6 +1,8 @@
 // PaddleOCR's three stages over one decoded image: detect text boxes, classify each crop's direction
 // (0° or 180°, turning upside-down crops round), recognise the text, and order it into lines.
-import { ort, type Session } from '../../onnx-session.js';
+import { ort } from '../../onnx-session.js';
+import type { Runner } from '../../shape-sessions.js';
+import { CLS_RUN, CLS_SHAPE, REC_HEIGHT, REC_MIN_WIDTH, REC_RUN, cropPlane, detSide, recWidthBucket } from './ocr-shapes.js';
 import { ctcDecode } from './ctc-decode.js';
 import { DB_DEFAULTS, detectBoxes } from './db-postprocess.js';
 import { corners, type Point } from './geometry.js';
@@ -9,10 +11,12 @@ import { toLines, type Line, type Word } from './text-lines.js';
 import { withWordSpaces } from './word-gaps.js';
 
 export interface OcrModels {
-  det: Session;
-  cls: Session;
-  rec: Session;
+  det: Runner;
+  cls: Runner;
+  rec: Runner;
   charset: string[];
+  /** Runs padded to a few shapes (on CUDA: ocr-shapes.ts). */
+  fixedShapes: boolean;
 }
 
 export interface OcrOptions {
@@ -29,9 +33,6 @@ export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9, recBatc
 const DET_MEAN = [0.485, 0.456, 0.406];
 const DET_STD = [0.229, 0.224, 0.225];
 const HALF = [0.5, 0.5, 0.5];
-const CLS_SHAPE = [48, 192] as const;
-const REC_HEIGHT = 48;
-const REC_MIN_WIDTH = 320;
 
 export interface Crop {
   image: RawImage;
@@ -39,10 +40,10 @@ export interface Crop {
 }
 
 export async function readText(img: RawImage, m: OcrModels, o: OcrOptions = OCR_DEFAULTS): Promise<{ lines: Line[]; upsideDown: boolean }> {
-  const crops = await detect(img, m.det, o.detLimit);
+  const crops = await detect(img, m.det, o.detLimit, m.fixedShapes);
   if (crops.length === 0) return { lines: [], upsideDown: false };
-  const flipped = (await classify(crops, m.cls, o.clsThresh)).filter(Boolean).length;
-  const words = await recognise(crops, m.rec, m.charset, o.recBatch);
+  const flipped = (await classify(crops, m.cls, o.clsThresh, m.fixedShapes)).filter(Boolean).length;
+  const words = await recognise(crops, m.rec, m.charset, o.recBatch, m.fixedShapes);
   return assemble(words, flipped, crops.length);
 }
 
@@ -52,15 +53,17 @@ export function assemble(words: Word[], flipped: number, crops: number): { lines
   return { lines: toLines(words, upsideDown), upsideDown };
 }
 
-export async function detect(img: RawImage, det: Session, limit: number): Promise<Crop[]> {
+export async function detect(img: RawImage, det: Runner, limit: number, fixedShapes = false): Promise<Crop[]> {
   const scale = Math.min(1, limit / Math.max(img.width, img.height));
   const dw = Math.max(32, Math.round((img.width * scale) / 32) * 32);
   const dh = Math.max(32, Math.round((img.height * scale) / 32) * 32);
   const input = await resize(img, dw, dh);
-  const data = new Float32Array(3 * dw * dh);
-  toChw(input, DET_MEAN, DET_STD, data, 0, dw, true);
-  const out = await det.run({ [det.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, dh, dw]) });
-  const prob = out[det.outputNames[0]].data as Float32Array;
+  // Padded, the image sits top-left on the mean colour (0 once normalised).
+  const [pw, ph] = fixedShapes ? [detSide(dw), detSide(dh)] : [dw, dh];
+  const data = new Float32Array(3 * pw * ph);
+  toChw(input, DET_MEAN, DET_STD, data, 0, pw, true, ph);
+  const out = await det.run({ [det.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, ph, pw]) });
+  const prob = cropPlane(out[det.outputNames[0]].data as Float32Array, pw, dw, dh);
   const sx = img.width / dw;
   const sy = img.height / dh;
   return detectBoxes(prob, dw, dh, DB_DEFAULTS).map((r) => {
@@ -74,16 +77,23 @@ export async function detect(img: RawImage, det: Session, limit: number): Promis
 }
 
 /** Turns crops the classifier reads as 180° round; returns which it turned. */
-export async function classify(crops: Crop[], cls: Session, thresh: number): Promise<boolean[]> {
+export async function classify(crops: Crop[], cls: Runner, thresh: number, fixedShapes = false): Promise<boolean[]> {
   const [h, w] = CLS_SHAPE;
-  const data = new Float32Array(crops.length * 3 * h * w);
-  for (let i = 0; i < crops.length; i++) {
-    const c = crops[i].image;
-    const rw = Math.min(w, Math.max(1, Math.ceil((h * c.width) / c.height)));
-    toChw(await resize(c, rw, h), HALF, HALF, data, i * 3 * h * w, w, true);
+  // Padded: runs of CLS_RUN crops, the last filled up with zeros.
+  const run = fixedShapes ? CLS_RUN : Math.max(1, crops.length);
+  const probs = new Float32Array(crops.length * 2);
+  for (let start = 0; start < crops.length; start += run) {
+    const group = crops.slice(start, start + run);
+    const rows = fixedShapes ? run : group.length;
+    const data = new Float32Array(rows * 3 * h * w);
+    for (let i = 0; i < group.length; i++) {
+      const c = group[i].image;
+      const rw = Math.min(w, Math.max(1, Math.ceil((h * c.width) / c.height)));
+      toChw(await resize(c, rw, h), HALF, HALF, data, i * 3 * h * w, w, true);
+    }
+    const out = await cls.run({ [cls.inputNames[0]]: new ort.Tensor('float32', data, [rows, 3, h, w]) });
+    probs.set((out[cls.outputNames[0]].data as Float32Array).subarray(0, group.length * 2), start * 2);
   }
-  const out = await cls.run({ [cls.inputNames[0]]: new ort.Tensor('float32', data, [crops.length, 3, h, w]) });
-  const probs = out[cls.outputNames[0]].data as Float32Array;
   const flipped = crops.map(() => false);
   for (let i = 0; i < crops.length; i++) {
     if (probs[i * 2 + 1] > probs[i * 2] && probs[i * 2 + 1] >= thresh) {
@@ -110,25 +120,27 @@ export function recWidths(crops: Crop[], batch: number): number[] {
   return widths;
 }
 
-async function recognise(crops: Crop[], rec: Session, charset: string[], batch: number): Promise<Word[]> {
+async function recognise(crops: Crop[], rec: Runner, charset: string[], batch: number, fixedShapes: boolean): Promise<Word[]> {
   const words: Word[] = [];
   const widths = recWidths(crops, batch);
   for (let start = 0; start < crops.length; start += batch) {
-    words.push(...(await recogniseRun(crops.slice(start, start + batch), widths[start], rec, charset)));
+    words.push(...(await recogniseRun(crops.slice(start, start + batch), widths[start], rec, charset, fixedShapes)));
   }
   return words;
 }
 
-/** One ORT run over crops padded to `width`. */
-export async function recogniseRun(group: Crop[], width: number, rec: Session, charset: string[]): Promise<Word[]> {
+/** One ORT run over crops padded to `width` (and, with fixed shapes, to REC_RUN rows and a width bucket). */
+export async function recogniseRun(group: Crop[], recWidth: number, rec: Runner, charset: string[], fixedShapes = false): Promise<Word[]> {
   const words: Word[] = [];
-  const data = new Float32Array(group.length * 3 * REC_HEIGHT * width);
+  const width = fixedShapes ? recWidthBucket(recWidth) : recWidth;
+  const rows = fixedShapes ? Math.max(REC_RUN, group.length) : group.length;
+  const data = new Float32Array(rows * 3 * REC_HEIGHT * width);
   for (let i = 0; i < group.length; i++) {
     const c = group[i].image;
     const rw = Math.min(width, Math.max(1, Math.ceil((REC_HEIGHT * c.width) / c.height)));
     toChw(await resize(c, rw, REC_HEIGHT), HALF, HALF, data, i * 3 * REC_HEIGHT * width, width, true);
   }
-  const out = (await rec.run({ [rec.inputNames[0]]: new ort.Tensor('float32', data, [group.length, 3, REC_HEIGHT, width]) }))[rec.outputNames[0]];
+  const out = (await rec.run({ [rec.inputNames[0]]: new ort.Tensor('float32', data, [rows, 3, REC_HEIGHT, width]) }))[rec.outputNames[0]];
   const [, steps, classes] = out.dims;
   for (let i = 0; i < group.length; i++) {
     const crop = group[i].image;

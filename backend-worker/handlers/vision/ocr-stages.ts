@@ -5,7 +5,8 @@
 // (raw RGB bytes) and `crop` (JSON: width, height, box, the width it is recognised at, flipped).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSession, type Session } from '../../onnx-session.js';
+import { onCuda, type Runner } from '../../shape-sessions.js';
+import { ocrRunner } from './ocr-shapes.js';
 import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
@@ -44,18 +45,20 @@ async function perItem<T>(batch: T[], fn: (item: T) => Promise<InferenceOutput>)
 }
 
 export class OcrDetStage implements Handler {
-  private det!: Session;
+  private det!: Runner;
+  private fixedShapes = false;
   private maxPixels = DEFAULT_MAX_PIXELS;
 
   async initialize(ctx: HandlerContext): Promise<void> {
-    this.det = await createSession(file(ctx, 'det'), ctx.options);
+    this.det = await ocrRunner('det', file(ctx, 'det'), ctx.options);
+    this.fixedShapes = onCuda();
     const max = extensions(ctx).maxPixels;
     if (typeof max === 'number') this.maxPixels = max;
   }
 
   handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
     return perItem(batch, async (item) => {
-      const crops = await detect(await decodeImage(imageBytes(item), this.maxPixels), this.det, OCR_DEFAULTS.detLimit);
+      const crops = await detect(await decodeImage(imageBytes(item), this.maxPixels), this.det, OCR_DEFAULTS.detLimit, this.fixedShapes);
       // The recognition width is fixed here, by the image's own runs, so batching crops of other
       // requests together in the rec stage cannot change what a crop reads.
       const widths = recWidths(crops, OCR_DEFAULTS.recBatch);
@@ -65,27 +68,31 @@ export class OcrDetStage implements Handler {
 }
 
 export class OcrClsStage implements Handler {
-  private cls!: Session;
+  private cls!: Runner;
+  private fixedShapes = false;
 
   async initialize(ctx: HandlerContext): Promise<void> {
-    this.cls = await createSession(file(ctx, 'cls'), ctx.options);
+    this.cls = await ocrRunner('cls', file(ctx, 'cls'), ctx.options);
+    this.fixedShapes = onCuda();
   }
 
   /** The crops of the whole batch, whatever request each came from, in one run. */
   async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
     const read = batch.map(readCrop);
-    const flipped = await classify(read.map((r) => r.crop), this.cls, OCR_DEFAULTS.clsThresh);
+    const flipped = await classify(read.map((r) => r.crop), this.cls, OCR_DEFAULTS.clsThresh, this.fixedShapes);
     return read.map((r, i) => ({ items: [cropItem(r.crop, { recWidth: r.meta.recWidth, flipped: flipped[i] })] }));
   }
 }
 
 export class OcrRecStage implements Handler {
-  private rec!: Session;
+  private rec!: Runner;
+  private fixedShapes = false;
   private charset: string[] = [];
 
   async initialize(ctx: HandlerContext): Promise<void> {
-    const [rec, dictionary] = await Promise.all([createSession(file(ctx, 'rec'), ctx.options), readFile(file(ctx, 'dictionary'), 'utf8')]);
+    const [rec, dictionary] = await Promise.all([ocrRunner('rec', file(ctx, 'rec'), ctx.options), readFile(file(ctx, 'dictionary'), 'utf8')]);
     this.rec = rec;
+    this.fixedShapes = onCuda();
     this.charset = loadCharset(dictionary);
   }
 
@@ -98,7 +105,7 @@ export class OcrRecStage implements Handler {
     for (const [width, members] of byWidth) {
       for (let start = 0; start < members.length; start += OCR_DEFAULTS.recBatch) {
         const run = members.slice(start, start + OCR_DEFAULTS.recBatch);
-        const words = await recogniseRun(run.map((i) => read[i].crop), width, this.rec, this.charset);
+        const words = await recogniseRun(run.map((i) => read[i].crop), width, this.rec, this.charset, this.fixedShapes);
         run.forEach((i, k) => (out[i] = jsonResult({ ...words[k], flipped: read[i].meta.flipped === true })));
       }
     }

@@ -70,7 +70,7 @@ export function cropAffine(
 
 /**
  * HWC bytes → CHW float32 with (x / 255 − mean) / std, written into `out` at `offset`, `dstWidth`
- * wide (columns past the image stay as they are: zero padding).
+ * wide and `dstHeight` high (columns and rows past the image stay as they are: zero padding).
  */
 export function toChw(
   img: RawImage,
@@ -80,8 +80,9 @@ export function toChw(
   offset = 0,
   dstWidth = img.width,
   bgr = false,
+  dstHeight = img.height,
 ): void {
-  const plane = img.height * dstWidth;
+  const plane = dstHeight * dstWidth;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const i = (y * img.width + x) * 3;
