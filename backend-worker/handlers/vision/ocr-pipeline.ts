@@ -28,7 +28,7 @@ export interface OcrOptions {
   recBatch: number;
 }
 
-export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9, recBatch: 8 };
+export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9, recBatch: REC_RUN };
 
 const DET_MEAN = [0.485, 0.456, 0.406];
 const DET_STD = [0.229, 0.224, 0.225];

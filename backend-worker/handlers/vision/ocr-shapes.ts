@@ -16,7 +16,7 @@ export const REC_MIN_WIDTH = 320;
 const DET_STEP = 320;
 /** Crops per classifier run: one shape. */
 export const CLS_RUN = 16;
-/** Crops per recogniser run (OcrOptions.recBatch): one batch size. */
+/** Crops per recogniser run (OCR_DEFAULTS.recBatch), and on CUDA its one batch size. */
 export const REC_RUN = 8;
 
 /** The detector's padded input side. */
