@@ -42,6 +42,17 @@ describe('workerSpec', () => {
     assert.equal(shared.intraOpThreads, Math.max(1, Math.floor(free(1) / 2)));
   });
 
+  it('runs the session of a GPU worker of the tensor handler on a thread; not on the CPU, nor for other handlers', () => {
+    const tensor = { ...model, handler: 'onnx', runtime: 'onnx' as const };
+    assert.equal(workerSpec(tensor, 1, config, 0).sessions, 1);
+    assert.equal(workerSpec({ ...tensor, handler: 'tensor' }, 1, config, 0).sessions, 1);
+    assert.equal(workerSpec(tensor, 1, config, -1).sessions, 0, 'a CPU worker');
+    assert.equal(workerSpec({ ...tensor, executionProvider: 'cpu' }, 1, config, 0).sessions, 0, 'a model kept on the CPU');
+    assert.equal(workerSpec({ ...tensor, handler: 'ocr' }, 1, config, 0).sessions, 0);
+    assert.equal(workerSpec({ ...tensor, runtime: 'node', handler: 'h.mjs' }, 1, config, 0).sessions, 0);
+    assert.equal(workerSpec({ ...tensor, preload: true }, 1, config, 0).sessions, 2, 'a shared process keeps its count');
+  });
+
   it('tries CUDA on a GPU worker with CPU as the fallback of auto; an explicit provider alone', () => {
     assert.deepEqual(workerSpec(model, 1, config, 1).executionProviders, ['cuda', 'cpu']);
     assert.equal(workerSpec(model, 1, config, 1).gpuId, 1);

@@ -30,7 +30,7 @@ export interface SpecModel extends ModelSettings {
 export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1, cpus?: CpuAllocator): WorkerSpec {
   // The host's count, not this process's: with cpu_affinity the controller's own list is narrowed.
   const cores = hostCpuCount();
-  const sessions = model.preload ? model.sessions : 0;
+  const sessions = model.preload ? model.sessions : sessionOnThread(model, gpuId) ? 1 : 0;
   const free = cores - frontCount(config.numberOfFronts, cores);
   const intra = config.onnxIntraOpThreads || Math.max(1, Math.floor(free / Math.max(1, processes * Math.max(1, sessions))));
   return {
@@ -59,6 +59,17 @@ export function workerSpec(model: SpecModel, processes: number, config: WorkerSp
     warmup: model.warmup,
     ...(cpus ? { cpus: { allocator: cpus, cores: model.cpuAffinity && gpuId < 0 ? intra * Math.max(1, sessions) : 0 } } : {}),
   };
+}
+
+/**
+ * Whether a worker process of its own runs its one session on a thread, as a shared process does: a GPU
+ * worker of the tensor handler. session.run holds the thread that calls it for the whole GPU run, and
+ * these requests carry big tensors (det 640: 4.9 MB in, 1.6 MB out), so the main thread is kept free to
+ * read the next batch's requests and write the last one's replies meanwhile. On one H100, one process
+ * served det at 90 items/s with its session on a thread against 27 on its main thread (docs/gpu-bench.md).
+ */
+function sessionOnThread(model: SpecModel, gpuId: number): boolean {
+  return gpuId >= 0 && usesGpu(model.executionProvider) && model.runtime === 'onnx' && (model.handler === 'onnx' || model.handler === 'tensor');
 }
 
 /** What the worker tries, in order: `auto` is CUDA on a worker's GPU with CPU as its fallback. */

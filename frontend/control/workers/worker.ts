@@ -31,7 +31,7 @@ export interface WorkerSpec {
   gpuId: number;
   /** Tried in order, each alone; later ones are fallbacks (docs/gpu.md, Execution providers). */
   executionProviders: string[];
-  /** 0, or the sessions (threads) of a shared process: batches it runs at once (protocol/worker-args.ts). */
+  /** 0, or the sessions (threads) of a shared process or a GPU tensor worker: batches it runs at once (protocol/worker-args.ts). */
   sessions: number;
   intraOpThreads: number;
   responseTimeoutMs: number;
