@@ -19,7 +19,7 @@ import { readContent, type ModelContent } from './model-content.js';
 import { CpuAllocator } from '../cpus/cpu-allocator.js';
 import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
-import { stageOf, stageWorkers } from './pipeline-models.js';
+import { budgeted, stageOf, stageWorkers } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -64,7 +64,7 @@ export class ModelRegistry {
       bytes: config.modelMemoryBudget,
       log,
       // The budget counts each version on its own: by key.
-      models: () => this.list().map((m) => ({ name: m.key, url: m.url, registeredAt: m.registeredAt, pool: m.pool })),
+      models: () => this.list().map(budgeted),
       usage: () => this.usage(),
       evict: async (key) => {
         const model = this.models.get(key);
@@ -180,7 +180,9 @@ export class ModelRegistry {
     try {
       reserve(modelName(p, resolved.manifest), modelVersion(p, resolved.manifest), true);
       model = await buildModel(this.builder, p, resolved, content);
-      if (workers > 0 && !model.lazy && !model.stages) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, workers));
+      // A pipeline reserves every stage's workers (each loads its stage's files: the archive counts for each).
+      const held = model.stages ? model.stages.reduce((a, s) => a + stageWorkers(s.stage!, workers).min, 0) : workers;
+      if (held > 0 && !model.lazy) await this.budget.admit(model.key, await this.budget.estimate(p.url, model.modelDir, held));
     } catch (err) {
       await resolved.cleanup();
       throw this.redact(err, p.url, resolved.modelDir);
@@ -243,11 +245,19 @@ export class ModelRegistry {
 
   /** A pipeline's stages, each to `counts` (at registration: its own minWorkers/maxWorkers, else initial_workers). */
   private async scaleStages(model: Model, counts: (s: Model) => { min: number; max: number }, synchronous: boolean, registering: boolean): Promise<Outcome> {
+    // A registration waits for the stages' workers even when its caller does not, to measure them
+    // against the memory budget (as scaleModel does for a model) and free the reservation.
+    const scaled = Promise.all(model.stages!.map((s) => ({ s, ...counts(s) })).map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous || registering, false)));
+    if (!registering) return firstNotDone(await scaled);
+    const settled = scaled.then(async (outcomes) => (await this.settleBudget(model), outcomes)).finally(() => this.budget.release(model.key));
+    if (!synchronous) {
+      settled.catch((err: Error) => this.log.error({ model: model.name, err: err.message }, 'worker start failed'));
+      return { code: 202, status: 'Processing worker updates...' };
+    }
     try {
-      const outcomes = await Promise.all(model.stages!.map((s) => ({ s, ...counts(s) })).map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous, false)));
-      return outcomes.find((o) => o.code !== 200) ?? outcomes[0];
+      return firstNotDone(await settled);
     } catch (err) {
-      if (registering) await this.unload(model).catch(() => undefined);
+      await this.unload(model).catch(() => undefined);
       throw err;
     }
   }
@@ -364,10 +374,13 @@ export class ModelRegistry {
   /** The loaded model's measured memory against the budget; over it (nothing idle to unload): unloaded again, 507. */
   private async settleBudget(model: Model): Promise<void> {
     try {
-      await this.budget.settle({ name: model.key, url: model.url, registeredAt: model.registeredAt, pool: model.pool });
+      await this.budget.settle(budgeted(model));
     } catch (err) {
       await this.unload(model).catch(() => undefined);
       throw err;
     }
   }
 }
+
+/** A pipeline's answer: the first stage's that is not done, else the first's. */
+const firstNotDone = (outcomes: Outcome[]): Outcome => outcomes.find((o) => o.code !== 200) ?? outcomes[0];

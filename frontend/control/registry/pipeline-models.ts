@@ -7,6 +7,7 @@ import { MAX_TIMER_MS } from '../../config/keys.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../config/server-config.js';
 import { badRequest, invalidModel, modelNotFound } from '../../errors.js';
 import type { Model } from './model-registry.js';
+import type { BudgetedModel } from './memory-budget.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile } from './model-files.js';
 import { checkWorkerCount, MAX_BATCH_SIZE, type ModelSettings } from './model-settings.js';
@@ -73,4 +74,16 @@ export function stageOf(model: Model, name: string): Model {
   const s = model.stages?.find((x) => x.stage!.name === name);
   if (s) return s;
   throw model.stages ? modelNotFound(`Model ${model.name} has no stage "${name}".`) : badRequest(`Model ${model.name} is not a pipeline: it has no stages to scale.`);
+}
+
+/**
+ * What the memory budget counts of a model: a pipeline's workers are its stages' (its own pool has
+ * none), so an idle pipeline is unloaded as a whole and a registration reserves every stage's workers.
+ */
+export function budgeted(model: Model): BudgetedModel {
+  const stages = model.stages;
+  const pool = stages
+    ? { snapshot: () => ({ ...model.pool.snapshot(), workers: stages.flatMap((s) => s.pool.snapshot().workers) }) }
+    : model.pool;
+  return { name: model.key, url: model.url, registeredAt: model.registeredAt, pool };
 }
