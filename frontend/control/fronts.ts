@@ -16,11 +16,14 @@ import type { LoadMap } from '../inference/model-load.js';
 const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.meta.url));
 
 /**
- * A front holds little for long: a smaller young generation (semi-space 4 MiB, V8 default 16) and
- * fewer malloc arenas keep its resident memory near its working set after a burst of large bodies,
- * and a collection when it goes quiet (idle-gc.ts, which needs --expose-gc) gives the burst's back.
+ * A front holds little for long: a young generation of 8 MiB semi-spaces (V8 default 16) and fewer
+ * malloc arenas keep its resident memory near its working set after a burst of large bodies, and a
+ * collection when it goes quiet (idle-gc.ts, which needs --expose-gc) gives the burst's back. Not
+ * smaller: at 4 MiB a request still in flight (~100 ms at c=64) outlived two scavenges and was
+ * promoted, and the old-space collections that followed cost ~20% of a front's CPU on 110 KB bodies
+ * (docs/performance-profile.md, "Paired steps"); the resident memory measured the same.
  */
-const FRONT_NODE_ARGS = ['--max-semi-space-size=4', '--expose-gc'];
+const FRONT_NODE_ARGS = ['--max-semi-space-size=8', '--expose-gc'];
 const FRONT_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' };
 
 /** Extra node flags for fronts (e.g. --cpu-prof), as MMS_WORKER_NODE_ARGS is for workers. */
