@@ -17,6 +17,7 @@ import { machine } from './lib/machine.js';
 import { MODEL_INPUT, type TensorModel } from './lib/model-inputs.js';
 import { Ours, type Contender } from './lib/ours.js';
 import { combineParts, runLoadParts } from './lib/load-parts.js';
+import { cpuBetween, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { gpuMarkdown, gpuSvg, type GpuPoint, type GpuResults } from './lib/gpu-report.js';
 
@@ -147,7 +148,7 @@ try {
           try {
             const before = await gpuUsedMiB();
             c = await server.register(model, v.workers, batch, v.label, extra, tag);
-            const sample = await load(c.url, concurrency, model);
+            const sample = await load(c.url, concurrency, model, c.watch);
             const described = await c.described!();
             const used = await gpuUsedMiB();
             const pids = new Map(described.map((w) => [w.pid, w]));
@@ -157,9 +158,10 @@ try {
               model, mode: v.mode, label: v.label, workers: v.workers, sessions: v.sessions ?? 1, processes: pids.size, batch, concurrency,
               fronts: server.frontPids().length, itemsPerSecond: sample.rps, p50: sample.p50, p99: sample.p99, errors: sample.errors + sample.non2xx,
               gpuMemoryMiB: gpuMiB, gpuUsedDeltaMiB: used - before, rssMiB, providers: [...new Set(described.map((w) => w.executionProvider ?? '?'))],
+              cpuUs: sample.cpuUs,
             };
             results.points.push(point);
-            log(`${model} ${v.label} (fronts ${point.fronts}): ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, GPU ${gpuMiB.toFixed(0)} MiB in ${pids.size} process(es) (+${used - before} MiB on the GPU), ${point.errors} errors, ${point.providers}`);
+            log(`${model} ${v.label} (fronts ${point.fronts}): ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, GPU ${gpuMiB.toFixed(0)} MiB in ${pids.size} process(es) (+${used - before} MiB on the GPU), ${point.errors} errors, ${point.providers}; ${describeCpu(sample.cpuUs)}`);
           } catch (err) {
             log(`${model} ${v.label} failed: ${(err as Error).message}`);
           } finally {
@@ -208,7 +210,10 @@ async function gpuUsedMiB(): Promise<number> {
 }
 
 /** One point: a warm-up, then `loadProcs` load processes share the connections (load-parts.ts). */
-async function load(url: string, connections: number, body: TensorModel): Promise<LoadResult> {
+async function load(url: string, connections: number, body: TensorModel, watch?: Watch): Promise<LoadResult & { cpuUs?: CpuPerRequest }> {
   if (warmup > 0) await runLoadParts(url, connections, body, loadProcs, warmup);
-  return combineParts(await runLoadParts(url, connections, body, loadProcs, duration));
+  // CPU per item of each process class (fronts, controller, workers) over the measured part, from /proc.
+  const before = watch && snapshot(watch);
+  const r = combineParts(await runLoadParts(url, connections, body, loadProcs, duration));
+  return before ? { ...r, cpuUs: perRequest(cpuBetween(before, snapshot(watch!)), r.requests) } : r;
 }

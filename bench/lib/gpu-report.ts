@@ -1,6 +1,7 @@
 // Turns a GPU benchmark run (bench/gpu.ts) into docs/gpu-bench.md (tables and the goals of
 // docs/gpu.md) and docs/gpu-bench.svg (items/s and GPU memory per configuration, bars per model).
 import type { Machine } from './machine.js';
+import type { CpuPerRequest } from './cpu.js';
 
 export interface GpuLimit {
   model: string;
@@ -31,6 +32,8 @@ export interface GpuPoint {
   rssMiB: number;
   /** The execution providers the workers reported (cuda:0, or cpu). */
   providers: string[];
+  /** CPU µs per item of each process class over the measured part (runs before it was recorded have none). */
+  cpuUs?: CpuPerRequest;
 }
 
 /** det per-process with the same workers per GPU on `gpus` GPUs (number_of_gpu). */
@@ -134,10 +137,10 @@ export function gpuMarkdown(r: GpuResults): string {
     '',
     '## Through the server',
     '',
-    '| Model | Configuration | Processes | Batch | Concurrency | Fronts | items/s | p50 ms | p99 ms | GPU MiB (per process, summed) | GPU MiB (growth of the GPU\'s use) | Worker RSS MiB | Provider | Errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Model | Configuration | Processes | Batch | Concurrency | Fronts | items/s | p50 ms | p99 ms | GPU MiB (per process, summed) | GPU MiB (growth of the GPU\'s use) | Worker RSS MiB | CPU µs per item: fronts / controller / workers | Provider | Errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.points.map((p) =>
-      `| ${p.model} | ${p.label} | ${p.processes} | ${p.batch} | ${p.concurrency} | ${p.fronts} | ${f0(p.itemsPerSecond)} | ${f2(p.p50)} | ${f2(p.p99)} | ${f0(p.gpuMemoryMiB)} | ${f0(p.gpuUsedDeltaMiB)} | ${f0(p.rssMiB)} | ${p.providers.join(', ')} | ${p.errors} |`),
+      `| ${p.model} | ${p.label} | ${p.processes} | ${p.batch} | ${p.concurrency} | ${p.fronts} | ${f0(p.itemsPerSecond)} | ${f2(p.p50)} | ${f2(p.p99)} | ${f0(p.gpuMemoryMiB)} | ${f0(p.gpuUsedDeltaMiB)} | ${f0(p.rssMiB)} | ${cpuCell(p.cpuUs)} | ${p.providers.join(', ')} | ${p.errors} |`),
     '',
     ...(r.scaling?.length
       ? [
@@ -182,3 +185,6 @@ export function gpuSvg(r: GpuResults): string {
   const width = LABEL_W + BAR_W + 120;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
 }
+
+const cpuCell = (c: CpuPerRequest | undefined): string =>
+  c ? [c.front, c.controller, c.worker].map((v) => (v === undefined ? '–' : f0(v))).join(' / ') : 'not recorded';
