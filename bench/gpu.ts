@@ -215,5 +215,5 @@ async function load(url: string, connections: number, body: TensorModel, watch?:
   // CPU per item of each process class (fronts, controller, workers) over the measured part, from /proc.
   const before = watch && snapshot(watch);
   const r = combineParts(await runLoadParts(url, connections, body, loadProcs, duration));
-  return before ? { ...r, cpuUs: perRequest(cpuBetween(before, snapshot(watch!)), r.requests) } : r;
+  return before && r.requests ? { ...r, cpuUs: perRequest(cpuBetween(before, snapshot(watch!)), r.requests) } : r;
 }
