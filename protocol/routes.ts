@@ -72,6 +72,8 @@ export interface PipelineRoute {
   }>;
   /** The last stage's handler gathers a request's final items into its answer. */
   gather: boolean;
+  /** Every stage has a live worker (the pipeline's own entry has none: the protocol's model readiness). */
+  ready: boolean;
 }
 
 export interface RouteTable {

@@ -62,18 +62,25 @@ export function buildRouteTable(
  */
 function pipelineRoutes(m: Model, own: ModelRoute, route: (m: Model) => ModelRoute): ModelRoute[] {
   const stages = m.stages!.map((s) => ({ ...route(s), hidden: true, isDefault: false }));
+  const [first, last] = [stages[0], stages[stages.length - 1]];
+  const gather = m.stages![m.stages!.length - 1].stage!.gather === true;
+  // An ONNX chain takes the Open Inference Protocol: v2 tensors into its first stage, the last
+  // stage's v2 answer back (docs/pipelines.md, "An ONNX chain without code").
+  const openInference = first.openInference && last.openInference && !gather && stages.every((s, i) => i === 0 || m.stages![i].stage!.map);
   const pipeline: ModelRoute = {
     ...own,
     healthy: stages.every((s) => s.healthy),
     starting: stages.some((s) => s.starting),
     failed: stages.some((s) => s.failed),
     refusal: stages.find((s) => s.refusal)?.refusal,
-    openInference: false,
+    openInference,
     pipeline: {
       stages: m.stages!.map((s) => ({ key: s.key, ...(s.stage!.map ? { map: s.stage!.map } : {}) })),
-      gather: m.stages![m.stages!.length - 1].stage!.gather === true,
+      gather,
+      ready: stages.every((s) => s.workers.length > 0),
     },
   };
   delete pipeline.metadata;
+  if (openInference && first.metadata && last.metadata) pipeline.metadata = { inputs: first.metadata.inputs, outputs: last.metadata.outputs };
   return [pipeline, ...stages];
 }

@@ -73,7 +73,8 @@ export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: 
     if (data) bytes.push(data);
   }
   if (inputs.length === 0) throw badOutput(`Pipeline stage ${stage}: the answer before it has none of the outputs its map names (${Object.keys(map).join(', ')}).`);
-  const head = Buffer.from(JSON.stringify({ inputs }));
+  // Binary in, binary out: a client that asked the first stage for binary tensors gets them from the last.
+  const head = Buffer.from(JSON.stringify({ inputs, ...(binary ? { parameters: { binary_data_output: true } } : {}) }));
   if (bytes.length === 0) return { contentType: 'application/json', headers: [], body: head };
   return { contentType: 'application/octet-stream', headers: [[V2_HEADER, String(head.length)]], body: Buffer.concat([head, ...bytes]) };
 }

@@ -28,8 +28,8 @@ export function serverMetadata(extensions = EXTENSIONS): ServerMetadata {
   return { name: 'multi-model-server', version: PACKAGE_VERSION, extensions };
 }
 
-/** A model is ready when it has a live (loaded, routed) worker: loading or failed models are not. */
-export const modelReady = (m: ModelRoute): boolean => m.workers.length > 0;
+/** A model is ready when it has a live (loaded, routed) worker, a pipeline when each stage has: loading or failed models are not. */
+export const modelReady = (m: ModelRoute): boolean => (m.pipeline ? m.pipeline.ready : m.workers.length > 0);
 
 /**
  * Ready to serve: not stopping, and every model that should run workers (min_worker > 0) has one.

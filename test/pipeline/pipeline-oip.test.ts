@@ -1,0 +1,96 @@
+// An ONNX chain over the Open Inference Protocol (docs/pipelines.md, "An ONNX chain without code"):
+// REST v2 infer (JSON and binary tensors) and metadata, and gRPC ModelInfer with a stock grpc-js client,
+// outputs selection included; a pipeline with code still refuses the protocol.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { InferenceClient } from '../helpers/grpc-client.js';
+import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { writeScaleModel } from '../helpers/onnx-models.js';
+
+const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
+const readF32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+
+function writePipeline(dir: string, model: Record<string, unknown>, files: Record<string, string> = {}): void {
+  mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
+  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model }));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+}
+
+describe('an ONNX chain over the Open Inference Protocol', () => {
+  let server: TestServer;
+  let client: InferenceClient;
+
+  before(async () => {
+    server = await startTestServer({ grpc_inference_address: 'http://127.0.0.1:0' });
+    const chain = path.join(server.store, 'chain');
+    mkdirSync(chain);
+    writeScaleModel(chain, 'double.onnx', 2);
+    writeScaleModel(chain, 'triple.onnx', 3);
+    writePipeline(chain, { modelName: 'chain', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] });
+    const coded = path.join(server.store, 'coded');
+    mkdirSync(coded);
+    writeScaleModel(coded, 'double.onnx', 2);
+    writePipeline(coded, { modelName: 'coded', stages: [{ name: 'pre', handler: 'pre.mjs', runtime: 'node' }, { name: 'double', modelFile: 'double.onnx' }] }, {
+      'pre.mjs': 'export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value, contentType: "application/json" })); }',
+    });
+    for (const url of ['chain', 'coded']) {
+      const r = await request(`${server.managementUrl}/models?url=${url}&initial_workers=1&synchronous=true`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    client = new InferenceClient(server.grpcUrl);
+  });
+  after(async () => {
+    client?.close();
+    await server?.close();
+  });
+
+  it('answers v2 infer in JSON and in binary, and its metadata is the first stage\'s inputs and the last stage\'s outputs', { timeout: 60_000 }, async () => {
+    const json = await postJson(`${server.inferenceUrl}/v2/models/chain/infer`, v2Request('x', [1, 4], [1, 2, 3, 4]));
+    assert.equal(json.status, 200, JSON.stringify(json.body));
+    assert.equal(json.body.model_name, 'chain');
+    assert.deepEqual(json.body.outputs.map((o: { name: string; data: number[] }) => [o.name, o.data]), [['y', [6, 12, 18, 24]]]);
+
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }], parameters: { binary_data_output: true } }));
+    const res = await fetch(`${server.inferenceUrl}/v2/models/chain/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, f32(1, 2, 3, 4)]),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = Buffer.from(await res.arrayBuffer());
+    const n = Number(res.headers.get('inference-header-content-length'));
+    assert.ok(n > 0, 'a binary answer');
+    assert.deepEqual(readF32(body.subarray(n)), [6, 12, 18, 24]);
+
+    const meta = await request(`${server.inferenceUrl}/v2/models/chain`);
+    assert.equal(meta.status, 200, JSON.stringify(meta.body));
+    assert.deepEqual([meta.body.inputs.map((t: { name: string }) => t.name), meta.body.outputs.map((t: { name: string }) => t.name)], [['x'], ['y']]);
+    assert.equal((await request(`${server.inferenceUrl}/v2/models/chain/ready`)).status, 200);
+  });
+
+  it('answers gRPC ModelInfer, the outputs asked for picked from the last stage', { timeout: 60_000 }, async () => {
+    const req = { model_name: 'chain', inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '4'] }], raw_input_contents: [f32(1, 2, 3, 4)] };
+    const r = await client.ok('ModelInfer', req);
+    assert.equal(r.model_name, 'chain');
+    assert.deepEqual(r.outputs.map((o: { name: string }) => o.name), ['y']);
+    assert.deepEqual(readF32(r.raw_output_contents[0]), [6, 12, 18, 24]);
+    assert.deepEqual(readF32((await client.ok('ModelInfer', { ...req, outputs: [{ name: 'y' }] })).raw_output_contents[0]), [6, 12, 18, 24]);
+    const unknown = await client.fails('ModelInfer', { ...req, outputs: [{ name: 'z' }] });
+    assert.equal(unknown.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(unknown.details, /Unknown output\(s\): z/);
+    assert.equal((await client.ok('ModelReady', { name: 'chain' })).ready, true);
+    const meta = await client.ok('ModelMetadata', { name: 'chain' });
+    assert.deepEqual([meta.inputs.map((t: { name: string }) => t.name), meta.outputs.map((t: { name: string }) => t.name)], [['x'], ['y']]);
+  });
+
+  it('refuses the protocol for a pipeline with code, over REST and gRPC', { timeout: 30_000 }, async () => {
+    const r = await postJson(`${server.inferenceUrl}/v2/models/coded/infer`, v2Request('x', [1, 4], [1, 2, 3, 4]));
+    assert.equal(r.status, 400);
+    assert.match(r.body.error, /not served by the built-in tensor handler/);
+    const e = await client.fails('ModelInfer', { model_name: 'coded', inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '4'] }], raw_input_contents: [f32(1, 2, 3, 4)] });
+    assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
+  });
+});
