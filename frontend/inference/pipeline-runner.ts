@@ -22,6 +22,16 @@ const GONE = 'Client closed the connection before the answer.';
 const inFlight = new WeakMap<WorkerRouter, Map<string, number>>();
 
 export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
+  // A pipeline with a response cache answers a repeated request from it, no stage involved.
+  const cacheKey = workers.cache.key(route, item);
+  const hit = cacheKey === undefined ? undefined : workers.cache.get(route, cacheKey, item.requestId);
+  if (hit) return hit;
+  const reply = await admitted(workers, route, item, o);
+  if (cacheKey !== undefined) workers.cache.set(route, cacheKey, reply);
+  return reply;
+}
+
+async function admitted(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
   let counts = inFlight.get(workers);
   if (!counts) inFlight.set(workers, (counts = new Map()));
   const key = routeKey(route);

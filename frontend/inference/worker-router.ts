@@ -30,7 +30,8 @@ export class WorkerRouter {
   /** Drains of removed workers still under way: a later table's ack must wait for them too. */
   private readonly retiring = new Set<Promise<void>>();
   private picks = 0;
-  private readonly cache: ResponseCache;
+  /** The response caches of the models that have one; a pipeline's (pipeline-runner.ts) caches its whole answer. */
+  readonly cache: ResponseCache;
 
   constructor(private readonly o: RouterOptions) {
     this.cache = new ResponseCache(o.onCacheLookup);
