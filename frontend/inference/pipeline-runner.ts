@@ -21,6 +21,20 @@ const GONE = 'Client closed the connection before the answer.';
  */
 const inFlight = new WeakMap<WorkerRouter, Map<string, number>>();
 
+/** The queue-depth gauge's figures: the router's per model, a pipeline's requests in flight added under its name. */
+export function queueDepth(workers: WorkerRouter): Array<[string, number]> {
+  const byName = new Map(workers.pending());
+  const counts = inFlight.get(workers);
+  if (counts) {
+    const names = new Map(workers.routes().map((r) => [routeKey(r), r.name]));
+    for (const [key, n] of counts) {
+      const name = names.get(key);
+      if (name !== undefined) byName.set(name, (byName.get(name) ?? 0) + n);
+    }
+  }
+  return [...byName];
+}
+
 export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
   // A pipeline with a response cache answers a repeated request from it, no stage involved.
   const cacheKey = workers.cache.key(route, item);
