@@ -3,7 +3,7 @@
 // the next stage's items, each item submitted on its own so every stage's workers batch items of all
 // requests in flight, and the last stage's replies gathered, in order, into one answer. The request's
 // deadline goes to every submit; a client that leaves, or any item that fails, cancels every item
-// still queued in any stage.
+// still queued in any stage. A pipeline with a response cache answers a repeated request from it.
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { GATHER_HEADER } from '../../protocol/pipeline.js';
 import { routeKey, type ModelRoute, type PipelineRoute } from '../../protocol/routes.js';
