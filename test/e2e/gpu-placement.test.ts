@@ -11,7 +11,7 @@ import path from 'node:path';
 import { writeModelDir } from '../helpers/onnx-models.js';
 import { fakeAppsFile, fakeNvidiaSmi, h200Rows } from '../helpers/fake-nvidia-smi.js';
 import { sampleOf } from '../helpers/metrics.js';
-import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 
 interface WorkerView {
   id: string;
@@ -64,6 +64,10 @@ describe('GPU placement (two GPUs listed by nvidia-smi)', () => {
     const [w] = await workers('b');
     assert.equal(w.gpu, true);
     assert.match(w.executionProvider ?? '', /^(cpu|cuda:0)$/);
+    // A GPU worker of the tensor handler runs its session on a thread of its own (docs/gpu.md).
+    const r = await postJson(`${server.inferenceUrl}/predictions/b`, v2Request('x', [1, 4], [1, 2, 3, 4]));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.outputs[0].data, [2, 4, 6, 8]);
   });
 
   it('a restarted worker keeps its GPU', async () => {
