@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WORKER_BASE_BYTES } from '../../frontend/control/registry/memory-budget.js';
-import { request, startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 
 /** A two-stage ONNX chain (×2 then ×3) as `dir`, or a plain ×2 model. */
@@ -63,5 +63,64 @@ describe('a pipeline under the memory budget', () => {
     assert.equal(big.body.errorCode, 'MEMORY_BUDGET_EXCEEDED');
     assert.equal((await request(`${server.managementUrl}/models/big`)).status, 404);
     assert.equal((await request(`${server.managementUrl}/models/plain`)).status, 200, 'nothing was unloaded for a load that cannot fit');
+  });
+});
+
+/** Holds each item until the file `release` exists, then passes its body on. */
+const HOLD = `import { existsSync } from 'node:fs';
+let release;
+export function initialize(ctx) { release = ctx.manifest.model.extensions.release; }
+export async function handle(batch) {
+  while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
+  return batch.map((i) => ({ body: i.params.body.value, contentType: 'application/json' }));
+}`;
+
+describe('a busy pipeline under the memory budget', () => {
+  let server: TestServer;
+  let release: string;
+
+  /** `dir` as a pipeline: a JS stage that holds its items, then the ×2 ONNX model. */
+  function writeHeld(dir: string, releaseFile: string): void {
+    mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
+    writeScaleModel(dir, 'double.onnx', 2);
+    writeFileSync(path.join(dir, 'hold.mjs'), HOLD);
+    writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({
+      runtime: 'node',
+      model: { modelName: 'held', extensions: { release: releaseFile }, stages: [{ name: 'hold', handler: 'hold.mjs' }, { name: 'double', runtime: 'onnx', modelFile: 'double.onnx' }] },
+    }));
+  }
+
+  before(async () => {
+    // Both stages' measured memory, on a server without a budget.
+    const probe = await startTestServer();
+    let held = 0;
+    try {
+      writeHeld(path.join(probe.store, 'held'), path.join(probe.store, 'released'));
+      assert.equal((await register(probe, 'held', 'held')).status, 200);
+      held = (await request(`${probe.managementUrl}/models/held`)).body.stages.flatMap((s: { workers: Array<{ memoryUsage: number }> }) => s.workers).reduce((a: number, w: { memoryUsage: number }) => a + w.memoryUsage, 0);
+    } finally {
+      await probe.close();
+    }
+    // Room for the pipeline, by its estimate and its measure, not for it and one more worker's estimate.
+    const budget = Math.floor(Math.max(held, 2 * WORKER_BASE_BYTES) + WORKER_BASE_BYTES / 2);
+    server = await startTestServer({ model_memory_budget: String(budget) });
+    release = path.join(server.store, 'release');
+    writeHeld(path.join(server.store, 'held'), release);
+    writeModel(path.join(server.store, 'plain'), false);
+  });
+  after(() => server?.close());
+
+  it('is not unloaded to make room while a request is in one of its stages', { timeout: 90_000 }, async () => {
+    assert.equal((await register(server, 'held', 'held')).status, 200);
+    const pending = request(`${server.inferenceUrl}/predictions/held`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }), headers: { 'content-type': 'application/json' } });
+    // The request is in the hold stage once the pipeline's queue depth shows it.
+    await eventually(async () => /mms_queue_depth\{model="held"\} 1/.test(await (await fetch(`${server.metricsUrl}/metrics`)).text()));
+    const plain = await register(server, 'plain', 'plain');
+    assert.equal(plain.status, 507, JSON.stringify(plain.body));
+    writeFileSync(release, '');
+    const answer = await pending;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body.outputs[0].data, [2, 4, 6, 8]);
+    assert.equal((await request(`${server.managementUrl}/models/held`)).status, 200);
   });
 });

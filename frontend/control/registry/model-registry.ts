@@ -19,7 +19,7 @@ import { readContent, type ModelContent } from './model-content.js';
 import { CpuAllocator } from '../cpus/cpu-allocator.js';
 import { hostCpus } from '../../config/host-cpus.js';
 import type { UsageMap } from '../../inference/model-usage.js';
-import { budgeted, stageOf, stageWorkers } from './pipeline-models.js';
+import { budgeted, stageOf, stageWorkers, withPipelineUsage } from './pipeline-models.js';
 
 export type { RegisterParams } from './model-settings.js';
 
@@ -65,11 +65,12 @@ export class ModelRegistry {
       log,
       // The budget counts each version on its own: by key.
       models: () => this.list().map(budgeted),
-      usage: () => this.usage(),
+      // A pipeline is in use while any of its stages is (its requests are counted per stage).
+      usage: async () => withPipelineUsage(this.list(), await this.usage()),
       evict: async (key) => {
         const model = this.models.get(key);
         // A model that loads on demand keeps its registration: its workers go, its next request loads it.
-        if (model && loadsOnDemand(model)) return model.pool.resize(0);
+        if (model && loadsOnDemand(model)) return void (await Promise.all((model.stages ?? [model]).map((m) => m.pool.resize(0))));
         if (model) await this.unload(model); // gone already: freed
       },
       onEvict: (key) => this.onEvict(nameOfKey(key)),
@@ -191,11 +192,14 @@ export class ModelRegistry {
     if (!this.defaults.has(model.name)) this.defaults.set(model.name, model.key); // the first version is the default
     await this.changed();
     this.log.info({ model: model.name, version: model.version, url: p.url, workers, lazy: model.lazy }, 'model registered');
-    if (model.stages) return { ...(await this.scaleStages(model, (s) => stageWorkers(s.stage!, workers), p.synchronous, true)), model: model.name };
     if (model.lazy) {
-      model.pool.limits(workers, Math.max(1, workers));
+      for (const m of model.stages ?? [model]) {
+        const { min, max } = m.stage ? stageWorkers(m.stage, workers) : { min: workers, max: workers };
+        m.pool.limits(min, Math.max(1, max));
+      }
       return { code: 200, status: `Model "${model.name}" registered; it loads on its first request`, model: model.name };
     }
+    if (model.stages) return { ...(await this.scaleStages(model, (s) => stageWorkers(s.stage!, workers), p.synchronous, true)), model: model.name };
     if (workers <= 0) return { code: 200, status: `Model "${model.name}" registered`, model: model.name };
     return { ...(await this.scaleModel(model, workers, workers, p.synchronous, true)), model: model.name };
   }

@@ -8,6 +8,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../config/server
 import { badRequest, invalidModel, modelNotFound } from '../../errors.js';
 import type { Model } from './model-registry.js';
 import type { BudgetedModel } from './memory-budget.js';
+import type { UsageMap } from '../../inference/model-usage.js';
 import { realPathInside } from '../archive/model-links.js';
 import { checkHandlerFile } from './model-files.js';
 import { checkWorkerCount, MAX_BATCH_SIZE, type ModelSettings } from './model-settings.js';
@@ -30,10 +31,9 @@ export function stageSettings(pipeline: ModelSettings, s: PipelineStage): ModelS
     batchSize,
     maxBatchDelay,
     executionProvider: provider as ExecutionProvider,
-    // One process per worker: a stage's workers are what it scales.
+    // One process per worker: a stage's workers are what it scales. Each stage loads on its first item
+    // and goes idle on its own (load_on_first_request, model_idle_timeout); the pipeline caches answers.
     preload: false,
-    lazy: false,
-    idleTimeoutMs: 0,
     responseCache: undefined,
   };
 }
@@ -86,4 +86,15 @@ export function budgeted(model: Model): BudgetedModel {
     ? { snapshot: () => ({ ...model.pool.snapshot(), workers: stages.flatMap((s) => s.pool.snapshot().workers) }) }
     : model.pool;
   return { name: model.key, url: model.url, registeredAt: model.registeredAt, pool };
+}
+
+/** The fronts' usage per key, each pipeline's added as its stages' together (requests in flight, last use). */
+export function withPipelineUsage(models: Model[], usage: UsageMap): UsageMap {
+  const out = { ...usage };
+  for (const m of models) {
+    if (!m.stages) continue;
+    const parts = m.stages.map((s) => usage[s.key]).filter((u) => u !== undefined);
+    if (parts.length) out[m.key] = { inFlight: parts.reduce((a, u) => a + u.inFlight, 0), lastUsed: Math.max(...parts.map((u) => u.lastUsed)) };
+  }
+  return out;
 }
