@@ -8,6 +8,7 @@ import path from 'node:path';
 import { WORKER_BASE_BYTES } from '../../frontend/control/registry/memory-budget.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
+import { HOLD_HANDLER } from '../helpers/pipelines.js';
 
 /** A two-stage ONNX chain (×2 then ×3) as `dir`, or a plain ×2 model. */
 function writeModel(dir: string, pipeline: boolean): void {
@@ -66,15 +67,6 @@ describe('a pipeline under the memory budget', () => {
   });
 });
 
-/** Holds each item until the file `release` exists, then passes its body on. */
-const HOLD = `import { existsSync } from 'node:fs';
-let release;
-export function initialize(ctx) { release = ctx.manifest.model.extensions.release; }
-export async function handle(batch) {
-  while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
-  return batch.map((i) => ({ body: i.params.body.value, contentType: 'application/json' }));
-}`;
-
 describe('a busy pipeline under the memory budget', () => {
   let server: TestServer;
   let release: string;
@@ -83,7 +75,7 @@ describe('a busy pipeline under the memory budget', () => {
   function writeHeld(dir: string, releaseFile: string): void {
     mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
     writeScaleModel(dir, 'double.onnx', 2);
-    writeFileSync(path.join(dir, 'hold.mjs'), HOLD);
+    writeFileSync(path.join(dir, 'hold.mjs'), HOLD_HANDLER);
     writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({
       runtime: 'node',
       model: { modelName: 'held', extensions: { release: releaseFile }, stages: [{ name: 'hold', handler: 'hold.mjs' }, { name: 'double', runtime: 'onnx', modelFile: 'double.onnx' }] },

@@ -2,24 +2,16 @@
 // the cache as a whole, no stage runs it; another input runs the stages.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { metricValue } from '../helpers/metrics.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
-import { writeScaleModel } from '../helpers/onnx-models.js';
+import { writeChain } from '../helpers/pipelines.js';
 
 describe('a pipeline with the response cache', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
-    const dir = path.join(server.store, 'chain');
-    mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-    writeScaleModel(dir, 'double.onnx', 2);
-    writeScaleModel(dir, 'triple.onnx', 3);
-    writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({
-      runtime: 'onnx',
-      model: { modelName: 'chain', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] },
-    }));
+    writeChain(path.join(server.store, 'chain'));
     const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true&response_cache=true`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });

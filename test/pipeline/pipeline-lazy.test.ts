@@ -3,10 +3,9 @@
 // stages go back to none, and the next request loads them again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
-import { writeScaleModel } from '../helpers/onnx-models.js';
+import { writeChain } from '../helpers/pipelines.js';
 
 describe('a pipeline loaded on demand', () => {
   let server: TestServer;
@@ -16,14 +15,7 @@ describe('a pipeline loaded on demand', () => {
 
   before(async () => {
     server = await startTestServer({ autoscale_interval_ms: '100', autoscale_cooldown_ms: '100' });
-    const dir = path.join(server.store, 'chain');
-    mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-    writeScaleModel(dir, 'double.onnx', 2);
-    writeScaleModel(dir, 'triple.onnx', 3);
-    writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({
-      runtime: 'onnx',
-      model: { modelName: 'chain', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] },
-    }));
+    writeChain(path.join(server.store, 'chain'));
   });
   after(() => server?.close());
 

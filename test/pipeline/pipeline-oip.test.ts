@@ -3,21 +3,16 @@
 // outputs selection included; a pipeline with code still refuses the protocol.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { InferenceClient } from '../helpers/grpc-client.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
+import { writeChain, writePipeline } from '../helpers/pipelines.js';
 
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
 const readF32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
-
-function writePipeline(dir: string, model: Record<string, unknown>, files: Record<string, string> = {}): void {
-  mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-}
 
 describe('an ONNX chain over the Open Inference Protocol', () => {
   let server: TestServer;
@@ -25,11 +20,7 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
 
   before(async () => {
     server = await startTestServer({ grpc_inference_address: 'http://127.0.0.1:0' });
-    const chain = path.join(server.store, 'chain');
-    mkdirSync(chain);
-    writeScaleModel(chain, 'double.onnx', 2);
-    writeScaleModel(chain, 'triple.onnx', 3);
-    writePipeline(chain, { modelName: 'chain', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] });
+    writeChain(path.join(server.store, 'chain'));
     const coded = path.join(server.store, 'coded');
     mkdirSync(coded);
     writeScaleModel(coded, 'double.onnx', 2);

@@ -2,19 +2,12 @@
 // Metrics), beside each stage's items under `<name>#<stage>`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { metricValue } from '../helpers/metrics.js';
+import { HOLD_HANDLER, writePipeline } from '../helpers/pipelines.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
-/** Holds each item until the file `release` exists, then echoes it. */
-const HOLD = `import { existsSync } from 'node:fs';
-let release;
-export function initialize(ctx) { release = ctx.manifest.model.extensions.release; }
-export async function handle(batch) {
-  while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
-  return batch.map((i) => ({ body: i.params.body.value, contentType: 'text/plain' }));
-}`;
 const ECHO = `export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value, contentType: 'text/plain' })); }`;
 
 describe('a pipeline in the queue-depth gauge', () => {
@@ -24,13 +17,12 @@ describe('a pipeline in the queue-depth gauge', () => {
     server = await startTestServer();
     const dir = path.join(server.store, 'held');
     release = path.join(server.store, 'release');
-    mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-    writeFileSync(path.join(dir, 'hold.mjs'), HOLD);
-    writeFileSync(path.join(dir, 'echo.mjs'), ECHO);
-    writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({
-      runtime: 'node',
-      model: { modelName: 'held', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', batchSize: 4, maxBatchDelay: 0 }, { name: 'echo', handler: 'echo.mjs' }] },
-    }));
+    writePipeline(
+      dir,
+      { modelName: 'held', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', batchSize: 4, maxBatchDelay: 0 }, { name: 'echo', handler: 'echo.mjs' }] },
+      { 'hold.mjs': HOLD_HANDLER, 'echo.mjs': ECHO },
+      'node',
+    );
     const r = await request(`${server.managementUrl}/models?url=held&initial_workers=1&synchronous=true`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });

@@ -1,0 +1,29 @@
+// Pipeline archives the pipeline tests share (docs/pipelines.md): the ONNX chain (×2, then ×3 with
+// y → x) and a JS stage that holds its items until a file exists.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeScaleModel } from './onnx-models.js';
+
+/** `dir` as an archive directory with `model` as its manifest's model (runtime `runtime`) and extra files. */
+export function writePipeline(dir: string, model: Record<string, unknown>, files: Record<string, string> = {}, runtime = 'onnx'): void {
+  mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
+  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime, model }));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+}
+
+/** The two-stage ONNX chain `chain`: double.onnx (y = 2x), then triple.onnx fed y as x; 1..4 → 6..24. */
+export function writeChain(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeScaleModel(dir, 'double.onnx', 2);
+  writeScaleModel(dir, 'triple.onnx', 3);
+  writePipeline(dir, { modelName: 'chain', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] });
+}
+
+/** A JS stage handler (`hold.mjs`) that holds each item until the file `extensions.release` exists, then passes its body on. */
+export const HOLD_HANDLER = `import { existsSync } from 'node:fs';
+let release;
+export function initialize(ctx) { release = ctx.manifest.model.extensions.release; }
+export async function handle(batch) {
+  while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
+  return batch.map((i) => ({ body: i.params.body.value, contentType: i.params.body.contentType || 'text/plain' }));
+}`;
