@@ -31,9 +31,8 @@ export function stageSettings(pipeline: ModelSettings, s: PipelineStage): ModelS
     batchSize,
     maxBatchDelay,
     executionProvider: provider as ExecutionProvider,
-    // One process per worker: a stage's workers are what it scales. Each stage loads on its first item
-    // and goes idle on its own (load_on_first_request, model_idle_timeout); the pipeline caches answers.
-    preload: false,
+    // Each stage shares its GPU's process (preload_model), loads on its first item and goes idle on
+    // its own (load_on_first_request, model_idle_timeout), as a model does; the pipeline caches answers.
     responseCache: undefined,
   };
 }
