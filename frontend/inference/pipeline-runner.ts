@@ -12,6 +12,7 @@ import { admissionLimit } from './router-state.js';
 import type { SubmitOptions } from './router-options.js';
 import type { WorkerRouter } from './worker-router.js';
 import { isItems, nextItems } from './stage-items.js';
+import { liftOutputs } from './chain-outputs.js';
 
 const GONE = 'Client closed the connection before the answer.';
 
@@ -85,6 +86,8 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
       return () => live.delete(cancel);
     },
   };
+  // A chain's client names the last stage's outputs: the first stage gets the request without them.
+  const lifted = route.openInference ? liftOutputs(item) : { item };
   let fanned = false;
   const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
     if (stopped) throw new ClientClosedError(GONE);
@@ -93,11 +96,11 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
     if (reply.status >= 400) throw new StageAnswer(reply);
     if (i === p.stages.length - 1) return [reply];
     if (isItems(reply)) fanned = true;
-    const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1));
+    const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1), i + 1 === p.stages.length - 1 ? lifted.outputs : undefined);
     return (await Promise.all(next.map((n) => step(i + 1, n)))).flat();
   };
   try {
-    const leaves = await step(0, item);
+    const leaves = await step(0, lifted.item);
     if (p.gather) return await workers.submit(p.stages[p.stages.length - 1].key, gatherItem(item, leaves), options);
     return fanned ? jsonArray(item.requestId, leaves) : leaves[0];
   } catch (err) {

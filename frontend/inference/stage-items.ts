@@ -5,6 +5,7 @@ import type { OutgoingItem, ReplyItem, RequestParameter } from '../../protocol/m
 import { ITEMS_CONTENT_TYPE } from '../../protocol/pipeline.js';
 import { decodeItems } from '../../protocol/pipeline-items.js';
 import { fromWorker } from '../errors.js';
+import type { RequestedOutput } from './chain-outputs.js';
 
 const V2_HEADER = 'inference-header-content-length';
 /** Headers of the client's request that describe its body, not the next item's. */
@@ -16,7 +17,7 @@ const badOutput = (message: string) => fromWorker(503, '', message, 'HANDLER_BAD
 export const isItems = (reply: ReplyItem): boolean => reply.contentType === ITEMS_CONTENT_TYPE;
 
 /** The next stage's items from a stage's reply; `parent` gives the request id and the client's headers. */
-export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<string, string> | undefined, stage: string): OutgoingItem[] {
+export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<string, string> | undefined, stage: string, outputs?: RequestedOutput[]): OutgoingItem[] {
   const headers = parent.headers.filter(([h]) => !BODY_HEADERS.has(h));
   const item = (k: number, parameters: RequestParameter[], extra: Array<[string, string]> = []): OutgoingItem => ({
     requestId: `${parent.requestId}.${k}`,
@@ -33,7 +34,7 @@ export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<st
     return items.map((parts, k) => item(k, parts));
   }
   if (map) {
-    const next = v2Request(reply, map, stage);
+    const next = v2Request(reply, map, stage, outputs);
     return [item(0, [{ name: 'body', contentType: next.contentType, value: next.body }], next.headers)];
   }
   return [item(0, [{ name: 'body', contentType: reply.contentType, value: reply.body }])];
@@ -49,9 +50,10 @@ interface V2Tensor {
 
 /**
  * A KServe v2 answer as the v2 request of the next stage: each output the map names becomes the input
- * it maps to (an empty map: every output, same name); binary outputs stay binary.
+ * it maps to (an empty map: every output, same name); binary outputs stay binary. `outputs`: the
+ * outputs the client asked for, for the last stage of a chain.
  */
-export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: string): { contentType: string; headers: Array<[string, string]>; body: Buffer } {
+export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: string, requested?: RequestedOutput[]): { contentType: string; headers: Array<[string, string]>; body: Buffer } {
   const headerLength = Number(reply.headers.find(([h]) => h === V2_HEADER)?.[1] ?? NaN);
   const binary = Number.isInteger(headerLength);
   let outputs: V2Tensor[];
@@ -74,7 +76,7 @@ export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: 
   }
   if (inputs.length === 0) throw badOutput(`Pipeline stage ${stage}: the answer before it has none of the outputs its map names (${Object.keys(map).join(', ')}).`);
   // Binary in, binary out: a client that asked the first stage for binary tensors gets them from the last.
-  const head = Buffer.from(JSON.stringify({ inputs, ...(binary ? { parameters: { binary_data_output: true } } : {}) }));
+  const head = Buffer.from(JSON.stringify({ inputs, ...(requested ? { outputs: requested } : {}), ...(binary ? { parameters: { binary_data_output: true } } : {}) }));
   if (bytes.length === 0) return { contentType: 'application/json', headers: [], body: head };
   return { contentType: 'application/octet-stream', headers: [[V2_HEADER, String(head.length)]], body: Buffer.concat([head, ...bytes]) };
 }

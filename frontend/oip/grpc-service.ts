@@ -16,7 +16,7 @@ import { bearerCheck } from '../http/token-auth.js';
 import { logAnsweredError } from '../http/log-error.js';
 import type { SubmitOptions } from '../inference/worker-router.js';
 import { MalformedMessage } from './grpc-inbound.js';
-import { fromV2Reply, selectOutputs, toV2Item } from './grpc-tensors.js';
+import { fromV2Reply, toV2Item } from './grpc-tensors.js';
 import { runPipeline } from '../inference/pipeline-runner.js';
 import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
 
@@ -83,10 +83,8 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       const req = call.request as ModelInferRequest;
       const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
       state.model = route.name;
-      if (!route.pipeline) return fromV2Reply(await workers.submit(routeKey(route), toV2Item(req, randomUUID()), callOptions(call)));
-      // An ONNX chain: the outputs asked for are the last stage's, so they are picked from its answer.
-      const reply = await runPipeline(workers, route, toV2Item({ ...req, outputs: [] }, randomUUID()), callOptions(call));
-      return selectOutputs(fromV2Reply(reply), req.outputs?.map((o) => o.name ?? '') ?? []);
+      const item = toV2Item(req, randomUUID());
+      return fromV2Reply(route.pipeline ? await runPipeline(workers, route, item, callOptions(call)) : await workers.submit(routeKey(route), item, callOptions(call)));
     }, true),
   };
 }

@@ -6,7 +6,7 @@
 // raw_output_contents as views of the worker's reply.
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import type { InferInputTensor, InferParameter, InferTensorContents, ModelInferRequest, ModelInferResponse } from '../../protocol/grpc-proto.js';
-import { ServerError, badRequest, internal } from '../errors.js';
+import { badRequest, internal } from '../errors.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -141,13 +141,4 @@ export function fromV2Reply(reply: ReplyItem): ModelInferResponse {
     outputs,
     raw_output_contents: raw,
   };
-}
-
-/** The response's outputs named in `names` (all when none is named); a name it lacks is the client's error. */
-export function selectOutputs(r: ModelInferResponse, names: string[]): ModelInferResponse {
-  if (names.length === 0) return r;
-  const missing = names.filter((n) => !r.outputs.some((o) => o.name === n));
-  if (missing.length) throw new ServerError('INVALID_INPUT', `Unknown output(s): ${missing.join(', ')}.`);
-  const keep = r.outputs.map((o, i) => [o, i] as const).filter(([o]) => names.includes(o.name));
-  return { ...r, outputs: keep.map(([o]) => o), raw_output_contents: keep.map(([, i]) => r.raw_output_contents[i]) };
 }

@@ -58,13 +58,16 @@ function writeModel(
   return path;
 }
 
-/** `y = x * factor` (2 unless given): input `x` float32 [batch, 4], output `y` float32 [batch, 4]. Returns the file path. */
-export function writeScaleModel(dir: string, file = 'model.onnx', factor = 2): string {
+/**
+ * `y = x * factor` (2 unless given): input `x` float32 [batch, 4], output `y` float32 [batch, 4] (or
+ * the names given). Returns the file path.
+ */
+export function writeScaleModel(dir: string, file = 'model.onnx', factor = 2, names = { input: 'x', output: 'y' }): string {
   return writeModel(dir, file, {
     name: 'scale',
-    nodes: [onnx.NodeProto.create({ name: 'mul', opType: 'Mul', input: ['x', 'two'], output: ['y'] })],
-    inputs: [valueInfo('x', FLOAT, ['batch', 4])],
-    outputs: [valueInfo('y', FLOAT, ['batch', 4])],
+    nodes: [onnx.NodeProto.create({ name: 'mul', opType: 'Mul', input: [names.input, 'two'], output: [names.output] })],
+    inputs: [valueInfo(names.input, FLOAT, ['batch', 4])],
+    outputs: [valueInfo(names.output, FLOAT, ['batch', 4])],
     initializers: [onnx.TensorProto.create({ name: 'two', dataType: FLOAT, dims: [], floatData: [factor] })],
   });
 }

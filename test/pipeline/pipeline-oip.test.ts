@@ -21,13 +21,18 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
   before(async () => {
     server = await startTestServer({ grpc_inference_address: 'http://127.0.0.1:0' });
     writeChain(path.join(server.store, 'chain'));
+    // A chain whose last stage's output (`z`) the first stage's model does not have.
+    const renamed = path.join(server.store, 'renamed');
+    writeScaleModel(renamed, 'double.onnx', 2);
+    writeScaleModel(renamed, 'triple.onnx', 3, { input: 'x', output: 'z' });
+    writePipeline(renamed, { modelName: 'renamed', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] });
     const coded = path.join(server.store, 'coded');
     mkdirSync(coded);
     writeScaleModel(coded, 'double.onnx', 2);
     writePipeline(coded, { modelName: 'coded', stages: [{ name: 'pre', handler: 'pre.mjs', runtime: 'node' }, { name: 'double', modelFile: 'double.onnx' }] }, {
       'pre.mjs': 'export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value, contentType: "application/json" })); }',
     });
-    for (const url of ['chain', 'coded']) {
+    for (const url of ['chain', 'coded', 'renamed']) {
       const r = await request(`${server.managementUrl}/models?url=${url}&initial_workers=1&synchronous=true`, { method: 'POST' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
@@ -56,6 +61,23 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     assert.ok(n > 0, 'a binary answer');
     assert.deepEqual(readF32(body.subarray(n)), [6, 12, 18, 24]);
 
+    // The outputs a request names are the last stage's (`z`, which stage 1 lacks), JSON or binary as each asks.
+    const named = await postJson(`${server.inferenceUrl}/v2/models/renamed/infer`, { ...(v2Request('x', [1, 4], [1, 2, 3, 4]) as object), outputs: [{ name: 'z' }] });
+    assert.equal(named.status, 200, JSON.stringify(named.body));
+    assert.deepEqual(named.body.outputs.map((o: { name: string; data: number[] }) => [o.name, o.data]), [['z', [6, 12, 18, 24]]]);
+    const unknown = await postJson(`${server.inferenceUrl}/v2/models/renamed/infer`, { ...(v2Request('x', [1, 4], [1, 2, 3, 4]) as object), outputs: [{ name: 'y' }] });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.match(unknown.body.error, /Unknown output\(s\): y/);
+    const binHeader = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }], outputs: [{ name: 'z', parameters: { binary_data: true } }] }));
+    const bin = await fetch(`${server.inferenceUrl}/v2/models/renamed/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binHeader.length) },
+      body: Buffer.concat([binHeader, f32(1, 2, 3, 4)]),
+    });
+    assert.equal(bin.status, 200, await bin.clone().text());
+    const binBody = Buffer.from(await bin.arrayBuffer());
+    assert.deepEqual(readF32(binBody.subarray(Number(bin.headers.get('inference-header-content-length')))), [6, 12, 18, 24]);
+
     const meta = await request(`${server.inferenceUrl}/v2/models/chain`);
     assert.equal(meta.status, 200, JSON.stringify(meta.body));
     assert.deepEqual([meta.body.inputs.map((t: { name: string }) => t.name), meta.body.outputs.map((t: { name: string }) => t.name)], [['x'], ['y']]);
@@ -69,6 +91,8 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     assert.deepEqual(r.outputs.map((o: { name: string }) => o.name), ['y']);
     assert.deepEqual(readF32(r.raw_output_contents[0]), [6, 12, 18, 24]);
     assert.deepEqual(readF32((await client.ok('ModelInfer', { ...req, outputs: [{ name: 'y' }] })).raw_output_contents[0]), [6, 12, 18, 24]);
+    const renamed = await client.ok('ModelInfer', { ...req, model_name: 'renamed', outputs: [{ name: 'z' }] });
+    assert.deepEqual([renamed.outputs.map((o: { name: string }) => o.name), readF32(renamed.raw_output_contents[0])], [['z'], [6, 12, 18, 24]]);
     const unknown = await client.fails('ModelInfer', { ...req, outputs: [{ name: 'z' }] });
     assert.equal(unknown.code, grpc.status.INVALID_ARGUMENT);
     assert.match(unknown.details, /Unknown output\(s\): z/);
