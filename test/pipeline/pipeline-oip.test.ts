@@ -43,23 +43,27 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     await server?.close();
   });
 
+  /** v2 infer of x = [1, 2, 3, 4] as a binary tensor, `extra` added to the request's header; the binary answer's values. */
+  const binaryInfer = async (model: string, extra: Record<string, unknown>): Promise<number[]> => {
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }], ...extra }));
+    const res = await fetch(`${server.inferenceUrl}/v2/models/${model}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, f32(1, 2, 3, 4)]),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const n = Number(res.headers.get('inference-header-content-length'));
+    assert.ok(n > 0, 'a binary answer');
+    return readF32(Buffer.from(await res.arrayBuffer()).subarray(n));
+  };
+
   it('answers v2 infer in JSON and in binary, and its metadata is the first stage\'s inputs and the last stage\'s outputs', { timeout: 60_000 }, async () => {
     const json = await postJson(`${server.inferenceUrl}/v2/models/chain/infer`, v2Request('x', [1, 4], [1, 2, 3, 4]));
     assert.equal(json.status, 200, JSON.stringify(json.body));
     assert.equal(json.body.model_name, 'chain');
     assert.deepEqual(json.body.outputs.map((o: { name: string; data: number[] }) => [o.name, o.data]), [['y', [6, 12, 18, 24]]]);
 
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }], parameters: { binary_data_output: true } }));
-    const res = await fetch(`${server.inferenceUrl}/v2/models/chain/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-      body: Buffer.concat([header, f32(1, 2, 3, 4)]),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    const body = Buffer.from(await res.arrayBuffer());
-    const n = Number(res.headers.get('inference-header-content-length'));
-    assert.ok(n > 0, 'a binary answer');
-    assert.deepEqual(readF32(body.subarray(n)), [6, 12, 18, 24]);
+    assert.deepEqual(await binaryInfer('chain', { parameters: { binary_data_output: true } }), [6, 12, 18, 24]);
 
     // The outputs a request names are the last stage's (`z`, which stage 1 lacks), JSON or binary as each asks.
     const named = await postJson(`${server.inferenceUrl}/v2/models/renamed/infer`, { ...(v2Request('x', [1, 4], [1, 2, 3, 4]) as object), outputs: [{ name: 'z' }] });
@@ -68,15 +72,7 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     const unknown = await postJson(`${server.inferenceUrl}/v2/models/renamed/infer`, { ...(v2Request('x', [1, 4], [1, 2, 3, 4]) as object), outputs: [{ name: 'y' }] });
     assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
     assert.match(unknown.body.error, /Unknown output\(s\): y/);
-    const binHeader = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }], outputs: [{ name: 'z', parameters: { binary_data: true } }] }));
-    const bin = await fetch(`${server.inferenceUrl}/v2/models/renamed/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binHeader.length) },
-      body: Buffer.concat([binHeader, f32(1, 2, 3, 4)]),
-    });
-    assert.equal(bin.status, 200, await bin.clone().text());
-    const binBody = Buffer.from(await bin.arrayBuffer());
-    assert.deepEqual(readF32(binBody.subarray(Number(bin.headers.get('inference-header-content-length')))), [6, 12, 18, 24]);
+    assert.deepEqual(await binaryInfer('renamed', { outputs: [{ name: 'z', parameters: { binary_data: true } }] }), [6, 12, 18, 24]);
 
     const meta = await request(`${server.inferenceUrl}/v2/models/chain`);
     assert.equal(meta.status, 200, JSON.stringify(meta.body));
