@@ -13,6 +13,7 @@ import type { SubmitOptions } from './router-options.js';
 import type { WorkerRouter } from './worker-router.js';
 import { isItems, nextItems } from './stage-items.js';
 import { liftOutputs } from './chain-outputs.js';
+import { sharedCancel } from './shared-cancel.js';
 
 const GONE = 'Client closed the connection before the answer.';
 
@@ -65,32 +66,14 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
   const p = route.pipeline!;
   // Only the runner asks a stage to gather: a client's header of that name goes no further.
   if (item.headers.some(([h]) => h === GATHER_HEADER)) item = { ...item, headers: item.headers.filter(([h]) => h !== GATHER_HEADER) };
-  // The cancels of every item submitted and not yet answered: the client's departure or the first
-  // failure calls them all, so no stage runs what nobody waits for.
-  const live = new Set<() => void>();
-  let stopped = false;
-  const stopAll = () => {
-    stopped = true;
-    for (const cancel of [...live]) cancel();
-  };
-  const forget = o.whenGone?.(stopAll);
-  const options: SubmitOptions = {
-    deadline: o.deadline,
-    admitted: true,
-    whenGone: (cancel) => {
-      if (stopped) {
-        cancel();
-        return () => undefined;
-      }
-      live.add(cancel);
-      return () => live.delete(cancel);
-    },
-  };
+  // The client's departure or the first failure cancels every item not yet answered in any stage.
+  const shared = sharedCancel(o, { admitted: true });
+  const options = shared.options;
   // A chain's client names the last stage's outputs: the first stage gets the request without them.
   const lifted = route.openInference ? liftOutputs(item) : { item };
   let fanned = false;
   const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
-    if (stopped) throw new ClientClosedError(GONE);
+    if (shared.stopped) throw new ClientClosedError(GONE);
     const reply = await workers.submit(p.stages[i].key, it, options);
     // A stage's answer with an error status (a handler's result, not a thrown error) is the request's answer.
     if (reply.status >= 400) throw new StageAnswer(reply);
@@ -104,11 +87,11 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
     if (p.gather) return await workers.submit(p.stages[p.stages.length - 1].key, gatherItem(item, leaves), options);
     return fanned ? jsonArray(item.requestId, leaves) : leaves[0];
   } catch (err) {
-    stopAll();
+    shared.cancelAll();
     if (err instanceof StageAnswer) return err.reply;
     throw err;
   } finally {
-    forget?.();
+    shared.forget();
   }
 }
 

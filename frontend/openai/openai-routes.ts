@@ -11,7 +11,7 @@ import { methodNotAllowed, modelNotFound, notEmbeddingModel } from '../errors.js
 import { readBody } from '../http/read-body.js';
 import { requestOptions } from '../inference/deadline.js';
 import type { InferenceLimits } from '../inference/inference-routes.js';
-import type { SubmitOptions } from '../inference/router-options.js';
+import { sharedCancel } from '../inference/shared-cancel.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
 import { slotsOf } from '../inference/router-state.js';
 import { parseEmbeddingsRequest } from './embeddings-request.js';
@@ -107,26 +107,6 @@ function itemFor(ctx: Context, index: number, text: string): OutgoingItem {
     headers: [['content-type', 'application/json']],
     parameters: [{ name: 'body', contentType: 'application/json', value: Buffer.from(JSON.stringify({ text })) }],
   };
-}
-
-/** The request's cancellation, watched once (one 'close' listener) for all of its inputs. */
-function sharedCancel(o: SubmitOptions): { options: SubmitOptions; forget: () => void; cancelAll: () => void } {
-  const cancels = new Set<() => void>();
-  let gone = false;
-  const cancelAll = () => {
-    gone = true;
-    for (const cancel of [...cancels]) cancel();
-  };
-  const forget = o.whenGone?.(cancelAll);
-  const whenGone = (cancel: () => void) => {
-    if (gone) {
-      cancel();
-      return () => undefined;
-    }
-    cancels.add(cancel);
-    return () => void cancels.delete(cancel);
-  };
-  return { options: { deadline: o.deadline, whenGone }, forget: () => forget?.(), cancelAll };
 }
 
 /** Compact JSON: an embedding is hundreds of numbers, one per line when indented. */
