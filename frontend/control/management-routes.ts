@@ -91,22 +91,31 @@ async function describe(registry: ModelRegistry, m: Model): Promise<Record<strin
   if (m.stages) return describePipeline(registry, m);
   const pool = m.pool.snapshot();
   return {
-    modelName: m.name,
-    modelVersion: m.version,
-    ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
-    modelUrl: m.url,
-    minWorkers: pool.minWorkers,
-    maxWorkers: pool.maxWorkers,
-    targetWorkers: pool.target,
+    ...identity(registry, m),
+    ...workerCounts(pool),
     loadedAtStartup: m.loadedAtStartup,
-    // Hot reload (model_watch_interval): the content serving now and since when.
-    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
+    ...reloaded(m),
     ...shownSettings(m), // runtime, handler, batchSize, ... (model-params.ts)
-    status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
+    status: poolStatus(pool),
     ...(pool.lastExit ? { lastExit: pool.lastExit } : {}),
     workers: await describeWorkers(registry, pool),
   };
 }
+
+/** Which model this is: name, version (and whether it is the name's default), url. */
+const identity = (registry: ModelRegistry, m: Model) => ({
+  modelName: m.name,
+  modelVersion: m.version,
+  ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
+  modelUrl: m.url,
+});
+
+const workerCounts = (pool: PoolSnapshot) => ({ minWorkers: pool.minWorkers, maxWorkers: pool.maxWorkers, targetWorkers: pool.target });
+
+const poolStatus = (pool: PoolSnapshot) => (pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy');
+
+/** Hot reload (model_watch_interval): the content serving now and since when. */
+const reloaded = (m: Model) => (m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {});
 
 /** A pipeline's describe object: its own fields, then `stages`, each with its settings and workers (docs/pipelines.md). */
 async function describePipeline(registry: ModelRegistry, m: Model): Promise<Record<string, unknown>> {
@@ -121,20 +130,15 @@ async function describePipeline(registry: ModelRegistry, m: Model): Promise<Reco
       executionProvider: s.executionProvider,
       ...(s.stage!.map ? { map: s.stage!.map } : {}),
       ...(s.stage!.gather ? { gather: true } : {}),
-      minWorkers: pool.minWorkers,
-      maxWorkers: pool.maxWorkers,
-      targetWorkers: pool.target,
-      status: pool.failed ? 'Failed' : pool.healthy ? 'Healthy' : 'Unhealthy',
+      ...workerCounts(pool),
+      status: poolStatus(pool),
       workers: await describeWorkers(registry, pool),
     };
   }));
   return {
-    modelName: m.name,
-    modelVersion: m.version,
-    ...(m.version !== undefined ? { isDefault: registry.isDefault(m) } : {}),
-    modelUrl: m.url,
+    ...identity(registry, m),
     loadedAtStartup: m.loadedAtStartup,
-    ...(m.content ? { contentHash: m.content.hash, loadedAt: m.content.loadedAt.toISOString() } : {}),
+    ...reloaded(m),
     runtime: 'pipeline',
     responseTimeout: m.responseTimeout,
     status: stages.some((s) => s.status === 'Failed') ? 'Failed' : stages.every((s) => s.status === 'Healthy') ? 'Healthy' : 'Unhealthy',
