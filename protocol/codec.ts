@@ -15,6 +15,7 @@ import {
   type RequestParameter,
   type WorkerReply,
   type WorkerRequest,
+  V2_HEADER_LENGTH,
 } from './messages.js';
 
 export { FrameEncodeError };
@@ -164,7 +165,7 @@ export function decodeRequest(c: ByteCursor): WorkerRequest {
 /** The Inference-Header-Content-Length of a request (header names arrive lower-cased): where a v2 binary body's tensors start, else 0. */
 function binaryHeaderLength(headers: Array<[string, string]>): number {
   for (const [name, value] of headers) {
-    if (name === 'inference-header-content-length') {
+    if (name === V2_HEADER_LENGTH) {
       const n = Number(value);
       return Number.isSafeInteger(n) && n > 0 ? n : 0;
     }

@@ -25,6 +25,12 @@ export interface LoadRequest {
 }
 
 /**
+ * The header of a KServe v2 binary body (lower-cased, as items carry headers): the length of its JSON
+ * part, after which the tensors' bytes follow.
+ */
+export const V2_HEADER_LENGTH = 'inference-header-content-length';
+
+/**
  * A parameter value as the frontend sends it: one buffer, or the pieces a body arrived in (written
  * one after another, never joined). Decoded on the worker side it is always one Buffer.
  */

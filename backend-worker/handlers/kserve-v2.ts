@@ -4,9 +4,8 @@
 import { ort, type InputSpec } from '../onnx-session.js';
 import { invalidInput, type InferenceInput, type InferenceResult } from '../handler-api.js';
 import { jsonElements } from './tensor-json.js';
+import { V2_HEADER_LENGTH } from '../../protocol/messages.js';
 import { V2_TYPES, halfToFloat, v2TypeOf, viewBytes } from './tensor-types.js';
-
-export const HEADER_LENGTH = 'inference-header-content-length';
 
 export interface V2Request {
   id?: string;
@@ -21,7 +20,7 @@ const bad = invalidInput;
 export function parseV2Request(item: InferenceInput, specs: readonly InputSpec[]): V2Request {
   const body = item.params.body?.value ?? firstParam(item);
   if (!body || body.length === 0) throw bad(`${received(item)}; expected a KServe v2 inference request: JSON (Content-Type: application/json), or the binary extension with Inference-Header-Content-Length.`);
-  const headerLength = item.headers[HEADER_LENGTH];
+  const headerLength = item.headers[V2_HEADER_LENGTH];
   let jsonEnd = body.length;
   if (headerLength !== undefined) {
     jsonEnd = Number(headerLength);
@@ -172,7 +171,7 @@ export function buildV2Response(
   return {
     body: Buffer.concat([json, ...binaries]),
     contentType: 'application/octet-stream',
-    headers: { 'inference-header-content-length': String(json.length) },
+    headers: { [V2_HEADER_LENGTH]: String(json.length) },
   };
 }
 

@@ -1,9 +1,7 @@
 // The outputs a client names in an Open Inference Protocol request to an ONNX chain (docs/pipelines.md,
 // "An ONNX chain without code") are the last stage's: they are lifted out of the request the first
 // stage gets and handed to the last stage's (stage-items.ts v2Request), as Triton does for an ensemble.
-import type { OutgoingItem } from '../../protocol/messages.js';
-
-const V2_HEADER = 'inference-header-content-length';
+import { V2_HEADER_LENGTH, type OutgoingItem } from '../../protocol/messages.js';
 
 /** One requested output as the v2 request names it (its parameters, e.g. `binary_data`, kept). */
 export type RequestedOutput = { name: string } & Record<string, unknown>;
@@ -17,7 +15,7 @@ export function liftOutputs(item: OutgoingItem): { item: OutgoingItem; outputs?:
   const param = item.parameters[0];
   const pieces = Buffer.isBuffer(param.value) ? [param.value] : param.value;
   const total = pieces.reduce((n, b) => n + b.length, 0);
-  const declared = item.headers.find(([h]) => h === V2_HEADER)?.[1];
+  const declared = item.headers.find(([h]) => h === V2_HEADER_LENGTH)?.[1];
   const headerLength = declared === undefined ? total : Number(declared);
   if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > total || pieces.length === 0) return { item };
   const head = pieces[0].length >= headerLength ? pieces[0].subarray(0, headerLength) : Buffer.concat(pieces).subarray(0, headerLength);
@@ -32,7 +30,7 @@ export function liftOutputs(item: OutgoingItem): { item: OutgoingItem; outputs?:
   const outputs = doc.outputs as RequestedOutput[];
   delete doc.outputs;
   const newHead = Buffer.from(JSON.stringify(doc));
-  const headers = item.headers.map(([h, v]): [string, string] => (h === V2_HEADER ? [h, String(newHead.length)] : [h, v]));
+  const headers = item.headers.map(([h, v]): [string, string] => (h === V2_HEADER_LENGTH ? [h, String(newHead.length)] : [h, v]));
   return { item: { ...item, headers, parameters: [{ ...param, value: [newHead, ...after(pieces, headerLength)] }] }, outputs };
 }
 

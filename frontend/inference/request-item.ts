@@ -3,7 +3,7 @@
 // file parts, or the raw `body`; at most max_request_parameters of them (parameter-cap.ts).
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
-import type { OutgoingItem, RequestParameter } from '../../protocol/messages.js';
+import { V2_HEADER_LENGTH, type OutgoingItem, type RequestParameter } from '../../protocol/messages.js';
 import { badRequest, tooManyParameters } from '../errors.js';
 import { countPairs } from './parameter-cap.js';
 
@@ -21,7 +21,7 @@ export async function toRequestItem(ctx: Context, pieces: Buffer[], maxParameter
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   // The binary tensor extension's header says what the body is, whatever its type says (curl's
   // --data-binary sends application/x-www-form-urlencoded): it goes on whole, never parsed as a form.
-  const mayBeForm = ctx.get('inference-header-content-length') === '';
+  const mayBeForm = ctx.get(V2_HEADER_LENGTH) === '';
   if (mayBeForm && type === 'application/x-www-form-urlencoded') {
     const body = whole();
     if (countPairs(body, left) > left) throw tooManyParameters(maxParameters);

@@ -8,11 +8,11 @@
 // settings, starts empty, and every other table change leaves it alone.
 import { createHash } from 'node:crypto';
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
-import { readErrorItem } from '../../protocol/messages.js';
+import { V2_HEADER_LENGTH, readErrorItem } from '../../protocol/messages.js';
 import { routeKey, type ModelRoute, type ResponseCacheRoute } from '../../protocol/routes.js';
 
 /** Headers that change how a handler reads the same bytes (the v2 binary extension splits the body by one). */
-const KEYED_HEADERS = ['content-type', 'inference-header-content-length', 'accept'];
+const KEYED_HEADERS = ['content-type', V2_HEADER_LENGTH, 'accept'];
 /** Bookkeeping counted per entry beside its body and headers. */
 const ENTRY_OVERHEAD = 128;
 

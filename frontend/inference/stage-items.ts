@@ -1,15 +1,14 @@
 // What one pipeline stage's reply hands to the next stage (docs/pipelines.md "Items between stages"):
 // the items of an `application/x-mms-items` body (fan-out), the v2 answer renamed into the next
 // stage's v2 request (`map`, an ONNX chain), or the reply's body as the next item's `body`.
-import type { OutgoingItem, ReplyItem, RequestParameter } from '../../protocol/messages.js';
+import { V2_HEADER_LENGTH, type OutgoingItem, type ReplyItem, type RequestParameter } from '../../protocol/messages.js';
 import { ITEMS_CONTENT_TYPE } from '../../protocol/pipeline.js';
 import { decodeItems } from '../../protocol/pipeline-items.js';
 import { fromWorker } from '../errors.js';
 import type { RequestedOutput } from './chain-outputs.js';
 
-const V2_HEADER = 'inference-header-content-length';
 /** Headers of the client's request that describe its body, not the next item's. */
-const BODY_HEADERS = new Set(['content-type', 'content-length', 'transfer-encoding', V2_HEADER]);
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'transfer-encoding', V2_HEADER_LENGTH]);
 
 const badOutput = (message: string) => fromWorker(503, '', message, 'HANDLER_BAD_OUTPUT');
 
@@ -54,7 +53,7 @@ interface V2Tensor {
  * outputs the client asked for, for the last stage of a chain.
  */
 export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: string, requested?: RequestedOutput[]): { contentType: string; headers: Array<[string, string]>; body: Buffer } {
-  const headerLength = Number(reply.headers.find(([h]) => h === V2_HEADER)?.[1] ?? NaN);
+  const headerLength = Number(reply.headers.find(([h]) => h === V2_HEADER_LENGTH)?.[1] ?? NaN);
   const binary = Number.isInteger(headerLength);
   let outputs: V2Tensor[];
   try {
@@ -78,5 +77,5 @@ export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: 
   // Binary in, binary out: a client that asked the first stage for binary tensors gets them from the last.
   const head = Buffer.from(JSON.stringify({ inputs, ...(requested ? { outputs: requested } : {}), ...(binary ? { parameters: { binary_data_output: true } } : {}) }));
   if (bytes.length === 0) return { contentType: 'application/json', headers: [], body: head };
-  return { contentType: 'application/octet-stream', headers: [[V2_HEADER, String(head.length)]], body: Buffer.concat([head, ...bytes]) };
+  return { contentType: 'application/octet-stream', headers: [[V2_HEADER_LENGTH, String(head.length)]], body: Buffer.concat([head, ...bytes]) };
 }

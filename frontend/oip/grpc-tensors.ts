@@ -4,11 +4,9 @@
 // (views of the received message, sent on to the worker without a copy); typed contents are laid out
 // as the same little-endian bytes. Every output is asked for as binary, and the reply's bytes become
 // raw_output_contents as views of the worker's reply.
-import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
+import { V2_HEADER_LENGTH, type OutgoingItem, type ReplyItem } from '../../protocol/messages.js';
 import type { InferInputTensor, InferParameter, InferTensorContents, ModelInferRequest, ModelInferResponse } from '../../protocol/grpc-proto.js';
 import { badRequest, internal } from '../errors.js';
-
-const HEADER_LENGTH = 'inference-header-content-length';
 
 type Field = keyof InferTensorContents;
 type Encode = (values: unknown[]) => Buffer;
@@ -97,7 +95,7 @@ export function toV2Item(req: ModelInferRequest, requestId: string): OutgoingIte
   }));
   return {
     requestId,
-    headers: [[HEADER_LENGTH, String(header.length)], ['content-type', 'application/octet-stream']],
+    headers: [[V2_HEADER_LENGTH, String(header.length)], ['content-type', 'application/octet-stream']],
     parameters: [{ name: 'body', contentType: 'application/octet-stream', value: [header, ...pieces] }],
   };
 }
@@ -113,7 +111,7 @@ interface V2Output {
 /** The worker's v2 binary-data reply as a ModelInferResponse, every output in raw_output_contents. */
 export function fromV2Reply(reply: ReplyItem): ModelInferResponse {
   const body = reply.body;
-  const declared = reply.headers.find(([k]) => k === HEADER_LENGTH)?.[1];
+  const declared = reply.headers.find(([k]) => k === V2_HEADER_LENGTH)?.[1];
   const end = declared === undefined ? body.length : Number(declared);
   let doc: { model_name?: string; model_version?: string; id?: string; outputs?: V2Output[] };
   try {
