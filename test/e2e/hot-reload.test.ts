@@ -5,11 +5,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yazl from 'yazl';
 import { writeBadModel, writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
+import { writeChain } from '../helpers/pipelines.js';
 import { captureLogs } from '../helpers/raw-http.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { childPids, eventually, isAlive, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
@@ -98,6 +99,17 @@ async function register(server: TestServer, url: string, workers = 2, extra = ''
   assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
+/** `scale.mar` (×2) in the store, registered as `scale` with 2 workers and described; its content hash checked. */
+async function registerScaleArchive(server: TestServer): Promise<{ file: string; v2: Buffer; before: Awaited<ReturnType<typeof describeModel>> }> {
+  const file = path.join(server.store, 'scale.mar');
+  const v2 = await scaleArchive(2);
+  writeFileSync(file, v2);
+  await register(server, 'scale.mar');
+  const before = await describeModel(server);
+  assert.equal(before.contentHash, sha256(v2));
+  return { file, v2, before };
+}
+
 /** The worker processes the server started that are still alive (its children but the fronts). */
 const workerPidsAlive = (): number[] => childPids().sort((a, b) => a - b);
 
@@ -108,10 +120,7 @@ const chainManifest = (names: [string, string]) =>
 /** Registers the chain pipeline from a directory of the store (stages `double` and `triple`); returns the directory. */
 async function registerChain(server: TestServer): Promise<string> {
   const dir = path.join(server.store, 'chain');
-  writeScaleModel(dir, 'double.onnx', 2);
-  writeScaleModel(dir, 'triple.onnx', 3);
-  mkdirSync(path.join(dir, 'MAR-INF'));
-  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), chainManifest(['double', 'triple']));
+  writeChain(dir);
   const r = await request(`${server.managementUrl}/models?url=chain&initial_workers=1&synchronous=true`, { method: 'POST' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return dir;
@@ -123,12 +132,7 @@ describe('hot reload', () => {
     const server = await startTestServer({ model_watch_interval: '1', number_of_netty_threads: '2' });
     let traffic: ReturnType<typeof closedLoop> | undefined;
     try {
-      const file = path.join(server.store, 'scale.mar');
-      const v2 = await scaleArchive(2);
-      writeFileSync(file, v2);
-      await register(server, 'scale.mar');
-      const before = await describeModel(server);
-      assert.equal(before.contentHash, sha256(v2));
+      const { file, v2, before } = await registerScaleArchive(server);
       assert.ok(before.loadedAt && !Number.isNaN(Date.parse(before.loadedAt)), 'loadedAt is an ISO time');
       const oldPids = before.workers.map((w) => w.pid);
       assert.equal(oldPids.length, 2);
@@ -172,12 +176,7 @@ describe('hot reload', () => {
     const logs = captureLogs();
     const server = await startTestServer({ model_watch_interval: '1' }, undefined, logs.log);
     try {
-      const file = path.join(server.store, 'scale.mar');
-      const v2 = await scaleArchive(2);
-      writeFileSync(file, v2);
-      await register(server, 'scale.mar');
-      const before = await describeModel(server);
-      assert.equal(before.contentHash, sha256(v2));
+      const { file, v2, before } = await registerScaleArchive(server);
       const pids = before.workers.map((w) => w.pid);
 
       const broken = await scaleArchive(5, true);

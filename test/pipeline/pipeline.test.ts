@@ -8,12 +8,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
+import { writePipeline } from '../helpers/pipelines.js';
 
-function writePipeline(dir: string, model: Record<string, unknown>, files: Record<string, string> = {}): void {
-  mkdirSync(path.join(dir, 'MAR-INF'), { recursive: true });
-  writeFileSync(path.join(dir, 'MAR-INF', 'MANIFEST.json'), JSON.stringify({ runtime: 'onnx', model }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-}
 
 /** Splits a comma-separated body into one item per word, with its position. */
 const SPLIT = `export function handle(batch) {
@@ -35,6 +31,15 @@ export async function handle(batch) {
 export function gather(input) {
   return { words: Object.keys(input.params).map((k) => input.params[k].value.toString()) };
 }`;
+
+/** The pipeline `name`: SPLIT, then UPPER with `upper`'s settings (extensions: UPPER's log and delay). */
+function writeSplitUpper(dir: string, name: string, extensions: Record<string, unknown>, upper: Record<string, unknown>): void {
+  writePipeline(dir, {
+    modelName: name,
+    extensions,
+    stages: [{ name: 'split', handler: 'split.mjs' }, { name: 'upper', handler: 'upper.mjs', ...upper }],
+  }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+}
 
 describe('pipelines', () => {
   let server: TestServer;
@@ -159,14 +164,7 @@ describe('pipelines', () => {
   it('loses no request when a stage worker is SIGKILLed under load', { timeout: 90_000 }, async () => {
     const log = path.join(server.store, 'slow.log');
     const dir = path.join(server.store, 'slow');
-    writePipeline(dir, {
-      modelName: 'slow',
-      extensions: { log, delayMs: 40 },
-      stages: [
-        { name: 'split', handler: 'split.mjs' },
-        { name: 'upper', handler: 'upper.mjs', batchSize: 4, maxBatchDelay: 5, minWorkers: 2 },
-      ],
-    }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+    writeSplitUpper(dir, 'slow', { log, delayMs: 40 }, { batchSize: 4, maxBatchDelay: 5, minWorkers: 2 });
     await register('slow');
     const d = (await request(`${server.managementUrl}/models/slow`)).body;
     const victim = d.stages[1].workers[0].pid as number;
@@ -183,14 +181,7 @@ describe('pipelines', () => {
   it('cancels the items of a client that leaves in every stage', { timeout: 60_000 }, async () => {
     const log = path.join(server.store, 'cancel.log');
     const dir = path.join(server.store, 'gone');
-    writePipeline(dir, {
-      modelName: 'gone',
-      extensions: { log, delayMs: 600 },
-      stages: [
-        { name: 'split', handler: 'split.mjs' },
-        { name: 'upper', handler: 'upper.mjs', batchSize: 1, maxBatchDelay: 0, gather: true },
-      ],
-    }, { 'split.mjs': SPLIT, 'upper.mjs': UPPER });
+    writeSplitUpper(dir, 'gone', { log, delayMs: 600 }, { batchSize: 1, maxBatchDelay: 0, gather: true });
     await register('gone');
     const url = new URL(`${server.inferenceUrl}/predictions/gone`);
     const req = http.request(url, { method: 'POST', headers: { 'content-type': 'text/plain' } });
