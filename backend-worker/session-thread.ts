@@ -4,7 +4,7 @@
 // context, while the main thread keeps reading and answering the sockets.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Runtime } from '../protocol/manifest.js';
-import type { LoadRequest, RequestItem } from '../protocol/messages.js';
+import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.js';
 import { failureOf, type WorkerOptions } from './handler-api.js';
 import { ModelHost } from './model-host.js';
 import { providerInUse } from './provider-in-use.js';
@@ -25,8 +25,23 @@ try {
 port.on('message', async ({ id, items }: ThreadRequest) => {
   const batch: RequestItem[] = items.map((i) => ({ ...i, parameters: i.parameters.map((p) => ({ ...p, value: asBuffer(p.value) })) }));
   try {
-    port.postMessage({ type: 'replies', id, replies: await host.predict(batch) } satisfies ThreadReply);
+    const replies = await host.predict(batch);
+    port.postMessage({ type: 'replies', id, replies } satisfies ThreadReply, runtime === 'onnx' ? ownedBodies(replies) : []);
   } catch (err) {
     port.postMessage({ type: 'failure', id, failure: failureOf(err) } satisfies ThreadReply);
   }
 });
+
+/**
+ * Reply bodies moved to the main thread, not cloned: those that are the whole of an ArrayBuffer too big
+ * for Buffer's pool (the tensor handler's concatenated answers), each only once. Built-in handlers only:
+ * an archive's own code may hand back a buffer it keeps, which a transfer would empty.
+ */
+function ownedBodies(replies: ReplyItem[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const { body } of replies) {
+    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength >= 4096;
+    if (whole && body.buffer instanceof ArrayBuffer && !out.includes(body.buffer)) out.push(body.buffer);
+  }
+  return out;
+}

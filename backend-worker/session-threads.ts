@@ -8,6 +8,7 @@ import type { LoadRequest, ReplyItem, RequestItem } from '../protocol/messages.j
 import type { ModelMetadata } from '../protocol/model-metadata.js';
 import { HandlerError, type WorkerOptions } from './handler-api.js';
 import type { RunBatch } from './batch-former.js';
+import { ownsMemory } from '../protocol/frame-reader.js';
 import { asBuffer, type ThreadReply, type ThreadRequest } from './thread-messages.js';
 
 const THREAD_MAIN = new URL('./session-thread.js', import.meta.url);
@@ -85,16 +86,23 @@ function startThread(req: LoadRequest, runtime: Runtime, options: WorkerOptions,
   });
 }
 
-/** The batch as a message, each parameter value copied once into a buffer of its own and moved, not cloned. */
+/**
+ * The batch as a message, each parameter value moved, not cloned: a value the frame reader copied out of
+ * the socket's chunks owns its memory and is transferred as it is; any other (a view of a chunk shared
+ * with other frames) is copied once into a buffer of its own first.
+ */
 function request(id: number, items: RequestItem[]): { message: ThreadRequest; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const moved = items.map((item) => ({
     ...item,
     parameters: item.parameters.map((p) => {
-      const copy = new Uint8Array(p.value.byteLength);
-      copy.set(p.value);
-      transfer.push(copy.buffer);
-      return { ...p, value: copy as unknown as Buffer };
+      let value: Uint8Array = p.value;
+      if (!ownsMemory(value) || transfer.includes(value.buffer as ArrayBuffer)) {
+        value = new Uint8Array(p.value.byteLength);
+        value.set(p.value);
+      }
+      transfer.push(value.buffer as ArrayBuffer);
+      return { ...p, value: value as Buffer };
     }),
   }));
   return { message: { id, items: moved }, transfer };

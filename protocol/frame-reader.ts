@@ -119,6 +119,7 @@ export class ByteCursor {
     const pad = (8 - (alignAt % 8)) % 8;
     // Its own ArrayBuffer (offset 0) when padded; small copies may come from Node's pool as before.
     const out = pad === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafeSlow(n + pad).subarray(pad);
+    if (n >= OWNED_MIN) OWNED.add(out.buffer);
     let filled = 0;
     while (filled < n) {
       const cur = this.chunks[this.chunk];
@@ -139,6 +140,17 @@ export class ByteCursor {
     }
   }
 }
+
+/**
+ * Copies the cursor made into memory of their own (the socket's chunks joined), from this size up:
+ * Buffer.allocUnsafe pools only smaller ones. Such a value's memory can be moved to a thread
+ * (transferred) instead of copied again (backend-worker/session-threads.ts).
+ */
+const OWNED_MIN = 4096;
+const OWNED = new WeakSet<ArrayBufferLike>();
+
+/** Whether `b` is a copy the reader made whose memory nothing else shares. */
+export const ownsMemory = (b: Uint8Array): boolean => OWNED.has(b.buffer);
 
 export type Decoder<T> = (cursor: ByteCursor) => T;
 

@@ -7,7 +7,7 @@ import { createSession, inputSpecs, tensorMetadata, type InputSpec, type Session
 import { invalidInput, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../handler-api.js';
 import { runError } from '../ort-run-errors.js';
 import { buildV2Response, parseV2Request, unknownOutputs, type V2Request } from './kserve-v2.js';
-import { batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
+import { JoinBuffers, batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
 import { providerInUse } from '../provider-in-use.js';
 
 export class OnnxTensorHandler implements Handler {
@@ -16,6 +16,8 @@ export class OnnxTensorHandler implements Handler {
   private canBatch = false;
   /** On a GPU: every run padded to the batch size, one input shape to tune (tensor-batch.ts, bucket). */
   private pad = false;
+  /** The padded runs' joined inputs, reused from run to run. */
+  private readonly buffers = new JoinBuffers();
   private batchSize = 1;
   private modelName = '';
   private version?: string;
@@ -79,7 +81,14 @@ export class OnnxTensorHandler implements Handler {
     if (requests.length > 1 || this.pad) {
       const rows = requests.map((r) => Object.values(r.feeds)[0].dims[0]);
       const padTo = this.pad ? bucket(Math.max(this.batchSize, rows.reduce((a, b) => a + b, 0))) : 0;
-      const split = splitResults(await run(joinFeeds(requests, padTo)), rows, padTo);
+      const feeds = joinFeeds(requests, padTo, this.pad ? this.buffers : undefined);
+      let results;
+      try {
+        results = await run(feeds);
+      } finally {
+        if (this.pad) this.buffers.give(feeds);
+      }
+      const split = splitResults(results, rows, padTo);
       if (split) {
         members.forEach((i, k) => (out[i] = buildV2Response(this.modelName, this.version, requests[k], split[k])));
         return;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSession, inputSpecs, ort, type Session } from '../../backend-worker/onnx-session.js';
-import { bucket, joinFeeds, splitResults, zeroFeeds } from '../../backend-worker/handlers/tensor-batch.js';
+import { JoinBuffers, bucket, joinFeeds, splitResults, zeroFeeds } from '../../backend-worker/handlers/tensor-batch.js';
 import type { V2Request } from '../../backend-worker/handlers/kserve-v2.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 
@@ -44,6 +44,19 @@ describe('padded batches', () => {
 
   it('without padding, joins exactly the requests\' rows', () => {
     assert.deepEqual(joinFeeds([request([[1, 2, 3, 4]]), request([[5, 6, 7, 8]])]).x.dims, [2, 4]);
+  });
+
+  it('reuses a padded run\'s array for the next and zeroes its padding rows again', async () => {
+    const buffers = new JoinBuffers();
+    const three = [request([[1, 1, 1, 1]]), request([[2, 2, 2, 2]]), request([[3, 3, 3, 3]])];
+    const first = joinFeeds(three, 4, buffers);
+    buffers.give(first);
+    const second = joinFeeds([request([[5, 6, 7, 8]])], 4, buffers);
+    assert.equal(second.x.data, first.x.data, 'the same array');
+    assert.deepEqual(Array.from(second.x.data as Float32Array), [5, 6, 7, 8, ...new Array(12).fill(0)]);
+    assert.deepEqual(Array.from((await session.run(second)).y.data as Float32Array).slice(0, 8), [10, 12, 14, 16, 0, 0, 0, 0]);
+    // Taken and not yet given back: the next join gets an array of its own.
+    assert.notEqual(joinFeeds(three, 4, buffers).x.data, second.x.data);
   });
 
   it('zero inputs for warming a bucket need every trailing dimension', async () => {

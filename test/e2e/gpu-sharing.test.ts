@@ -143,6 +143,36 @@ describe('GPU-sharing mode on the CPU (preload_model=true)', () => {
     for (const reply of replies) assert.deepEqual(reply.body.outputs[0].data, [2, 4, 6, 8]);
     assert.equal((await mgmt('/models/scale', 'DELETE')).status, 200);
   });
+
+  it('moves large tensors to and from the session threads intact, batched', async () => {
+    // 1 MB a tensor: the body spans many socket chunks, so the worker's copy of it owns its memory and
+    // is transferred to the thread; each answer (1 MB) is transferred back.
+    const r = await mgmt('/models?url=scale&model_name=big&initial_workers=2&preload_model=true&batch_size=8&max_batch_delay=50&synchronous=true', 'POST');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const rows = 65536;
+    const send = (k: number) => {
+      const data = Float32Array.from({ length: rows * 4 }, (_, i) => (i % 1000) + k);
+      const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 4], datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }], parameters: { binary_data_output: true } }));
+      return new Promise<{ status: number; header: number; body: Buffer }>((resolve, reject) => {
+        const req = http.request(`${server.inferenceUrl}/predictions/big`, { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': header.length } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, header: Number(res.headers['inference-header-content-length']), body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end(Buffer.concat([header, Buffer.from(data.buffer)]));
+      });
+    };
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, k) => send(k)));
+    replies.forEach((reply, k) => {
+      assert.equal(reply.status, 200, reply.body.subarray(0, 200).toString());
+      const raw = reply.body.subarray(reply.header);
+      const y = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      assert.equal(y.length, rows * 4);
+      for (const i of [0, 1, 999, 1000, 123457, rows * 4 - 1]) assert.equal(y[i], 2 * ((i % 1000) + k), `reply ${k}, value ${i}`);
+    });
+    assert.equal((await mgmt('/models/big', 'DELETE')).status, 200);
+  });
 });
 
 describe('an execution provider that cannot start', () => {
