@@ -10,6 +10,9 @@ import path from 'node:path';
 import { writeModelDir, writeScaleModel } from '../helpers/onnx-models.js';
 import { writeHandlerModelDir } from '../helpers/fixtures.js';
 import { postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
+import { archiver } from '../helpers/archiver.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 
 describe('model snapshot', () => {
   let root: string;
@@ -100,6 +103,28 @@ describe('model snapshot', () => {
     assert.deepEqual([d.loadedAtStartup, d.minWorkers, d.workers.length], [true, 2, 2], 'as the snapshot has it');
     const r = await request(`${server!.inferenceUrl}/invocations`, { method: 'POST', body: 'hi' });
     assert.deepEqual([r.status, r.body.echo], [200, 'hi'], 'still the start-up model');
+    await stop();
+  });
+
+  it('a start-up archive the snapshot restored is not extracted a second time', async () => {
+    rmSync(snapshotFile(), { force: true });
+    const src = writeModelDir(path.join(root, 'arc-src'), { name: 'arc' });
+    const packed = await archiver(['--model-name', 'arc', '--model-path', src, '--export-path', store]);
+    assert.equal(packed.code, 0, packed.stderr);
+    await start({ load_models: 'arc.mar', default_workers_per_model: '1' });
+    await stop();
+    const messages: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) messages.push((JSON.parse(line) as { msg: string }).msg);
+        done();
+      },
+    });
+    server = await startTestServer({ snapshot_dir: snapshots, load_models: 'arc.mar', default_workers_per_model: '1' }, store, pino({ level: 'info' }, sink));
+    assert.equal(messages.filter((m) => m === 'extracting model').length, 1, `extractions: ${messages.join(' | ')}`);
+    assert.ok(messages.includes('model restored from the snapshot'));
+    assert.equal(server.startupFailures.length, 0, JSON.stringify(server.startupFailures));
+    assert.equal(await factor('/predictions/arc'), 2);
     await stop();
   });
 

@@ -170,6 +170,9 @@ export class ModelRegistry {
       held.push(key);
     };
     if (p.modelName) reserve(p.modelName, p.modelVersion, false);
+    // A start-up model the snapshot restored from the same URL: its archive is not extracted again.
+    const restored = p.ifAbsent ? [...this.models.values()].find((m) => m.url === p.url && (!p.modelName || m.name === p.modelName)) : undefined;
+    if (restored) throw new AlreadyRegistered(restored.name);
     const workers = checkRegisterParams(p, this.config);
     if (p.runtime === 'node' && isRemoteUrl(p.url)) checkCodeFromUrl(this.config, p.url);
     // Hashed before it is read: a change in between shows as a change at the watch's next look. A
