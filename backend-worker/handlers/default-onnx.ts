@@ -16,8 +16,8 @@ export class OnnxTensorHandler implements Handler {
   private canBatch = false;
   /** On a GPU: every run padded to the batch size, one input shape to tune (tensor-batch.ts, bucket). */
   private pad = false;
-  /** The padded runs' joined inputs, reused from run to run. */
-  private readonly buffers = new JoinBuffers();
+  /** Joined runs' input arrays, reused from run to run. */
+  private buffers = new JoinBuffers();
   private batchSize = 1;
   private modelName = '';
   private version?: string;
@@ -32,6 +32,7 @@ export class OnnxTensorHandler implements Handler {
     this.version = ctx.manifest.model.modelVersion;
     this.pad = this.canBatch && (providerInUse()?.startsWith('cuda') ?? false);
     this.batchSize = ctx.batchSize;
+    this.buffers = new JoinBuffers(this.pad ? bucket(ctx.batchSize) : ctx.batchSize);
     // The padded shape's tuning is paid at load, not by requests, when no dimension waits for
     // requests to know it (an image size, a sequence length).
     const warm = this.pad ? zeroFeeds(this.specs, bucket(ctx.batchSize)) : undefined;
@@ -81,12 +82,12 @@ export class OnnxTensorHandler implements Handler {
     if (requests.length > 1 || this.pad) {
       const rows = requests.map((r) => Object.values(r.feeds)[0].dims[0]);
       const padTo = this.pad ? bucket(Math.max(this.batchSize, rows.reduce((a, b) => a + b, 0))) : 0;
-      const feeds = joinFeeds(requests, padTo, this.pad ? this.buffers : undefined);
+      const feeds = joinFeeds(requests, padTo, this.buffers);
       let results;
       try {
         results = await run(feeds);
       } finally {
-        if (this.pad) this.buffers.give(feeds);
+        this.buffers.give(feeds);
       }
       const split = splitResults(results, rows, padTo);
       if (split) {

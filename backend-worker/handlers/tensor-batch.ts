@@ -31,54 +31,80 @@ export function groupKey(r: V2Request): string | undefined {
  */
 export const bucket = (rows: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 
-type Joined = { set(a: ArrayLike<unknown>, o: number): void; fill(v: never, start: number): void; length: number };
+type Joined = {
+  set(a: ArrayLike<unknown>, o: number): void;
+  fill(v: never, start: number): void;
+  subarray(start: number, end: number): Joined;
+  length: number;
+  BYTES_PER_ELEMENT: number;
+};
+
+/** A kept array at most this big (a det batch of 8 is 39 MB); bigger ones are made for each run. */
+const KEEP_MAX_BYTES = 64 * 2 ** 20;
 
 /**
- * Joined-input arrays kept from one padded run for the next (one input shape per model on a GPU): a
- * fresh array per run costs its page faults and its zeroing, a fifth of a det session thread's time at
- * 8 × 4.9 MB. Reused ones have their padding rows zeroed again. Held only between runs of one handler.
+ * Joined-input arrays kept from one run for the next, one per element type and row size, each as long
+ * as the handler's batch (or the most rows it has joined): a fresh array per run pays its page faults
+ * and its zeroing, a fifth of a det session thread's time at 8 × 4.9 MB, ~45 µs a run of 8 cls rows on
+ * the CPU. A run gets a view of the rows it needs; padding rows of a reused array are zeroed again.
+ * Held only between one handler's runs: an array lent to a run still going is not handed out twice.
  */
 export class JoinBuffers {
   private readonly free = new Map<string, Joined>();
+  private readonly lent = new WeakMap<object, { key: string; whole: Joined }>();
 
-  take(type: string, Ctor: new (n: number) => Joined, length: number): { data: Joined; fresh: boolean } {
-    const key = `${type}:${length}`;
+  constructor(private readonly batchRows = 1) {}
+
+  take(type: string, Ctor: new (n: number) => Joined, perRow: number, rows: number): { data: Joined; fresh: boolean } {
+    const key = `${type}:${perRow}`;
+    const length = rows * perRow;
     const kept = this.free.get(key);
-    if (!kept) return { data: new Ctor(length), fresh: true };
-    this.free.delete(key);
-    return { data: kept, fresh: false };
+    if (kept && kept.length >= length) {
+      this.free.delete(key);
+      const data = kept.length === length ? kept : kept.subarray(0, length);
+      this.lent.set(data, { key, whole: kept });
+      return { data, fresh: false };
+    }
+    const capacity = Math.max(rows, this.batchRows) * perRow;
+    if (capacity * Ctor.prototype.BYTES_PER_ELEMENT > KEEP_MAX_BYTES) return { data: new Ctor(length), fresh: true };
+    const whole = new Ctor(capacity);
+    const data = capacity === length ? whole : whole.subarray(0, length);
+    this.lent.set(data, { key, whole });
+    return { data, fresh: true };
   }
 
   /** The feeds' arrays back, once their run has finished (ORT holds no reference after it). */
   give(feeds: Feeds): void {
     for (const t of Object.values(feeds)) {
-      if (this.free.size >= MAX_KEPT) this.free.delete(this.free.keys().next().value!);
-      this.free.set(`${t.type}:${(t.data as unknown as Joined).length}`, t.data as unknown as Joined);
+      const lent = this.lent.get(t.data as object);
+      if (!lent) continue;
+      this.lent.delete(t.data as object);
+      const kept = this.free.get(lent.key);
+      if (!kept || kept.length < lent.whole.length) this.free.set(lent.key, lent.whole);
     }
   }
 }
 
-/** Arrays a JoinBuffers keeps at most (a model's inputs at its one padded shape). */
-const MAX_KEPT = 4;
-
-/** The requests' inputs joined along the first dimension, zero rows added up to `padTo` rows. */
+/**
+ * The requests' inputs joined along the first dimension, zero rows added up to `padTo` rows; in arrays
+ * from `buffers` when given (hand them back with its give() once the run is over).
+ */
 export function joinFeeds(requests: readonly V2Request[], padTo = 0, buffers?: JoinBuffers): Feeds {
   const joined: Feeds = {};
   for (const name of Object.keys(requests[0].feeds)) {
     const parts = requests.map((r) => r.feeds[name]);
     const first = parts[0];
-    const rows = parts.reduce((a, t) => a + t.dims[0], 0);
+    const rows = Math.max(parts.reduce((a, t) => a + t.dims[0], 0), padTo);
     const perRow = first.dims.slice(1).reduce((a, b) => a * b, 1);
-    const length = Math.max(rows, padTo) * perRow;
     const Ctor = (first.data as unknown as { constructor: new (n: number) => Joined }).constructor;
-    const { data, fresh } = buffers ? buffers.take(first.type, Ctor, length) : { data: new Ctor(length), fresh: true };
+    const { data, fresh } = buffers ? buffers.take(first.type, Ctor, perRow, rows) : { data: new Ctor(rows * perRow), fresh: true };
     let offset = 0;
     for (const t of parts) {
       data.set(t.data as ArrayLike<unknown>, offset);
       offset += (t.data as ArrayLike<unknown>).length;
     }
-    if (!fresh && offset < length) data.fill((first.type === 'int64' || first.type === 'uint64' ? 0n : 0) as never, offset);
-    joined[name] = new ort.Tensor(first.type as 'float32', data as unknown as Float32Array, [Math.max(rows, padTo), ...first.dims.slice(1)]);
+    if (!fresh && offset < data.length) data.fill((first.type === 'int64' || first.type === 'uint64' ? 0n : 0) as never, offset);
+    joined[name] = new ort.Tensor(first.type as 'float32', data as unknown as Float32Array, [rows, ...first.dims.slice(1)]);
   }
   return joined;
 }

@@ -59,6 +59,26 @@ describe('padded batches', () => {
     assert.notEqual(joinFeeds(three, 4, buffers).x.data, second.x.data);
   });
 
+  it('unpadded (the CPU), joins fewer rows than the batch into a view of one kept array', async () => {
+    const buffers = new JoinBuffers(8);
+    const two = joinFeeds([request([[1, 1, 1, 1]]), request([[2, 2, 2, 2]])], 0, buffers);
+    assert.deepEqual(two.x.dims, [2, 4]);
+    const kept = (two.x.data as Float32Array).buffer;
+    assert.equal(kept.byteLength, 8 * 4 * 4, 'room for the batch');
+    buffers.give(two);
+    const three = joinFeeds([request([[3, 3, 3, 3]]), request([[4, 4, 4, 4], [5, 5, 5, 5]])], 0, buffers);
+    assert.equal((three.x.data as Float32Array).buffer, kept, 'the same memory');
+    assert.deepEqual(three.x.dims, [3, 4]);
+    const y = await session.run(three);
+    assert.deepEqual(Array.from(y.y.data as Float32Array), [6, 6, 6, 6, 8, 8, 8, 8, 10, 10, 10, 10]);
+    buffers.give(three);
+    // More rows than the batch: a bigger array, kept from then on.
+    const ten = joinFeeds(Array.from({ length: 10 }, (_, i) => request([[i, i, i, i]])), 0, buffers);
+    assert.deepEqual(ten.x.dims, [10, 4]);
+    buffers.give(ten);
+    assert.equal((joinFeeds([request([[7, 7, 7, 7]]), request([[8, 8, 8, 8]])], 0, buffers).x.data as Float32Array).buffer.byteLength, 10 * 4 * 4);
+  });
+
   it('zero inputs for warming a bucket need every trailing dimension', async () => {
     const specs = inputSpecs(session);
     const feeds = zeroFeeds(specs, 8)!;
