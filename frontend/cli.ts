@@ -91,7 +91,7 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
   }
   // --expose-gc: the server collects once when it goes quiet after a burst (idle-gc.ts). A young
   // generation of 1 MiB semi-spaces (V8's default grows to 16): the controller allocates little per
-  // request, and the default's growth under load was ~10 MB of its resident memory (docs/performance.md).
+  // request, and the default's growth under load was ~12 MB of its resident memory (docs/performance-profile.md, "Paired steps").
   const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
   // In the foreground, signals reach the server from the start, not only once it is up.
   if (foreground) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
