@@ -89,9 +89,10 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
     const out = openSync(logFile, 'a');
     stdio = ['ignore', out, out, 'ipc'];
   }
-  // --expose-gc: the server collects once when it goes quiet after a burst (idle-gc.ts). A young
-  // generation of 1 MiB semi-spaces (V8's default grows to 16): the controller allocates little per
-  // request, and the default's growth under load was ~12 MB of its resident memory (docs/performance-profile.md, "Paired steps").
+  // --expose-gc: the server collects once when it goes quiet after a burst (idle-gc.ts). Young
+  // generation in 1 MiB semi-spaces (V8's default grows to 16): the controller allocates little per
+  // request, and the default's growth under load held ~12 MB of its resident memory
+  // (docs/performance-profile.md, "Paired steps").
   const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
   // In the foreground, signals reach the server from the start, not only once it is up.
   if (foreground) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
