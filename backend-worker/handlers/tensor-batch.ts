@@ -36,8 +36,8 @@ type Joined = {
   fill(v: never, start: number): void;
   subarray(start: number, end: number): Joined;
   length: number;
-  BYTES_PER_ELEMENT: number;
 };
+type JoinedCtor = (new (n: number) => Joined) & { BYTES_PER_ELEMENT: number };
 
 /** A kept array at most this big (a det batch of 8 is 39 MB); bigger ones are made for each run. */
 const KEEP_MAX_BYTES = 64 * 2 ** 20;
@@ -55,7 +55,7 @@ export class JoinBuffers {
 
   constructor(private readonly batchRows = 1) {}
 
-  take(type: string, Ctor: new (n: number) => Joined, perRow: number, rows: number): { data: Joined; fresh: boolean } {
+  take(type: string, Ctor: JoinedCtor, perRow: number, rows: number): { data: Joined; fresh: boolean } {
     const key = `${type}:${perRow}`;
     const length = rows * perRow;
     const kept = this.free.get(key);
@@ -66,7 +66,7 @@ export class JoinBuffers {
       return { data, fresh: false };
     }
     const capacity = Math.max(rows, this.batchRows) * perRow;
-    if (capacity * Ctor.prototype.BYTES_PER_ELEMENT > KEEP_MAX_BYTES) return { data: new Ctor(length), fresh: true };
+    if (capacity * Ctor.BYTES_PER_ELEMENT > KEEP_MAX_BYTES) return { data: new Ctor(length), fresh: true };
     const whole = new Ctor(capacity);
     const data = capacity === length ? whole : whole.subarray(0, length);
     this.lent.set(data, { key, whole });
@@ -96,7 +96,7 @@ export function joinFeeds(requests: readonly V2Request[], padTo = 0, buffers?: J
     const first = parts[0];
     const rows = Math.max(parts.reduce((a, t) => a + t.dims[0], 0), padTo);
     const perRow = first.dims.slice(1).reduce((a, b) => a * b, 1);
-    const Ctor = (first.data as unknown as { constructor: new (n: number) => Joined }).constructor;
+    const Ctor = (first.data as unknown as { constructor: JoinedCtor }).constructor;
     const { data, fresh } = buffers ? buffers.take(first.type, Ctor, perRow, rows) : { data: new Ctor(rows * perRow), fresh: true };
     let offset = 0;
     for (const t of parts) {

@@ -21,10 +21,10 @@ const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.me
  * collection when it goes quiet (idle-gc.ts, which needs --expose-gc) gives the burst's back. Not
  * smaller: at 4 MiB a request still in flight (~100 ms at c=64) outlived two scavenges and was
  * promoted, and the old-space collections that followed cost ~20% of a front's CPU on 110 KB bodies
- * (docs/performance-profile.md, "Paired steps"); the resident memory measured the same. Its
- * collections on its own thread: V8's parallel and concurrent GC threads, in every front beside every
- * worker, took cores from the workers on the 16-core host (10–15% more cls requests a second without
- * them, fronts' CPU a request −5 to −21%; on 2 cores the same within noise), at ~30 MB more native
+ * (docs/performance-profile.md, "Paired steps"); the resident memory measured the same. It collects
+ * on its own thread: V8's parallel and concurrent GC threads, in every front beside every worker, took
+ * cores from the workers on the 16-core host (5–27% more cls requests a second without them in five
+ * pairs, fronts' CPU a request −5 to −21%; on 2 cores the same within noise), at ~30 MB more native
  * heap after a gRPC load (its buffers freed later, in the main thread's own sweeps).
  */
 const FRONT_NODE_ARGS = ['--max-semi-space-size=8', '--single-threaded-gc', '--expose-gc'];
