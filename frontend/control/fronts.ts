@@ -25,7 +25,7 @@ const FRONT_MAIN = fileURLToPath(new URL('../inference/front-main.js', import.me
  * on its own thread: V8's parallel and concurrent GC threads, in every front beside every worker, took
  * cores from the workers on the 16-core host (5–27% more cls requests a second without them in five
  * pairs, fronts' CPU a request −5 to −21%; on 2 cores the same within noise), at ~30 MB more native
- * heap after a gRPC load (its buffers freed later, in the main thread's own sweeps).
+ * heap after a gRPC load (likely its buffers freed later, in the main thread's own sweeps).
  */
 const FRONT_NODE_ARGS = ['--max-semi-space-size=8', '--single-threaded-gc', '--expose-gc'];
 const FRONT_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' };
