@@ -9,6 +9,7 @@ import { failureOf, type WorkerOptions } from './handler-api.js';
 import { ModelHost } from './model-host.js';
 import { providerInUse } from './provider-in-use.js';
 import { asBuffer, type ThreadReply, type ThreadRequest } from './thread-messages.js';
+import { UNPOOLED_MIN } from '../protocol/frame-reader.js';
 
 const { req, runtime, options } = workerData as { req: LoadRequest; runtime: Runtime; options: WorkerOptions };
 const port = parentPort!;
@@ -40,7 +41,7 @@ port.on('message', async ({ id, items }: ThreadRequest) => {
 function ownedBodies(replies: ReplyItem[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const { body } of replies) {
-    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength >= 4096;
+    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength >= UNPOOLED_MIN;
     if (whole && body.buffer instanceof ArrayBuffer && !out.includes(body.buffer)) out.push(body.buffer);
   }
   return out;

@@ -119,7 +119,7 @@ export class ByteCursor {
     const pad = (8 - (alignAt % 8)) % 8;
     // Its own ArrayBuffer (offset 0) when padded; small copies may come from Node's pool as before.
     const out = pad === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafeSlow(n + pad).subarray(pad);
-    if (n >= OWNED_MIN) OWNED.add(out.buffer);
+    if (n >= UNPOOLED_MIN) OWNED.add(out.buffer);
     let filled = 0;
     while (filled < n) {
       const cur = this.chunks[this.chunk];
@@ -142,14 +142,14 @@ export class ByteCursor {
 }
 
 /**
- * Copies the cursor made into memory of their own (the socket's chunks joined), from this size up:
- * Buffer.allocUnsafe pools only smaller ones. Such a value's memory can be moved to a thread
- * (transferred) instead of copied again (backend-worker/session-threads.ts).
+ * Buffers of this size and up have an ArrayBuffer of their own: Buffer.allocUnsafe (and so
+ * Buffer.concat) takes only smaller ones from its shared pool. Such memory can be moved to a thread
+ * (transferred) instead of copied (backend-worker/session-threads.ts, session-thread.ts).
  */
-const OWNED_MIN = 4096;
+export const UNPOOLED_MIN = Buffer.poolSize >>> 1;
 const OWNED = new WeakSet<ArrayBufferLike>();
 
-/** Whether `b` is a copy the reader made whose memory nothing else shares. */
+/** Whether `b` is a copy the reader made (of UNPOOLED_MIN bytes or more), whose memory nothing else shares. */
 export const ownsMemory = (b: Uint8Array): boolean => OWNED.has(b.buffer);
 
 export type Decoder<T> = (cursor: ByteCursor) => T;

@@ -8,7 +8,7 @@ import { invalidInput, type Handler, type HandlerContext, type InferenceInput, t
 import { runError } from '../ort-run-errors.js';
 import { buildV2Response, parseV2Request, unknownOutputs, type V2Request } from './kserve-v2.js';
 import { JoinBuffers, batchable, bucket, groupKey, joinFeeds, splitResults, zeroFeeds } from './tensor-batch.js';
-import { providerInUse } from '../provider-in-use.js';
+import { onCuda } from '../shape-sessions.js';
 
 export class OnnxTensorHandler implements Handler {
   private session!: Session;
@@ -30,7 +30,7 @@ export class OnnxTensorHandler implements Handler {
     this.canBatch = batchable(this.specs);
     this.modelName = ctx.modelName;
     this.version = ctx.manifest.model.modelVersion;
-    this.pad = this.canBatch && (providerInUse()?.startsWith('cuda') ?? false);
+    this.pad = this.canBatch && onCuda();
     this.batchSize = ctx.batchSize;
     this.buffers = new JoinBuffers(this.pad ? bucket(ctx.batchSize) : ctx.batchSize);
     // The padded shape's tuning is paid at load, not by requests, when no dimension waits for

@@ -2,7 +2,7 @@
 // /models/:model/invoke. A request's life: read body → RequestItem → worker router → reply item.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { routeKey, type ModelRoute } from '../../protocol/routes.js';
+import type { ModelRoute } from '../../protocol/routes.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { WorkerRouter } from './worker-router.js';
 import { badRequest } from '../errors.js';
@@ -11,7 +11,7 @@ import { readBodyPieces } from '../http/read-body.js';
 import { toRequestItem } from './request-item.js';
 import { requestOptions } from './deadline.js';
 import { sendJson } from '../http/respond.js';
-import { runPipeline } from './pipeline-runner.js';
+import { answer } from './pipeline-runner.js';
 
 /** `guards` (token-auth.ts) run before every inference route but /ping, which stays open for health checks. */
 export type InferenceLimits = Pick<ServerConfig, 'maxRequestSize' | 'maxRequestParameters'>;
@@ -59,7 +59,7 @@ export async function forwardRequest(ctx: Context, workers: WorkerRouter, config
   // Read before the body: a malformed deadline is refused at once, and the deadline counts from arrival.
   const options = requestOptions(ctx, performance.now());
   const item = await toRequestItem(ctx, await readBodyPieces(ctx, config.maxRequestSize), config.maxRequestParameters);
-  const reply = model.pipeline ? await runPipeline(workers, model, item, options) : await workers.submit(routeKey(model), item, options);
+  const reply = await answer(workers, model, item, options);
   ctx.status = reply.status;
   if (reply.reason) ctx.message = reply.reason;
   if (reply.contentType) ctx.type = reply.contentType;

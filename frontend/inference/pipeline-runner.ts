@@ -37,6 +37,11 @@ export function queueDepth(workers: WorkerRouter): Array<[string, number]> {
   return [...byName];
 }
 
+/** A request's answer: a pipeline's through its stages, any other model's from its workers. */
+export function answer(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
+  return route.pipeline ? runPipeline(workers, route, item, o) : workers.submit(routeKey(route), item, o);
+}
+
 export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
   // A pipeline with a response cache answers a repeated request from it, no stage involved.
   const cacheKey = workers.cache.key(route, item);

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { ModelInferRequest, ModelRef } from '../../protocol/grpc-proto.js';
-import { routeKey } from '../../protocol/routes.js';
 import { MAX_TIMER_MS } from '../config/keys.js';
 import { ServerError, badRequest, grpcStatus, internal, unauthorized } from '../errors.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
@@ -17,7 +16,7 @@ import { logAnsweredError } from '../http/log-error.js';
 import type { SubmitOptions } from '../inference/worker-router.js';
 import { MalformedMessage } from './grpc-inbound.js';
 import { fromV2Reply, toV2Item } from './grpc-tensors.js';
-import { runPipeline } from '../inference/pipeline-runner.js';
+import { answer } from '../inference/pipeline-runner.js';
 import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
 
 export interface GrpcServiceOptions {
@@ -84,7 +83,7 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
       state.model = route.name;
       const item = toV2Item(req, randomUUID());
-      return fromV2Reply(route.pipeline ? await runPipeline(workers, route, item, callOptions(call)) : await workers.submit(routeKey(route), item, callOptions(call)));
+      return fromV2Reply(await answer(workers, route, item, callOptions(call)));
     }, true),
   };
 }
