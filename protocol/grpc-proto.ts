@@ -4,8 +4,7 @@
 // beyond 2^53), bytes as Buffers (views of the received message, never re-encoded).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import { loadSync, type Options } from '@grpc/proto-loader';
+import { loadSync, type Options, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
 
 /**
  * The .proto beside this module's source in a checkout (tsc does not copy it), else the copy beside
@@ -19,11 +18,13 @@ export const LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: S
 
 export const SERVICE_NAME = 'inference.GRPCInferenceService';
 
-/** `inference.GRPCInferenceService`: its definition (for a server) and client constructor. */
-export function loadInferenceService(): { definition: grpc.ServiceDefinition; Client: grpc.ServiceClientConstructor } {
-  const pkg = grpc.loadPackageDefinition(loadSync(PROTO_FILE, LOADER_OPTIONS)) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  const Client = pkg.inference.GRPCInferenceService;
-  return { definition: Client.service, Client };
+/**
+ * The .proto's definitions (proto-loader's, which a grpc-js client takes too) and
+ * `inference.GRPCInferenceService`'s methods: each one's path and its messages' serializers.
+ */
+export function loadInferenceService(): { pkg: PackageDefinition; definition: ServiceDefinition } {
+  const pkg = loadSync(PROTO_FILE, LOADER_OPTIONS);
+  return { pkg, definition: pkg[SERVICE_NAME] as ServiceDefinition };
 }
 
 /** int64 fields: a number or a decimal string going out, a decimal string coming in. */

@@ -27,7 +27,7 @@ export function performanceDoc(dir: string): string {
     'machine\'s drift cancels. The cls model is PaddleOCR\'s direction classifier fed one [1,3,48,192] FP32',
     'tensor (110 KB) per request in the KServe v2 binary format; the no-op model answers two bytes from a JS',
     'handler, so it measures the serving path alone. "ours cls gRPC" sends the same tensor as a gRPC ModelInfer',
-    'call (raw_input_contents, grpc-js, one prebuilt message) to the same model as its REST binary twin. Our server runs as users run it: separate inference and',
+    'call (raw_input_contents, one prebuilt message over node:http2) to the same model as its REST binary twin. Our server runs as users run it: separate inference and',
     'management addresses, so inference goes through the inference front processes (`number_of_netty_threads`,',
     '`--fronts`), with the default log level (info: the access log on) and its stdout written to a file, as',
     '`npm start > file` would; `--log-level L` measures another level, and each run names its level above its',

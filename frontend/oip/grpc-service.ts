@@ -4,9 +4,8 @@
 // (at most DETAILS_MAX bytes) and the catalogue's code in the `mms-error-code` trailer (docs/api.md,
 // "Open Inference Protocol: gRPC").
 import { randomUUID } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
-import type { ModelInferRequest, ModelRef } from '../../protocol/grpc-proto.js';
-import { MAX_TIMER_MS } from '../config/keys.js';
+import type { ModelRef } from '../../protocol/grpc-proto.js';
+import type { ChunkedInferRequest } from './grpc-infer-decode.js';
 import { ServerError, badRequest, grpcStatus, internal, unauthorized } from '../errors.js';
 import type { RequestMetrics } from '../inference/front-metrics.js';
 import type { WorkerRouter } from '../inference/worker-router.js';
@@ -15,6 +14,7 @@ import { bearerCheck } from '../http/token-auth.js';
 import { logAnsweredError } from '../http/log-error.js';
 import type { SubmitOptions } from '../inference/worker-router.js';
 import { MalformedMessage } from './grpc-inbound.js';
+import type { UnaryCall, UnaryOutcome } from './grpc-transport.js';
 import { fromV2Reply, toV2Item } from './grpc-tensors.js';
 import { answer } from '../inference/pipeline-runner.js';
 import { inferenceRoute, modelMetadata, modelReady, serverMetadata, serverReady } from './v2-model.js';
@@ -29,15 +29,16 @@ export interface GrpcServiceOptions {
 }
 
 /** `state.model`: set once the call names a registered model (its requests are counted in the metrics). */
-type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, state: { model?: string }) => Promise<unknown> | unknown;
+type Handler = (call: UnaryCall, state: { model?: string }) => Promise<unknown> | unknown;
 
-export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedServiceImplementation {
+/** The service's methods by name, each answering a call with its value or its status. */
+export function inferenceServiceHandlers(o: GrpcServiceOptions): Record<string, (call: UnaryCall) => Promise<UnaryOutcome>> {
   const accepts = o.inferenceKey ? bearerCheck(o.inferenceKey) : undefined;
   const { workers } = o;
   const access = o.log.child({ component: 'access' });
 
   /** A unary handler: its result, or its error as a gRPC status; one access line per call, like REST's. */
-  const unary = (method: string, run: Handler, guarded = false): grpc.handleUnaryCall<unknown, unknown> => (call, callback) => {
+  const unary = (method: string, run: Handler, guarded = false) => (call: UnaryCall): Promise<UnaryOutcome> => {
     const start = performance.now();
     const state: { model?: string } = {};
     const finish = (code: number, httpStatus: number, errorCode?: string) => {
@@ -45,23 +46,21 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       if (state.model) o.metrics?.request(state.model, httpStatus, ms / 1000);
       if (access.isLevelEnabled('info')) access.info({ grpc: method, code, ms: Math.round(ms * 100) / 100, model: state.model, errorCode }, 'request');
     };
-    void (async () => {
-      if (guarded && accepts && !accepts(String(call.metadata.get('authorization')[0] ?? ''))) throw unauthorized();
+    return (async () => {
+      if (guarded && accepts && !accepts(call.metadata('authorization') ?? '')) throw unauthorized();
       if (call.request instanceof MalformedMessage) throw badRequest(`Malformed protobuf message: ${call.request.reason}.`);
       return run(call, state);
     })().then(
       (value) => {
-        callback(null, value);
-        finish(grpc.status.OK, 200);
+        finish(0, 200);
+        return { value };
       },
       (err: unknown) => {
         const e = err instanceof ServerError ? err : internal((err as Error)?.message || String(err));
         logAnsweredError(o.log, err, e, { grpc: method });
-        const trailer = new grpc.Metadata();
-        trailer.set('mms-error-code', e.code);
         const code = grpcStatus(e);
-        callback({ code, details: truncateUtf8(e.shown, DETAILS_MAX), metadata: trailer });
         finish(code, e.status, e.code);
+        return { status: code, details: truncateUtf8(e.shown, DETAILS_MAX), trailers: { 'mms-error-code': e.code } };
       },
     );
   };
@@ -79,7 +78,7 @@ export function inferenceServiceHandlers(o: GrpcServiceOptions): grpc.UntypedSer
       return modelMetadata(workers.route(r.name ?? '', r.version || undefined), workers);
     }, true),
     ModelInfer: unary('ModelInfer', async (call, state) => {
-      const req = call.request as ModelInferRequest;
+      const req = call.request as ChunkedInferRequest;
       const route = inferenceRoute(workers, req.model_name ?? '', req.model_version);
       state.model = route.name;
       const item = toV2Item(req, randomUUID());
@@ -110,22 +109,8 @@ export function truncateUtf8(text: string, max: number): string {
 
 /**
  * The call's deadline (grpc-timeout) and cancellation as the router takes them: past the deadline, or
- * once the client cancels or goes away, a request still queued is dropped and never runs. A deadline
- * past the longest timer is none (grpc-inbound.ts drops those before grpc-js reads them; this keeps
- * the router's timer bounded whatever grpc-js reports).
+ * once the client cancels or goes away, a request still queued is dropped and never runs.
  */
-function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>): SubmitOptions {
-  const d = call.getDeadline();
-  const left = (d instanceof Date ? d.getTime() : d) - Date.now();
-  // An epoch time; the router counts on the monotonic clock.
-  const deadline = Number.isFinite(left) && left <= MAX_TIMER_MS ? performance.now() + left : undefined;
-  const whenGone = (cancel: () => void) => {
-    if (call.cancelled) {
-      cancel();
-      return () => undefined;
-    }
-    call.once('cancelled', cancel);
-    return () => call.off('cancelled', cancel);
-  };
-  return { deadline, whenGone };
+function callOptions(call: UnaryCall): SubmitOptions {
+  return { deadline: call.deadline, whenGone: (cancel) => call.onCancel(cancel) };
 }

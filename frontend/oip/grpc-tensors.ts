@@ -1,11 +1,12 @@
 // gRPC ModelInfer ↔ the v2 binary-data format the worker's codec reads and writes (docs/api.md,
 // "Open Inference Protocol: gRPC"). A request becomes one body: a small JSON header naming every input
-// with its binary_data_size, then each input's bytes, the raw_input_contents Buffers themselves
-// (views of the received message, sent on to the worker without a copy); typed contents are laid out
+// with its binary_data_size, then each input's bytes, the raw_input_contents themselves (views of
+// the received chunks, grpc-infer-decode.ts, sent on to the worker without a copy); typed contents are laid out
 // as the same little-endian bytes. Every output is asked for as binary, and the reply's bytes become
 // raw_output_contents as views of the worker's reply.
 import { V2_HEADER_LENGTH, type OutgoingItem, type ReplyItem } from '../../protocol/messages.js';
-import type { InferInputTensor, InferParameter, InferTensorContents, ModelInferRequest, ModelInferResponse } from '../../protocol/grpc-proto.js';
+import type { InferInputTensor, InferParameter, InferTensorContents, ModelInferResponse } from '../../protocol/grpc-proto.js';
+import type { ChunkedInferRequest } from './grpc-infer-decode.js';
 import { badRequest, internal } from '../errors.js';
 
 type Field = keyof InferTensorContents;
@@ -68,7 +69,7 @@ function plain(params: Record<string, InferParameter> | undefined): Record<strin
 }
 
 /** The request as the worker's v2 codec reads it (one `body` parameter, binary-data extension). */
-export function toV2Item(req: ModelInferRequest, requestId: string): OutgoingItem {
+export function toV2Item(req: ChunkedInferRequest, requestId: string): OutgoingItem {
   const inputs = req.inputs ?? [];
   const raw = req.raw_input_contents ?? [];
   if (raw.length > 0 && raw.length !== inputs.length) {
@@ -77,14 +78,20 @@ export function toV2Item(req: ModelInferRequest, requestId: string): OutgoingIte
   const pieces: Buffer[] = [];
   const head = inputs.map((t, i) => {
     const name = t.name ?? '';
-    let bytes: Buffer;
+    let size = 0;
     if (raw.length > 0) {
       if (filled(t.contents).length > 0) throw badRequest(`Input "${name}" has contents although raw_input_contents is used.`);
-      bytes = Buffer.from(raw[i].buffer, raw[i].byteOffset, raw[i].byteLength);
-    } else bytes = typedBytes(t, name);
-    pieces.push(bytes);
+      for (const part of raw[i]) {
+        pieces.push(part);
+        size += part.length;
+      }
+    } else {
+      const bytes = typedBytes(t, name);
+      pieces.push(bytes);
+      size = bytes.length;
+    }
     const shape = (t.shape ?? []).map(Number);
-    return { name, datatype: t.datatype ?? '', shape, parameters: { ...plain(t.parameters), binary_data_size: bytes.length } };
+    return { name, datatype: t.datatype ?? '', shape, parameters: { ...plain(t.parameters), binary_data_size: size } };
   });
   const outputs = req.outputs?.length ? req.outputs.map((o) => ({ name: o.name ?? '', parameters: { binary_data: true } })) : undefined;
   const header = Buffer.from(JSON.stringify({

@@ -14,11 +14,18 @@ export type GrpcResult<T> = { ok: true; value: T } | { ok: false; error: GrpcFai
 export class InferenceClient {
   private readonly client: grpc.Client & Record<string, grpc.requestCallback<unknown> | unknown>;
 
-  constructor(target: string, private readonly metadata: Record<string, string> = {}) {
-    const { Client } = loadInferenceService();
-    this.client = new Client(target, grpc.credentials.createInsecure(), {
+  /** `options`: TLS credentials (else plain text) and more channel options (e.g. compression). */
+  constructor(
+    target: string,
+    private readonly metadata: Record<string, string> = {},
+    options: { credentials?: grpc.ChannelCredentials; channel?: grpc.ChannelOptions } = {},
+  ) {
+    const pkg = grpc.loadPackageDefinition(loadInferenceService().pkg) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+    const Client = pkg.inference.GRPCInferenceService;
+    this.client = new Client(target, options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
+      ...options.channel,
     }) as never;
   }
 
