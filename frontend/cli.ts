@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { CONTROLLER_NODE_ARGS } from './controller-node-args.js';
 import { isAlive, isModelServer, pidFilePath, readPid, removePid } from './pid-file.js';
 import type { RunOptions, StartMessage } from './main.js';
 
@@ -89,11 +90,7 @@ async function launch(options: RunOptions, foreground: boolean): Promise<void> {
     const out = openSync(logFile, 'a');
     stdio = ['ignore', out, out, 'ipc'];
   }
-  // --expose-gc: the server collects once when it goes quiet after a burst (idle-gc.ts). Young
-  // generation in 1 MiB semi-spaces (V8's default grows to 16): the controller allocates little per
-  // request, and the default's growth under load held ~12 MB of its resident memory
-  // (docs/performance-profile.md, "Paired steps").
-  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
+  const child = spawn(process.execPath, [...CONTROLLER_NODE_ARGS, SERVER_MAIN, JSON.stringify(options)], { detached: !foreground, stdio });
   // In the foreground, signals reach the server from the start, not only once it is up.
   if (foreground) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   const outcome = await new Promise<StartMessage>((resolve) => {

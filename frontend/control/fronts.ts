@@ -8,6 +8,7 @@ import type { ControllerMessage, FrontMessage, RouteTable } from '../../protocol
 import type { Address } from '../config/address.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../logging/logger.js';
+import { CONTROLLER_NODE_ARGS } from '../controller-node-args.js';
 import { frontEnv } from '../inference/front-config.js';
 import { restartDelayMs } from './workers/backoff.js';
 import type { UsageMap } from '../inference/model-usage.js';
@@ -119,7 +120,8 @@ export class Fronts {
     // served nor closed, so its client hangs (until its own timeout: 300 s for fetch). Under SCHED_NONE
     // a dead front's unaccepted connections stay in the socket's backlog for the others.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false, execArgv: [...process.execArgv, ...FRONT_NODE_ARGS, ...extraFrontArgs()] });
+    const inherited = process.execArgv.filter((a) => !CONTROLLER_NODE_ARGS.includes(a));
+    cluster.setupPrimary({ exec: FRONT_MAIN, args: [], silent: false, execArgv: [...inherited, ...FRONT_NODE_ARGS, ...extraFrontArgs()] });
     try {
       await Promise.all(Array.from({ length: o.count }, (_, i) => fronts.fork(i)));
     } catch (err) {
