@@ -54,8 +54,8 @@ export async function startGrpc(address: Address, config: Limits, service: GrpcS
   else server.listen({ host: address.host, port: address.port, backlog: LISTEN_BACKLOG });
   await listening;
   const bound = server.address();
-  const host = address.kind === 'tcp' && address.host.includes(':') ? `[${address.host}]` : address.kind === 'tcp' ? address.host : '';
-  const url = address.kind === 'unix' ? `unix:${address.path}` : `${host}:${typeof bound === 'object' && bound ? bound.port : address.port}`;
+  const port = typeof bound === 'object' && bound ? bound.port : 0;
+  const url = address.kind === 'unix' ? `unix:${address.path}` : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
   return {
     url,
     close: async (deadlineMs) => {
