@@ -1,9 +1,9 @@
 // gRPC ModelInfer ↔ the v2 binary-data format the worker's codec reads and writes (docs/api.md,
 // "Open Inference Protocol: gRPC"). A request becomes one body: a small JSON header naming every input
-// with its binary_data_size, then each input's bytes, the raw_input_contents themselves (views of
-// the received chunks, grpc-infer-decode.ts, sent on to the worker without a copy); typed contents are laid out
-// as the same little-endian bytes. Every output is asked for as binary, and the reply's bytes become
-// raw_output_contents as views of the worker's reply.
+// with its binary_data_size, then each input's bytes: the raw_input_contents themselves (views of the
+// received chunks, grpc-infer-decode.ts, sent on to the worker without a copy), or typed contents laid
+// out as the same little-endian bytes. Every output is asked for as binary, and the reply's bytes
+// become raw_output_contents as views of the worker's reply.
 import { V2_HEADER_LENGTH, type OutgoingItem, type ReplyItem } from '../../protocol/messages.js';
 import type { InferInputTensor, InferParameter, InferTensorContents, ModelInferResponse } from '../../protocol/grpc-proto.js';
 import type { ChunkedInferRequest } from './grpc-infer-decode.js';
