@@ -131,6 +131,20 @@ export class ByteCursor {
     return out;
   }
 
+  /** The next `n` bytes as views of the chunks they lie in, never copied. */
+  views(n: number): Buffer[] {
+    this.require(n);
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const c = this.chunks[this.chunk];
+      const k = Math.min(n, c.length - this.offset);
+      out.push(c.subarray(this.offset, this.offset + k));
+      this.advance(k);
+      n -= k;
+    }
+    return out;
+  }
+
   private advance(n: number): void {
     this.pos += n;
     this.offset += n;

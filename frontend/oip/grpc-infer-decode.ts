@@ -4,6 +4,7 @@
 // REST"). Here the top-level fields are walked across the chunks: raw_input_contents (field 7, the
 // tensors' bytes) stays as views of the chunks, and every other field, a few hundred bytes, is copied
 // out and decoded by protobufjs as a message of its own (protobuf lets a message's fields be split so).
+import { ByteCursor } from '../../protocol/frame-reader.js';
 import type { ModelInferRequest } from '../../protocol/grpc-proto.js';
 
 const RAW_INPUT_CONTENTS = 7;
@@ -11,64 +12,45 @@ const RAW_INPUT_CONTENTS = 7;
 /** A request whose raw_input_contents are each a list of views of the received chunks. */
 export type ChunkedInferRequest = Omit<ModelInferRequest, 'raw_input_contents'> & { raw_input_contents?: Buffer[][] };
 
-/** Reads forward through a message split over chunks. */
-class ChunkReader {
-  private chunk = 0;
-  private at: number;
-  constructor(private readonly chunks: Buffer[], start: number) {
-    this.at = start;
-    this.settle();
+/** Reads the message's fields across its chunks; past its end is not a message. */
+class FieldReader {
+  private readonly cursor: ByteCursor;
+  constructor(chunks: Buffer[], private readonly total: number, start: number) {
+    this.cursor = new ByteCursor(chunks, total, 0);
+    this.cursor.take(start);
   }
 
   get done(): boolean {
-    return this.chunk >= this.chunks.length;
+    return this.cursor.position >= this.total;
   }
 
-  byte(): number {
-    if (this.done) throw new Error('the message ends inside a field');
-    const b = this.chunks[this.chunk][this.at++];
-    this.settle();
-    return b;
-  }
-
-  /** A varint of up to 32 significant bits (tags and lengths); its bytes go to `into` as well. */
-  varint(into?: number[]): number {
+  /**
+   * A varint of at most `maxBytes` (5: a tag or a length; 10: any 64-bit value), its bytes copied to
+   * `into`; returns its value (exact for tags and lengths).
+   */
+  varint(into: number[], maxBytes = 5): number {
     let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
+    for (let i = 0; i < maxBytes; i++) {
       const b = this.byte();
-      into?.push(b);
-      value += (b & 0x7f) * 2 ** shift;
+      into.push(b);
+      value += (b & 0x7f) * 2 ** (7 * i);
       if (b < 0x80) return value;
     }
-    throw new Error('a varint longer than 5 bytes');
+    throw new Error(`a varint longer than ${maxBytes} bytes`);
   }
 
-  /** A varint of any value (up to 10 bytes), its bytes copied to `into`. */
-  skipVarint(into: number[]): void {
-    for (let i = 0; i < 10; i++) if (into[into.push(this.byte()) - 1] < 0x80) return;
-    throw new Error('a varint longer than 10 bytes');
-  }
-
-  /** The next `n` bytes as views of the chunks. */
   views(n: number): Buffer[] {
-    const out: Buffer[] = [];
-    while (n > 0) {
-      if (this.done) throw new Error('the message ends inside a field');
-      const c = this.chunks[this.chunk];
-      const take = Math.min(n, c.length - this.at);
-      out.push(c.subarray(this.at, this.at + take));
-      this.at += take;
-      n -= take;
-      this.settle();
-    }
-    return out;
+    this.need(n);
+    return this.cursor.views(n);
   }
 
-  private settle(): void {
-    while (this.chunk < this.chunks.length && this.at >= this.chunks[this.chunk].length) {
-      this.at -= this.chunks[this.chunk].length;
-      this.chunk++;
-    }
+  private byte(): number {
+    this.need(1);
+    return this.cursor.u8();
+  }
+
+  private need(n: number): void {
+    if (this.cursor.position + n > this.total) throw new Error('the message ends inside a field');
   }
 }
 
@@ -77,7 +59,7 @@ class ChunkReader {
  * protobufjs's decoder of ModelInferRequest. Throws where the bytes are not a message.
  */
 export function decodeInferRequest(chunks: Buffer[], start: number, decodeRest: (bytes: Buffer) => unknown): ChunkedInferRequest {
-  const r = new ChunkReader(chunks, start);
+  const r = new FieldReader(chunks, chunks.reduce((n, c) => n + c.length, 0), start);
   const rest: Buffer[] = [];
   const raw: Buffer[][] = [];
   while (!r.done) {
@@ -90,7 +72,7 @@ export function decodeInferRequest(chunks: Buffer[], start: number, decodeRest: 
       if (tag >>> 3 === RAW_INPUT_CONTENTS) raw.push(body);
       else rest.push(Buffer.from(head), ...body);
     } else if (wire === 0) {
-      r.skipVarint(head);
+      r.varint(head, 10);
       rest.push(Buffer.from(head));
     } else if (wire === 1 || wire === 5) {
       rest.push(Buffer.from(head), ...r.views(wire === 1 ? 8 : 4));
