@@ -358,7 +358,8 @@ try {
   }
 
   const setup = { logLevel, stdout: `a file (${path.basename(server.logFile)} in the server's directory, as \`npm start > file\`)`, config: server.settings };
-  const partial = { machine: m, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory, server: setup, cpuClock: cpuClock() };
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out' && !a.startsWith('--out='));
+  const partial = { machine: m, args, durationS: duration, rounds, loadProcs, inProcessLoop, series, frontsScaling, memory, server: setup, cpuClock: cpuClock() };
   const results: Results = { ...partial, ...goals(partial, { device: Boolean(flags.device), fronts, deviceWorkers }) };
   const base = path.join(out, flags.device ? 'performance-device' : 'performance');
   mkdirSync(out, { recursive: true });

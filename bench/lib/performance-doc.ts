@@ -67,7 +67,7 @@ export function performanceDoc(dir: string): string {
 export function performanceDeviceDoc(dir: string): string | undefined {
   const device = readJson<Results>(dir, 'performance-device.json');
   if (!device) return undefined;
-  return ['# Performance on a many-core host', '', 'Written by `npm run bench -- --device` (see [performance.md](performance.md) for how to read it).', '', markdown(device, 'Many-core run'), '![many-core throughput and fronts scaling](performance-device.svg)', ''].join('\n');
+  return ['# Performance on a many-core host', '', 'Written by `npm run bench -- --device` (the command of this run is under the machine; see [performance.md](performance.md) for how to read it).', '', markdown(device, 'Many-core run'), '![many-core throughput and fronts scaling](performance-device.svg)', ''].join('\n');
 }
 
 function ocrSection(cpu: OcrResults | undefined, gpu: OcrResults | undefined): string {

@@ -80,6 +80,8 @@ export interface FrontsScaling {
 
 export interface Results {
   machine: Machine;
+  /** The bench's flags for this run, --out left out (absent in older results). */
+  args?: string[];
   durationS: number;
   rounds?: number;
   loadProcs?: number;
@@ -142,7 +144,8 @@ export function markdown(r: Results, title: string): string {
   const lines = [
     `## ${title}`,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; ${m.date}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; ${m.date}.` +
+      (r.args ? ` Command: \`npm run bench${r.args.length ? ` -- ${r.args.join(' ')}` : ''}\`.` : ''),
     (r.rounds === undefined
       ? `Each point: autocannon in its own process for ${r.durationS} s (an older run: one pass, not interleaved; "front cores" is its one frontend process). `
       : `Each point: autocannon in ${r.loadProcs ?? 1} load process${(r.loadProcs ?? 1) > 1 ? 'es' : ''} for ${r.durationS} s; ` +
