@@ -6,11 +6,11 @@
 // (no-op, cls, and on a many-core host the fronts series) runs its contenders interleaved, A B A B,
 // over several rounds; figures are medians and ratios are taken within a round, so the drift of a
 // shared machine cancels. `node dist/bench/run.js --help` lists the flags.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLS_FILE } from './lib/model-inputs.js';
+import { makeStore } from './lib/bench-store.js';
 import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
@@ -178,18 +178,6 @@ function summarize(concurrency: number, samples: Sample[]): Point {
 
 // ---------------------------------------------------------------------------------------------------
 // Contenders (the peers are lib/peers.ts)
-
-function makeStore(): string {
-  const store = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-'));
-  const write = (name: string, manifest: object, files: Record<string, string>) => {
-    mkdirSync(path.join(store, name, 'MAR-INF'), { recursive: true });
-    writeFileSync(path.join(store, name, 'MAR-INF', 'MANIFEST.json'), JSON.stringify(manifest));
-    for (const [to, from] of Object.entries(files)) copyFileSync(from, path.join(store, name, to));
-  };
-  write('noop', { runtime: 'node', model: { modelName: 'noop', handler: 'noop.mjs' } }, { 'noop.mjs': path.join(DIST, '..', 'bench', 'fixtures', 'noop.mjs') });
-  write('cls', { runtime: 'onnx', model: { modelName: 'cls', handler: 'onnx' } }, { 'model.onnx': CLS_FILE });
-  return store;
-}
 
 const oursLabel = (model: string, workers: number, batch: number, f?: number, pinned = false) =>
   `ours ${model}${pinned ? ' pinned' : ''}, ${workers} worker${workers > 1 ? 's' : ''}, batching ${batch > 1 ? `on (${batch})` : 'off'}${f ? `, ${f} front${f > 1 ? 's' : ''}` : ''}`;

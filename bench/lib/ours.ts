@@ -68,9 +68,10 @@ export class Ours {
 
   /**
    * `extra`: more config.properties lines (the ramp's autoscaling keys, bench:gpu's number_of_gpu).
-   * `logLevel`: MMS_LOG_LEVEL; info is the server's default (the access log on).
+   * `logLevel`: MMS_LOG_LEVEL; info is the server's default (the access log on). `env`: more of the
+   * server's environment (e.g. MMS_WORKER_NODE_ARGS); `root`: the checkout whose build runs (bench:ab).
    */
-  static async start(store: string, fronts: number, extra: string[] = [], logLevel = 'info'): Promise<Ours> {
+  static async start(store: string, fronts: number, extra: string[] = [], logLevel = 'info', o: { env?: NodeJS.ProcessEnv; root?: string } = {}): Promise<Ours> {
     // Its own directory: config, and TMPDIR for the pid file, so several servers can run at once.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-server-'));
     const config = path.join(dir, 'config.properties');
@@ -80,7 +81,8 @@ export class Ours {
     const settings = ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_address=http://127.0.0.1:0', `number_of_netty_threads=${fronts}`, ...gpus, ...extra];
     writeFileSync(config, [`model_store=${store}`, ...settings].join('\n'));
     const logFile = path.join(dir, 'server.log');
-    const server = await startNodeToFile(path.join(DIST, 'frontend', 'cli.js'), ['--start', '--foreground', '--mms-config', config], /^Metrics: (\S+)/, { MMS_LOG_LEVEL: logLevel, TMPDIR: dir }, logFile);
+    const cli = o.root ? path.join(o.root, 'dist', 'frontend', 'cli.js') : path.join(DIST, 'frontend', 'cli.js');
+    const server = await startNodeToFile(cli, ['--start', '--foreground', '--mms-config', config], /^Metrics: (\S+)/, { ...o.env, MMS_LOG_LEVEL: logLevel, TMPDIR: dir }, logFile);
     const inference = server.lines.map((l) => /^Inference API: (\S+)/.exec(l)?.[1]).find(Boolean)!;
     const grpc = server.lines.map((l) => /^gRPC inference API: (\S+)/.exec(l)?.[1]).find(Boolean) ?? '';
     // The server prints its addresses in one write, the metrics line last.
