@@ -5,10 +5,9 @@
 // and the pairs' B/A ratios follow. It is how the steps in docs/performance-profile.md ("Paired steps")
 // were measured, made one command.
 import { rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { makeStore } from './lib/bench-store.js';
-import { combineParts, runLoadParts } from './lib/load-parts.js';
+import { combineParts, defaultLoadProcs, runLoadParts } from './lib/load-parts.js';
 import { cpuBetween, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
 import { Ours } from './lib/ours.js';
 import { median } from './lib/report.js';
@@ -81,7 +80,7 @@ const num = (name: keyof typeof flags) => {
   return n;
 };
 const [workers, batch, fronts, c, pairs, duration, warmup] = (['workers', 'batch', 'fronts', 'c', 'pairs', 'duration', 'warmup'] as const).map(num);
-const loadProcs = Math.min(16, Math.ceil(os.availableParallelism() / 4));
+const loadProcs = defaultLoadProcs();
 
 interface Side {
   label: string;

@@ -1,8 +1,12 @@
 // One load point as the benchmarks run it: `procs` load processes (load-worker.js, or grpc-load.js
 // for gRPC) share the connections, each printing its LoadResult; their rates add up.
+import os from 'node:os';
 import path from 'node:path';
 import type { LoadResult, LoadSpec } from './load-worker.js';
 import { DIST, runNodeJson } from './processes.js';
+
+/** Load processes for a host: one on a small machine, else one per four cores (at most 16), so the load generator is not the limit. */
+export const defaultLoadProcs = (cores = os.availableParallelism()): number => (cores <= 4 ? 1 : Math.min(16, Math.ceil(cores / 4)));
 
 /** Runs `seconds` of load; one LoadResult per load process. */
 export function runLoadParts(url: string, connections: number, body: LoadSpec['body'], procs: number, seconds: number): Promise<LoadResult[]> {
