@@ -12,6 +12,12 @@ import { cpuBetween, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.
 import { Ours } from './lib/ours.js';
 import { median } from './lib/report.js';
 
+// A bad flag, or a side whose server would not start, ends the run with its message alone.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`bench:ab: ${err.message}\n`);
+  process.exit(1);
+});
+
 const HELP = `Usage: npm run bench:ab -- [flags]   (or: node dist/bench/ab.js [flags] after npm run build)
   --a-env NAME=VALUE   side A's server environment (repeatable), e.g. MMS_WORKER_NODE_ARGS=--single-threaded-gc
   --b-env NAME=VALUE   side B's (repeatable)
