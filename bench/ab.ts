@@ -7,8 +7,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { makeStore } from './lib/bench-store.js';
-import { combineParts, defaultLoadProcs, runLoadParts } from './lib/load-parts.js';
-import { cpuBetween, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
+import { defaultLoadProcs } from './lib/load-parts.js';
+import { measurePoint } from './lib/point.js';
+import type { CpuPerRequest } from './lib/cpu.js';
 import { Ours } from './lib/ours.js';
 import { median } from './lib/report.js';
 
@@ -86,7 +87,6 @@ const num = (name: keyof typeof flags) => {
   return n;
 };
 const [workers, batch, fronts, c, pairs, duration, warmup] = (['workers', 'batch', 'fronts', 'c', 'pairs', 'duration', 'warmup'] as const).map(num);
-const loadProcs = defaultLoadProcs();
 
 interface Side {
   label: string;
@@ -107,7 +107,7 @@ interface Run {
   p50: number;
   p99: number;
   failed: number;
-  cpuUs: CpuPerRequest & { outside?: number };
+  cpuUs: CpuPerRequest;
   controllerMB: number;
   frontsMB: number[];
 }
@@ -118,16 +118,8 @@ async function measure(side: Side, store: string, pair: number): Promise<Run> {
     const rest = await server.register(model, workers, batch, side.label);
     const contender = flags.grpc ? server.grpcTwin(rest) : rest;
     const body = flags.grpc ? 'grpc-cls' : model === 'cls' ? 'cls' : 'empty';
-    if (warmup > 0) await runLoadParts(contender.url, c, body, loadProcs, warmup);
-    const s0 = await rest.sessionCpu?.();
-    const before = snapshot(server.watch);
-    const r = combineParts(await runLoadParts(contender.url, c, body, loadProcs, duration));
-    const after = snapshot(server.watch);
-    const s1 = await rest.sessionCpu?.();
-    const answered = r.requests ?? 0;
-    const cpuUs: Run['cpuUs'] = perRequest(cpuBetween(before, after), answered);
-    if (s0 !== undefined && s1 !== undefined && cpuUs.worker !== undefined) cpuUs.outside = cpuUs.worker - ((s1 - s0) * 1e6) / answered;
-    return { pair, side: side.label, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.errors + r.non2xx, cpuUs, ...server.memory() };
+    const r = await measurePoint(contender.url, c, body, { procs: defaultLoadProcs(), warmupS: warmup, durationS: duration, watch: server.watch, sessionCpu: rest.sessionCpu });
+    return { pair, side: side.label, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.errors + r.non2xx, cpuUs: r.cpuUs ?? {}, ...server.memory() };
   } finally {
     await server.stop();
   }
@@ -146,7 +138,8 @@ try {
       const r = await measure(side, store, p);
       runs.push(r);
       const u = r.cpuUs;
-      process.stdout.write(`| ${p} | ${r.side} | ${f0(r.rps)} | ${r.p50} | ${r.p99} | ${r.failed} | ${f0(u.front)} | ${f0(u.controller)} | ${f0(u.worker)} | ${f0(u.outside)} | ${f0(r.controllerMB)} | ${r.frontsMB.map(f0).join(', ')} |\n`);
+      const outside = u.worker !== undefined && u.session !== undefined ? u.worker - u.session : undefined;
+      process.stdout.write(`| ${p} | ${r.side} | ${f0(r.rps)} | ${r.p50} | ${r.p99} | ${r.failed} | ${f0(u.front)} | ${f0(u.controller)} | ${f0(u.worker)} | ${f0(outside)} | ${f0(r.controllerMB)} | ${r.frontsMB.map(f0).join(', ')} |\n`);
     }
   }
 } finally {

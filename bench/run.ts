@@ -15,10 +15,11 @@ import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { CPU_CLASSES, cpuBetween, cpuClock, describeCpu, perRequest, snapshot, type CpuPerRequest, type Watch } from './lib/cpu.js';
+import { CPU_CLASSES, cpuClock, describeCpu, type CpuPerRequest, type Watch } from './lib/cpu.js';
 import { Ours, PINNED, type Contender } from './lib/ours.js';
 import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
-import { combineParts, defaultLoadProcs, runLoadParts } from './lib/load-parts.js';
+import { defaultLoadProcs } from './lib/load-parts.js';
+import { measurePoint } from './lib/point.js';
 import { goals } from './lib/goals.js';
 import { performanceDeviceDoc, performanceDoc } from './lib/performance-doc.js';
 import { runRamp } from './lib/ramp.js';
@@ -128,29 +129,9 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // ---------------------------------------------------------------------------------------------------
 // Measuring one point
 
-/**
- * One point: a warm-up, then `loadProcs` load processes share the connections; their rates add up.
- * The watched processes' CPU over the point, by class, per response and (ours) as cores.
- */
-async function load(url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<number | undefined>): Promise<Sample> {
-  const procs = connections > 1 ? loadProcs : 1;
-  if (warmup > 0) await runLoadParts(url, connections, body, procs, warmup);
-  const sessionBefore = await sessionCpu?.();
-  const before = watch && snapshot(watch);
-  const t0 = performance.now();
-  const parts = await runLoadParts(url, connections, body, procs, duration);
-  const after = watch && snapshot(watch);
-  const elapsed = (performance.now() - t0) / 1000;
-  const sessionAfter = await sessionCpu?.();
-  const sample: Sample = combineParts(parts);
-  if (!before || !after) return sample;
-  const ns = cpuBetween(before, after);
-  const cores = (x: number | undefined) => (x === undefined ? undefined : x / 1e9 / elapsed);
-  const cpuUs = perRequest(ns, sample.requests ?? 0);
-  // The session's CPU comes from the metrics the workers report with each batch (read before and after).
-  if (sessionBefore !== undefined && sessionAfter !== undefined && sample.requests) cpuUs.session = ((sessionAfter - sessionBefore) * 1e6) / sample.requests;
-  return { ...sample, cpuUs, controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
-}
+/** One point of this run's duration and warm-up (lib/point.ts). */
+const load = (url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<number | undefined>): Promise<Sample> =>
+  measurePoint(url, connections, body, { procs: loadProcs, warmupS: warmup, durationS: duration, watch, sessionCpu });
 
 function summarize(concurrency: number, samples: Sample[]): Point {
   const med = (k: 'rps' | 'p50' | 'p99' | 'controllerCores' | 'frontCores' | 'loadCores') => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
