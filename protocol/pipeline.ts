@@ -16,6 +16,8 @@ export interface PipelineStage {
   maxWorkers?: number;
   /** auto, cpu, cuda or webgpu; default the model's. */
   executionProvider?: string;
+  /** ONNX Runtime intra-op threads of each of this stage's workers; default the server's share (onnx_intra_op_threads). */
+  intraOpThreads?: number;
   /** Output of the previous stage → input of this one: the previous stage's v2 answer becomes this stage's v2 request. */
   map?: Record<string, string>;
   /** Last stage only: the request's final items go to this stage's handler's `gather` to become its one answer. */
@@ -40,6 +42,9 @@ export const GATHER_HEADER = 'x-mms-pipeline-gather';
 export const stageRuntime = (s: PipelineStage): Runtime =>
   (BUILT_IN_HANDLERS as readonly string[]).includes(s.handler ?? 'onnx') ? 'onnx' : 'node';
 
+/** The most intra-op threads a stage may ask of each worker. */
+export const MAX_INTRA_OP_THREADS = 256;
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
 /** Checks `model.stages` (undefined: not a pipeline); throws ManifestError naming the bad field. */
@@ -62,6 +67,10 @@ export function validateStages(raw: unknown): PipelineStage[] | undefined {
     for (const k of ['batchSize', 'maxBatchDelay', 'minWorkers', 'maxWorkers'] as const) {
       const v = st[k];
       if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) throw new ManifestError(`Manifest field ${at}.${k} must be a non-negative integer.`);
+    }
+    const threads = st.intraOpThreads;
+    if (threads !== undefined && !(Number.isInteger(threads) && (threads as number) >= 1 && (threads as number) <= MAX_INTRA_OP_THREADS)) {
+      throw new ManifestError(`Manifest field ${at}.intraOpThreads must be an integer from 1 to ${MAX_INTRA_OP_THREADS}.`);
     }
     if (st.map !== undefined && !(isObject(st.map) && Object.values(st.map).every((v) => typeof v === 'string'))) {
       throw new ManifestError(`Manifest field ${at}.map must be an object of strings (previous stage's output → this stage's input).`);

@@ -120,9 +120,9 @@ export function ocrMarkdown(r: OcrResults, cpu: OcrResults | undefined): string 
     if (ratio < 1.5 && pc !== undefined && sc !== undefined && Math.min(pc, sc) >= 0.85 * r.machine.cores) {
       lines.push(
         '',
-        `At c=32 both keep the host's ${r.machine.cores} cores busy (${f(pc, 1)} and ${f(sc, 1)}) and spend about the same CPU per image (${f(cpuMs(at(pipe, 32)))} and ${f(cpuMs(at(single, 32)))} ms): ` +
-          'the stages run the same models on the same crops, and batching crops across requests does not lower the CPU per crop on the CPU provider, so no split of the same workers can be 1.5× faster there. ' +
-          'The pipeline gains where the single handler leaves cores idle: one request runs its stages on three workers at once, and at c=8 the stages use more of the cores.',
+        `At c=32 both keep most of the host's ${r.machine.cores} cores busy (${f(pc, 1)} and ${f(sc, 1)}), so their images/s are those cores over the CPU each spends an image: ` +
+          `${f(cpuMs(at(pipe, 32)))} ms for the pipeline, ${f(cpuMs(at(single, 32)))} ms for the single handler. ` +
+          `That CPU grows as the cores fill (the single handler's ${f(cpuMs(at(single, 8)))} ms an image at c=8, the pipeline's ${f(cpuMs(at(pipe, 8)))}), so past this point a split serves more only by spending less an image, not by more workers.`,
       );
     }
   } else {

@@ -128,6 +128,7 @@ async function describePipeline(registry: ModelRegistry, m: Model): Promise<Reco
       batchSize: s.batchSize,
       maxBatchDelay: s.maxBatchDelay,
       executionProvider: s.executionProvider,
+      ...(s.stage!.intraOpThreads ? { intraOpThreads: s.stage!.intraOpThreads } : {}),
       ...(s.stage!.map ? { map: s.stage!.map } : {}),
       ...(s.stage!.gather ? { gather: true } : {}),
       ...workerCounts(pool),

@@ -35,6 +35,15 @@ describe('workerSpec', () => {
     assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);
   });
 
+  it("gives a pipeline stage its own intraOpThreads, at most the free cores its own workers would have alone", () => {
+    const stage = (threads: number, workers: number) => ({ ...model, stage: { name: 'det', intraOpThreads: threads }, pool: { minWorkers: workers } });
+    const cap = (workers: number) => Math.max(1, Math.floor(free(1) / workers));
+    assert.equal(workerSpec(stage(2, 3), 15, config).intraOpThreads, Math.min(2, cap(3)));
+    assert.equal(workerSpec(stage(2, 3), 15, { ...config, onnxIntraOpThreads: 1 }).intraOpThreads, Math.min(2, cap(3)), 'over the server-wide count');
+    assert.equal(workerSpec(stage(256, 1), 15, config).intraOpThreads, cap(1), 'never past the free cores');
+    assert.equal(workerSpec(stage(4, 1), 1, { ...config, numberOfFronts: 64 }).intraOpThreads, 1, 'at least one');
+  });
+
   it('gives a shared process its sessions, which share the cores too', () => {
     assert.equal(workerSpec(model, 1, config).sessions, 0, 'sessions only in the sharing mode');
     const shared = workerSpec({ ...model, preload: true }, 1, config);
