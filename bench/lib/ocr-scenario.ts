@@ -122,7 +122,9 @@ export function ocrMarkdown(r: OcrResults, cpu: OcrResults | undefined): string 
         '',
         `At c=32 both keep most of the host's ${r.machine.cores} cores busy (${f(pc, 1)} and ${f(sc, 1)}), so their images/s are those cores over the CPU each spends an image: ` +
           `${f(cpuMs(at(pipe, 32)))} ms for the pipeline, ${f(cpuMs(at(single, 32)))} ms for the single handler. ` +
-          `That CPU grows as the cores fill (the single handler's ${f(cpuMs(at(single, 8)))} ms an image at c=8, the pipeline's ${f(cpuMs(at(pipe, 8)))}), so past this point a split serves more only by spending less an image, not by more workers.`,
+          ((cpuMs(at(single, 32)) ?? 0) > (cpuMs(at(single, 8)) ?? Infinity)
+            ? `That CPU grows as the cores fill (the single handler's was ${f(cpuMs(at(single, 8)))} ms an image at c=8), so past this point a split serves more only by spending less an image, not by more workers.`
+            : 'Past this point a split serves more only by spending less CPU an image, not by more workers.'),
       );
     }
   } else {

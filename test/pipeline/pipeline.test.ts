@@ -9,8 +9,6 @@ import path from 'node:path';
 import { eventually, postJson, request, startTestServer, v2Request, type TestServer } from '../helpers/server.js';
 import { writeScaleModel } from '../helpers/onnx-models.js';
 import { writePipeline } from '../helpers/pipelines.js';
-import { frontCount } from '../../frontend/config/server-config.js';
-import { hostCpuCount } from '../../frontend/config/host-cpus.js';
 
 
 /** Splits a comma-separated body into one item per word, with its position. */
@@ -118,34 +116,6 @@ describe('pipelines', () => {
     assert.equal(items, 4 + 40);
     assert.ok(count < 4 + 40, `the upper stage ran ${count} batches for ${items} items: some held several`);
     assert.match(metrics, /mms_batch_size_count\{model="words#split"\}/);
-  });
-
-  it("starts a stage's workers with its own intraOpThreads and refuses a count out of range", { timeout: 60_000 }, async () => {
-    const write = (name: string, threads: unknown) => {
-      const dir = path.join(server.store, name);
-      mkdirSync(dir);
-      writeScaleModel(dir, 'double.onnx', 2);
-      writeScaleModel(dir, 'triple.onnx', 3);
-      writePipeline(dir, { modelName: name, stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' }, intraOpThreads: threads }] });
-    };
-    write('threads', 3);
-    await register('threads');
-    const [double, triple] = (await request(`${server.managementUrl}/models/threads`)).body.stages;
-    assert.equal(triple.intraOpThreads, 3);
-    assert.equal(double.intraOpThreads, undefined);
-    const args = (w: { pid: number }) => readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0');
-    const flag = (w: { pid: number }) => args(w)[args(w).indexOf('--intra-op-threads') + 1];
-    // 3, or the free cores of this host if fewer (the stage's one worker alone: worker-spec.ts).
-    assert.equal(flag(triple.workers[0]), String(Math.min(3, Math.max(1, hostCpuCount() - frontCount(0)))));
-    assert.notEqual(flag(double.workers[0]), undefined);
-    assert.deepEqual((await postJson(`${server.inferenceUrl}/predictions/threads`, v2Request('x', [1, 4], [1, 2, 3, 4]))).body.outputs[0].data, [6, 12, 18, 24]);
-    assert.equal((await request(`${server.managementUrl}/models/threads`, { method: 'DELETE' })).status, 200);
-    for (const [i, threads] of [0, 1.5, 257, '2'].entries()) {
-      write(`threads${i}`, threads);
-      const r = await request(`${server.managementUrl}/models?url=threads${i}&synchronous=true&initial_workers=1`, { method: 'POST' });
-      assert.equal(r.status, 400, JSON.stringify(r.body));
-      assert.match(r.body.message, /model\.stages\[1\]\.intraOpThreads must be an integer from 1 to 256/);
-    }
   });
 
   it("refuses a stage whose model file is outside the archive, whatever the stage's built-in handler", { timeout: 30_000 }, async () => {

@@ -35,13 +35,14 @@ describe('workerSpec', () => {
     assert.equal(workerSpec(model, 2, { ...config, onnxIntraOpThreads: 3 }).intraOpThreads, 3);
   });
 
-  it("gives a pipeline stage its own intraOpThreads, at most the free cores its own workers would have alone", () => {
-    const stage = (threads: number, workers: number) => ({ ...model, stage: { name: 'det', intraOpThreads: threads }, pool: { minWorkers: workers } });
-    const cap = (workers: number) => Math.max(1, Math.floor(free(1) / workers));
-    assert.equal(workerSpec(stage(2, 3), 15, config).intraOpThreads, Math.min(2, cap(3)));
-    assert.equal(workerSpec(stage(2, 3), 15, { ...config, onnxIntraOpThreads: 1 }).intraOpThreads, Math.min(2, cap(3)), 'over the server-wide count');
-    assert.equal(workerSpec(stage(256, 1), 15, config).intraOpThreads, cap(1), 'never past the free cores');
-    assert.equal(workerSpec(stage(4, 1), 1, { ...config, numberOfFronts: 64 }).intraOpThreads, 1, 'at least one');
+  it("gives a pipeline stage its own intraOpThreads, at most the free cores its own processes would have alone", () => {
+    const stage = (threads: number) => ({ ...model, stage: { name: 'det', intraOpThreads: threads } });
+    const cap = (own: number) => Math.max(1, Math.floor(free(1) / own));
+    assert.equal(workerSpec(stage(1), 15, { ...config, onnxIntraOpThreads: 5 }, -1, undefined, 3).intraOpThreads, 1, 'over the server-wide count');
+    assert.equal(workerSpec(stage(2), 15, config, -1, undefined, 3).intraOpThreads, Math.min(2, cap(3)));
+    assert.equal(workerSpec(stage(256), 15, config, -1, undefined, 1).intraOpThreads, cap(1), 'never past the free cores');
+    assert.equal(workerSpec(stage(4), 1, { ...config, numberOfFronts: 64 }).intraOpThreads, 1, 'at least one');
+    assert.equal(workerSpec(model, 15, { ...config, onnxIntraOpThreads: 5 }, -1, undefined, 3).intraOpThreads, 5, 'only a stage asks');
   });
 
   it('gives a shared process its sessions, which share the cores too', () => {

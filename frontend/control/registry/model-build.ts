@@ -57,13 +57,19 @@ function createModel(o: BuildOptions, settings: ModelSettings, params: RegisterP
   // A stage's workers share the cores with every stage of its pipeline.
   const processes = () => model.pipeline?.stages!.reduce((a, s) => a + Math.max(1, s.pool.minWorkers), 0)
     ?? (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, o.gpus.list.length)) : model.pool.minWorkers);
-  const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', workerSpec(model, processes(), o.config, gpuId, o.cpus), log));
+  // The model's (a stage's) own processes as they are about to be: what caps a stage's intraOpThreads.
+  const own = () => {
+    const n = Math.max(1, model.pool.minWorkers, model.pool.target);
+    return model.preload ? Math.min(n, Math.max(1, o.gpus.list.length)) : n;
+  };
+  const spec = (gpuId: number) => workerSpec(model, processes(), o.config, gpuId, o.cpus, own());
+  const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', spec(gpuId), log));
   const model: Model = {
     ...settings, key: modelKey(settings.name, settings.version), url: params.url, params, manifest, modelDir, cleanup, content, registeredAt: Date.now(),
     pool: new WorkerPool({
       modelName: settings.name,
       create: (slot, gpuId) =>
-        settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, workerSpec(model, processes(), o.config, gpuId, o.cpus), log),
+        settings.preload ? new SharedSlot(settings.name, slot, gpuId, share) : new Worker(slot, spec(gpuId), log),
       nextGpu: usesGpu(settings.executionProvider) ? () => o.gpus.next() : () => -1,
       log,
       observer: o.observe?.(settings.name),

@@ -254,7 +254,11 @@ export class ModelRegistry {
   private async scaleStages(model: Model, counts: (s: Model) => { min: number; max: number }, synchronous: boolean, registering: boolean): Promise<Outcome> {
     // A registration waits for the stages' workers even when its caller does not, to measure them
     // against the memory budget (as scaleModel does for a model) and free the reservation.
-    const scaled = Promise.all(model.stages!.map((s) => ({ s, ...counts(s) })).map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous || registering, false)));
+    const plan = model.stages!.map((s) => ({ s, ...counts(s) }));
+    // Every stage's minimum first: a stage's workers size their intra-op threads by all the
+    // pipeline's workers (model-build.ts), so the first stage must not count the later ones as 1.
+    for (const { s, min, max } of plan) s.pool.limits(min, max);
+    const scaled = Promise.all(plan.map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous || registering, false)));
     if (!registering) return firstNotDone(await scaled);
     const settled = scaled.then(async (outcomes) => (await this.settleBudget(model), outcomes)).finally(() => this.budget.release(model.key));
     if (!synchronous) {

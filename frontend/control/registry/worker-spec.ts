@@ -18,28 +18,27 @@ export interface SpecModel extends ModelSettings {
   warmup?: OutgoingItem;
   /** A pipeline's stage: its worker loads that stage of the archive (docs/pipelines.md). */
   stage?: PipelineStage;
-  /** Its minimum workers now (a stage's own: they cap the stage's intraOpThreads). */
-  pool?: { minWorkers: number };
 }
 
 /**
- * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the model's worker processes)
- * times their sessions share the cores left beside the inference fronts (which parse every request's
- * body: on 2 cores, 2 intra-op threads for one cls worker gave 35-45% fewer requests/s than 1, at c=1
- * and c=64), unless onnx_intra_op_threads or a pipeline stage's intraOpThreads says otherwise. With cpu_affinity a CPU worker process is
+ * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the model's worker processes; for a
+ * stage, every stage's of its pipeline) times their sessions share the cores left beside the inference
+ * fronts (which parse every request's body: on 2 cores, 2 intra-op threads for one cls worker gave
+ * 35-45% fewer requests/s than 1, at c=1 and c=64), unless onnx_intra_op_threads says otherwise, or a
+ * stage's intraOpThreads (capped by its `own` processes). With cpu_affinity a CPU worker process is
  * pinned to as many cores as it runs intra-op threads (times its sessions), taken from `cpus`.
  */
-export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1, cpus?: CpuAllocator): WorkerSpec {
+export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1, cpus?: CpuAllocator, own = processes): WorkerSpec {
   // The host's count, not this process's: with cpu_affinity the controller's own list is narrowed.
   const cores = hostCpuCount();
   const sessions = model.preload ? model.sessions : sessionOnThread(model, gpuId) ? 1 : 0;
   const free = cores - frontCount(config.numberOfFronts, cores);
   const share = (workers: number) => Math.max(1, Math.floor(free / Math.max(1, workers * Math.max(1, sessions))));
   // A stage's own count beats the server-wide one and the share, but never more than the free cores
-  // its own workers would have alone: on a small host those threads would only crowd the other stages
-  // (2 det threads of the bundled OCR on 2 cores: 975 ms of CPU an image at c=8 against 440).
+  // its own `own` processes would have alone: on a small host those threads would only crowd the other
+  // stages (2 det threads of the bundled OCR on 2 cores: 975 ms of CPU an image at c=8 against 440).
   const asked = model.stage?.intraOpThreads;
-  const intra = asked ? Math.min(asked, share(model.pool?.minWorkers ?? 1)) : config.onnxIntraOpThreads || share(processes);
+  const intra = asked ? Math.min(asked, share(own)) : config.onnxIntraOpThreads || share(processes);
   return {
     // A stage's handler sees the pipeline's name (v2 answers name it), its stage in the environment.
     modelName: model.stage ? model.name.split(STAGE_SEPARATOR)[0] : model.name,
