@@ -15,7 +15,7 @@ import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { CPU_CLASSES, cpuClock, describeCpu, type CpuPerRequest, type Watch } from './lib/cpu.js';
+import { CPU_CLASSES, cpuClock, describeCpu, type CpuPerRequest, type SessionCpu, type Watch } from './lib/cpu.js';
 import { Ours, PINNED, type Contender } from './lib/ours.js';
 import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { defaultLoadProcs } from './lib/load-parts.js';
@@ -61,8 +61,8 @@ Measures our server against its peers on this machine and writes DIR/performance
                       steps up and down; writes DIR/ramp.{json,svg} (the plain run ends with it too)
   --ocr               only the OCR scenario: the bundled OCR as a pipeline (det, cls, rec workers from
                       --ocr-stages, default 1,1,1) against the single ocr handler with as many workers
-                      in all, image requests at --concurrency (default 1,8,32); writes DIR/performance-ocr.json
-                      (performance-ocr-gpu.json with --gpus)
+                      in all, image requests at --concurrency (default 1,8,32), with each stage's cores
+                      in session.run; writes DIR/performance-ocr.json (performance-ocr-gpu.json with --gpus)
   --gpus N            our server's number_of_gpu (default 0: every worker on the CPU); with N > 0 the
                       workers take the GPUs' CUDA provider (e.g. --ocr --gpus 1: every stage on CUDA)
   --report-only       redraws DIR/performance.md and the SVGs from the JSON already in DIR, measuring
@@ -130,7 +130,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // Measuring one point
 
 /** One point of this run's duration and warm-up (lib/point.ts). */
-const load = (url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<number | undefined>): Promise<Sample> =>
+const load = (url: string, connections: number, body: LoadSpec['body'], watch?: Watch, sessionCpu?: () => Promise<SessionCpu | undefined>): Promise<Sample> =>
   measurePoint(url, connections, body, { procs: loadProcs, warmupS: warmup, durationS: duration, watch, sessionCpu });
 
 function summarize(concurrency: number, samples: Sample[]): Point {
@@ -141,6 +141,8 @@ function summarize(concurrency: number, samples: Sample[]): Point {
     const xs = samples.flatMap((s) => (s.cpuUs?.[k] === undefined ? [] : [s.cpuUs[k]!]));
     if (xs.length) cpu[k] = median(xs);
   }
+  const stages = [...new Set(samples.flatMap((s) => Object.keys(s.stageCores ?? {})))];
+  const stageCores = Object.fromEntries(stages.map((k) => [k, median(samples.flatMap((s) => (s.stageCores?.[k] === undefined ? [] : [s.stageCores[k]])))]));
   return {
     concurrency,
     rps: med('rps')!,
@@ -153,6 +155,7 @@ function summarize(concurrency: number, samples: Sample[]): Point {
     loadCores: med('loadCores'),
     requests: samples.reduce((a, s) => a + (s.requests ?? 0), 0),
     ...(Object.keys(cpu).length ? { cpuUs: cpu } : {}),
+    ...(stages.length ? { stageCores } : {}),
     samples,
   };
 }
@@ -207,7 +210,8 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
         const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' || who.model === 'ocr' ? who.model : 'empty', who.watch, who.sessionCpu);
         samples[k][ci].push(s);
         const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
-        const us = describeCpu(s.cpuUs);
+        const stages = s.stageCores ? `; stages in session.run: ${Object.entries(s.stageCores).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} cores` : '';
+        const us = describeCpu(s.cpuUs) + stages;
         log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${us ? `; ${us}` : ''}${cores}; load ${s.loadCores?.toFixed(2)}`);
       }
     }

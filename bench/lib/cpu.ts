@@ -22,6 +22,9 @@ export interface Watch {
  */
 export type CpuPerRequest = Partial<Record<CpuClass | 'total' | 'session', number>>;
 
+/** Seconds of CPU inside session.run so far, by pipeline stage ('': a model's own). */
+export type SessionCpu = Record<string, number>;
+
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

@@ -57,6 +57,7 @@ export async function ocrContenders(server: Ours, store: string, stageWorkers: n
     batch: 1,
     fronts: server.fronts,
     workerRss: () => rss(name),
+    sessionCpu: () => server.sessionCpu(name),
   });
   return [
     contender('ocr_pipeline', `ours OCR pipeline (det ${stageWorkers[0]}, cls ${stageWorkers[1]}, rec ${stageWorkers[2]} workers; rec batch 16)`),
@@ -101,14 +102,15 @@ export function ocrMarkdown(r: OcrResults, cpu: OcrResults | undefined): string 
   const cpuMs = (p: Point | undefined) => (p?.cpuUs?.total !== undefined ? p.cpuUs.total / 1000 : undefined);
   const rows = (pipe?.points ?? []).map((p) => {
     const q = at(single, p.concurrency);
-    return `| ${p.concurrency} | ${f(p.rps, 1)} | ${f(q?.rps, 1)} | ${f(perRound(p, q, (x) => x.rps), 2)}× | ${f(p.p50, 1)} | ${f(q?.p50, 1)} | ${f(cpuMs(p))} / ${f(cpuMs(q))} | ${f(cores(p), 1)} / ${f(cores(q), 1)} |`;
+    const stages = p.stageCores ? Object.entries(p.stageCores).map(([k, v]) => `${k} ${f(v, 1)}`).join(', ') : '–';
+    return `| ${p.concurrency} | ${f(p.rps, 1)} | ${f(q?.rps, 1)} | ${f(perRound(p, q, (x) => x.rps), 2)}× | ${f(p.p50, 1)} | ${f(q?.p50, 1)} | ${f(cpuMs(p))} / ${f(cpuMs(q))} | ${f(cores(p), 1)} / ${f(cores(q), 1)} | ${stages} |`;
   });
   const where = r.gpus ? `every stage on CUDA (number_of_gpu=${r.gpus})` : 'CPU';
   const lines = [
     `${r.machine.cpu}, ${r.machine.cores} cores; ${where}; each request a PNG of ${r.linesPerImage} text lines. Pipeline: ${pipe?.name ?? '–'}; single: ${single?.name ?? '–'}.`,
     '',
-    '| c | pipeline images/s | single images/s | pipeline / single (same rounds) | pipeline p50 ms | single p50 ms | CPU ms per image, pipeline / single | cores busy, pipeline / single |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| c | pipeline images/s | single images/s | pipeline / single (same rounds) | pipeline p50 ms | single p50 ms | CPU ms per image, pipeline / single | cores busy, pipeline / single | pipeline stages: cores in session.run |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
     '',
   ];

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Watch } from './cpu.js';
+import type { SessionCpu, Watch } from './cpu.js';
 import { DIST, childPids, rss, startNodeToFile, stop, type Started } from './processes.js';
 import type { Series } from './report.js';
 
@@ -31,7 +31,7 @@ export interface Contender {
   /** Our workers as describe lists them. */
   described?: () => Promise<DescribedWorker[]>;
   /** Seconds of CPU its workers spent inside session.run so far (mms_session_cpu_seconds_total). */
-  sessionCpu?: () => Promise<number | undefined>;
+  sessionCpu?: () => Promise<SessionCpu | undefined>;
 }
 
 /** Registration parameters of the pinned twin (--cpu-affinity) and the tag of its model name. */
@@ -139,12 +139,21 @@ export class Ours {
     return { ...rest, name: rest.name.replace(/^ours cls/, 'ours cls gRPC'), url: `grpc://${this.grpc}/${name}`, protocol: 'grpc' };
   }
 
-  /** A model's mms_session_cpu_seconds_total from the metrics listener (undefined: not reported). */
-  async sessionCpu(model: string): Promise<number | undefined> {
+  /**
+   * A model's mms_session_cpu_seconds_total from the metrics listener, by stage for a pipeline (its
+   * stages are reported as `<model>#<stage>`; a model's own is under ''); undefined: not reported.
+   */
+  async sessionCpu(model: string): Promise<SessionCpu | undefined> {
     if (!this.metrics) return undefined;
     const text = await (await fetch(`${this.metrics}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`mms_session_cpu_seconds_total{model="${model}"}`));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    const prefix = `mms_session_cpu_seconds_total{model="${model}`;
+    const out: SessionCpu = {};
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(prefix)) continue;
+      const key = line.slice(prefix.length, line.indexOf('"', prefix.length));
+      if (key === '' || key.startsWith('#')) out[key.slice(1)] = Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return Object.keys(out).length ? out : undefined;
   }
 
   async unregister(c: Contender): Promise<void> {

@@ -3,7 +3,7 @@
 // by class, per response and (ours) as cores; with the session CPU the workers report in their metrics.
 import type { LoadSpec } from './load-worker.js';
 import { combineParts, runLoadParts } from './load-parts.js';
-import { cpuBetween, perRequest, snapshot, type Watch } from './cpu.js';
+import { cpuBetween, perRequest, snapshot, type SessionCpu, type Watch } from './cpu.js';
 import type { Sample } from './report.js';
 
 export interface PointOptions {
@@ -12,8 +12,8 @@ export interface PointOptions {
   warmupS: number;
   durationS: number;
   watch?: Watch;
-  /** The model's mms_session_cpu_seconds_total, read before and after. */
-  sessionCpu?: () => Promise<number | undefined>;
+  /** The model's mms_session_cpu_seconds_total (a pipeline's by stage), read before and after. */
+  sessionCpu?: () => Promise<SessionCpu | undefined>;
 }
 
 export async function measurePoint(url: string, connections: number, body: LoadSpec['body'], o: PointOptions): Promise<Sample> {
@@ -31,6 +31,10 @@ export async function measurePoint(url: string, connections: number, body: LoadS
   const ns = cpuBetween(before, after);
   const cores = (x: number | undefined) => (x === undefined ? undefined : x / 1e9 / elapsed);
   const cpuUs = perRequest(ns, sample.requests ?? 0);
-  if (sessionBefore !== undefined && sessionAfter !== undefined && sample.requests) cpuUs.session = ((sessionAfter - sessionBefore) * 1e6) / sample.requests;
-  return { ...sample, cpuUs, controllerCores: cores(ns.controller), frontCores: cores(ns.front) };
+  // Seconds inside session.run during the point, by stage: their sum per request, and each stage's cores.
+  const session = sessionAfter && Object.entries(sessionAfter).map(([k, v]) => [k, v - (sessionBefore?.[k] ?? 0)] as const);
+  if (session && sample.requests) cpuUs.session = (session.reduce((a, [, v]) => a + v, 0) * 1e6) / sample.requests;
+  const stages = session?.filter(([k]) => k !== '');
+  const stageCores = stages?.length ? Object.fromEntries(stages.map(([k, v]) => [k, v / elapsed])) : undefined;
+  return { ...sample, cpuUs, controllerCores: cores(ns.controller), frontCores: cores(ns.front), ...(stageCores ? { stageCores } : {}) };
 }

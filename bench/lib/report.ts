@@ -19,6 +19,8 @@ export interface Sample {
   requests?: number;
   /** µs of CPU per request answered, by process class (ours: front, controller, worker; a peer: peer). */
   cpuUs?: CpuPerRequest;
+  /** A pipeline's: cores each stage's workers kept busy inside session.run during the point. */
+  stageCores?: Record<string, number>;
 }
 
 /** A configuration at one concurrency: the medians over the rounds (errors summed), and each round. */

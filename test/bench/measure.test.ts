@@ -13,6 +13,9 @@ import { clsRequest } from '../../bench/lib/model-inputs.js';
 import { goals } from '../../bench/lib/goals.js';
 import { markdown, type Results, type Sample, type Series } from '../../bench/lib/report.js';
 import { machine } from '../../bench/lib/machine.js';
+import { writeChain } from '../helpers/pipelines.js';
+import { writeScaleModel } from '../helpers/onnx-models.js';
+import { v2Request } from '../helpers/server.js';
 
 const NOOP = fileURLToPath(new URL('../../../bench/fixtures/noop.mjs', import.meta.url));
 
@@ -38,6 +41,27 @@ describe('bench: our server and the bare node:http peer', () => {
       const accessLine = () => readFileSync(server.logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"request"') && l.includes(`"path":"${path}"`));
       while (!accessLine() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
       assert.ok(accessLine(), `no access line for ${path} in ${server.logFile}`);
+    } finally {
+      await server.stop();
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a pipeline's session.run CPU by stage and a model's under ''", { timeout: 90_000 }, async () => {
+    const store = mkdtempSync(path.join(os.tmpdir(), 'mms-bench-test-'));
+    writeChain(path.join(store, 'chain'));
+    mkdirSync(path.join(store, 'double'));
+    writeScaleModel(path.join(store, 'double'), 'model.onnx', 2);
+    const server = await Ours.start(store, 1);
+    try {
+      for (const name of ['chain', 'double']) {
+        const reg = await fetch(`${server.management}/models?url=${name}&model_name=${name}&initial_workers=1&synchronous=true`, { method: 'POST' });
+        assert.equal(reg.status, 200, await reg.text());
+        const r = await fetch(`${server.inference}/predictions/${name}`, { method: 'POST', body: JSON.stringify(v2Request('x', [1, 4], [1, 2, 3, 4])), headers: { 'content-type': 'application/json' } });
+        assert.equal(r.status, 200, await r.text());
+      }
+      assert.deepEqual(Object.keys((await server.sessionCpu('chain'))!).sort(), ['double', 'triple']);
+      assert.deepEqual(Object.keys((await server.sessionCpu('double'))!), ['']);
     } finally {
       await server.stop();
       rmSync(store, { recursive: true, force: true });
