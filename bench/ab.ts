@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { makeStore } from './lib/bench-store.js';
 import { defaultLoadProcs } from './lib/load-parts.js';
 import { measurePoint } from './lib/point.js';
-import type { CpuPerRequest } from './lib/cpu.js';
+import { outsideSession, type CpuPerRequest } from './lib/cpu.js';
 import { Ours } from './lib/ours.js';
 import { median } from './lib/report.js';
 
@@ -138,8 +138,7 @@ try {
       const r = await measure(side, store, p);
       runs.push(r);
       const u = r.cpuUs;
-      const outside = u.worker !== undefined && u.session !== undefined ? u.worker - u.session : undefined;
-      process.stdout.write(`| ${p} | ${r.side} | ${f0(r.rps)} | ${r.p50} | ${r.p99} | ${r.failed} | ${f0(u.front)} | ${f0(u.controller)} | ${f0(u.worker)} | ${f0(outside)} | ${f0(r.controllerMB)} | ${r.frontsMB.map(f0).join(', ')} |\n`);
+      process.stdout.write(`| ${p} | ${r.side} | ${f0(r.rps)} | ${r.p50} | ${r.p99} | ${r.failed} | ${f0(u.front)} | ${f0(u.controller)} | ${f0(u.worker)} | ${f0(outsideSession(u))} | ${f0(r.controllerMB)} | ${r.frontsMB.map(f0).join(', ')} |\n`);
     }
   }
 } finally {

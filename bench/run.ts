@@ -15,7 +15,7 @@ import type { LoadSpec } from './lib/load-worker.js';
 import { machine } from './lib/machine.js';
 import { DIST, runNodeJson } from './lib/processes.js';
 import { svg } from './lib/chart.js';
-import { CPU_CLASSES, cpuClock, describeCpu, type CpuPerRequest, type SessionCpu, type Watch } from './lib/cpu.js';
+import { CPU_CLASSES, cpuClock, describeCpu, describeStageCores, type CpuPerRequest, type SessionCpu, type Watch } from './lib/cpu.js';
 import { Ours, PINNED, type Contender } from './lib/ours.js';
 import { NAIVE_DEFAULT_THREADS, NAIVE_ONE_THREAD, startBareHttp, startKoaPeer } from './lib/peers.js';
 import { defaultLoadProcs } from './lib/load-parts.js';
@@ -210,7 +210,7 @@ async function scenario(title: string, contenders: Contender[], concurrency: num
         const s = await load(who.url, c, who.protocol === 'grpc' ? 'grpc-cls' : who.model === 'cls' || who.model === 'ocr' ? who.model : 'empty', who.watch, who.sessionCpu);
         samples[k][ci].push(s);
         const cores = s.frontCores === undefined ? '' : `; cores: controller ${s.controllerCores!.toFixed(2)}, fronts ${s.frontCores.toFixed(2)}`;
-        const stages = s.stageCores ? `; stages in session.run: ${Object.entries(s.stageCores).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} cores` : '';
+        const stages = s.stageCores ? `; stages in session.run: ${describeStageCores(s.stageCores)} cores` : '';
         const us = describeCpu(s.cpuUs) + stages;
         log(`  ${who.name} c=${c}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.errors || s.non2xx ? `, ${s.errors} errors, ${s.non2xx} non-2xx` : ''}${us ? `; ${us}` : ''}${cores}; load ${s.loadCores?.toFixed(2)}`);
       }

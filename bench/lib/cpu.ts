@@ -117,8 +117,17 @@ export function perRequest(ns: Partial<Record<CpuClass, number>>, requests: numb
 }
 
 /** "front 312, controller 20, worker 410 µs/req" for the console. */
+/** The workers' µs per request outside session.run (their own cost); undefined unless both were measured. */
+export const outsideSession = (c: CpuPerRequest | undefined): number | undefined =>
+  c?.worker !== undefined && c.session !== undefined ? c.worker - c.session : undefined;
+
+/** A pipeline's cores in session.run by stage, as `det 2.6, cls 0.3, rec 6.4`. */
+export const describeStageCores = (s: Record<string, number>): string =>
+  Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+
 export function describeCpu(c: CpuPerRequest | undefined): string {
   if (!c) return '';
-  const parts = CPU_CLASSES.filter((k) => c[k] !== undefined).map((k) => `${k} ${Math.round(c[k]!)}${k === 'worker' && c.session !== undefined ? ` (outside session.run ${Math.round(c.worker! - c.session)})` : ''}`);
+  const outside = outsideSession(c);
+  const parts = CPU_CLASSES.filter((k) => c[k] !== undefined).map((k) => `${k} ${Math.round(c[k]!)}${k === 'worker' && outside !== undefined ? ` (outside session.run ${Math.round(outside)})` : ''}`);
   return parts.length ? `${parts.join(', ')} µs/req` : '';
 }

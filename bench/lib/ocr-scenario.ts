@@ -5,6 +5,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { describeStageCores } from './cpu.js';
 import type { Contender, Ours } from './ours.js';
 import { DIST } from './processes.js';
 import type { Machine } from './machine.js';
@@ -102,7 +103,7 @@ export function ocrMarkdown(r: OcrResults, cpu: OcrResults | undefined): string 
   const cpuMs = (p: Point | undefined) => (p?.cpuUs?.total !== undefined ? p.cpuUs.total / 1000 : undefined);
   const rows = (pipe?.points ?? []).map((p) => {
     const q = at(single, p.concurrency);
-    const stages = p.stageCores ? Object.entries(p.stageCores).map(([k, v]) => `${k} ${f(v, 1)}`).join(', ') : '–';
+    const stages = p.stageCores ? describeStageCores(p.stageCores) : '–';
     return `| ${p.concurrency} | ${f(p.rps, 1)} | ${f(q?.rps, 1)} | ${f(perRound(p, q, (x) => x.rps), 2)}× | ${f(p.p50, 1)} | ${f(q?.p50, 1)} | ${f(cpuMs(p))} / ${f(cpuMs(q))} | ${f(cores(p), 1)} / ${f(cores(q), 1)} | ${stages} |`;
   });
   const where = r.gpus ? `every stage on CUDA (number_of_gpu=${r.gpus})` : 'CPU';

@@ -1,5 +1,5 @@
 // Turns benchmark results into docs/performance.md (tables, ratios, goals); the SVG plot is chart.ts.
-import type { CpuPerRequest } from './cpu.js';
+import { outsideSession, type CpuPerRequest } from './cpu.js';
 import type { Machine } from './machine.js';
 
 /** One measurement of one configuration at one concurrency, in one round. */
@@ -130,7 +130,7 @@ function pointRows(s: Series, label = s.name): string[] {
 }
 
 /** µs per request: front, controller, worker, and all of them (ours) or the peer's one process. */
-const cpuCells = (c: CpuPerRequest | undefined) => [c?.front, c?.controller, c?.worker, c?.worker !== undefined && c.session !== undefined ? c.worker - c.session : undefined, c?.total].map((x) => opt(x, 0)).join(' | ');
+const cpuCells = (c: CpuPerRequest | undefined) => [c?.front, c?.controller, c?.worker, outsideSession(c), c?.total].map((x) => opt(x, 0)).join(' | ');
 const CPU_HEAD = 'front µs/req | controller µs/req | worker µs/req | worker outside session.run µs/req | total µs/req';
 
 const HEAD = [
