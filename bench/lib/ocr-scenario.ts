@@ -34,8 +34,11 @@ export async function ocrContenders(server: Ours, store: string, stageWorkers: n
     const r = await fetch(`${server.management}/models?url=ocr.mar&model_name=${name}&synchronous=true&${query}`, { method: 'POST' });
     if (r.status !== 200) throw new Error(`register ${name}: ${r.status} ${await r.text()}`);
   };
-  await register('ocr_pipeline', 'initial_workers=1');
-  for (const [i, stage] of ['det', 'cls', 'rec'].entries()) {
+  // No worker at registration, then the last stage first: a worker's intra-op threads are sized by
+  // every stage's workers as they are when it starts, and it keeps them (docs/pipelines.md), so the
+  // widest stage goes first and det's workers start last, knowing the others' counts.
+  await register('ocr_pipeline', 'initial_workers=0');
+  for (const [i, stage] of [...['det', 'cls', 'rec'].entries()].reverse()) {
     const r = await fetch(`${server.management}/models/ocr_pipeline?stage=${stage}&min_worker=${stageWorkers[i]}&synchronous=true`, { method: 'PUT' });
     if (r.status !== 200) throw new Error(`scale ${stage}: ${r.status} ${await r.text()}`);
   }
