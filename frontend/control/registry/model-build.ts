@@ -50,19 +50,30 @@ export async function buildModel(o: BuildOptions, p: RegisterParams, resolved: R
   return model;
 }
 
+/** The most worker processes a pool may run: its maximum (the autoscaler's ceiling), never below its minimum. */
+const mostWorkers = (m: Pick<Model, 'pool'>) => Math.max(m.pool.minWorkers, m.pool.maxWorkers);
+
+/** `m`'s own worker processes at most: one per slot, or one per GPU it spans when shared (the sharing mode). */
+export const ownProcesses = (m: Pick<Model, 'pool' | 'preload'>, gpus: number): number =>
+  m.preload ? Math.min(mostWorkers(m), Math.max(1, gpus)) : mostWorkers(m);
+
+/**
+ * The worker processes whose intra-op threads share the free cores with `m`'s (workerSpec's
+ * `processes`): the most it may run, since a worker keeps the threads it started with; sized by the
+ * minimum, the workers the autoscaler or on-demand loading adds later would each take the threads
+ * of the first and crowd the cores. A stage's workers share them with every stage of its pipeline.
+ */
+export function threadSharers(m: Pick<Model, 'pool' | 'preload' | 'pipeline'>, gpus: number): number {
+  return m.pipeline ? m.pipeline.stages!.reduce((a, s) => a + Math.max(1, ownProcesses(s, gpus)), 0) : ownProcesses(m, gpus);
+}
+
 function createModel(o: BuildOptions, settings: ModelSettings, params: RegisterParams, resolved: ResolvedModel, content?: ModelContent): Model {
   const { modelDir, manifest, cleanup } = resolved;
   const log = o.log.child({ model: settings.name });
-  // Worker processes the model's minimum asks for: one per slot, or one per GPU it spans when shared.
-  // A stage's workers share the cores with every stage of its pipeline.
-  const processes = () => model.pipeline?.stages!.reduce((a, s) => a + Math.max(1, s.pool.minWorkers), 0)
-    ?? (model.preload ? Math.min(model.pool.minWorkers, Math.max(1, o.gpus.list.length)) : model.pool.minWorkers);
-  // The model's (a stage's) own processes as they are about to be: what caps a stage's intraOpThreads.
-  const own = () => {
-    const n = Math.max(1, model.pool.minWorkers, model.pool.target);
-    return model.preload ? Math.min(n, Math.max(1, o.gpus.list.length)) : n;
+  const spec = (gpuId: number) => {
+    const gpus = o.gpus.list.length;
+    return workerSpec(model, threadSharers(model, gpus), o.config, gpuId, o.cpus, Math.max(1, ownProcesses(model, gpus)));
   };
-  const spec = (gpuId: number) => workerSpec(model, processes(), o.config, gpuId, o.cpus, own());
   const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', spec(gpuId), log));
   const model: Model = {
     ...settings, key: modelKey(settings.name, settings.version), url: params.url, params, manifest, modelDir, cleanup, content, registeredAt: Date.now(),

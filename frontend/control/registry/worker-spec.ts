@@ -21,8 +21,8 @@ export interface SpecModel extends ModelSettings {
 }
 
 /**
- * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the model's worker processes; for a
- * stage, every stage's of its pipeline) times their sessions share the cores left beside the inference
+ * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the most worker processes the model
+ * may run; for a stage, every stage's of its pipeline: model-build.ts `threadSharers`) times their sessions share the cores left beside the inference
  * fronts (which parse every request's body: on 2 cores, 2 intra-op threads for one cls worker gave
  * 35-45% fewer requests/s than 1, at c=1 and c=64), unless onnx_intra_op_threads says otherwise, or a
  * stage's intraOpThreads (capped by its `own` processes). With cpu_affinity a CPU worker process is
