@@ -22,11 +22,12 @@ export interface SpecModel extends ModelSettings {
 
 /**
  * The spec of one worker process on `gpuId` (-1: CPU). `processes` (the most worker processes the model
- * may run; for a stage, every stage's of its pipeline: model-build.ts `threadSharers`) times their sessions share the cores left beside the inference
- * fronts (which parse every request's body: on 2 cores, 2 intra-op threads for one cls worker gave
- * 35-45% fewer requests/s than 1, at c=1 and c=64), unless onnx_intra_op_threads says otherwise, or a
- * stage's intraOpThreads (capped by its `own` processes). With cpu_affinity a CPU worker process is
- * pinned to as many cores as it runs intra-op threads (times its sessions), taken from `cpus`.
+ * may run; for a stage, every stage's of its pipeline: model-build.ts `threadSharers`) times their
+ * sessions share the cores left beside the inference fronts (which parse every request's body: on 2
+ * cores, 2 intra-op threads for one cls worker gave 35-45% fewer requests/s than 1, at c=1 and c=64),
+ * unless onnx_intra_op_threads says otherwise, or a stage's intraOpThreads (capped by its `own`
+ * processes). With cpu_affinity a CPU worker process is pinned to as many cores as it runs intra-op
+ * threads (times its sessions), taken from `cpus`.
  */
 export function workerSpec(model: SpecModel, processes: number, config: WorkerSpecConfig, gpuId = -1, cpus?: CpuAllocator, own = processes): WorkerSpec {
   // The host's count, not this process's: with cpu_affinity the controller's own list is narrowed.
