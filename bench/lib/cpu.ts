@@ -116,7 +116,6 @@ export function perRequest(ns: Partial<Record<CpuClass, number>>, requests: numb
   return out;
 }
 
-/** "front 312, controller 20, worker 410 µs/req" for the console. */
 /** The workers' µs per request outside session.run (their own cost); undefined unless both were measured. */
 export const outsideSession = (c: CpuPerRequest | undefined): number | undefined =>
   c?.worker !== undefined && c.session !== undefined ? c.worker - c.session : undefined;
@@ -125,6 +124,7 @@ export const outsideSession = (c: CpuPerRequest | undefined): number | undefined
 export const describeStageCores = (s: Record<string, number>): string =>
   Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
 
+/** "front 312, controller 20, worker 410 µs/req" for the console. */
 export function describeCpu(c: CpuPerRequest | undefined): string {
   if (!c) return '';
   const outside = outsideSession(c);

@@ -72,7 +72,7 @@ function createModel(o: BuildOptions, settings: ModelSettings, params: RegisterP
   const log = o.log.child({ model: settings.name });
   const spec = (gpuId: number) => {
     const gpus = o.gpus.list.length;
-    return workerSpec(model, threadSharers(model, gpus), o.config, gpuId, o.cpus, Math.max(1, ownProcesses(model, gpus)));
+    return workerSpec(model, threadSharers(model, gpus), o.config, gpuId, o.cpus, ownProcesses(model, gpus));
   };
   const share = new HostShare((gpuId) => new Worker(gpuId >= 0 ? `gpu${gpuId}` : 'cpu', spec(gpuId), log));
   const model: Model = {

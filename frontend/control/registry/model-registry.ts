@@ -255,8 +255,8 @@ export class ModelRegistry {
     // A registration waits for the stages' workers even when its caller does not, to measure them
     // against the memory budget (as scaleModel does for a model) and free the reservation.
     const plan = model.stages!.map((s) => ({ s, ...counts(s) }));
-    // Every stage's minimum first: a stage's workers size their intra-op threads by all the
-    // pipeline's workers (model-build.ts), so the first stage must not count the later ones as 1.
+    // Every stage's limits first: a stage's workers size their intra-op threads by all the pipeline's
+    // workers (model-build.ts `threadSharers`), so the first stage must not count the later ones as 1.
     for (const { s, min, max } of plan) s.pool.limits(min, max);
     const scaled = Promise.all(plan.map(({ s, min, max }) => this.scaleModel(s, min, max, synchronous || registering, false)));
     if (!registering) return firstNotDone(await scaled);
