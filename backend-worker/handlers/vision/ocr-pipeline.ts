@@ -2,7 +2,7 @@
 // (0° or 180°, turning upside-down crops round), recognise the text, and order it into lines.
 import { ort } from '../../onnx-session.js';
 import type { Runner } from '../../shape-sessions.js';
-import { CLS_RUN, CLS_SHAPE, REC_HEIGHT, REC_MIN_WIDTH, REC_RUN, cropPlane, detSide, recWidthBucket } from './ocr-shapes.js';
+import { CLS_RUN, CLS_SHAPE, REC_HEIGHT, REC_MIN_WIDTH, REC_RUN, cropPlane, detSide, recRun, recWidthBucket } from './ocr-shapes.js';
 import { ctcDecode } from './ctc-decode.js';
 import { DB_DEFAULTS, detectBoxes } from './db-postprocess.js';
 import { corners, type Point } from './geometry.js';
@@ -24,7 +24,7 @@ export interface OcrOptions {
   detLimit: number;
   /** Minimum classifier score to turn a crop round. */
   clsThresh: number;
-  /** Crops recognised per ORT run. */
+  /** Crops whose widest sets the width they are all recognised at (PaddleOCR's rec_batch_num). */
   recBatch: number;
 }
 
@@ -123,8 +123,10 @@ export function recWidths(crops: Crop[], batch: number): number[] {
 async function recognise(crops: Crop[], rec: Runner, charset: string[], batch: number, fixedShapes: boolean): Promise<Word[]> {
   const words: Word[] = [];
   const widths = recWidths(crops, batch);
+  const run = recRun(fixedShapes);
   for (let start = 0; start < crops.length; start += batch) {
-    words.push(...(await recogniseRun(crops.slice(start, start + batch), widths[start], rec, charset, fixedShapes)));
+    const group = crops.slice(start, start + batch);
+    for (let i = 0; i < group.length; i += run) words.push(...(await recogniseRun(group.slice(i, i + run), widths[start], rec, charset, fixedShapes)));
   }
   return words;
 }

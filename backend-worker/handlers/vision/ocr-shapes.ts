@@ -16,8 +16,15 @@ export const REC_MIN_WIDTH = 320;
 const DET_STEP = 320;
 /** Crops per classifier run: one shape. */
 export const CLS_RUN = 16;
-/** Crops per recogniser run (OCR_DEFAULTS.recBatch), and on CUDA its one batch size. */
+/** Crops whose widest sets their recognition width (OCR_DEFAULTS.recBatch), and on CUDA a run's one batch size. */
 export const REC_RUN = 8;
+
+/**
+ * Crops per recogniser run. On the CPU one: PP-OCRv4's recogniser spends more CPU a crop in a batch
+ * than alone (1 intra-op thread, 48×320: 19–20 ms alone, 27 in 4, 28–29 in 16; 48×640: 49, 53, 60;
+ * with 2 threads the same), so a batch of crops buys nothing there. On CUDA, REC_RUN.
+ */
+export const recRun = (fixedShapes: boolean): number => (fixedShapes ? REC_RUN : 1);
 
 /** The detector's padded input side. */
 export const detSide = (side: number): number => Math.ceil(side / DET_STEP) * DET_STEP;

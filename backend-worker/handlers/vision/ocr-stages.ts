@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onCuda, type Runner } from '../../shape-sessions.js';
-import { ocrRunner } from './ocr-shapes.js';
+import { ocrRunner, recRun } from './ocr-shapes.js';
 import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
@@ -96,15 +96,16 @@ export class OcrRecStage implements Handler {
     this.charset = loadCharset(dictionary);
   }
 
-  /** Crops of one width run together (those of other requests included), at most recBatch a run. */
+  /** Crops of one width run together (those of other requests included), recRun a run (ocr-shapes.ts). */
   async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
     const read = batch.map(readCrop);
     const byWidth = new Map<number, number[]>();
     read.forEach((r, i) => byWidth.set(r.meta.recWidth, [...(byWidth.get(r.meta.recWidth) ?? []), i]));
     const out: InferenceOutput[] = new Array(batch.length);
+    const size = recRun(this.fixedShapes);
     for (const [width, members] of byWidth) {
-      for (let start = 0; start < members.length; start += OCR_DEFAULTS.recBatch) {
-        const run = members.slice(start, start + OCR_DEFAULTS.recBatch);
+      for (let start = 0; start < members.length; start += size) {
+        const run = members.slice(start, start + size);
         const words = await recogniseRun(run.map((i) => read[i].crop), width, this.rec, this.charset, this.fixedShapes);
         run.forEach((i, k) => (out[i] = jsonResult({ ...words[k], flipped: read[i].meta.flipped === true })));
       }
