@@ -24,11 +24,9 @@ export interface OcrOptions {
   detLimit: number;
   /** Minimum classifier score to turn a crop round. */
   clsThresh: number;
-  /** Crops whose widest sets the width they are all recognised at (PaddleOCR's rec_batch_num). */
-  recBatch: number;
 }
 
-export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9, recBatch: REC_RUN };
+export const OCR_DEFAULTS: OcrOptions = { detLimit: 960, clsThresh: 0.9 };
 
 const DET_MEAN = [0.485, 0.456, 0.406];
 const DET_STD = [0.229, 0.224, 0.225];
@@ -43,7 +41,7 @@ export async function readText(img: RawImage, m: OcrModels, o: OcrOptions = OCR_
   const crops = await detect(img, m.det, o.detLimit, m.fixedShapes);
   if (crops.length === 0) return { lines: [], upsideDown: false };
   const flipped = (await classify(crops, m.cls, o.clsThresh, m.fixedShapes)).filter(Boolean).length;
-  const words = await recognise(crops, m.rec, m.charset, o.recBatch, m.fixedShapes);
+  const words = await recognise(crops, m.rec, m.charset, m.fixedShapes);
   return assemble(words, flipped, crops.length);
 }
 
@@ -107,26 +105,25 @@ export async function classify(crops: Crop[], cls: Runner, thresh: number, fixed
 }
 
 /**
- * The width each crop is recognised at: its run's widest crop's (runs of `batch` crops of one image,
- * in order). Fixed per crop, so a crop reads the same whichever crops share its run.
+ * The width each crop is recognised at: that of the widest crop of its run (runs of `run` crops of one
+ * image, in order; recRun). Fixed per crop, so a crop reads the same whichever crops share its run.
  */
-export function recWidths(crops: Crop[], batch: number): number[] {
+export function recWidths(crops: Crop[], run: number): number[] {
   const widths: number[] = [];
-  for (let start = 0; start < crops.length; start += batch) {
-    const group = crops.slice(start, start + batch);
+  for (let start = 0; start < crops.length; start += run) {
+    const group = crops.slice(start, start + run);
     const ratio = Math.max(...group.map((c) => c.image.width / c.image.height));
     for (let i = 0; i < group.length; i++) widths.push(Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * ratio)));
   }
   return widths;
 }
 
-async function recognise(crops: Crop[], rec: Runner, charset: string[], batch: number, fixedShapes: boolean): Promise<Word[]> {
+async function recognise(crops: Crop[], rec: Runner, charset: string[], fixedShapes: boolean): Promise<Word[]> {
   const words: Word[] = [];
-  const widths = recWidths(crops, batch);
   const run = recRun(fixedShapes);
-  for (let start = 0; start < crops.length; start += batch) {
-    const group = crops.slice(start, start + batch);
-    for (let i = 0; i < group.length; i += run) words.push(...(await recogniseRun(group.slice(i, i + run), widths[start], rec, charset, fixedShapes)));
+  const widths = recWidths(crops, run);
+  for (let start = 0; start < crops.length; start += run) {
+    words.push(...(await recogniseRun(crops.slice(start, start + run), widths[start], rec, charset, fixedShapes)));
   }
   return words;
 }

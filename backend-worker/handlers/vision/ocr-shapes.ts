@@ -16,13 +16,14 @@ export const REC_MIN_WIDTH = 320;
 const DET_STEP = 320;
 /** Crops per classifier run: one shape. */
 export const CLS_RUN = 16;
-/** Crops whose widest sets their recognition width (OCR_DEFAULTS.recBatch), and on CUDA a run's one batch size. */
+/** Crops per recogniser run on CUDA (its one batch size), all read at the width of the widest. */
 export const REC_RUN = 8;
 
 /**
- * Crops per recogniser run. On the CPU one: PP-OCRv4's recogniser spends more CPU a crop in a batch
- * than alone (1 intra-op thread, 48×320: 19–20 ms alone, 27 in 4, 28–29 in 16; 48×640: 49, 53, 60;
- * with 2 threads the same), so a batch of crops buys nothing there. On CUDA, REC_RUN.
+ * Crops per recogniser run. On the CPU one, each at its own width: PP-OCRv4's recogniser spends more
+ * CPU a crop in a batch than alone (1 intra-op thread, 48×320: 19–20 ms alone, 27 in 4, 28–29 in 16;
+ * 48×640: 49, 53, 60; with 2 threads the same), and a crop padded to a wider one's width costs its
+ * extra columns too. On CUDA, REC_RUN.
  */
 export const recRun = (fixedShapes: boolean): number => (fixedShapes ? REC_RUN : 1);
 

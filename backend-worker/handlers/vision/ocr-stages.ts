@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onCuda, type Runner } from '../../shape-sessions.js';
-import { ocrRunner, recRun } from './ocr-shapes.js';
+import { REC_RUN, ocrRunner, recRun } from './ocr-shapes.js';
 import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
@@ -59,9 +59,10 @@ export class OcrDetStage implements Handler {
   handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
     return perItem(batch, async (item) => {
       const crops = await detect(await decodeImage(imageBytes(item), this.maxPixels), this.det, OCR_DEFAULTS.detLimit, this.fixedShapes);
-      // The recognition width is fixed here, by the image's own runs, so batching crops of other
-      // requests together in the rec stage cannot change what a crop reads.
-      const widths = recWidths(crops, OCR_DEFAULTS.recBatch);
+      // The width a CUDA rec stage reads a crop at is fixed here, by the image's own runs, so batching
+      // crops of other requests together there cannot change what a crop reads (on the CPU each crop
+      // runs alone, at its own width).
+      const widths = recWidths(crops, REC_RUN);
       return { items: crops.map((c, i) => cropItem(c, { recWidth: widths[i] })) };
     });
   }
@@ -96,11 +97,17 @@ export class OcrRecStage implements Handler {
     this.charset = loadCharset(dictionary);
   }
 
-  /** Crops of one width run together (those of other requests included), recRun a run (ocr-shapes.ts). */
+  /**
+   * On CUDA crops of one width run together (those of other requests included); on the CPU each alone,
+   * at its own width, as the single handler reads them (ocr-shapes.ts `recRun`).
+   */
   async handle(batch: InferenceInput[]): Promise<InferenceOutput[]> {
     const read = batch.map(readCrop);
     const byWidth = new Map<number, number[]>();
-    read.forEach((r, i) => byWidth.set(r.meta.recWidth, [...(byWidth.get(r.meta.recWidth) ?? []), i]));
+    read.forEach((r, i) => {
+      const width = this.fixedShapes ? r.meta.recWidth : recWidths([r.crop], 1)[0];
+      byWidth.set(width, [...(byWidth.get(width) ?? []), i]);
+    });
     const out: InferenceOutput[] = new Array(batch.length);
     const size = recRun(this.fixedShapes);
     for (const [width, members] of byWidth) {
