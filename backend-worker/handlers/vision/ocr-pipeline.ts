@@ -112,11 +112,14 @@ export function recWidths(crops: Crop[], run: number): number[] {
   const widths: number[] = [];
   for (let start = 0; start < crops.length; start += run) {
     const group = crops.slice(start, start + run);
-    const ratio = Math.max(...group.map((c) => c.image.width / c.image.height));
-    for (let i = 0; i < group.length; i++) widths.push(Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * ratio)));
+    const width = Math.max(...group.map(recWidth));
+    for (let i = 0; i < group.length; i++) widths.push(width);
   }
   return widths;
 }
+
+/** The width a crop is recognised at alone: its own at the recogniser's height, at least REC_MIN_WIDTH. */
+export const recWidth = (c: Crop): number => Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * (c.image.width / c.image.height)));
 
 async function recognise(crops: Crop[], rec: Runner, charset: string[], fixedShapes: boolean): Promise<Word[]> {
   const words: Word[] = [];

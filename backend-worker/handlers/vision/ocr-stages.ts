@@ -10,7 +10,7 @@ import { REC_RUN, ocrRunner, recRun } from './ocr-shapes.js';
 import { jsonResult, type Handler, type HandlerContext, type InferenceInput, type InferenceOutput } from '../../handler-api.js';
 import { loadCharset } from './ctc-decode.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, imageBytes } from './image-input.js';
-import { OCR_DEFAULTS, assemble, classify, detect, recWidths, recogniseRun, type Crop } from './ocr-pipeline.js';
+import { OCR_DEFAULTS, assemble, classify, detect, recWidth, recWidths, recogniseRun, type Crop } from './ocr-pipeline.js';
 import { OCR_FILES } from './ocr-handler.js';
 import type { Point } from './geometry.js';
 import type { Word } from './text-lines.js';
@@ -105,7 +105,7 @@ export class OcrRecStage implements Handler {
     const read = batch.map(readCrop);
     const byWidth = new Map<number, number[]>();
     read.forEach((r, i) => {
-      const width = this.fixedShapes ? r.meta.recWidth : recWidths([r.crop], 1)[0];
+      const width = this.fixedShapes ? r.meta.recWidth : recWidth(r.crop);
       byWidth.set(width, [...(byWidth.get(width) ?? []), i]);
     });
     const out: InferenceOutput[] = new Array(batch.length);
