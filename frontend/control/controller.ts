@@ -24,7 +24,6 @@ import { keyFilePath, requireKey, writeKeyFile, type ApiKeys } from '../http/tok
 import { Fronts } from './fronts.js';
 import { buildRouteTable } from './route-table.js';
 import { WorkerRouter } from '../inference/worker-router.js';
-import { queueDepth } from '../inference/pipeline-runner.js';
 import { FrontMetrics } from '../inference/front-metrics.js';
 import { ModelUsage, mergeUsage } from '../inference/model-usage.js';
 import { ModelLoad, mergeLoad } from '../inference/model-load.js';
@@ -121,7 +120,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         onDemand: demand, exitCause,
         onCacheLookup: (model, hit) => frontMetrics.cacheLookup(model, hit),
       });
-      frontMetrics.pending(() => queueDepth(workers));
+      frontMetrics.pending(() => workers.pending());
       local = { workers, metrics: frontMetrics, usage, load };
       publishers.push((t) => workers.apply(t).then(() => usage.retain(t.models.map(routeKey))));
       await workers.apply(table());

@@ -14,7 +14,6 @@ import { ModelLoad } from './model-load.js';
 import { readFrontConfig } from './front-config.js';
 import { collectWhenIdle } from '../idle-gc.js';
 import type { GrpcListener } from '../oip/grpc-server.js';
-import { queueDepth } from './pipeline-runner.js';
 
 if (cluster.isPrimary) throw new Error('front-main.js runs as a cluster worker of the controller');
 
@@ -47,7 +46,7 @@ const router = new WorkerRouter({
   }),
   onCacheLookup: (model, hit) => metrics.cacheLookup(model, hit),
 });
-metrics.pending(() => queueDepth(router));
+metrics.pending(() => router.pending());
 const drain = { active: false };
 const guards = front.inferenceKey ? [requireKey(front.inferenceKey)] : [];
 const app = buildApp(config, log, { inference: { workers: router, guards } }, metrics, drain);

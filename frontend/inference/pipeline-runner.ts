@@ -7,8 +7,7 @@
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { GATHER_HEADER } from '../../protocol/pipeline.js';
 import { routeKey, type ModelRoute, type PipelineRoute } from '../../protocol/routes.js';
-import { ClientClosedError, queueFull } from '../errors.js';
-import { admissionLimit } from './router-state.js';
+import { ClientClosedError } from '../errors.js';
 import type { SubmitOptions } from './router-options.js';
 import type { WorkerRouter } from './worker-router.js';
 import { isItems, nextItems } from './stage-items.js';
@@ -16,26 +15,6 @@ import { liftOutputs } from './chain-outputs.js';
 import { sharedCancel } from './shared-cancel.js';
 
 const GONE = 'Client closed the connection before the answer.';
-
-/**
- * Requests in flight per pipeline (route key) in each router: a pipeline admits as a model does
- * (admissionLimit); its items are then never refused for a full stage queue.
- */
-const inFlight = new WeakMap<WorkerRouter, Map<string, number>>();
-
-/** The queue-depth gauge's figures: the router's per model, a pipeline's requests in flight added under its name. */
-export function queueDepth(workers: WorkerRouter): Array<[string, number]> {
-  const byName = new Map(workers.pending());
-  const counts = inFlight.get(workers);
-  if (counts) {
-    const names = new Map(workers.routes().map((r) => [routeKey(r), r.name]));
-    for (const [key, n] of counts) {
-      const name = names.get(key);
-      if (name !== undefined) byName.set(name, (byName.get(name) ?? 0) + n);
-    }
-  }
-  return [...byName];
-}
 
 /** A request's answer: a pipeline's through its stages, any other model's from its workers. */
 export function answer(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
@@ -47,24 +26,15 @@ export async function runPipeline(workers: WorkerRouter, route: ModelRoute, item
   const cacheKey = workers.cache.key(route, item);
   const hit = cacheKey === undefined ? undefined : workers.cache.get(route, cacheKey, item.requestId);
   if (hit) return hit;
-  const reply = await admitted(workers, route, item, o);
+  const end = workers.admitPipeline(route); // 503 past the pipeline's queue, as a model
+  let reply: ReplyItem;
+  try {
+    reply = await run(workers, route, item, o);
+  } finally {
+    end();
+  }
   if (cacheKey !== undefined) workers.cache.set(route, cacheKey, reply);
   return reply;
-}
-
-async function admitted(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
-  let counts = inFlight.get(workers);
-  if (!counts) inFlight.set(workers, (counts = new Map()));
-  const key = routeKey(route);
-  const n = counts.get(key) ?? 0;
-  if (n >= admissionLimit(route)) throw queueFull(route.name);
-  counts.set(key, n + 1);
-  try {
-    return await run(workers, route, item, o);
-  } finally {
-    if (counts.get(key) === 1) counts.delete(key);
-    else counts.set(key, counts.get(key)! - 1);
-  }
 }
 
 async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem, o: SubmitOptions): Promise<ReplyItem> {
@@ -74,8 +44,9 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
   // The client's departure or the first failure cancels every item not yet answered in any stage.
   const shared = sharedCancel(o, { admitted: true });
   const options = shared.options;
-  // A chain's client names the last stage's outputs: the first stage gets the request without them.
-  const lifted = route.openInference ? liftOutputs(item) : { item };
+  // A chain's client names the last stage's outputs: the first stage gets the request without them
+  // (a chain of one stage takes them itself).
+  const lifted = route.openInference && p.stages.length > 1 ? liftOutputs(item) : { item };
   let fanned = false;
   const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
     if (shared.stopped) throw new ClientClosedError(GONE);

@@ -61,9 +61,33 @@ export class ModelState {
   readonly waiting: Job[] = [];
   admitted = 0;
   waitTimer?: NodeJS.Timeout;
+  private idled?: Promise<void>;
+  private onIdle?: () => void;
   constructor(public route: ModelRoute) {}
   get key(): string {
     return routeKey(this.route);
+  }
+
+  /** Admits one request counted here alone (a pipeline's: worker-router.ts admitPipeline); the function returned ends it. */
+  enter(): () => void {
+    this.admitted++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.admitted === 0) this.onIdle?.();
+    };
+  }
+
+  /** Resolves once no request admitted by `enter` is left. */
+  idle(): Promise<void> {
+    if (this.admitted === 0) return Promise.resolve();
+    return (this.idled ??= new Promise<void>((resolve) => {
+      this.onIdle = () => {
+        this.idled = this.onIdle = undefined;
+        resolve();
+      };
+    }));
   }
 }
 

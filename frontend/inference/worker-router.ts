@@ -7,7 +7,7 @@ import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import { withDeadlineHeader } from './deadline.js';
 import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
 import { ClientClosedError, badRequest, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
-import { WorkerConnection } from '../../protocol/worker-connection.js';
+import { bindWorker } from './bind-worker.js';
 import { FrameEncodeError } from '../../protocol/codec.js';
 import { pickWorker } from './pick-worker.js';
 import type { RouterOptions, SubmitOptions } from './router-options.js';
@@ -55,12 +55,24 @@ export class WorkerRouter {
     return this.table.models.filter((r) => r.name === name && r.version !== undefined).map((r) => r.version!);
   }
 
-  /** Every model's route, as the table says now. */
+  /** Every model's route, as the table says now (a removed pipeline still draining is not listed). */
   routes(): ModelRoute[] {
-    return [...this.models.values()].map((m) => m.route);
+    return this.table.models;
   }
 
-  /** Requests admitted and not yet answered, per model (the queue-depth gauge). */
+  /**
+   * Admits one request of a pipeline (pipeline-runner.ts) on the pipeline's own state, 503 past its
+   * queue; the function returned ends it. A table that removes the pipeline keeps its stages routable
+   * until every request admitted here is answered, as a removed worker answers what it holds.
+   */
+  admitPipeline(route: ModelRoute): () => void {
+    const m = this.models.get(routeKey(route));
+    if (!m) throw modelNotFound(`Model not found: ${route.name}`);
+    if (m.admitted >= admissionLimit(m.route)) throw queueFull(m.route.name);
+    return m.enter();
+  }
+
+  /** Requests admitted and not yet answered, per model name (the queue-depth gauge): a pipeline's own under its name, each stage's items under `<name>#<stage>`. */
   pending(): Array<[string, number]> {
     const byName = new Map<string, number>(); // the gauge is per name: versions add up
     for (const m of this.models.values()) byName.set(m.route.name, (byName.get(m.route.name) ?? 0) + m.admitted);
@@ -90,13 +102,15 @@ export class WorkerRouter {
     this.cache.apply(table.models);
     const work: Array<Promise<void>> = [];
     const keys = new Set(table.models.map(routeKey));
-    for (const [key, m] of this.models) {
-      if (keys.has(key)) continue;
-      this.models.delete(key);
-      clearTimeout(m.waitTimer);
-      for (const job of m.waiting.splice(0)) job.reject(noWorker(m.route.name));
-      for (const r of m.remotes.values()) work.push(this.retire(r));
+    // A removed pipeline's requests in flight go on through its stages: those stay until it is idle.
+    const held = new Set<string>();
+    for (const m of this.models.values()) {
+      if (keys.has(m.key) || !m.route.pipeline || m.admitted === 0) continue;
+      const own = [m.key, ...m.route.pipeline.stages.map((s) => s.key)];
+      for (const k of own) held.add(k);
+      work.push(m.idle().then(() => Promise.all(this.unlist(own))).then(() => undefined));
     }
+    work.push(...this.unlist([...this.models.keys()].filter((k) => !held.has(k))));
     this.defaults = new Map(table.models.filter((r) => r.isDefault !== false).map((r) => [r.name, routeKey(r)]));
     for (const route of table.models) {
       let m = this.models.get(routeKey(route));
@@ -124,6 +138,21 @@ export class WorkerRouter {
     }
     // Acknowledging this table says every worker removed so far holds nothing of ours any more.
     await Promise.all([...work, ...this.retiring]);
+  }
+
+  /** Stops routing to those of `keys` the table does not list: their waiting requests fail, their workers answer what they hold. */
+  private unlist(keys: string[]): Array<Promise<void>> {
+    const listed = new Set(this.table.models.map(routeKey));
+    const work: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const m = this.models.get(key);
+      if (!m || listed.has(key)) continue;
+      this.models.delete(key);
+      clearTimeout(m.waitTimer);
+      for (const job of m.waiting.splice(0)) job.reject(noWorker(m.route.name));
+      for (const r of m.remotes.values()) work.push(this.retire(r));
+    }
+    return work;
   }
 
   /**
@@ -322,22 +351,14 @@ export class WorkerRouter {
     const r = new Remote(id, m);
     r.slots = slots;
     m.remotes.set(id, r);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      r.conn = await WorkerConnection.connect(socketPath, this.o.maxResponseSize);
-      // The worker process has its model loaded already: Load only binds this connection to it.
-      const load = r.conn.send({ kind: 'load', modelName: m.route.name, modelPath: '', batchSize: m.route.batchSize, handler: '', gpuId: -1, ioDescriptor: this.o.frontId });
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to Load')), m.route.responseTimeoutMs)));
-      const reply = await Promise.race([load, late]);
-      if (reply.code !== StatusCode.ok) throw new Error(reply.message);
+      r.conn = await bindWorker(socketPath, m.route, this.o);
     } catch (err) {
       this.o.log.warn({ model: m.route.name, worker: id, err: (err as Error).message }, 'cannot connect to worker');
       this.drop(r);
       // A worker of the table we cannot reach: once more shortly (the controller replaces a dead one).
       if (attempt === 0) setTimeout(() => this.reconnect(m, id), RECONNECT_MS).unref();
       return;
-    } finally {
-      clearTimeout(timer);
     }
     if (r.closed) {
       r.conn.close();

@@ -26,13 +26,17 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     writeScaleModel(renamed, 'double.onnx', 2);
     writeScaleModel(renamed, 'triple.onnx', 3, { input: 'x', output: 'z' });
     writePipeline(renamed, { modelName: 'renamed', stages: [{ name: 'double', modelFile: 'double.onnx' }, { name: 'triple', modelFile: 'triple.onnx', map: { y: 'x' } }] });
+    // A chain of one stage: the outputs a request names are that stage's own.
+    const one = path.join(server.store, 'one');
+    writeScaleModel(one, 'double.onnx', 2);
+    writePipeline(one, { modelName: 'one', stages: [{ name: 'double', modelFile: 'double.onnx' }] });
     const coded = path.join(server.store, 'coded');
     mkdirSync(coded);
     writeScaleModel(coded, 'double.onnx', 2);
     writePipeline(coded, { modelName: 'coded', stages: [{ name: 'pre', handler: 'pre.mjs', runtime: 'node' }, { name: 'double', modelFile: 'double.onnx' }] }, {
       'pre.mjs': 'export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value, contentType: "application/json" })); }',
     });
-    for (const url of ['chain', 'coded', 'renamed']) {
+    for (const url of ['chain', 'coded', 'renamed', 'one']) {
       const r = await request(`${server.managementUrl}/models?url=${url}&initial_workers=1&synchronous=true`, { method: 'POST' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
@@ -78,6 +82,13 @@ describe('an ONNX chain over the Open Inference Protocol', () => {
     assert.equal(meta.status, 200, JSON.stringify(meta.body));
     assert.deepEqual([meta.body.inputs.map((t: { name: string }) => t.name), meta.body.outputs.map((t: { name: string }) => t.name)], [['x'], ['y']]);
     assert.equal((await request(`${server.inferenceUrl}/v2/models/chain/ready`)).status, 200);
+  });
+
+  it('takes the outputs a request to a chain of one stage names, as a model does', { timeout: 30_000 }, async () => {
+    const unknown = await postJson(`${server.inferenceUrl}/v2/models/one/infer`, { ...(v2Request('x', [1, 4], [1, 2, 3, 4]) as object), outputs: [{ name: 'nope' }] });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.match(unknown.body.error, /Unknown output\(s\): nope/);
+    assert.deepEqual(await binaryInfer('one', { outputs: [{ name: 'y', parameters: { binary_data: true } }] }), [2, 4, 6, 8]);
   });
 
   it('answers gRPC ModelInfer, the outputs asked for picked from the last stage', { timeout: 60_000 }, async () => {
