@@ -326,7 +326,9 @@ export class WorkerRouter {
       if (r.outstanding.length === 0 || r.closed) return;
       const quiet = performance.now() - r.progressAt;
       if (quiet < m.route.responseTimeoutMs) return this.armWatchdog(m, r, m.route.responseTimeoutMs - quiet);
-      r.outstanding[0].timedOut = true;
+      // The oldest request still awaited is blamed, not one answered already (its client gone) that
+      // the worker holds: the blamed one fails with the timeout rather than going to another worker.
+      (r.outstanding.find((j) => !j.done) ?? r.outstanding[0]).timedOut = true;
       this.o.log.warn({ model: m.route.name, worker: r.id }, 'worker answered nothing within the response timeout');
       this.o.onStuck?.(m.key, r.id);
       r.stuck = true;
