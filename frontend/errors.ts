@@ -52,7 +52,7 @@ export const CATALOGUE = {
   HANDLER_ERROR: entry(500, 'InternalServerException'),
   /** The handler's answer to a batch is not a list of one result per request, or a result cannot be serialised. */
   HANDLER_BAD_OUTPUT: entry(503, 'InternalServerException'),
-  /** A request's answer is larger than max_response_size (checked in the worker). */
+  /** A request's answer is larger than max_response_size (checked in the worker), or a pipeline's stages hand on too many items for it. */
   RESPONSE_TOO_LARGE: entry(500, 'InternalServerException'),
   /** The worker ran out of memory running the request (a handler's allocation failed, or it chose status 507). */
   OUT_OF_MEMORY: entry(507, 'InternalServerException'),

@@ -26,8 +26,14 @@ export function encodeItems(items: readonly Item[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** Throws on a body that is not well formed (a stage that wrote its own bytes under this type). */
-export function decodeItems(body: Buffer): Item[] {
+/** The most items one request's stages may hand on in all: a fan-out past it fails the request before its items are read. */
+export const MAX_REQUEST_ITEMS = 10_000;
+
+/** A body that declares more items than the request has room for. */
+export class TooManyItemsError extends Error {}
+
+/** Throws on a body that is not well formed (a stage that wrote its own bytes under this type), or that declares more than `max` items. */
+export function decodeItems(body: Buffer, max = Infinity): Item[] {
   let at = 0;
   const need = (n: number) => {
     if (at + n > body.length) throw new Error('pipeline items body ends early');
@@ -51,6 +57,7 @@ export function decodeItems(body: Buffer): Item[] {
     return v;
   };
   const count = readU32();
+  if (count > max) throw new TooManyItemsError(`${count} items`);
   const items: Item[] = [];
   for (let i = 0; i < count; i++) {
     const parts = readU32();

@@ -11,6 +11,7 @@ import { ClientClosedError } from '../errors.js';
 import type { SubmitOptions } from './router-options.js';
 import type { WorkerRouter } from './worker-router.js';
 import { isItems, nextItems } from './stage-items.js';
+import { MAX_REQUEST_ITEMS } from '../../protocol/pipeline-items.js';
 import { liftOutputs } from './chain-outputs.js';
 import { sharedCancel } from './shared-cancel.js';
 
@@ -48,6 +49,7 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
   // (a chain of one stage takes them itself).
   const lifted = route.openInference && p.stages.length > 1 ? liftOutputs(item) : { item };
   let fanned = false;
+  let room = MAX_REQUEST_ITEMS; // items the request's stages may still hand on
   const step = async (i: number, it: OutgoingItem): Promise<ReplyItem[]> => {
     if (shared.stopped) throw new ClientClosedError(GONE);
     const reply = await workers.submit(p.stages[i].key, it, options);
@@ -55,7 +57,8 @@ async function run(workers: WorkerRouter, route: ModelRoute, item: OutgoingItem,
     if (reply.status >= 400) throw new StageAnswer(reply);
     if (i === p.stages.length - 1) return [reply];
     if (isItems(reply)) fanned = true;
-    const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1), i + 1 === p.stages.length - 1 ? lifted.outputs : undefined);
+    const next = nextItems(reply, it, p.stages[i + 1].map, stageName(p, i + 1), i + 1 === p.stages.length - 1 ? lifted.outputs : undefined, room);
+    room -= next.length;
     return (await Promise.all(next.map((n) => step(i + 1, n)))).flat();
   };
   try {

@@ -3,8 +3,8 @@
 // stage's v2 request (`map`, an ONNX chain), or the reply's body as the next item's `body`.
 import { V2_HEADER_LENGTH, type OutgoingItem, type ReplyItem, type RequestParameter } from '../../protocol/messages.js';
 import { ITEMS_CONTENT_TYPE } from '../../protocol/pipeline.js';
-import { decodeItems } from '../../protocol/pipeline-items.js';
-import { fromWorker } from '../errors.js';
+import { MAX_REQUEST_ITEMS, TooManyItemsError, decodeItems } from '../../protocol/pipeline-items.js';
+import { ServerError, fromWorker } from '../errors.js';
 import type { RequestedOutput } from './chain-outputs.js';
 
 /** Headers of the client's request that describe its body, not the next item's. */
@@ -15,8 +15,11 @@ const badOutput = (message: string) => fromWorker(503, '', message, 'HANDLER_BAD
 /** Whether the reply fans out (holds items rather than one answer). */
 export const isItems = (reply: ReplyItem): boolean => reply.contentType === ITEMS_CONTENT_TYPE;
 
-/** The next stage's items from a stage's reply; `parent` gives the request id and the client's headers. */
-export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<string, string> | undefined, stage: string, outputs?: RequestedOutput[]): OutgoingItem[] {
+/**
+ * The next stage's items from a stage's reply; `parent` gives the request id and the client's headers;
+ * `room`: how many more items the request may hand on (MAX_REQUEST_ITEMS in all).
+ */
+export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<string, string> | undefined, stage: string, outputs?: RequestedOutput[], room = MAX_REQUEST_ITEMS): OutgoingItem[] {
   const headers = parent.headers.filter(([h]) => !BODY_HEADERS.has(h));
   const item = (k: number, parameters: RequestParameter[], extra: Array<[string, string]> = []): OutgoingItem => ({
     requestId: `${parent.requestId}.${k}`,
@@ -26,9 +29,12 @@ export function nextItems(reply: ReplyItem, parent: OutgoingItem, map: Record<st
   if (isItems(reply)) {
     let items;
     try {
-      items = decodeItems(reply.body);
+      items = decodeItems(reply.body, room);
     } catch (err) {
-      throw badOutput(`Pipeline stage ${stage} answered malformed items: ${(err as Error).message}`);
+      if (err instanceof TooManyItemsError) {
+        throw new ServerError('RESPONSE_TOO_LARGE', `The stage before pipeline stage ${stage} answered ${err.message}: a request's stages hand on at most ${MAX_REQUEST_ITEMS} items in all.`);
+      }
+      throw badOutput(`The stage before pipeline stage ${stage} answered malformed items: ${(err as Error).message}`);
     }
     return items.map((parts, k) => item(k, parts));
   }
