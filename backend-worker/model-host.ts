@@ -63,7 +63,10 @@ export class ModelHost {
   }
 
   /** A non-last stage's items for one request; items it cannot send fail that request alone (503 HANDLER_BAD_OUTPUT). */
-  private itemsOf(requestId: string, out: { items: unknown[] }): ReplyItem {
+  private itemsOf(requestId: string, out: { items: unknown }): ReplyItem {
+    // An Error among the items fails the request as an Error answered for it does.
+    const failed = Array.isArray(out.items) ? out.items.find((x): x is Error => x instanceof Error) : undefined;
+    if (failed) return toReplyItem(requestId, failed);
     try {
       return itemsReply(requestId, out);
     } catch (err) {

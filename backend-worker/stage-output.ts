@@ -27,12 +27,13 @@ export function stageManifest(manifest: Manifest, name: string): { manifest: Man
   return { manifest: { ...manifest, model }, role: { stage, handsOn: i < stages.length - 1 } };
 }
 
-/** `{ items: [...] }`: a non-last stage's fan-out (zero, one or many items for the next stage). */
-export const isItemsOutput = (out: unknown): out is { items: unknown[] } =>
-  typeof out === 'object' && out !== null && !Buffer.isBuffer(out) && Array.isArray((out as { items?: unknown }).items) && !('body' in out);
+/** `{ items: [...] }`: a non-last stage's fan-out (zero, one or many items for the next stage); `items` that is no list fails in itemsReply. */
+export const isItemsOutput = (out: unknown): out is { items: unknown } =>
+  typeof out === 'object' && out !== null && !Buffer.isBuffer(out) && Object.hasOwn(out, 'items') && !('body' in out);
 
 /** One answer of a non-last stage with `{ items }` as one reply item carrying them all. */
-export function itemsReply(requestId: string, out: { items: unknown[] }): ReplyItem {
+export function itemsReply(requestId: string, out: { items: unknown }): ReplyItem {
+  if (!Array.isArray(out.items)) throw badOutput('A pipeline stage\'s `items` must be a list of items.');
   const items = out.items.map((item, i) => toItem(item, i));
   return { requestId, status: 200, reason: '', contentType: ITEMS_CONTENT_TYPE, headers: [], body: encodeItems(items) };
 }

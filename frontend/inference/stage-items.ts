@@ -71,10 +71,16 @@ export function v2Request(reply: ReplyItem, map: Record<string, string>, stage: 
   const inputs: V2Tensor[] = [];
   const bytes: Buffer[] = [];
   let at = binary ? headerLength : 0;
+  if (!Array.isArray(outputs)) throw badOutput(`Pipeline stage ${stage}: the answer before it has no list of outputs.`);
   for (const o of outputs) {
+    // The stage before is at fault for a malformed answer, not the client (503, never 400 or 500).
+    if (typeof o !== 'object' || o === null || typeof o.name !== 'string') throw badOutput(`Pipeline stage ${stage}: an output of the answer before it has no name.`);
     const size = o.parameters?.binary_data_size;
+    if (size !== undefined && (!Number.isInteger(size) || size < 0 || at + size > reply.body.length)) {
+      throw badOutput(`Pipeline stage ${stage}: output ${o.name} of the answer before it declares binary_data_size ${String(size)}, which its bytes do not hold.`);
+    }
     const data = size === undefined ? undefined : reply.body.subarray(at, (at += size));
-    const name = all ? o.name : map[o.name];
+    const name = all ? o.name : Object.hasOwn(map, o.name) ? map[o.name] : undefined;
     if (!name) continue;
     inputs.push({ name, shape: o.shape, datatype: o.datatype, ...(data ? { parameters: { binary_data_size: size } } : { data: o.data }) });
     if (data) bytes.push(data);
