@@ -68,12 +68,18 @@ export function validateStages(raw: unknown): PipelineStage[] | undefined {
       const v = st[k];
       if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) throw new ManifestError(`Manifest field ${at}.${k} must be a non-negative integer.`);
     }
+    if (typeof st.minWorkers === 'number' && typeof st.maxWorkers === 'number' && st.maxWorkers < st.minWorkers) {
+      throw new ManifestError(`Manifest field ${at}.maxWorkers must be at least its minWorkers (${st.minWorkers}).`);
+    }
     const threads = st.intraOpThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && (threads as number) >= 1 && (threads as number) <= MAX_INTRA_OP_THREADS)) {
       throw new ManifestError(`Manifest field ${at}.intraOpThreads must be an integer from 1 to ${MAX_INTRA_OP_THREADS}.`);
     }
-    if (st.map !== undefined && !(isObject(st.map) && Object.values(st.map).every((v) => typeof v === 'string'))) {
-      throw new ManifestError(`Manifest field ${at}.map must be an object of strings (previous stage's output → this stage's input).`);
+    if (st.map !== undefined && !(isObject(st.map) && Object.values(st.map).every((v) => typeof v === 'string' && v !== ''))) {
+      throw new ManifestError(`Manifest field ${at}.map must be an object of non-empty strings (previous stage's output → this stage's input).`);
+    }
+    if (isObject(st.map) && new Set(Object.values(st.map)).size !== Object.keys(st.map).length) {
+      throw new ManifestError(`Manifest field ${at}.map names one input for two outputs.`);
     }
     if (st.map !== undefined && i === 0) throw new ManifestError(`Manifest field ${at}.map: the first stage takes the request as it comes.`);
     if (st.gather !== undefined && typeof st.gather !== 'boolean') throw new ManifestError(`Manifest field ${at}.gather must be a boolean.`);

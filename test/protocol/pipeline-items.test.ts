@@ -2,7 +2,7 @@
 // checks (protocol/pipeline.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeItems, encodeItems } from '../../protocol/pipeline-items.js';
+import { TooManyItemsError, decodeItems, encodeItems } from '../../protocol/pipeline-items.js';
 import { validateManifest } from '../../protocol/manifest.js';
 import { itemsReply } from '../../backend-worker/stage-output.js';
 
@@ -23,6 +23,12 @@ describe('pipeline items', () => {
     assert.deepEqual(decodeItems(encodeItems([])), []);
   });
 
+  it('refuses a body that declares more items than the request has room for, before reading them', { timeout: 5_000 }, () => {
+    const body = encodeItems([[], [], []]);
+    assert.equal(decodeItems(body, 3).length, 3);
+    assert.throws(() => decodeItems(body, 2), TooManyItemsError);
+  });
+
   it('refuses a body cut short or with bytes after its last item', { timeout: 5_000 }, () => {
     const body = encodeItems([[{ name: 'a', contentType: 'text/plain', value: Buffer.from('hello') }]]);
     assert.throws(() => decodeItems(body.subarray(0, body.length - 1)), /ends early/);
@@ -41,6 +47,9 @@ describe('the stage list', () => {
     assert.throws(() => manifest([{ name: 'a', map: { y: 'x' } }]), /first stage takes the request/);
     assert.throws(() => manifest([{ name: 'a', gather: true }, { name: 'b' }]), /only the last stage gathers/);
     assert.throws(() => manifest([{ name: 'a', batchSize: -1 }]), /stages\[0\]\.batchSize must be a non-negative integer/);
-    assert.throws(() => manifest([{ name: 'a', map: { y: 3 } }]), /map must be an object of strings/);
+    assert.throws(() => manifest([{ name: 'a', map: { y: 3 } }]), /map must be an object of non-empty strings/);
+    assert.throws(() => manifest([{ name: 'a' }, { name: 'b', map: { y: '' } }]), /map must be an object of non-empty strings/);
+    assert.throws(() => manifest([{ name: 'a' }, { name: 'b', map: { y: 'x', z: 'x' } }]), /names one input for two outputs/);
+    assert.throws(() => manifest([{ name: 'a', minWorkers: 2, maxWorkers: 1 }]), /maxWorkers must be at least its minWorkers \(2\)/);
   });
 });
