@@ -38,6 +38,8 @@ export class ModelHost {
       options,
     };
     const handler = await loadHandler(runtime, req.handler, modelDir);
+    // Refused at load, not at every request: a gathering stage needs its handler's gather().
+    if (role?.stage.gather && !handler.gather) throw new Error(`Pipeline stage ${role.stage.name} gathers, but its handler has no gather().`);
     await handler.initialize?.(context);
     return new ModelHost(handler, context, role);
   }

@@ -56,6 +56,15 @@ describe('a pipeline stage with a malformed answer', () => {
     assert.deepEqual((await post('ok')).body, ['ok', 'ok']);
   });
 
+  it('refuses to register a gathering stage whose handler has no gather()', { timeout: 30_000 }, async () => {
+    writePipeline(path.join(server.store, 'nogather'), { modelName: 'nogather', stages: [{ name: 'pick', handler: 'pick.mjs' }, { name: 'echo', handler: 'echo.mjs', gather: true }] }, { 'pick.mjs': PICK, 'echo.mjs': ECHO }, 'node');
+    const r = await request(`${server.managementUrl}/models?url=nogather&initial_workers=1&synchronous=true`, { method: 'POST' });
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    assert.equal(r.body.errorCode, 'WORKER_START_FAILED');
+    assert.match(r.body.message, /stage echo gathers, but its handler has no gather\(\)/);
+    assert.equal((await request(`${server.managementUrl}/models/nogather`)).status, 404);
+  });
+
   it("blames the stage before a map for a malformed v2 answer, and maps only the map's own names", { timeout: 30_000 }, async () => {
     const v2 = (c: string) => postJson(`${server.inferenceUrl}/predictions/v2bad`, { case: c });
     for (const c of ['outputs-5', 'null-output']) {
