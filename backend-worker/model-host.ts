@@ -56,11 +56,23 @@ export class ModelHost {
     const outputs = await this.handler.handle(inputs, this.context);
     if (!Array.isArray(outputs)) throw badOutput('Invalid model predict output');
     if (outputs.length !== batch.length) throw badOutput('number of batch response mismatched');
+    const reply = (o: InferenceOutput, i: number) => (this.role?.handsOn && isItemsOutput(o) ? this.itemsOf(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o));
+    // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for
+    // the whole batch; a pipeline stage's batch mixes requests, so there it fails that request alone.
+    const unsupported = (err: unknown) => badOutput(`Unsupported model output data type: ${(err as Error).message}`);
+    if (this.role) {
+      return outputs.map((o, i) => {
+        try {
+          return reply(o, i);
+        } catch (err) {
+          return errorItem(batch[i].requestId, failureOf(unsupported(err)));
+        }
+      });
+    }
     try {
-      return outputs.map((o, i) => (this.role?.handsOn && isItemsOutput(o) ? this.itemsOf(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o)));
+      return outputs.map(reply);
     } catch (err) {
-      // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for the whole batch.
-      throw badOutput(`Unsupported model output data type: ${(err as Error).message}`);
+      throw unsupported(err);
     }
   }
 

@@ -2,11 +2,12 @@
 // that blames the client, or a 500 INTERNAL (docs/pipelines.md, The stage contract).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeScaleModel } from '../helpers/onnx-models.js';
-import { writePipeline } from '../helpers/pipelines.js';
-import { postJson, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { HOLD_HANDLER, writePipeline } from '../helpers/pipelines.js';
+import { eventually, postJson, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { metricValue } from '../helpers/metrics.js';
 
 // Answers by its input word: `items` that is no list, an Error among the items, or two good items.
 const PICK = `export function handle(batch) {
@@ -29,16 +30,27 @@ export function handle(batch) {
   });
 }`;
 
+// Answers each word, but "bad" with a value JSON cannot write.
+const VALUE = `export function handle(batch) { return batch.map((i) => { const w = i.params.body.value.toString(); return w === 'bad' ? { v: 1n } : w; }); }`;
+
 describe('a pipeline stage with a malformed answer', () => {
   let server: TestServer;
+  let release: string;
   before(async () => {
     server = await startTestServer();
+    release = path.join(server.store, 'release');
+    writePipeline(
+      path.join(server.store, 'mixed'),
+      { modelName: 'mixed', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', batchSize: 8, maxBatchDelay: 0 }, { name: 'value', handler: 'value.mjs', batchSize: 8 }] },
+      { 'hold.mjs': HOLD_HANDLER, 'value.mjs': VALUE },
+      'node',
+    );
     writePipeline(path.join(server.store, 'bad'), { modelName: 'bad', stages: [{ name: 'pick', handler: 'pick.mjs' }, { name: 'echo', handler: 'echo.mjs' }] }, { 'pick.mjs': PICK, 'echo.mjs': ECHO }, 'node');
     const v2 = path.join(server.store, 'v2bad');
     mkdirSync(v2, { recursive: true });
     writeScaleModel(v2, 'double.onnx', 2);
     writePipeline(v2, { modelName: 'v2bad', stages: [{ name: 'pre', handler: 'pre.mjs', runtime: 'node' }, { name: 'double', modelFile: 'double.onnx', map: { y: 'x' } }] }, { 'pre.mjs': PRE });
-    for (const url of ['bad', 'v2bad']) {
+    for (const url of ['bad', 'v2bad', 'mixed']) {
       const r = await request(`${server.managementUrl}/models?url=${url}&initial_workers=1&synchronous=true`, { method: 'POST' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
@@ -54,6 +66,18 @@ describe('a pipeline stage with a malformed answer', () => {
     assert.deepEqual([error.status, error.body.errorCode], [500, 'HANDLER_ERROR'], JSON.stringify(error.body));
     assert.match(error.body.message, /boom/);
     assert.deepEqual((await post('ok')).body, ['ok', 'ok']);
+  });
+
+  it("fails only the request whose answer JSON cannot write, not the others of the stage's batch", { timeout: 30_000 }, async () => {
+    const words = ['g1', 'g2', 'g3', 'g4', 'g5', 'bad'];
+    const calls = [];
+    for (const [k, w] of words.entries()) {
+      calls.push(request(`${server.inferenceUrl}/predictions/mixed`, { method: 'POST', body: w, headers: { 'content-type': 'text/plain' } }));
+      await eventually(async () => (await metricValue(server.metricsUrl, 'mms_queue_depth', { model: 'mixed' })) === k + 1);
+    }
+    writeFileSync(release, ''); // the held words reach the value stage together
+    const answers = await Promise.all(calls);
+    assert.deepEqual(answers.map((a) => [a.status, a.body.errorCode ?? a.body]), [...words.slice(0, -1).map((w) => [200, w]), [503, 'HANDLER_BAD_OUTPUT']]);
   });
 
   it('refuses to register a gathering stage whose handler has no gather()', { timeout: 30_000 }, async () => {
