@@ -59,20 +59,20 @@ export class ModelHost {
     const reply = (o: InferenceOutput, i: number) => (this.role?.handsOn && isItemsOutput(o) ? this.itemsOf(batch[i].requestId, o) : toReplyItem(batch[i].requestId, o));
     // A result JSON cannot write (a BigInt, a cycle): MMS's "Unsupported model output data type." for
     // the whole batch; a pipeline stage's batch mixes requests, so there it fails that request alone.
-    const unsupported = (err: unknown) => badOutput(`Unsupported model output data type: ${(err as Error).message}`);
-    if (this.role) {
-      return outputs.map((o, i) => {
-        try {
-          return reply(o, i);
-        } catch (err) {
-          return errorItem(batch[i].requestId, failureOf(unsupported(err)));
-        }
-      });
-    }
+    if (this.role) return outputs.map((o, i) => this.serialised(batch[i].requestId, () => reply(o, i)));
     try {
       return outputs.map(reply);
     } catch (err) {
       throw unsupported(err);
+    }
+  }
+
+  /** A stage's reply for one request, or its 503 HANDLER_BAD_OUTPUT when its answer cannot be written. */
+  private serialised(requestId: string, write: () => ReplyItem): ReplyItem {
+    try {
+      return write();
+    } catch (err) {
+      return errorItem(requestId, failureOf(unsupported(err)));
     }
   }
 
@@ -100,12 +100,15 @@ export class ModelHost {
         out.push(handled[next++]);
         continue;
       }
+      let answer: InferenceOutput;
       try {
         if (!this.handler.gather) throw badOutput('The pipeline asks its last stage to gather, but its handler has no gather().');
-        out.push(toReplyItem(b.requestId, await this.handler.gather(toInput(b), this.context)));
+        answer = await this.handler.gather(toInput(b), this.context);
       } catch (err) {
         out.push(toReplyItem(b.requestId, err instanceof Error ? err : new Error(String(err))));
+        continue;
       }
+      out.push(this.serialised(b.requestId, () => toReplyItem(b.requestId, answer)));
     }
     return out;
   }
@@ -122,6 +125,8 @@ async function readManifest(modelDir: string, modelName: string): Promise<Manife
     throw err;
   }
 }
+
+const unsupported = (err: unknown) => badOutput(`Unsupported model output data type: ${(err as Error).message}`);
 
 function toInput(item: RequestItem): InferenceInput {
   const headers: Record<string, string> = {};

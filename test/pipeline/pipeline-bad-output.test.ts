@@ -80,6 +80,14 @@ describe('a pipeline stage with a malformed answer', () => {
     assert.deepEqual(answers.map((a) => [a.status, a.body.errorCode ?? a.body]), [...words.slice(0, -1).map((w) => [200, w]), [503, 'HANDLER_BAD_OUTPUT']]);
   });
 
+  it('answers 503 HANDLER_BAD_OUTPUT for a gather whose answer JSON cannot write', { timeout: 30_000 }, async () => {
+    const gather = `export function handle(batch) { return batch.map(() => 1); }\nexport function gather() { return { v: 1n }; }`;
+    writePipeline(path.join(server.store, 'gatherbig'), { modelName: 'gatherbig', stages: [{ name: 'pick', handler: 'pick.mjs' }, { name: 'sum', handler: 'sum.mjs', gather: true }] }, { 'pick.mjs': PICK, 'sum.mjs': gather }, 'node');
+    assert.equal((await request(`${server.managementUrl}/models?url=gatherbig&initial_workers=1&synchronous=true`, { method: 'POST' })).status, 200);
+    const r = await request(`${server.inferenceUrl}/predictions/gatherbig`, { method: 'POST', body: 'ok', headers: { 'content-type': 'text/plain' } });
+    assert.deepEqual([r.status, r.body.errorCode], [503, 'HANDLER_BAD_OUTPUT'], JSON.stringify(r.body));
+  });
+
   it('refuses to register a gathering stage whose handler has no gather()', { timeout: 30_000 }, async () => {
     writePipeline(path.join(server.store, 'nogather'), { modelName: 'nogather', stages: [{ name: 'pick', handler: 'pick.mjs' }, { name: 'echo', handler: 'echo.mjs', gather: true }] }, { 'pick.mjs': PICK, 'echo.mjs': ECHO }, 'node');
     const r = await request(`${server.managementUrl}/models?url=nogather&initial_workers=1&synchronous=true`, { method: 'POST' });
