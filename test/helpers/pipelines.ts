@@ -27,3 +27,18 @@ export async function handle(batch) {
   while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
   return batch.map((i) => ({ body: i.params.body.value, contentType: i.params.body.contentType || 'text/plain' }));
 }`;
+
+/**
+ * `<store>/<name>`: a pipeline whose first stage (`hold`, HOLD_HANDLER) holds every item until the file
+ * `<store>/release` exists, then the JS stage `next` (its handler's source); returns the release path.
+ */
+export function writeHeldPipeline(store: string, name: string, next: { name: string; source: string; batchSize?: number }, holdBatch?: { batchSize: number; maxBatchDelay: number }): string {
+  const release = path.join(store, 'release');
+  writePipeline(
+    path.join(store, name),
+    { modelName: name, extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', ...holdBatch }, { name: next.name, handler: 'next.mjs', ...(next.batchSize ? { batchSize: next.batchSize } : {}) }] },
+    { 'hold.mjs': HOLD_HANDLER, 'next.mjs': next.source },
+    'node',
+  );
+  return release;
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeScaleModel } from '../helpers/onnx-models.js';
-import { HOLD_HANDLER, writePipeline } from '../helpers/pipelines.js';
+import { writeHeldPipeline, writePipeline } from '../helpers/pipelines.js';
 import { eventually, postJson, request, startTestServer, type TestServer } from '../helpers/server.js';
 import { metricValue } from '../helpers/metrics.js';
 
@@ -38,13 +38,7 @@ describe('a pipeline stage with a malformed answer', () => {
   let release: string;
   before(async () => {
     server = await startTestServer();
-    release = path.join(server.store, 'release');
-    writePipeline(
-      path.join(server.store, 'mixed'),
-      { modelName: 'mixed', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', batchSize: 8, maxBatchDelay: 0 }, { name: 'value', handler: 'value.mjs', batchSize: 8 }] },
-      { 'hold.mjs': HOLD_HANDLER, 'value.mjs': VALUE },
-      'node',
-    );
+    release = writeHeldPipeline(server.store, 'mixed', { name: 'value', source: VALUE, batchSize: 8 }, { batchSize: 8, maxBatchDelay: 0 });
     writePipeline(path.join(server.store, 'bad'), { modelName: 'bad', stages: [{ name: 'pick', handler: 'pick.mjs' }, { name: 'echo', handler: 'echo.mjs' }] }, { 'pick.mjs': PICK, 'echo.mjs': ECHO }, 'node');
     const v2 = path.join(server.store, 'v2bad');
     mkdirSync(v2, { recursive: true });

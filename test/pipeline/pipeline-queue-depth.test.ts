@@ -3,9 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { metricValue } from '../helpers/metrics.js';
-import { HOLD_HANDLER, writePipeline } from '../helpers/pipelines.js';
+import { writeHeldPipeline } from '../helpers/pipelines.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
 const ECHO = `export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value, contentType: 'text/plain' })); }`;
@@ -15,14 +14,7 @@ describe('a pipeline in the queue-depth gauge', () => {
   let release: string;
   before(async () => {
     server = await startTestServer();
-    const dir = path.join(server.store, 'held');
-    release = path.join(server.store, 'release');
-    writePipeline(
-      dir,
-      { modelName: 'held', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs', batchSize: 4, maxBatchDelay: 0 }, { name: 'echo', handler: 'echo.mjs' }] },
-      { 'hold.mjs': HOLD_HANDLER, 'echo.mjs': ECHO },
-      'node',
-    );
+    release = writeHeldPipeline(server.store, 'held', { name: 'echo', source: ECHO }, { batchSize: 4, maxBatchDelay: 0 });
     const r = await request(`${server.managementUrl}/models?url=held&initial_workers=1&synchronous=true`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });

@@ -4,9 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { metricValue } from '../helpers/metrics.js';
-import { HOLD_HANDLER, writePipeline } from '../helpers/pipelines.js';
+import { writeHeldPipeline } from '../helpers/pipelines.js';
 import { eventually, request, startTestServer, type TestServer } from '../helpers/server.js';
 
 const UPPER = `export function handle(batch) { return batch.map((i) => ({ body: i.params.body.value.toString().toUpperCase(), contentType: 'text/plain' })); }`;
@@ -16,13 +15,7 @@ describe('a pipeline unregistered mid-request', () => {
   let release: string;
   before(async () => {
     server = await startTestServer();
-    release = path.join(server.store, 'release');
-    writePipeline(
-      path.join(server.store, 'held'),
-      { modelName: 'held', extensions: { release }, stages: [{ name: 'hold', handler: 'hold.mjs' }, { name: 'upper', handler: 'upper.mjs' }] },
-      { 'hold.mjs': HOLD_HANDLER, 'upper.mjs': UPPER },
-      'node',
-    );
+    release = writeHeldPipeline(server.store, 'held', { name: 'upper', source: UPPER });
     const r = await request(`${server.managementUrl}/models?url=held&initial_workers=1&synchronous=true`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });
