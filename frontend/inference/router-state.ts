@@ -3,6 +3,7 @@
 import type { OutgoingItem, ReplyItem } from '../../protocol/messages.js';
 import { routeKey, type ModelRoute } from '../../protocol/routes.js';
 import type { WorkerConnection } from '../../protocol/worker-connection.js';
+import { noWorker } from '../errors.js';
 
 export interface Job {
   item: OutgoingItem;
@@ -77,6 +78,20 @@ export class ModelState {
       ended = true;
       if (--this.admitted === 0) this.onIdle?.();
     };
+  }
+
+  /** Fails the requests waiting here for a worker once they have waited a response timeout (one timer, for the oldest). */
+  armWaitTimer(): void {
+    if (this.waitTimer || this.waiting.length === 0) return;
+    const wait = this.route.responseTimeoutMs - (performance.now() - this.waiting[0].waitingSince!);
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      const now = performance.now();
+      while (this.waiting.length && now - this.waiting[0].waitingSince! >= this.route.responseTimeoutMs) {
+        this.waiting.shift()!.reject(noWorker(this.route.name));
+      }
+      this.armWaitTimer();
+    }, Math.max(0, wait));
   }
 
   /** Resolves once no request admitted by `enter` is left. */

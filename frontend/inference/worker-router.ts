@@ -3,10 +3,10 @@
 // forms the batches from what all fronts send it). A request whose worker dies is sent once more to
 // another; while a model has no worker but one is starting, requests wait here, bounded.
 import type { OutgoingItem, ReplyItem, WorkerReply } from '../../protocol/messages.js';
-import { StatusCode, readErrorItem } from '../../protocol/messages.js';
 import { withDeadlineHeader } from './deadline.js';
 import { routeKey, type ModelRoute, type RouteTable } from '../../protocol/routes.js';
-import { ClientClosedError, badRequest, deadlineExceeded, fromWorker, modelNotFound, modelUnavailable, noWorker, queueFull, workerBadReply, workerDied, workerTimeout } from '../errors.js';
+import { ClientClosedError, badRequest, deadlineExceeded, modelNotFound, modelUnavailable, noWorker, queueFull, workerDied, workerTimeout } from '../errors.js';
+import { replyOutcome } from './worker-reply.js';
 import { bindWorker } from './bind-worker.js';
 import { FrameEncodeError } from '../../protocol/codec.js';
 import { pickWorker } from './pick-worker.js';
@@ -241,7 +241,7 @@ export class WorkerRouter {
     // A worker is connecting, restarting or loading on demand: wait for it, at most one response timeout.
     job.waitingSince = performance.now();
     m.waiting.push(job);
-    this.armWaitTimer(m);
+    m.armWaitTimer();
   }
 
   private send(m: ModelState, r: Remote, job: Job): void {
@@ -274,21 +274,16 @@ export class WorkerRouter {
   }
 
   private answer(m: ModelState, r: Remote, job: Job, reply: WorkerReply): void {
-    const item = reply.items.find((i) => i.requestId === job.item.requestId);
-    if (reply.code !== StatusCode.ok) {
-      // The batch failed: its error item says status and type (a bare failure reply, only the code).
-      const f = (item && readErrorItem(item)) ?? { status: reply.code, type: '', message: reply.message };
-      return job.reject(fromWorker(f.status, f.type, f.message, f.code));
+    const out = replyOutcome(reply, job.item.requestId);
+    if (out.served) {
+      if (!r.served) {
+        r.served = true;
+        this.o.onServed?.(m.key, r.id);
+      }
+      this.o.onReply?.(m.route.name, reply.message, m.key);
     }
-    if (!item) return job.reject(workerBadReply());
-    if (!r.served) {
-      r.served = true;
-      this.o.onServed?.(m.key, r.id);
-    }
-    this.o.onReply?.(m.route.name, reply.message, m.key);
-    const failed = readErrorItem(item);
-    if (failed) return job.reject(fromWorker(failed.status, failed.type, failed.message, failed.code));
-    job.resolve(item);
+    if ('item' in out) job.resolve(out.item);
+    else job.reject(out.error);
   }
 
   /** A reply (or a failure) came for `job`: the worker made progress. */
@@ -334,19 +329,6 @@ export class WorkerRouter {
       r.stuck = true;
       this.drop(r);
     }, ms);
-  }
-
-  private armWaitTimer(m: ModelState): void {
-    if (m.waitTimer || m.waiting.length === 0) return;
-    const wait = m.route.responseTimeoutMs - (performance.now() - m.waiting[0].waitingSince!);
-    m.waitTimer = setTimeout(() => {
-      m.waitTimer = undefined;
-      const now = performance.now();
-      while (m.waiting.length && now - m.waiting[0].waitingSince! >= m.route.responseTimeoutMs) {
-        m.waiting.shift()!.reject(noWorker(m.route.name));
-      }
-      this.armWaitTimer(m);
-    }, Math.max(0, wait));
   }
 
   private async connect(m: ModelState, id: string, socketPath: string, slots: number, attempt = 0): Promise<void> {
