@@ -67,25 +67,22 @@ export class ModelHost {
     }
   }
 
-  /** A stage's reply for one request, or its 503 HANDLER_BAD_OUTPUT when its answer cannot be written. */
+  /**
+   * A stage's reply for one request, or its 503 HANDLER_BAD_OUTPUT when its answer (or items) cannot
+   * be written: that request alone fails.
+   */
   private serialised(requestId: string, write: () => ReplyItem): ReplyItem {
     try {
       return write();
     } catch (err) {
-      return errorItem(requestId, failureOf(unsupported(err)));
+      return errorItem(requestId, failureOf(err instanceof HandlerError ? err : unsupported(err)));
     }
   }
 
-  /** A non-last stage's items for one request; items it cannot send fail that request alone (503 HANDLER_BAD_OUTPUT). */
+  /** A non-last stage's items for one request; an Error among them fails the request as an Error answered for it does. */
   private itemsOf(requestId: string, out: { items: unknown }): ReplyItem {
-    // An Error among the items fails the request as an Error answered for it does.
     const failed = Array.isArray(out.items) ? out.items.find((x): x is Error => x instanceof Error) : undefined;
-    if (failed) return toReplyItem(requestId, failed);
-    try {
-      return itemsReply(requestId, out);
-    } catch (err) {
-      return errorItem(requestId, failureOf(err instanceof HandlerError ? err : badOutput(`Unsupported pipeline item: ${(err as Error).message}`)));
-    }
+    return failed ? toReplyItem(requestId, failed) : itemsReply(requestId, out);
   }
 
   /** A batch holding gather requests (a pipeline's last stage): those go to gather, the rest to handle. */

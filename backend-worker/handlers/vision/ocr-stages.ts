@@ -106,7 +106,9 @@ export class OcrRecStage implements Handler {
     const byWidth = new Map<number, number[]>();
     read.forEach((r, i) => {
       const width = this.fixedShapes ? r.meta.recWidth : recWidth(r.crop);
-      byWidth.set(width, [...(byWidth.get(width) ?? []), i]);
+      const members = byWidth.get(width);
+      if (members) members.push(i);
+      else byWidth.set(width, [i]);
     });
     const out: InferenceOutput[] = new Array(batch.length);
     const size = recRun(this.fixedShapes);
